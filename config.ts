@@ -1,0 +1,171 @@
+// The one module that reads the environment. Everything else receives a typed Config.
+// Defaults give a working laptop stack; every setting is listed in the README's table.
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
+
+export const projectRoot = dirname(fileURLToPath(import.meta.url));
+
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+export interface Config {
+  /** Where local services keep their data and logs (.data/ by default). */
+  dataDir: string;
+  logDir: string;
+  /** Where installed tools (the Temporal CLI) live (.tools/ by default). */
+  toolsDir: string;
+  api: Endpoint;
+  temporal: {
+    address: string;
+    namespace: string;
+    /** Connection options in the Temporal ecosystem's own form (envconfig: address, TLS, API key, profile file). */
+    connect: ClientConnectConfig;
+    /** Start a local `temporal server start-dev`; true when the address is on loopback and no TLS/API key is set. */
+    runLocalServer: boolean;
+    uiPort: number;
+    /** Base URL of the Temporal Web UI, for links from our UI. */
+    webUiUrl: string;
+    /** An explicit path to the `temporal` CLI binary, checked before PATH and .tools/. */
+    cliPath: string | undefined;
+  };
+  mysql: Endpoint & { user: string; password: string; database: string };
+  memcached: Endpoint;
+  etcd: Endpoint & { peerPort: number };
+  /** Start MariaDB, memcached and etcd as child processes (false when pointing at existing servers). */
+  runLocalServices: boolean;
+  /** A prebuilt workflow bundle (workers/bundle.ts writes one at start). */
+  workflowBundlePath: string | undefined;
+}
+
+/** A setting that cannot be used: the message names the variable and what it expects. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+function text(env: Env, name: string, fallback: string): string {
+  const value = env[name]?.trim();
+  return value ? value : fallback;
+}
+
+function port(env: Env, name: string, fallback: number): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < 1 || value > 65535) {
+    throw new ConfigError(`${name}=${JSON.stringify(raw)} is not a TCP port: use a whole number from 1 to 65535.`);
+  }
+  return value;
+}
+
+function flag(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (!raw) return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name}=${JSON.stringify(env[name])} is not a yes/no setting: use true or false.`);
+}
+
+function directory(env: Env, name: string, fallback: string): string {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  return isAbsolute(raw) ? raw : resolve(projectRoot, raw);
+}
+
+function splitHostPort(address: string, name: string): Endpoint {
+  const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(address);
+  if (!match) throw new ConfigError(`${name}=${JSON.stringify(address)} must look like host:port, for example 127.0.0.1:7233.`);
+  return { host: match[1]!, port: port({ [name]: match[2] }, name, 7233) };
+}
+
+const loopbackHosts = new Set(['127.0.0.1', 'localhost', '::1']);
+
+function temporalSettings(env: Env): Config['temporal'] {
+  let connect: ClientConnectConfig;
+  try {
+    // envconfig reads TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*,
+    // TEMPORAL_PROFILE and TEMPORAL_CONFIG_FILE, exactly as the temporal CLI and other SDKs do.
+    const overrideEnvVars = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+    connect = loadClientConnectConfig({ overrideEnvVars });
+  } catch (error) {
+    throw new ConfigError(`Temporal client settings are invalid (TEMPORAL_* variables or config file): ${(error as Error).message}`);
+  }
+  const address = connect.connectionOptions.address ?? '127.0.0.1:7233';
+  connect = { ...connect, connectionOptions: { ...connect.connectionOptions, address } };
+  const namespace = connect.namespace ?? 'default';
+  const { host } = splitHostPort(address, 'TEMPORAL_ADDRESS');
+  const secured = Boolean(connect.connectionOptions.tls || connect.connectionOptions.apiKey);
+  const uiPort = port(env, 'TEMPORAL_UI_PORT', 8233);
+  return {
+    address,
+    namespace,
+    connect: { ...connect, namespace },
+    runLocalServer: flag(env, 'TEMPORAL_LOCAL_SERVER', loopbackHosts.has(host) && !secured),
+    uiPort,
+    webUiUrl: text(env, 'TEMPORAL_WEB_URL', `http://127.0.0.1:${uiPort}`).replace(/\/$/, ''),
+    cliPath: env.TEMPORAL_CLI_PATH?.trim() || undefined,
+  };
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const dataDir = directory(env, 'FLEET_DATA_DIR', join(projectRoot, '.data'));
+  return {
+    dataDir,
+    logDir: join(dataDir, 'logs'),
+    toolsDir: directory(env, 'FLEET_TOOLS_DIR', join(projectRoot, '.tools')),
+    api: { host: text(env, 'API_HOST', '127.0.0.1'), port: port(env, 'API_PORT', 3000) },
+    temporal: temporalSettings(env),
+    mysql: {
+      host: text(env, 'MYSQL_HOST', '127.0.0.1'),
+      port: port(env, 'MYSQL_PORT', 3306),
+      user: text(env, 'MYSQL_USER', 'fleet'),
+      password: text(env, 'MYSQL_PASSWORD', 'fleet-local-only'),
+      database: text(env, 'MYSQL_DATABASE', 'fleet'),
+    },
+    memcached: { host: text(env, 'MEMCACHED_HOST', '127.0.0.1'), port: port(env, 'MEMCACHED_PORT', 11211) },
+    etcd: {
+      host: text(env, 'ETCD_HOST', '127.0.0.1'),
+      port: port(env, 'ETCD_PORT', 2379),
+      peerPort: port(env, 'ETCD_PEER_PORT', 2380),
+    },
+    runLocalServices: flag(env, 'FLEET_LOCAL_SERVICES', true),
+    workflowBundlePath: env.WORKFLOW_BUNDLE_PATH?.trim() || undefined,
+  };
+}
+
+/** The environment a child process needs to see the same configuration (ports, data dir, bundle). */
+export function configToEnv(config: Config): Record<string, string> {
+  const env: Record<string, string> = {
+    FLEET_DATA_DIR: config.dataDir,
+    FLEET_TOOLS_DIR: config.toolsDir,
+    API_HOST: config.api.host,
+    API_PORT: String(config.api.port),
+    TEMPORAL_ADDRESS: config.temporal.address,
+    TEMPORAL_NAMESPACE: config.temporal.namespace,
+    TEMPORAL_UI_PORT: String(config.temporal.uiPort),
+    TEMPORAL_WEB_URL: config.temporal.webUiUrl,
+    MYSQL_HOST: config.mysql.host,
+    MYSQL_PORT: String(config.mysql.port),
+    MYSQL_USER: config.mysql.user,
+    MYSQL_PASSWORD: config.mysql.password,
+    MYSQL_DATABASE: config.mysql.database,
+    MEMCACHED_HOST: config.memcached.host,
+    MEMCACHED_PORT: String(config.memcached.port),
+    ETCD_HOST: config.etcd.host,
+    ETCD_PORT: String(config.etcd.port),
+    ETCD_PEER_PORT: String(config.etcd.peerPort),
+  };
+  if (config.workflowBundlePath) env.WORKFLOW_BUNDLE_PATH = config.workflowBundlePath;
+  return env;
+}
+
+export type HostEnv = Record<string, string | undefined>;
+
+/** The host environment (PATH, HOME, …) that child processes inherit, with overrides applied. */
+export function hostEnv(overrides: Record<string, string> = {}): HostEnv {
+  return { ...process.env, ...overrides };
+}

@@ -1,0 +1,159 @@
+// Child-process supervision for the local stack: start a server with its log under .data/logs,
+// wait until it answers, and stop it (SIGTERM, then SIGKILL) without leaving orphans behind.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** A problem with the local set-up, explained in one line that names the fix. */
+export class StackError extends Error {
+  override name = 'StackError';
+}
+
+export interface ManagedProcess {
+  name: string;
+  pid: number;
+  logFile: string;
+  /** Resolves with the exit code (or signal name) once the process has exited. */
+  exited: Promise<number | string>;
+  hasExited(): boolean;
+  stop(timeoutMs?: number): Promise<void>;
+}
+
+export interface StartProcessOptions {
+  name: string;
+  command: string;
+  args: string[];
+  logFile: string;
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+}
+
+export function startProcess(options: StartProcessOptions): ManagedProcess {
+  mkdirSync(dirname(options.logFile), { recursive: true });
+  const logFd = openSync(options.logFile, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(options.command, options.args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['ignore', logFd, logFd],
+      // Its own process group: Ctrl-C reaches only the supervisor, which stops children in order.
+      detached: true,
+    });
+  } finally {
+    closeSync(logFd);
+  }
+  let exitedWith: number | string | undefined;
+  const exited = new Promise<number | string>((resolve) => {
+    child.once('error', (error) => {
+      exitedWith = (error as NodeJS.ErrnoException).code ?? 'spawn-error';
+      resolve(exitedWith);
+    });
+    child.once('exit', (code, signal) => {
+      exitedWith = code ?? signal ?? 'unknown';
+      resolve(exitedWith);
+    });
+  });
+  return {
+    name: options.name,
+    pid: child.pid ?? -1,
+    logFile: options.logFile,
+    exited,
+    hasExited: () => exitedWith !== undefined,
+    async stop(timeoutMs = 15_000) {
+      if (exitedWith !== undefined) return;
+      child.kill('SIGTERM');
+      const done = await Promise.race([exited.then(() => true), sleep(timeoutMs).then(() => false)]);
+      if (!done) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    },
+  };
+}
+
+/** The last lines of a log, to explain why a server did not come up. */
+export function logTail(logFile: string, lines = 5): string {
+  if (!existsSync(logFile)) return '';
+  return readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+/**
+ * Polls `check` until it returns true. Fails early, with the log's tail, if the process dies first.
+ */
+export async function waitUntilHealthy(
+  what: string,
+  check: () => Promise<boolean>,
+  options: { timeoutMs: number; intervalMs?: number; process?: ManagedProcess },
+): Promise<void> {
+  const deadline = Date.now() + options.timeoutMs;
+  let lastError = '';
+  for (;;) {
+    if (options.process?.hasExited()) {
+      const code = await options.process.exited;
+      throw new StackError(
+        `${what} exited (${code}) while starting; see ${options.process.logFile}\n${logTail(options.process.logFile)}`,
+      );
+    }
+    try {
+      if (await check()) return;
+    } catch (error) {
+      lastError = (error as Error).message;
+    }
+    if (Date.now() > deadline) {
+      const hint = options.process ? `; see ${options.process.logFile}` : '';
+      throw new StackError(`${what} did not become healthy within ${options.timeoutMs / 1000} s${lastError ? ` (${lastError})` : ''}${hint}`);
+    }
+    await sleep(options.intervalMs ?? 100);
+  }
+}
+
+export interface PortClaim {
+  /** What listens there, e.g. "Temporal". */
+  service: string;
+  host: string;
+  port: number;
+  /** The setting that moves it, e.g. "TEMPORAL_ADDRESS". */
+  setting: string;
+}
+
+export function isPortFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+/** Fails with one line naming every port already taken, before anything is started. */
+export async function assertPortsFree(claims: PortClaim[]): Promise<void> {
+  const taken: PortClaim[] = [];
+  for (const claim of claims) if (!(await isPortFree(claim.host, claim.port))) taken.push(claim);
+  if (taken.length === 0) return;
+  const list = taken.map((c) => `${c.port} (${c.service}, set ${c.setting})`).join(', ');
+  throw new StackError(`Port${taken.length > 1 ? 's' : ''} already in use: ${list}. Another stack is probably running: stop it, or move this one to free ports.`);
+}
+
+/** A port the OS says is free right now (for test stacks that must not collide with a running one). */
+export function findFreePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen({ host, port: 0 }, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,149 @@
+// MariaDB, memcached and etcd from Debian's packages, each a child process with its data under
+// the data dir and its log under logs/, health-checked before anything that needs it starts.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { connect as connectTcp } from 'node:net';
+import { join } from 'node:path';
+import mysql from 'mysql2/promise';
+import type { Config, HostEnv } from '../config.ts';
+import { findOnPath } from '../temporal/cli.ts';
+import { StackError, startProcess, waitUntilHealthy, type ManagedProcess } from './processes.ts';
+
+const runningAsRoot = process.getuid?.() === 0;
+
+function requireBinary(hostEnv: HostEnv, names: string[], debianPackage: string): string {
+  const path = `${hostEnv.PATH ?? ''}:/usr/sbin:/usr/bin:/sbin:/bin`;
+  for (const name of names) {
+    const found = findOnPath(name, path);
+    if (found) return found;
+  }
+  throw new StackError(`${names[0]} is not installed: run \`npm run setup\` (installs the Debian package ${debianPackage}).`);
+}
+
+export function mysqlSocketPath(config: Config): string {
+  return join(config.dataDir, 'mysql.sock');
+}
+
+export async function startMariaDb(config: Config, hostEnv: HostEnv): Promise<ManagedProcess> {
+  const mariadbd = requireBinary(hostEnv, ['mariadbd', 'mysqld'], 'mariadb-server');
+  const dataDir = join(config.dataDir, 'mysql');
+  const logFile = join(config.logDir, 'mariadb.log');
+  const userArgs = runningAsRoot ? ['--user=root'] : [];
+  if (!existsSync(join(dataDir, 'mysql'))) {
+    mkdirSync(dataDir, { recursive: true });
+    const installDb = requireBinary(hostEnv, ['mariadb-install-db', 'mysql_install_db'], 'mariadb-server');
+    const result = spawnSync(
+      installDb,
+      ['--no-defaults', `--datadir=${dataDir}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...userArgs],
+      { env: hostEnv, encoding: 'utf8' },
+    );
+    if (result.status !== 0) throw new StackError(`mariadb-install-db failed: ${(result.stderr || result.stdout).trim().split('\n').pop()}`);
+  }
+  const server = startProcess({
+    name: 'mariadb',
+    command: mariadbd,
+    args: [
+      '--no-defaults',
+      `--datadir=${dataDir}`,
+      `--socket=${mysqlSocketPath(config)}`,
+      `--port=${config.mysql.port}`,
+      `--bind-address=${config.mysql.host}`,
+      `--pid-file=${join(config.dataDir, 'mariadb.pid')}`,
+      `--log-error=${logFile}`,
+      '--skip-name-resolve',
+      '--innodb-buffer-pool-size=128M',
+      '--max-connections=500',
+      ...userArgs,
+    ],
+    logFile,
+    env: hostEnv,
+  });
+  await waitUntilHealthy('MariaDB', () => pingMysqlAsRoot(config), { timeoutMs: 60_000, process: server });
+  await ensureMysqlUser(config);
+  return server;
+}
+
+async function pingMysqlAsRoot(config: Config): Promise<boolean> {
+  const connection = await mysql.createConnection({ socketPath: mysqlSocketPath(config), user: 'root', connectTimeout: 1000 });
+  try {
+    await connection.query('SELECT 1');
+    return true;
+  } finally {
+    await connection.end();
+  }
+}
+
+/** Creates the application's database and user (idempotent; the password follows MYSQL_PASSWORD). */
+async function ensureMysqlUser(config: Config): Promise<void> {
+  const { user, password, database } = config.mysql;
+  const connection = await mysql.createConnection({ socketPath: mysqlSocketPath(config), user: 'root' });
+  try {
+    await connection.query(`CREATE DATABASE IF NOT EXISTS \`${database}\` CHARACTER SET utf8mb4`);
+    for (const host of ['127.0.0.1', 'localhost']) {
+      await connection.query('CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?', [user, host, password]);
+      await connection.query('ALTER USER ?@? IDENTIFIED BY ?', [user, host, password]);
+      await connection.query(`GRANT ALL PRIVILEGES ON \`${database}\`.* TO ?@?`, [user, host]);
+    }
+  } finally {
+    await connection.end();
+  }
+}
+
+export async function startMemcached(config: Config, hostEnv: HostEnv): Promise<ManagedProcess> {
+  const memcached = requireBinary(hostEnv, ['memcached'], 'memcached');
+  const server = startProcess({
+    name: 'memcached',
+    command: memcached,
+    args: ['-l', config.memcached.host, '-p', String(config.memcached.port), '-U', '0', '-m', '64', '-c', '4096', ...(runningAsRoot ? ['-u', 'root'] : [])],
+    logFile: join(config.logDir, 'memcached.log'),
+    env: hostEnv,
+  });
+  await waitUntilHealthy('memcached', () => memcachedAnswers(config.memcached.host, config.memcached.port), { timeoutMs: 20_000, process: server });
+  return server;
+}
+
+/** memcached's text protocol `version` command: the cheapest proof that it serves requests. */
+export function memcachedAnswers(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const socket = connectTcp({ host, port });
+    socket.setTimeout(1000, () => socket.destroy(new Error('timed out')));
+    socket.once('error', reject);
+    socket.once('connect', () => socket.write('version\r\n'));
+    socket.once('data', (data) => {
+      socket.end();
+      resolve(data.toString().startsWith('VERSION'));
+    });
+  });
+}
+
+export async function startEtcd(config: Config, hostEnv: HostEnv): Promise<ManagedProcess> {
+  const etcd = requireBinary(hostEnv, ['etcd'], 'etcd-server');
+  const { host, port, peerPort } = config.etcd;
+  const clientUrl = `http://${host}:${port}`;
+  const peerUrl = `http://${host}:${peerPort}`;
+  const server = startProcess({
+    name: 'etcd',
+    command: etcd,
+    args: [
+      '--name', 'fleet',
+      '--data-dir', join(config.dataDir, 'etcd'),
+      '--listen-client-urls', clientUrl,
+      '--advertise-client-urls', clientUrl,
+      '--listen-peer-urls', peerUrl,
+      '--initial-advertise-peer-urls', peerUrl,
+      '--initial-cluster', `fleet=${peerUrl}`,
+      '--logger', 'zap',
+      '--log-outputs', 'stderr',
+    ],
+    logFile: join(config.logDir, 'etcd.log'),
+    env: hostEnv,
+  });
+  await waitUntilHealthy('etcd', () => etcdHealthy(clientUrl), { timeoutMs: 30_000, process: server });
+  return server;
+}
+
+export async function etcdHealthy(clientUrl: string): Promise<boolean> {
+  const response = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(1000) });
+  const body = (await response.json()) as { health?: string };
+  return response.ok && body.health === 'true';
+}

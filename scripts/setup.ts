@@ -1,0 +1,86 @@
+// Installs what the stack needs and is missing: Debian packages (MariaDB, memcached, etcd, and
+// Chromium for browser tests) and the Temporal CLI. `npm run setup`; also run by start and test.
+import { spawnSync } from 'node:child_process';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { ConfigError, hostEnv as readHostEnv, loadConfig, type Config, type HostEnv } from '../config.ts';
+import { ensureTemporalCli, findOnPath } from '../temporal/cli.ts';
+import { StackError } from './processes.ts';
+
+interface SystemPackage {
+  /** Any of these binaries on PATH means the package is there. */
+  binaries: string[];
+  debianPackage: string;
+  purpose: string;
+}
+
+export const servicePackages: SystemPackage[] = [
+  { binaries: ['mariadbd', 'mysqld'], debianPackage: 'mariadb-server', purpose: 'MySQL (MariaDB)' },
+  { binaries: ['memcached'], debianPackage: 'memcached', purpose: 'memcached' },
+  { binaries: ['etcd'], debianPackage: 'etcd-server', purpose: 'etcd' },
+];
+
+export const browserPackages: SystemPackage[] = [{ binaries: ['chromium'], debianPackage: 'chromium', purpose: 'browser tests' }];
+
+function searchPath(env: HostEnv): string {
+  return `${env.PATH ?? ''}:/usr/sbin:/usr/bin:/sbin:/bin`;
+}
+
+export function missingPackages(packages: SystemPackage[], env: HostEnv): SystemPackage[] {
+  return packages.filter((p) => !p.binaries.some((b) => findOnPath(b, searchPath(env))));
+}
+
+function run(command: string, args: string[], env: HostEnv): number {
+  return spawnSync(command, args, { stdio: 'inherit', env: { ...env, DEBIAN_FRONTEND: 'noninteractive' } }).status ?? 1;
+}
+
+/**
+ * apt-get install, without letting the packages start their own system services: the stack runs
+ * these servers itself, under .data/, and a system MariaDB on 3306 would take our port.
+ */
+export function installDebianPackages(packages: SystemPackage[], env: HostEnv, log: (line: string) => void): void {
+  if (packages.length === 0) return;
+  const names = packages.map((p) => p.debianPackage);
+  if (!findOnPath('apt-get', searchPath(env))) {
+    throw new StackError(`Missing ${names.join(', ')} and apt-get is not available: install them with your package manager.`);
+  }
+  const asRoot = process.getuid?.() === 0;
+  const sudo = asRoot ? [] : ['sudo', '-n'];
+  if (!asRoot && !findOnPath('sudo', searchPath(env))) {
+    throw new StackError(`Missing ${names.join(', ')}: run \`sudo apt-get install ${names.join(' ')}\` (this user cannot install packages).`);
+  }
+  log(`Installing Debian packages: ${names.join(', ')}…`);
+  const policyFile = '/usr/sbin/policy-rc.d';
+  const ownPolicy = asRoot && !existsSync(policyFile);
+  if (ownPolicy) writeFileSync(policyFile, '#!/bin/sh\n# written by fleet-runbooks setup: do not start services on install\nexit 101\n', { mode: 0o755 });
+  try {
+    const aptGet = (...args: string[]) => (asRoot ? run('apt-get', args, env) : run(sudo[0]!, [...sudo.slice(1), 'apt-get', ...args], env));
+    if (aptGet('install', '-y', '-q', '--no-install-recommends', ...names) !== 0) {
+      if (aptGet('update', '-q') !== 0 || aptGet('install', '-y', '-q', '--no-install-recommends', ...names) !== 0) {
+        throw new StackError(`apt-get could not install ${names.join(', ')}; check that Debian's package mirror is reachable.`);
+      }
+    }
+  } finally {
+    if (ownPolicy) rmSync(policyFile, { force: true });
+  }
+  const stillMissing = missingPackages(packages, env);
+  if (stillMissing.length > 0) throw new StackError(`Installed, but still missing: ${stillMissing.map((p) => p.binaries[0]).join(', ')}.`);
+}
+
+export async function setup(config: Config, env: HostEnv, options: { browser: boolean }, log: (line: string) => void): Promise<void> {
+  const wanted = [...(config.runLocalServices ? servicePackages : []), ...(options.browser ? browserPackages : [])];
+  installDebianPackages(missingPackages(wanted, env), env, log);
+  if (config.temporal.runLocalServer) await ensureTemporalCli(config, env, log);
+}
+
+export function reportFatal(error: unknown): never {
+  if (error instanceof StackError || error instanceof ConfigError) console.error(`error: ${error.message}`);
+  else console.error(error);
+  process.exit(1);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const browser = process.argv.includes('--browser');
+  Promise.resolve()
+    .then(() => setup(loadConfig(), readHostEnv(), { browser }, (line) => console.log(line)))
+    .catch(reportFatal);
+}

@@ -1,0 +1,171 @@
+// The local stack: Temporal's dev server, MariaDB, memcached and etcd, then (optionally) the
+// worker and API processes. Used by `npm start`, the test global setup and the benchmarks.
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { configToEnv, projectRoot, type Config, type HostEnv } from '../config.ts';
+import { migrate } from '../activities/migrate.ts';
+import { locateTemporalCli } from '../temporal/cli.ts';
+import { connectTemporal } from '../temporal/connection.ts';
+import { ensureSearchAttributes, startTemporalDevServer, waitForTemporal } from '../temporal/devServer.ts';
+import { writeWorkflowBundle } from '../workers/bundle.ts';
+import {
+  StackError,
+  assertPortsFree,
+  isAlive,
+  startProcess,
+  waitUntilHealthy,
+  type ManagedProcess,
+  type PortClaim,
+} from './processes.ts';
+import { startEtcd, startMariaDb, startMemcached } from './services.ts';
+
+export interface StackOptions {
+  config: Config;
+  hostEnv: HostEnv;
+  /** Keep Temporal's state in .data/temporal.sqlite (npm start) or in memory (tests). */
+  persistentTemporal: boolean;
+  temporalUi: boolean;
+  /** Worker and API processes to start after the services; false for tests that run their own. */
+  app: { workers: number } | false;
+  log(line: string): void;
+}
+
+export interface Stack {
+  config: Config;
+  services: ManagedProcess[];
+  appProcesses: ManagedProcess[];
+  workflowBundlePath: string | undefined;
+  stop(): Promise<void>;
+}
+
+interface LockFile {
+  pid: number;
+  children: { name: string; pid: number }[];
+}
+
+const lockPath = (config: Config) => join(config.dataDir, 'stack.lock.json');
+
+/**
+ * One stack per data dir: a second start against the same data would corrupt it. A lock left by a
+ * stack that was killed is taken over, and the children it left behind are stopped first.
+ */
+function acquireLock(config: Config, log: (line: string) => void): void {
+  const path = lockPath(config);
+  if (existsSync(path)) {
+    let lock: LockFile | undefined;
+    try {
+      lock = JSON.parse(readFileSync(path, 'utf8')) as LockFile;
+    } catch {
+      lock = undefined;
+    }
+    if (lock && lock.pid !== process.pid && isAlive(lock.pid)) {
+      throw new StackError(`Another stack (pid ${lock.pid}) is running on ${config.dataDir}: stop it first (Ctrl-C in its terminal, or kill ${lock.pid}).`);
+    }
+    for (const child of lock?.children ?? []) {
+      if (isAlive(child.pid)) {
+        log(`Stopping ${child.name} (pid ${child.pid}) left behind by a stack that did not shut down.`);
+        try {
+          process.kill(child.pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }
+    }
+  }
+  writeLock(config, []);
+}
+
+function writeLock(config: Config, children: ManagedProcess[]): void {
+  const lock: LockFile = { pid: process.pid, children: children.map((c) => ({ name: c.name, pid: c.pid })) };
+  writeFileSync(lockPath(config), JSON.stringify(lock));
+}
+
+export function portClaims(config: Config, options: Pick<StackOptions, 'temporalUi' | 'app'>): PortClaim[] {
+  const claims: PortClaim[] = [];
+  if (config.temporal.runLocalServer) {
+    const [host, port] = config.temporal.address.split(':');
+    claims.push({ service: 'Temporal', host: host!, port: Number(port), setting: 'TEMPORAL_ADDRESS' });
+    if (options.temporalUi) claims.push({ service: 'Temporal Web UI', host: host!, port: config.temporal.uiPort, setting: 'TEMPORAL_UI_PORT' });
+  }
+  if (config.runLocalServices) {
+    claims.push(
+      { service: 'MariaDB', host: config.mysql.host, port: config.mysql.port, setting: 'MYSQL_PORT' },
+      { service: 'memcached', host: config.memcached.host, port: config.memcached.port, setting: 'MEMCACHED_PORT' },
+      { service: 'etcd', host: config.etcd.host, port: config.etcd.port, setting: 'ETCD_PORT' },
+      { service: 'etcd peer', host: config.etcd.host, port: config.etcd.peerPort, setting: 'ETCD_PEER_PORT' },
+    );
+  }
+  if (options.app) claims.push({ service: 'API', host: config.api.host, port: config.api.port, setting: 'API_PORT' });
+  return claims;
+}
+
+async function stopAll(processes: ManagedProcess[]): Promise<void> {
+  await Promise.all(processes.map((p) => p.stop()));
+}
+
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const { config, hostEnv, log } = options;
+  mkdirSync(config.logDir, { recursive: true });
+  acquireLock(config, log);
+  const services: ManagedProcess[] = [];
+  const appProcesses: ManagedProcess[] = [];
+  const stop = async () => {
+    await stopAll(appProcesses.reverse());
+    await stopAll(services);
+    rmSync(lockPath(config), { force: true });
+  };
+  try {
+    await assertPortsFree(portClaims(config, options));
+    const starting: Promise<ManagedProcess>[] = [];
+    if (config.temporal.runLocalServer) {
+      const cli = locateTemporalCli(config, hostEnv.PATH);
+      if (!cli) throw new StackError('The Temporal CLI is not installed: run `npm run setup`, or set TEMPORAL_CLI_PATH.');
+      starting.push(startTemporalDevServer(config, cli, hostEnv, { persistent: options.persistentTemporal, ui: options.temporalUi }));
+    }
+    if (config.runLocalServices) {
+      starting.push(startMariaDb(config, hostEnv), startMemcached(config, hostEnv), startEtcd(config, hostEnv));
+    }
+    const started = await Promise.allSettled(starting);
+    for (const result of started) if (result.status === 'fulfilled') services.push(result.value);
+    writeLock(config, services);
+    const failure = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) throw failure.reason;
+    if (!config.temporal.runLocalServer) await waitForTemporal(config, { timeoutMs: 10_000 });
+
+    const applied = await migrate(config);
+    if (applied.length > 0) log(`Applied MySQL migrations: ${applied.join(', ')}`);
+    const connection = await connectTemporal(config);
+    try {
+      await ensureSearchAttributes(connection, config.temporal.namespace);
+    } finally {
+      await connection.close();
+    }
+
+    let workflowBundlePath: string | undefined;
+    if (options.app) {
+      workflowBundlePath = await writeWorkflowBundle(join(config.dataDir, 'build', 'workflow-bundle.js'));
+      const env = { ...hostEnv, ...configToEnv(config), WORKFLOW_BUNDLE_PATH: workflowBundlePath };
+      for (let i = 1; i <= options.app.workers; i++) appProcesses.push(startAppProcess(`worker-${i}`, 'workers/main.ts', config, env));
+      const api = startAppProcess('api', 'api/server.ts', config, env);
+      appProcesses.push(api);
+      writeLock(config, [...services, ...appProcesses]);
+      const readyUrl = `http://${config.api.host}:${config.api.port}/readyz`;
+      await waitUntilHealthy('The API (with its worker)', async () => (await fetch(readyUrl)).ok, { timeoutMs: 60_000, intervalMs: 200, process: api });
+    }
+    return { config, services, appProcesses, workflowBundlePath, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+export function startAppProcess(name: string, entry: string, config: Config, env: HostEnv): ManagedProcess {
+  return startProcess({
+    name,
+    command: process.execPath,
+    args: ['--import', 'tsx', join(projectRoot, entry)],
+    logFile: join(config.logDir, `${name}.log`),
+    env,
+    cwd: projectRoot,
+  });
+}

@@ -1,0 +1,17 @@
+// Clients and worker connections, built from the envconfig settings in Config so the same code
+// runs against the local dev server and a production cluster (TLS, API key, namespace).
+import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import type { Config } from '../config.ts';
+
+export function connectTemporal(config: Config): Promise<Connection> {
+  return Connection.connect(config.temporal.connect.connectionOptions as ConnectionOptions);
+}
+
+export async function connectClient(config: Config): Promise<Client> {
+  return new Client({ connection: await connectTemporal(config), namespace: config.temporal.namespace });
+}
+
+export function connectWorker(config: Config): Promise<NativeConnection> {
+  return NativeConnection.connect(config.temporal.connect.connectionOptions);
+}

@@ -1,0 +1,39 @@
+// Page frame shared by every UI page: navigation, the vendored htmx, the stylesheet.
+import type { Child } from 'hono/jsx';
+
+export interface NavItem {
+  href: string;
+  label: string;
+}
+
+export const navigation: NavItem[] = [{ href: '/', label: 'Home' }];
+
+export function Layout(props: { title: string; active: string; temporalWebUiUrl: string; children?: Child }) {
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>{`${props.title} · Fleet Runbooks`}</title>
+        <link rel="stylesheet" href="/static/app.css" />
+        <script src="/static/htmx.min.js" defer></script>
+      </head>
+      <body>
+        <header class="topbar">
+          <a class="brand" href="/">Fleet Runbooks</a>
+          <nav>
+            {navigation.map((item) => (
+              <a href={item.href} class={item.href === props.active ? 'active' : undefined}>
+                {item.label}
+              </a>
+            ))}
+            <a href={props.temporalWebUiUrl} target="_blank" rel="noopener">
+              Temporal Web UI ↗
+            </a>
+          </nav>
+        </header>
+        <main>{props.children}</main>
+      </body>
+    </html>
+  );
+}

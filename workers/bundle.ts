@@ -1,0 +1,26 @@
+// Workflows are bundled once (webpack + swc takes 1–2 s on two cores) and the bundle is shared by
+// every worker process of a stack and by every test file.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+
+export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+const quietLogger = {
+  log: () => {}, trace: () => {}, debug: () => {}, info: () => {},
+  warn: (message: string) => console.warn(message),
+  error: (message: string) => console.error(message),
+};
+
+export function buildWorkflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({ workflowsPath, logger: quietLogger });
+}
+
+/** Writes the bundle to `outFile` and returns its path, for `workflowBundle: { codePath }`. */
+export async function writeWorkflowBundle(outFile: string): Promise<string> {
+  const { code } = await buildWorkflowBundle();
+  mkdirSync(dirname(outFile), { recursive: true });
+  writeFileSync(outFile, code);
+  return outFile;
+}
