@@ -26,7 +26,7 @@ export interface StartProcessOptions {
   command: string;
   args: string[];
   logFile: string;
-  env?: Record<string, string | undefined>;
+  env: Record<string, string | undefined>;
   cwd?: string;
 }
 
@@ -37,7 +37,7 @@ export function startProcess(options: StartProcessOptions): ManagedProcess {
   try {
     child = spawn(options.command, options.args, {
       cwd: options.cwd,
-      env: options.env ?? process.env,
+      env: options.env,
       stdio: ['ignore', logFd, logFd],
       // Its own process group: Ctrl-C reaches only the supervisor, which stops children in order.
       detached: true,
@@ -65,7 +65,7 @@ export function startProcess(options: StartProcessOptions): ManagedProcess {
     async stop(timeoutMs = 15_000) {
       if (exitedWith !== undefined) return;
       child.kill('SIGTERM');
-      const done = await Promise.race([exited.then(() => true), sleep(timeoutMs).then(() => false)]);
+      const done = await Promise.race([exited.then(() => true), sleep(timeoutMs, false, { ref: false })]);
       if (!done) {
         child.kill('SIGKILL');
         await exited;

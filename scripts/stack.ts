@@ -115,7 +115,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     rmSync(lockPath(config), { force: true });
   };
   try {
-    await assertPortsFree(portClaims(config, options));
+    const claims = portClaims(config, options);
+    await assertPortsFree(claims);
+    log(`Starting ${claims.map((c) => c.service).filter((name) => !name.includes(' ')).join(', ')}…`);
     const starting: Promise<ManagedProcess>[] = [];
     if (config.temporal.runLocalServer) {
       const cli = locateTemporalCli(config, hostEnv.PATH);

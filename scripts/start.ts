@@ -10,7 +10,6 @@ async function main(): Promise<void> {
   const env = readHostEnv();
   const log = (line: string) => console.log(line);
   await setup(config, env, { browser: false }, log);
-  log('Starting Temporal, MariaDB, memcached, etcd, the worker and the API…');
   const stack = await startStack({ config, hostEnv: env, persistentTemporal: true, temporalUi: true, app: { workers: 1 }, log });
   const api = `http://${config.api.host}:${config.api.port}`;
   log(`

@@ -1,7 +1,7 @@
 // Runs the official `temporal server start-dev` with a persistent SQLite file in WAL mode,
 // the Web UI, and the project's search attributes registered.
 import { join } from 'node:path';
-import { Connection } from '@temporalio/client';
+import { Connection, type ConnectionOptions } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import type { Config, HostEnv } from '../config.ts';
 import { startProcess, waitUntilHealthy, type ManagedProcess } from '../scripts/processes.ts';
@@ -72,19 +72,22 @@ export async function startTemporalDevServer(
 
 /** Waits until the frontend answers and the namespace exists. */
 export async function waitForTemporal(config: Config, options: { timeoutMs: number; process?: ManagedProcess }): Promise<void> {
-  await waitUntilHealthy(
-    `Temporal at ${config.temporal.address}`,
-    async () => {
-      const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: 1000 });
-      try {
-        await connection.workflowService.describeNamespace({ namespace: config.temporal.namespace });
+  // One lazy connection for all attempts: a failed Connection.connect leaves its channel open.
+  const connection = Connection.lazy({ ...(config.temporal.connect.connectionOptions as ConnectionOptions), connectTimeout: 1000 });
+  try {
+    await waitUntilHealthy(
+      `Temporal at ${config.temporal.address}`,
+      async () => {
+        await connection.withDeadline(Date.now() + 1000, () =>
+          connection.workflowService.describeNamespace({ namespace: config.temporal.namespace }),
+        );
         return true;
-      } finally {
-        await connection.close();
-      }
-    },
-    { ...options, intervalMs: 200 },
-  );
+      },
+      { ...options, intervalMs: 200 },
+    );
+  } finally {
+    await connection.close();
+  }
 }
 
 /**

@@ -33,12 +33,14 @@ export function HomePage(props: { workflowsUrl: string }) {
   );
 }
 
+const dependencyLabels: Record<string, string> = { temporal: 'Temporal', worker: 'Worker', mysql: 'MySQL', memcached: 'memcached', etcd: 'etcd' };
+
 function HealthCard({ dependency }: { dependency: DependencyStatus }) {
   return (
     <div class={`card health ${dependency.ok ? 'ok' : 'down'}`} data-dependency={dependency.name}>
       <div class="card-title">
         <span class="dot" aria-hidden="true"></span>
-        {dependency.name}
+        {dependencyLabels[dependency.name] ?? dependency.name}
       </div>
       <div class="status">{dependency.ok ? 'healthy' : 'unavailable'}</div>
       <div class="detail" title={dependency.detail}>

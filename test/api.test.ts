@@ -1,0 +1,127 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDependencyProbes } from '../activities/health.ts';
+import { createApp, type App } from '../api/app.ts';
+import type { ErrorBody } from '../api/errors.ts';
+import { HEALTH_TASK_QUEUE } from '../workflows/healthCheck.shared.ts';
+import { openTestEnvironment, uniqueSuffix, type TestEnvironment } from './support/stack.ts';
+
+const json = (body: unknown) => ({ method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+
+describe('HTTP API (app.request against real Temporal and services)', () => {
+  let env: TestEnvironment;
+  let app: App;
+  /** An app whose health task queue has no worker, so started workflows stay running. */
+  let idleApp: App;
+  const suffix = uniqueSuffix();
+
+  beforeAll(async () => {
+    env = await openTestEnvironment();
+    await env.startWorkers(suffix);
+    const deps = {
+      temporal: env.client,
+      namespace: env.config.temporal.namespace,
+      probes: createDependencyProbes(env.clients),
+      temporalWebUiUrl: 'http://127.0.0.1:8233',
+      maxBodyBytes: 4096,
+    };
+    app = createApp({ ...deps, taskQueues: { health: HEALTH_TASK_QUEUE + suffix } });
+    idleApp = createApp({ ...deps, taskQueues: { health: `no-worker${suffix}` } });
+  });
+  afterAll(() => env.close());
+
+  it('GET /healthz answers while the process is alive', async () => {
+    const response = await app.request('/healthz');
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ok' });
+  });
+
+  it('GET /readyz reports each dependency and is 200 when all are up', async () => {
+    const response = await app.request('/readyz');
+    const body = (await response.json()) as { status: string; dependencies: { name: string; ok: boolean }[] };
+    expect(response.status).toBe(200);
+    expect(body.status).toBe('ready');
+    expect(body.dependencies.map((d) => [d.name, d.ok])).toEqual([
+      ['temporal', true], ['worker', true], ['mysql', true], ['memcached', true], ['etcd', true],
+    ]);
+  });
+
+  it('GET /readyz is 503 and names the worker when no worker polls the task queue', async () => {
+    const response = await idleApp.request('/readyz');
+    expect(response.status).toBe(503);
+    const body = (await response.json()) as { status: string; dependencies: { name: string; ok: boolean; detail: string }[] };
+    expect(body.status).toBe('unready');
+    expect(body.dependencies.find((d) => d.name === 'worker')).toMatchObject({ ok: false, detail: `no worker polls no-worker${suffix}` });
+  });
+
+  it('starts a health check, then shows its report', async () => {
+    const started = await app.request('/api/health-checks', json({ dependencies: ['etcd', 'mysql'] }));
+    expect(started.status).toBe(201);
+    const { workflowId, runId, webUiUrl } = (await started.json()) as { workflowId: string; runId: string; webUiUrl: string };
+    expect(workflowId).toBe('health-check-etcd+mysql');
+    expect(webUiUrl).toBe(`http://127.0.0.1:8233/namespaces/default/workflows/${encodeURIComponent(workflowId)}/${runId}/history`);
+    await env.client.workflow.getHandle(workflowId).result();
+    const shown = await app.request(`/api/health-checks/${encodeURIComponent(workflowId)}`);
+    expect(shown.status).toBe(200);
+    expect(await shown.json()).toMatchObject({ workflowId, status: 'COMPLETED', report: { healthy: true, results: [{ name: 'etcd' }, { name: 'mysql' }] } });
+  });
+
+  it('answers 409 naming the running workflow when the same check is started twice', async () => {
+    const first = await idleApp.request('/api/health-checks', json({ dependencies: ['memcached'] }));
+    expect(first.status).toBe(201);
+    try {
+      const second = await idleApp.request('/api/health-checks', json({ dependencies: ['memcached'] }));
+      expect(second.status).toBe(409);
+      const body = (await second.json()) as ErrorBody;
+      expect(body.error).toMatchObject({ code: 'already_running', workflowId: 'health-check-memcached' });
+      expect(body.error.message).toMatch(/health-check-memcached is already running/);
+    } finally {
+      await env.client.workflow.getHandle('health-check-memcached').terminate('test cleanup');
+    }
+  });
+
+  it.each([
+    ['an unknown dependency', { dependencies: ['redis'] }, 'dependencies.0'],
+    ['an empty dependency list', { dependencies: [] }, 'dependencies'],
+    ['a non-integer timeout', { probeTimeoutMs: 1.5 }, 'probeTimeoutMs'],
+    ['an unknown field', { dependency: 'mysql' }, ''],
+  ])('answers 400 naming the field for %s, and starts nothing', async (_what, body, field) => {
+    const before = await env.client.workflow.count(`TaskQueue = "${HEALTH_TASK_QUEUE + suffix}"`);
+    const response = await app.request('/api/health-checks', json(body));
+    expect(response.status).toBe(400);
+    const error = ((await response.json()) as ErrorBody).error;
+    expect(error.code).toBe('validation_failed');
+    if (field) expect(error.field).toBe(field);
+    else expect(error.message).toMatch(/dependency/);
+    expect((await env.client.workflow.count(`TaskQueue = "${HEALTH_TASK_QUEUE + suffix}"`)).count).toBe(before.count);
+  });
+
+  it('answers 400 for malformed JSON and 413 for an oversized body', async () => {
+    const malformed = await app.request('/api/health-checks', json('{"dependencies": ['));
+    expect(malformed.status).toBe(400);
+    expect(((await malformed.json()) as ErrorBody).error.code).toBe('invalid_json');
+    const oversized = await app.request('/api/health-checks', json({ padding: 'x'.repeat(10_000) }));
+    expect(oversized.status).toBe(413);
+    expect(((await oversized.json()) as ErrorBody).error.code).toBe('payload_too_large');
+  });
+
+  it('answers 404 in the same shape for an unknown workflow and an unknown route', async () => {
+    const workflow = await app.request('/api/health-checks/never-started');
+    expect(workflow.status).toBe(404);
+    expect(((await workflow.json()) as ErrorBody).error).toMatchObject({ code: 'not_found', workflowId: 'never-started' });
+    const route = await app.request('/api/nothing-here');
+    expect(route.status).toBe(404);
+    expect(((await route.json()) as ErrorBody).error.code).toBe('not_found');
+  });
+
+  it('lists recent executions with links into the Temporal Web UI, and validates the limit', async () => {
+    const response = await app.request('/api/workflows?limit=5');
+    expect(response.status).toBe(200);
+    const { executions } = (await response.json()) as { executions: { workflowId: string; webUiUrl: string }[] };
+    expect(executions.length).toBeGreaterThan(0);
+    expect(executions.length).toBeLessThanOrEqual(5);
+    for (const e of executions) expect(e.webUiUrl).toContain(`/workflows/${encodeURIComponent(e.workflowId)}/`);
+    const bad = await app.request('/api/workflows?limit=abc');
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as ErrorBody).error.field).toBe('limit');
+  });
+});

@@ -1,0 +1,65 @@
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import type { ServerType } from '@hono/node-server';
+import { createDependencyProbes } from '../activities/health.ts';
+import { createApp } from '../api/app.ts';
+import { HEALTH_TASK_QUEUE } from '../workflows/healthCheck.shared.ts';
+import { launchChromium, screenshot, serveForBrowser } from './support/browser.ts';
+import { openTestEnvironment, uniqueSuffix, type TestEnvironment } from './support/stack.ts';
+
+describe('Home page in headless Chromium', () => {
+  let env: TestEnvironment;
+  let browser: Browser;
+  let page: Page;
+  let server: ServerType;
+  let baseUrl: string;
+  const suffix = uniqueSuffix();
+
+  beforeAll(async () => {
+    env = await openTestEnvironment();
+    await env.startWorkers(suffix);
+    const app = createApp({
+      temporal: env.client,
+      namespace: env.config.temporal.namespace,
+      probes: createDependencyProbes(env.clients),
+      temporalWebUiUrl: 'http://127.0.0.1:8233',
+      taskQueues: { health: HEALTH_TASK_QUEUE + suffix },
+    });
+    ({ url: baseUrl, server } = await serveForBrowser(app.fetch));
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    server?.close();
+    await env?.close();
+  });
+
+  it('shows every dependency healthy, with htmx loaded from our own server', async () => {
+    const requests: string[] = [];
+    page.on('request', (request) => requests.push(request.url()));
+    await page.goto(`${baseUrl}/`);
+    await page.locator('.card.health').nth(4).waitFor();
+    const cards = await page.locator('.card.health').evaluateAll((els) =>
+      els.map((el) => [el.getAttribute('data-dependency'), el.classList.contains('ok')]),
+    );
+    expect(cards).toEqual([['temporal', true], ['worker', true], ['mysql', true], ['memcached', true], ['etcd', true]]);
+    await expect(page.locator('.summary').textContent()).resolves.toBe('All dependencies are ready.');
+    expect(requests.every((url) => url.startsWith(baseUrl))).toBe(true);
+    expect(await page.locator('nav a', { hasText: 'Temporal Web UI' }).getAttribute('href')).toBe('http://127.0.0.1:8233');
+    expect(existsSync(await screenshot(page, 'home'))).toBe(true);
+  });
+
+  it('runs the health-check workflow from the button and lists it, linked into the Temporal Web UI', async () => {
+    await page.goto(`${baseUrl}/`);
+    await page.locator('.card.health').first().waitFor(); // htmx is up once it has swapped the cards in
+    await page.getByRole('button', { name: 'Run health-check workflow' }).click();
+    await page.locator('#health-check-result', { hasText: 'Started health-check' }).waitFor({ timeout: 10_000 });
+    const row = page.locator('table.executions tr', { hasText: 'health-check' }).filter({ has: page.locator('.badge.completed') });
+    await row.first().waitFor({ timeout: 15_000 });
+    const link = await row.first().locator('a').first().getAttribute('href');
+    expect(link).toMatch(/^http:\/\/127\.0\.0\.1:8233\/namespaces\/default\/workflows\/health-check\/[\w-]+\/history$/);
+    await screenshot(page, 'home-after-health-check');
+  });
+});

@@ -1,0 +1,128 @@
+// `npm start` as a user runs it: up, healthy, usable from the temporal CLI, refusing a second
+// copy with one clear line, stopping on Ctrl-C, and reusing its data on the next start.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { hostEnv, loadConfig, projectRoot } from '../config.ts';
+import { isPortFree } from '../scripts/processes.ts';
+import { locateTemporalCli } from '../temporal/cli.ts';
+import { freeStackPorts } from './support/globalSetup.ts';
+
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+  exit: Promise<number | null>;
+}
+
+function runStart(env: Record<string, string>): Started {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'scripts/start.ts')], {
+    cwd: projectRoot,
+    env: hostEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => output, exit };
+}
+
+async function waitForOutput(started: Started, text: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!started.output().includes(text)) {
+    if (started.child.exitCode !== null) throw new Error(`start exited early:\n${started.output()}`);
+    if (Date.now() > deadline) throw new Error(`no "${text}" within ${timeoutMs} ms:\n${started.output()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('npm start (scripts/start.ts)', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'fleet-start-'));
+  const running: Started[] = [];
+  afterAll(async () => {
+    for (const s of running) if (s.child.exitCode === null) s.child.kill('SIGINT');
+    await Promise.all(running.map((s) => s.exit));
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('comes up healthy, refuses a second stack, stops on Ctrl-C and reuses its data', async () => {
+    const env = { ...(await freeStackPorts()), FLEET_DATA_DIR: dataDir };
+    const config = loadConfig(env);
+    const api = `http://127.0.0.1:${config.api.port}`;
+
+    const first = runStart(env);
+    running.push(first);
+    await waitForOutput(first, 'Press Ctrl-C to stop.', 90_000);
+    expect(first.output()).toContain(`UI and API        ${api}`);
+    expect(first.output()).toContain(`Temporal Web UI   http://127.0.0.1:${config.temporal.uiPort}`);
+    expect((await fetch(`${api}/readyz`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${config.temporal.uiPort}/`)).status).toBe(200);
+
+    // The README's example, against this stack.
+    const cli = locateTemporalCli(config, hostEnv().PATH)!;
+    const address = ['--address', config.temporal.address];
+    const startCmd = spawnSync(cli, ['workflow', 'start', ...address, '--type', 'healthCheck', '--task-queue', 'health-checks', '--workflow-id', 'readme-example', '--input', '{"dependencies":["mysql","memcached","etcd"]}'], { encoding: 'utf8' });
+    expect(startCmd.status, startCmd.stderr).toBe(0);
+    const result = spawnSync(cli, ['workflow', 'result', ...address, '--workflow-id', 'readme-example', '-o', 'json'], { encoding: 'utf8' });
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/"healthy":\s*true/);
+
+    // A second stack on the same data dir is refused in one line, and changes nothing.
+    const second = runStart(env);
+    expect(await second.exit).toBe(1);
+    const secondLines = second.output().trim().split('\n');
+    expect(secondLines).toHaveLength(1);
+    expect(secondLines[0]).toMatch(/^error: Another stack \(pid \d+\) is running on /);
+
+    // A second stack elsewhere, on the same ports, is refused naming the ports.
+    const otherDir = mkdtempSync(join(tmpdir(), 'fleet-start-other-'));
+    const third = runStart({ ...env, FLEET_DATA_DIR: otherDir });
+    expect(await third.exit).toBe(1);
+    expect(third.output().trim().split('\n')).toHaveLength(1);
+    expect(third.output()).toMatch(/^error: Ports already in use: \d+ \(Temporal, set TEMPORAL_ADDRESS\)/);
+    rmSync(otherDir, { recursive: true, force: true });
+    expect((await fetch(`${api}/readyz`)).status).toBe(200);
+
+    // Ctrl-C stops everything and frees the ports.
+    first.child.kill('SIGINT');
+    expect(await first.exit).toBe(0);
+    expect(first.output()).toContain('Stopped.');
+    for (const port of [config.api.port, config.temporal.uiPort, config.mysql.port, config.memcached.port, config.etcd.port]) {
+      expect(await isPortFree('127.0.0.1', port)).toBe(true);
+    }
+    expect(Number(config.temporal.address.split(':')[1])).toSatisfy((p: number) => p > 0);
+
+    // The next start finds the earlier workflow: Temporal's SQLite file was reused.
+    const again = runStart(env);
+    running.push(again);
+    await waitForOutput(again, 'Press Ctrl-C to stop.', 90_000);
+    const described = spawnSync(cli, ['workflow', 'describe', ...address, '--workflow-id', 'readme-example', '-o', 'json'], { encoding: 'utf8' });
+    expect(described.status, described.stderr).toBe(0);
+    expect(described.stdout).toContain('WORKFLOW_EXECUTION_STATUS_COMPLETED');
+    again.child.kill('SIGINT');
+    expect(await again.exit).toBe(0);
+  }, 240_000);
+
+  it('explains a bad setting in one line and exits non-zero', async () => {
+    const started = runStart({ API_PORT: 'abc', FLEET_DATA_DIR: dataDir });
+    expect(await started.exit).toBe(1);
+    expect(started.output().trim()).toBe('error: API_PORT="abc" is not a TCP port: use a whole number from 1 to 65535.');
+  });
+
+  it('explains an unreachable Temporal in one line', async () => {
+    const [port] = Object.values(await freeStackPorts());
+    const started = runStart({
+      ...(await freeStackPorts()),
+      FLEET_DATA_DIR: mkdtempSync(join(tmpdir(), 'fleet-start-remote-')),
+      TEMPORAL_ADDRESS: `127.0.0.1:${port!.split(':').pop()}`,
+      TEMPORAL_LOCAL_SERVER: 'false',
+      FLEET_LOCAL_SERVICES: 'false',
+    });
+    expect(await started.exit).toBe(1);
+    const errorLines = started.output().split('\n').filter((line) => line.startsWith('error:'));
+    expect(errorLines).toHaveLength(1);
+    expect(errorLines[0]).toMatch(/^error: Temporal at 127\.0\.0\.1:\d+ did not become healthy within \d+ s/);
+  }, 60_000);
+});

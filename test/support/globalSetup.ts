@@ -1,0 +1,50 @@
+// Starts one private stack for the whole test run, on free ports and a temporary data dir, so
+// tests never collide with a running `npm start`; tears it down even when tests fail.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { configToEnv, hostEnv, loadConfig } from '../../config.ts';
+import { findFreePort } from '../../scripts/processes.ts';
+import { startStack } from '../../scripts/stack.ts';
+import { writeWorkflowBundle } from '../../workers/bundle.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Settings of the test stack, as environment variables (feed them to loadConfig). */
+    stackEnv: Record<string, string>;
+  }
+}
+
+export async function freeStackPorts(): Promise<Record<string, string>> {
+  const [temporal, ui, mysql, memcached, etcd, etcdPeer, api] = await Promise.all(Array.from({ length: 7 }, () => findFreePort()));
+  return {
+    TEMPORAL_ADDRESS: `127.0.0.1:${temporal}`,
+    TEMPORAL_UI_PORT: String(ui),
+    MYSQL_PORT: String(mysql),
+    MEMCACHED_PORT: String(memcached),
+    ETCD_PORT: String(etcd),
+    ETCD_PEER_PORT: String(etcdPeer),
+    API_PORT: String(api),
+  };
+}
+
+export default async function setup(project: TestProject) {
+  // Short path: MariaDB's unix socket lives in the data dir and socket paths are limited to 107 bytes.
+  const dataDir = mkdtempSync(join(tmpdir(), 'fleet-test-'));
+  const config = loadConfig({ ...hostEnv(), ...(await freeStackPorts()), FLEET_DATA_DIR: dataDir });
+  const stack = await startStack({
+    config,
+    hostEnv: hostEnv(),
+    persistentTemporal: false,
+    temporalUi: false,
+    app: false,
+    log: () => {},
+  });
+  const bundlePath = await writeWorkflowBundle(join(dataDir, 'build', 'workflow-bundle.js'));
+  project.provide('stackEnv', { ...configToEnv(config), WORKFLOW_BUNDLE_PATH: bundlePath });
+  return async () => {
+    await stack.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+}
