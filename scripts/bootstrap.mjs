@@ -16,10 +16,12 @@ const installedMarker = join(root, 'node_modules', '.package-lock.json');
 const lockfile = join(root, 'package-lock.json');
 const stale = !existsSync(installedMarker) || statSync(installedMarker).mtimeMs < statSync(lockfile).mtimeMs;
 if (stale) {
-  console.log('Installing npm dependencies (npm ci)…');
-  const result = spawnSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: root, stdio: 'inherit' });
+  // `npm install`, not `npm ci`: the registry mirror here lacks some of swc's optional platform
+  // packages, which `npm ci` treats as a lockfile mismatch. The lockfile still pins every version.
+  console.log('Installing npm dependencies…');
+  const result = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: root, stdio: 'inherit' });
   if (result.status !== 0) {
-    console.error('error: `npm ci` failed; check that the npm registry is reachable, then run the command again.');
+    console.error('error: `npm install` failed; check that the npm registry is reachable, then run the command again.');
     process.exit(result.status ?? 1);
   }
 }

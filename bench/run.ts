@@ -1,0 +1,20 @@
+// `npm run bench -- NAME`: runs one benchmark; its last line of output is one JSON object
+// (../shared/BENCHMARKS.md). Each benchmark starts what it needs and stops it afterwards.
+import { reportFatal } from '../scripts/setup.ts';
+
+const benchmarks: Record<string, () => Promise<Record<string, unknown>>> = {
+  'stack-start': async () => (await import('./stackStart.ts')).stackStartBenchmark(),
+};
+
+async function main(): Promise<void> {
+  const name = process.argv[2];
+  const bench = name ? benchmarks[name] : undefined;
+  if (!bench) {
+    console.error(`error: unknown benchmark ${JSON.stringify(name ?? '')}; available: ${Object.keys(benchmarks).join(', ')}.`);
+    process.exit(2);
+  }
+  const result = await bench();
+  console.log(JSON.stringify({ bench: name, ...result }));
+}
+
+main().catch(reportFatal);
