@@ -35,6 +35,8 @@ export interface Stack {
   services: ManagedProcess[];
   appProcesses: ManagedProcess[];
   workflowBundlePath: string | undefined;
+  /** Replaces a worker or API process that exited with a fresh one (same name, same settings). */
+  restartAppProcess(name: string): ManagedProcess;
   stop(): Promise<void>;
 }
 
@@ -144,17 +146,29 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     }
 
     let workflowBundlePath: string | undefined;
+    const entries = new Map<string, string>();
+    let appEnv: HostEnv = hostEnv;
+    const launch = (name: string) => startAppProcess(name, entries.get(name)!, config, appEnv);
     if (options.app) {
       workflowBundlePath = await writeWorkflowBundle(join(config.dataDir, 'build', 'workflow-bundle.js'));
-      const env = { ...hostEnv, ...configToEnv(config), WORKFLOW_BUNDLE_PATH: workflowBundlePath };
-      for (let i = 1; i <= options.app.workers; i++) appProcesses.push(startAppProcess(`worker-${i}`, 'workers/main.ts', config, env));
-      const api = startAppProcess('api', 'api/server.ts', config, env);
-      appProcesses.push(api);
+      appEnv = { ...hostEnv, ...configToEnv(config), WORKFLOW_BUNDLE_PATH: workflowBundlePath };
+      for (let i = 1; i <= options.app.workers; i++) entries.set(`worker-${i}`, 'workers/main.ts');
+      entries.set('api', 'api/server.ts');
+      for (const name of entries.keys()) appProcesses.push(launch(name));
+      const api = appProcesses.at(-1)!;
       writeLock(config, [...services, ...appProcesses]);
       const readyUrl = `http://${config.api.host}:${config.api.port}/readyz`;
       await waitUntilHealthy('The API (with its worker)', async () => (await fetch(readyUrl)).ok, { timeoutMs: 60_000, intervalMs: 200, process: api });
     }
-    return { config, services, appProcesses, workflowBundlePath, stop };
+    const restartAppProcess = (name: string) => {
+      const index = appProcesses.findIndex((p) => p.name === name);
+      if (index < 0 || !entries.has(name)) throw new StackError(`No app process named ${name}.`);
+      const fresh = launch(name);
+      appProcesses[index] = fresh;
+      writeLock(config, [...services, ...appProcesses]);
+      return fresh;
+    };
+    return { config, services, appProcesses, workflowBundlePath, restartAppProcess, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -3,6 +3,7 @@
 import { hostEnv as readHostEnv, loadConfig } from '../config.ts';
 import { reportFatal, setup } from './setup.ts';
 import { startStack } from './stack.ts';
+import type { ManagedProcess } from './processes.ts';
 
 async function main(): Promise<void> {
   const started = performance.now();
@@ -32,13 +33,31 @@ Press Ctrl-C to stop.`);
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
-  for (const child of [...stack.services, ...stack.appProcesses]) {
-    void child.exited.then((code) => {
-      if (stopping) return;
-      console.error(`error: ${child.name} exited unexpectedly (${code}); see ${child.logFile}. Stopping the stack.`);
-      void stack.stop().then(() => process.exit(1));
+  const fail = (message: string) => {
+    stopping = true;
+    console.error(`error: ${message}`);
+    void stack.stop().then(() => process.exit(1));
+  };
+  for (const service of stack.services) {
+    void service.exited.then((code) => {
+      if (!stopping) fail(`${service.name} exited unexpectedly (${code}); see ${service.logFile}. Stopped the stack.`);
     });
   }
+  // Workers and the API are restarted: Temporal keeps every accepted workflow, so a crashed worker
+  // only delays work. A process that keeps crashing stops the stack instead of looping.
+  const recentRestarts: number[] = [];
+  const watch = (child: ManagedProcess) => {
+    void child.exited.then((code) => {
+      if (stopping) return;
+      const now = Date.now();
+      recentRestarts.push(now);
+      while (recentRestarts[0]! < now - 60_000) recentRestarts.shift();
+      if (recentRestarts.length > 5) return fail(`${child.name} keeps exiting (${code}); see ${child.logFile}. Stopped the stack.`);
+      log(`${child.name} exited (${code}); restarting it. Its log: ${child.logFile}`);
+      watch(stack.restartAppProcess(child.name));
+    });
+  };
+  stack.appProcesses.forEach(watch);
 }
 
 main().catch(reportFatal);

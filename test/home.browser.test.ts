@@ -56,7 +56,11 @@ describe('Home page in headless Chromium', () => {
     await page.locator('.card.health').first().waitFor(); // htmx is up once it has swapped the cards in
     await page.getByRole('button', { name: 'Run health-check workflow' }).click();
     await page.locator('#health-check-result', { hasText: 'Started health-check' }).waitFor({ timeout: 10_000 });
-    const row = page.locator('table.executions tr', { hasText: 'health-check' }).filter({ has: page.locator('.badge.completed') });
+    // Other test files share this Temporal server: pick the row of exactly this workflow ID.
+    const row = page
+      .locator('table.executions tr')
+      .filter({ has: page.getByRole('link', { name: 'health-check', exact: true }) })
+      .filter({ has: page.locator('.badge.completed') });
     await row.first().waitFor({ timeout: 15_000 });
     const link = await row.first().locator('a').first().getAttribute('href');
     expect(link).toMatch(/^http:\/\/127\.0\.0\.1:8233\/namespaces\/default\/workflows\/health-check\/[\w-]+\/history$/);

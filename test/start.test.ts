@@ -1,7 +1,7 @@
 // `npm start` as a user runs it: up, healthy, usable from the temporal CLI, refusing a second
 // copy with one clear line, stopping on Ctrl-C, and reusing its data on the next start.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -68,6 +68,15 @@ describe('npm start (scripts/start.ts)', () => {
     const result = spawnSync(cli, ['workflow', 'result', ...address, '--workflow-id', 'readme-example', '-o', 'json'], { encoding: 'utf8' });
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/"healthy":\s*true/);
+
+    // A worker killed outright is restarted by the supervisor, and work goes on.
+    const lock = JSON.parse(readFileSync(join(dataDir, 'stack.lock.json'), 'utf8')) as { children: { name: string; pid: number }[] };
+    const worker = lock.children.find((c) => c.name === 'worker-1')!;
+    process.kill(worker.pid, 'SIGKILL');
+    await waitForOutput(first, 'worker-1 exited (SIGKILL); restarting it.', 10_000);
+    const afterCrash = spawnSync(cli, ['workflow', 'execute', ...address, '--type', 'healthCheck', '--task-queue', 'health-checks', '--workflow-id', 'after-crash', '--input', '{}', '-o', 'json'], { encoding: 'utf8', timeout: 30_000 });
+    expect(afterCrash.status, afterCrash.stderr).toBe(0);
+    expect(afterCrash.stdout).toMatch(/"healthy":\s*true/);
 
     // A second stack on the same data dir is refused in one line, and changes nothing.
     const second = runStart(env);
