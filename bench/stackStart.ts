@@ -43,9 +43,9 @@ function timeStart(env: Record<string, string>): Promise<number> {
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
-    child.once('exit', (code) => {
+    child.once('exit', (code, signal) => {
       if (readyAfter !== undefined && code === 0) resolve(readyAfter);
-      else reject(new Error(`start exited with ${code} before it was ready:\n${output}`));
+      else reject(new Error(`start exited with ${code} (${signal}) before it was ready:\n${output}`));
     });
   });
 }

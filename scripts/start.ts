@@ -1,17 +1,36 @@
 // `npm start`: install what is missing, bring the whole stack up, print where everything is,
 // and stop it all cleanly on Ctrl-C. A second start reuses .data/.
 import { hostEnv as readHostEnv, loadConfig } from '../config.ts';
-import { reportFatal, setup } from './setup.ts';
-import { startStack } from './stack.ts';
 import type { ManagedProcess } from './processes.ts';
+import { reportFatal, setup } from './setup.ts';
+import { startStack, type Stack } from './stack.ts';
 
 async function main(): Promise<void> {
   const started = performance.now();
+  const log = (line: string) => console.log(line);
+  let stack: Stack | undefined;
+  let stopping = false;
+  const stopAndExit = (code: number) => {
+    stopping = true;
+    void (stack?.stop() ?? Promise.resolve()).then(() => {
+      if (code === 0) log('Stopped.');
+      process.exit(code);
+    });
+  };
+  // Signal handlers first: a Ctrl-C that arrives while servers are starting must still stop them.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      log(`\n${signal}: stopping…`);
+      if (stack) stopAndExit(0);
+      else stopping = true; // startStack is under way: stop once it returns
+    });
+  }
   const config = loadConfig();
   const env = readHostEnv();
-  const log = (line: string) => console.log(line);
   await setup(config, env, { browser: false }, log);
-  const stack = await startStack({ config, hostEnv: env, persistentTemporal: true, temporalUi: true, app: { workers: 1 }, log });
+  stack = await startStack({ config, hostEnv: env, persistentTemporal: true, temporalUi: true, app: { workers: 1 }, log });
+  if (stopping) return stopAndExit(0);
   const api = `http://${config.api.host}:${config.api.port}`;
   log(`
 Ready in ${((performance.now() - started) / 1000).toFixed(1)} s.
@@ -21,22 +40,9 @@ Ready in ${((performance.now() - started) / 1000).toFixed(1)} s.
   Logs              ${config.logDir}
 Press Ctrl-C to stop.`);
 
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log(`\n${signal}: stopping…`);
-    void stack.stop().then(() => {
-      log('Stopped.');
-      process.exit(0);
-    });
-  };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
   const fail = (message: string) => {
-    stopping = true;
     console.error(`error: ${message}`);
-    void stack.stop().then(() => process.exit(1));
+    stopAndExit(1);
   };
   for (const service of stack.services) {
     void service.exited.then((code) => {
@@ -54,7 +60,7 @@ Press Ctrl-C to stop.`);
       while (recentRestarts[0]! < now - 60_000) recentRestarts.shift();
       if (recentRestarts.length > 5) return fail(`${child.name} keeps exiting (${code}); see ${child.logFile}. Stopped the stack.`);
       log(`${child.name} exited (${code}); restarting it. Its log: ${child.logFile}`);
-      watch(stack.restartAppProcess(child.name));
+      watch(stack!.restartAppProcess(child.name));
     });
   };
   stack.appProcesses.forEach(watch);
