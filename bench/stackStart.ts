@@ -2,26 +2,16 @@
 // measured by launching scripts/start.ts as a user would. Side by side, in the same run, the
 // baseline is the bare Temporal dev server alone: the floor no stack start can beat.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hostEnv, loadConfig, projectRoot } from '../config.ts';
-import { findFreePort } from '../scripts/processes.ts';
+import { freeStackPorts } from '../scripts/stack.ts';
 import { setup } from '../scripts/setup.ts';
 import { locateTemporalCli, projectCliPath } from '../temporal/cli.ts';
 import { startTemporalDevServer } from '../temporal/devServer.ts';
-import { existsSync } from 'node:fs';
 
 const WARM_RUNS = 3;
-
-async function freePorts(): Promise<Record<string, string>> {
-  const ports = await Promise.all(Array.from({ length: 7 }, () => findFreePort()));
-  const [temporal, ui, mysql, memcached, etcd, peer, api] = ports.map(String);
-  return {
-    TEMPORAL_ADDRESS: `127.0.0.1:${temporal}`, TEMPORAL_UI_PORT: ui!, MYSQL_PORT: mysql!, MEMCACHED_PORT: memcached!,
-    ETCD_PORT: etcd!, ETCD_PEER_PORT: peer!, API_PORT: api!,
-  };
-}
 
 /** Launches `npm start`'s script, returns seconds until it printed that it is ready, then stops it. */
 function timeStart(env: Record<string, string>): Promise<number> {
@@ -52,7 +42,7 @@ function timeStart(env: Record<string, string>): Promise<number> {
 
 async function timeBareTemporal(): Promise<number> {
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-temporal-'));
-  const config = loadConfig({ ...(await freePorts()), FLEET_DATA_DIR: dataDir });
+  const config = loadConfig({ ...(await freeStackPorts()), FLEET_DATA_DIR: dataDir });
   const cli = locateTemporalCli(config, hostEnv().PATH)!;
   const started = performance.now();
   const server = await startTemporalDevServer(config, cli, hostEnv(), { persistent: true, ui: true });
@@ -71,7 +61,7 @@ export async function stackStartBenchmark(): Promise<Record<string, unknown>> {
   const alreadyInstalled = existsSync(projectCliPath(config)) || Boolean(locateTemporalCli(config, hostEnv().PATH));
   let coldSeconds: number | null = null;
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-stack-'));
-  const env = { ...(await freePorts()), FLEET_DATA_DIR: dataDir };
+  const env = { ...(await freeStackPorts()), FLEET_DATA_DIR: dataDir };
   if (!alreadyInstalled) {
     const started = performance.now();
     await setup(config, hostEnv(), { browser: false }, (line) => console.log(line));

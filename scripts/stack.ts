@@ -11,6 +11,7 @@ import { writeWorkflowBundle } from '../workers/bundle.ts';
 import {
   StackError,
   assertPortsFree,
+  findFreePort,
   isAlive,
   startProcess,
   waitUntilHealthy,
@@ -173,6 +174,20 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await stop();
     throw error;
   }
+}
+
+/** Settings that put a whole stack on ports free right now (tests and benchmarks beside a running stack). */
+export async function freeStackPorts(): Promise<Record<string, string>> {
+  const [temporal, ui, mysql, memcached, etcd, etcdPeer, api] = await Promise.all(Array.from({ length: 7 }, () => findFreePort()));
+  return {
+    TEMPORAL_ADDRESS: `127.0.0.1:${temporal}`,
+    TEMPORAL_UI_PORT: String(ui),
+    MYSQL_PORT: String(mysql),
+    MEMCACHED_PORT: String(memcached),
+    ETCD_PORT: String(etcd),
+    ETCD_PEER_PORT: String(etcdPeer),
+    API_PORT: String(api),
+  };
 }
 
 export function startAppProcess(name: string, entry: string, config: Config, env: HostEnv): ManagedProcess {

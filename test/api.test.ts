@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDependencyProbes } from '../activities/health.ts';
-import { createApp, type App } from '../api/app.ts';
+import type { App } from '../api/app.ts';
 import type { ErrorBody } from '../api/errors.ts';
 import { HEALTH_TASK_QUEUE } from '../workflows/healthCheck.shared.ts';
-import { openTestEnvironment, uniqueSuffix, type TestEnvironment } from './support/stack.ts';
+import { createTestApp, openTestEnvironment, uniqueSuffix, type TestEnvironment } from './support/stack.ts';
 
 const json = (body: unknown) => ({ method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
 
@@ -17,15 +16,8 @@ describe('HTTP API (app.request against real Temporal and services)', () => {
   beforeAll(async () => {
     env = await openTestEnvironment();
     await env.startWorkers(suffix);
-    const deps = {
-      temporal: env.client,
-      namespace: env.config.temporal.namespace,
-      probes: createDependencyProbes(env.clients),
-      temporalWebUiUrl: 'http://127.0.0.1:8233',
-      maxBodyBytes: 4096,
-    };
-    app = createApp({ ...deps, taskQueues: { health: HEALTH_TASK_QUEUE + suffix } });
-    idleApp = createApp({ ...deps, taskQueues: { health: `no-worker${suffix}` } });
+    app = createTestApp(env, HEALTH_TASK_QUEUE + suffix, { maxBodyBytes: 4096 });
+    idleApp = createTestApp(env, `no-worker${suffix}`);
   });
   afterAll(() => env.close());
 

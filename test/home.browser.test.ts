@@ -2,11 +2,9 @@ import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { ServerType } from '@hono/node-server';
-import { createDependencyProbes } from '../activities/health.ts';
-import { createApp } from '../api/app.ts';
 import { HEALTH_TASK_QUEUE } from '../workflows/healthCheck.shared.ts';
 import { launchChromium, screenshot, serveForBrowser } from './support/browser.ts';
-import { openTestEnvironment, uniqueSuffix, type TestEnvironment } from './support/stack.ts';
+import { createTestApp, openTestEnvironment, uniqueSuffix, type TestEnvironment } from './support/stack.ts';
 
 describe('Home page in headless Chromium', () => {
   let env: TestEnvironment;
@@ -19,13 +17,7 @@ describe('Home page in headless Chromium', () => {
   beforeAll(async () => {
     env = await openTestEnvironment();
     await env.startWorkers(suffix);
-    const app = createApp({
-      temporal: env.client,
-      namespace: env.config.temporal.namespace,
-      probes: createDependencyProbes(env.clients),
-      temporalWebUiUrl: 'http://127.0.0.1:8233',
-      taskQueues: { health: HEALTH_TASK_QUEUE + suffix },
-    });
+    const app = createTestApp(env, HEALTH_TASK_QUEUE + suffix);
     ({ url: baseUrl, server } = await serveForBrowser(app.fetch));
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1200, height: 800 } });

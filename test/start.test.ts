@@ -6,9 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hostEnv, loadConfig, projectRoot } from '../config.ts';
-import { isPortFree } from '../scripts/processes.ts';
+import { findFreePort, isPortFree } from '../scripts/processes.ts';
 import { locateTemporalCli } from '../temporal/cli.ts';
-import { freeStackPorts } from './support/globalSetup.ts';
+import { freeStackPorts } from '../scripts/stack.ts';
+
 
 interface Started {
   child: ChildProcess;
@@ -121,11 +122,10 @@ describe('npm start (scripts/start.ts)', () => {
   });
 
   it('explains an unreachable Temporal in one line', async () => {
-    const [port] = Object.values(await freeStackPorts());
     const started = runStart({
       ...(await freeStackPorts()),
       FLEET_DATA_DIR: mkdtempSync(join(tmpdir(), 'fleet-start-remote-')),
-      TEMPORAL_ADDRESS: `127.0.0.1:${port!.split(':').pop()}`,
+      TEMPORAL_ADDRESS: `127.0.0.1:${await findFreePort()}`, // nothing listens there
       TEMPORAL_LOCAL_SERVER: 'false',
       FLEET_LOCAL_SERVICES: 'false',
     });

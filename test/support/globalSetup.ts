@@ -5,8 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { configToEnv, hostEnv, loadConfig } from '../../config.ts';
-import { findFreePort } from '../../scripts/processes.ts';
-import { startStack } from '../../scripts/stack.ts';
+import { freeStackPorts, startStack } from '../../scripts/stack.ts';
 import { writeWorkflowBundle } from '../../workers/bundle.ts';
 
 declare module 'vitest' {
@@ -14,19 +13,6 @@ declare module 'vitest' {
     /** Settings of the test stack, as environment variables (feed them to loadConfig). */
     stackEnv: Record<string, string>;
   }
-}
-
-export async function freeStackPorts(): Promise<Record<string, string>> {
-  const [temporal, ui, mysql, memcached, etcd, etcdPeer, api] = await Promise.all(Array.from({ length: 7 }, () => findFreePort()));
-  return {
-    TEMPORAL_ADDRESS: `127.0.0.1:${temporal}`,
-    TEMPORAL_UI_PORT: String(ui),
-    MYSQL_PORT: String(mysql),
-    MEMCACHED_PORT: String(memcached),
-    ETCD_PORT: String(etcd),
-    ETCD_PEER_PORT: String(etcdPeer),
-    API_PORT: String(api),
-  };
 }
 
 export default async function setup(project: TestProject) {

@@ -7,6 +7,8 @@ import { loadConfig, type Config } from '../../config.ts';
 import { createServiceClients, closeServiceClients, type ServiceClients } from '../../activities/clients.ts';
 import { connectTemporal, connectWorker } from '../../temporal/connection.ts';
 import { createWorkers } from '../../workers/workers.ts';
+import { createDependencyProbes } from '../../activities/health.ts';
+import { createApp, type App } from '../../api/app.ts';
 
 let runtimeInstalled = false;
 
@@ -17,6 +19,18 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
 /** A suffix that gives each test its own task queues, so workers of parallel test files never mix. */
 export function uniqueSuffix(): string {
   return `-test-${randomUUID().slice(0, 8)}`;
+}
+
+/** The API/UI app wired to the test stack, its health checks going to `healthTaskQueue`. */
+export function createTestApp(env: TestEnvironment, healthTaskQueue: string, options: { maxBodyBytes?: number } = {}): App {
+  return createApp({
+    temporal: env.client,
+    namespace: env.config.temporal.namespace,
+    probes: createDependencyProbes(env.clients),
+    temporalWebUiUrl: 'http://127.0.0.1:8233',
+    taskQueues: { health: healthTaskQueue },
+    ...options,
+  });
 }
 
 export interface TestEnvironment {
