@@ -17,7 +17,10 @@ export interface Config {
   logDir: string;
   /** Where installed tools (the Temporal CLI) live (.tools/ by default). */
   toolsDir: string;
-  api: Endpoint;
+  api: Endpoint & {
+    /** API/receiver processes sharing the port (Node's cluster module), like the seed's load-balanced web instances. */
+    instances: number;
+  };
   temporal: {
     address: string;
     namespace: string;
@@ -38,6 +41,14 @@ export interface Config {
   runLocalServices: boolean;
   /** A prebuilt workflow bundle (workers/bundle.ts writes one at start). */
   workflowBundlePath: string | undefined;
+  requestRuns: {
+    /** URL prefixes a request run may call; anything else is refused (default: the stack's own receivers). */
+    allowedDestinations: string[];
+  };
+  cpuLoad: {
+    /** Load-worker processes the stack starts; each burns one core while the load is ON. */
+    loadWorkers: number;
+  };
 }
 
 /** A setting that cannot be used: the message names the variable and what it expects. */
@@ -60,6 +71,31 @@ function port(env: Env, name: string, fallback: number): number {
     throw new ConfigError(`${name}=${JSON.stringify(raw)} is not a TCP port: use a whole number from 1 to 65535.`);
   }
   return value;
+}
+
+function count(env: Env, name: string, fallback: number, max: number): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < 0 || value > max) {
+    throw new ConfigError(`${name}=${JSON.stringify(raw)} is not a count: use a whole number from 0 to ${max}.`);
+  }
+  return value;
+}
+
+function urlList(env: Env, name: string, fallback: string[]): string[] {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  return raw.split(',').map((item) => {
+    const value = item.trim();
+    try {
+      const url = new URL(value);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
+    } catch {
+      throw new ConfigError(`${name} has ${JSON.stringify(value)}, which is not an http(s) URL: list URL prefixes separated by commas.`);
+    }
+    return value;
+  });
 }
 
 function flag(env: Env, name: string, fallback: boolean): boolean {
@@ -113,11 +149,12 @@ function temporalSettings(env: Env): Config['temporal'] {
 
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = directory(env, 'FLEET_DATA_DIR', join(projectRoot, '.data'));
+  const api = { host: text(env, 'API_HOST', '127.0.0.1'), port: port(env, 'API_PORT', 3000), instances: Math.max(1, count(env, 'API_INSTANCES', 2, 64)) };
   return {
     dataDir,
     logDir: join(dataDir, 'logs'),
     toolsDir: directory(env, 'FLEET_TOOLS_DIR', join(projectRoot, '.tools')),
-    api: { host: text(env, 'API_HOST', '127.0.0.1'), port: port(env, 'API_PORT', 3000) },
+    api,
     temporal: temporalSettings(env),
     mysql: {
       host: text(env, 'MYSQL_HOST', '127.0.0.1'),
@@ -134,6 +171,10 @@ export function loadConfig(env: Env = process.env): Config {
     },
     runLocalServices: flag(env, 'FLEET_LOCAL_SERVICES', true),
     workflowBundlePath: env.WORKFLOW_BUNDLE_PATH?.trim() || undefined,
+    requestRuns: {
+      allowedDestinations: urlList(env, 'REQUEST_RUN_ALLOWED_DESTINATIONS', [`http://${api.host}:${api.port}/receiver`]),
+    },
+    cpuLoad: { loadWorkers: count(env, 'CPU_LOAD_WORKERS', 2, 64) },
   };
 }
 
@@ -144,6 +185,9 @@ export function configToEnv(config: Config): Record<string, string> {
     FLEET_TOOLS_DIR: config.toolsDir,
     API_HOST: config.api.host,
     API_PORT: String(config.api.port),
+    API_INSTANCES: String(config.api.instances),
+    REQUEST_RUN_ALLOWED_DESTINATIONS: config.requestRuns.allowedDestinations.join(','),
+    CPU_LOAD_WORKERS: String(config.cpuLoad.loadWorkers),
     TEMPORAL_ADDRESS: config.temporal.address,
     TEMPORAL_NAMESPACE: config.temporal.namespace,
     TEMPORAL_UI_PORT: String(config.temporal.uiPort),
