@@ -41,6 +41,8 @@ export interface Config {
   runLocalServices: boolean;
   /** A prebuilt workflow bundle (workers/bundle.ts writes one at start). */
   workflowBundlePath: string | undefined;
+  /** Appended to every task queue a worker polls: isolated lanes for tests and benchmarks. */
+  taskQueueSuffix: string;
   requestRuns: {
     /** URL prefixes a request run may call; anything else is refused (default: the stack's own receivers). */
     allowedDestinations: string[];
@@ -171,6 +173,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     runLocalServices: flag(env, 'FLEET_LOCAL_SERVICES', true),
     workflowBundlePath: env.WORKFLOW_BUNDLE_PATH?.trim() || undefined,
+    taskQueueSuffix: env.FLEET_TASK_QUEUE_SUFFIX?.trim() ?? '',
     requestRuns: {
       allowedDestinations: urlList(env, 'REQUEST_RUN_ALLOWED_DESTINATIONS', [`http://${api.host}:${api.port}/receiver`]),
     },
@@ -204,6 +207,7 @@ export function configToEnv(config: Config): Record<string, string> {
     ETCD_PEER_PORT: String(config.etcd.peerPort),
   };
   if (config.workflowBundlePath) env.WORKFLOW_BUNDLE_PATH = config.workflowBundlePath;
+  if (config.taskQueueSuffix) env.FLEET_TASK_QUEUE_SUFFIX = config.taskQueueSuffix;
   return env;
 }
 

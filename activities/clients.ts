@@ -30,8 +30,12 @@ export interface ServiceClients {
   etcd: Etcd3;
 }
 
-export function createServiceClients(config: Config): ServiceClients {
-  return { mysql: createMysqlPool(config), memcached: createMemcachedClient(config), etcd: createEtcdClient(config) };
+export function createServiceClients(config: Config, options: { mysqlConnections?: number } = {}): ServiceClients {
+  return {
+    mysql: createMysqlPool(config, { connectionLimit: options.mysqlConnections }),
+    memcached: createMemcachedClient(config),
+    etcd: createEtcdClient(config),
+  };
 }
 
 export async function closeServiceClients(clients: ServiceClients): Promise<void> {

@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import type { Client } from '@temporalio/client';
+import type { Pool } from 'mysql2/promise';
 import type { Probe } from '../activities/health.ts';
 import type { DependencyName } from '../workflows/healthCheck.shared.ts';
 import { HEALTH_TASK_QUEUE } from '../workflows/healthCheck.shared.ts';
@@ -11,16 +12,32 @@ import { ApiError, errorResponse, notFoundResponse, validationError } from './er
 import { healthCheckRoutes } from './healthChecks.ts';
 import { checkReadiness } from './readiness.ts';
 import { listRecentExecutions, temporalWebUiLinks } from './workflows.ts';
+import { receiverRoutes } from './receiver.ts';
+import { createRequestRunService, requestRunRoutes } from './requestRuns.ts';
+import { requestRunPages } from '../ui/pages/requestRuns.tsx';
+import { REQUEST_RUN_TASK_QUEUE } from '../workflows/requestRun.shared.ts';
+import { cpuLoadRoutes, type CpuLoadApiDependencies } from './cpuLoad.ts';
+import { autoscalerPages } from '../ui/pages/autoscaler.tsx';
+import { CPU_LOAD_CONTROL_TASK_QUEUE, CPU_LOAD_TASK_QUEUE } from '../workflows/cpuLoad.shared.ts';
 
 export interface AppDependencies {
   temporal: Client;
   namespace: string;
   probes: Record<DependencyName, Probe>;
   temporalWebUiUrl: string;
+  mysql: Pool;
+  /** URL prefixes request runs may call (config.requestRuns.allowedDestinations). */
+  allowedDestinations: readonly string[];
+  /** Which API instance serves (shown by the receiver and the UI). */
+  instance?: string;
   /** Task queue names; tests pass their own so parallel test files do not share workers. */
-  taskQueues?: { health?: string };
+  taskQueues?: { health?: string; requestRun?: string };
+  /** Lock scope of request runs started here (tests use their own). */
+  requestRunScope?: string;
   /** Largest accepted request body, in bytes (default 1 MiB). */
   maxBodyBytes?: number;
+  /** CPU-load toggles: load workers running (config.cpuLoad.loadWorkers); tests also pass their own task queues and settings. */
+  cpuLoad?: Partial<Pick<CpuLoadApiDependencies, 'controlTaskQueue' | 'loadTaskQueue' | 'loadWorkers' | 'workflowSettings'>>;
 }
 
 const limitSchema = z.coerce.number().int().min(1).max(200).default(20);
@@ -31,6 +48,23 @@ export function createApp(deps: AppDependencies) {
   const readiness = () =>
     checkReadiness({ temporal: deps.temporal, namespace: deps.namespace, probes: deps.probes, taskQueues: [healthTaskQueue] });
   const recentExecutions = (limit: number) => listRecentExecutions(deps.temporal, links, { limit });
+  const requestRuns = createRequestRunService({
+    temporal: deps.temporal,
+    mysql: deps.mysql,
+    taskQueue: deps.taskQueues?.requestRun ?? REQUEST_RUN_TASK_QUEUE,
+    allowedDestinations: deps.allowedDestinations,
+    links,
+    scope: deps.requestRunScope,
+  });
+
+  const cpuLoad: CpuLoadApiDependencies = {
+    temporal: deps.temporal,
+    links,
+    controlTaskQueue: deps.cpuLoad?.controlTaskQueue ?? CPU_LOAD_CONTROL_TASK_QUEUE,
+    loadTaskQueue: deps.cpuLoad?.loadTaskQueue ?? CPU_LOAD_TASK_QUEUE,
+    loadWorkers: deps.cpuLoad?.loadWorkers ?? 1,
+    workflowSettings: deps.cpuLoad?.workflowSettings,
+  };
 
   const api = new Hono()
     .get('/workflows', async (c) => {
@@ -38,7 +72,9 @@ export function createApp(deps: AppDependencies) {
       if (!parsed.success) throw validationError('limit', parsed.error.issues[0]!.message);
       return c.json({ executions: await recentExecutions(parsed.data) });
     })
-    .route('/health-checks', healthCheckRoutes({ temporal: deps.temporal, taskQueue: healthTaskQueue, links }));
+    .route('/health-checks', healthCheckRoutes({ temporal: deps.temporal, taskQueue: healthTaskQueue, links }))
+    .route('/request-runs', requestRunRoutes(requestRuns, deps.allowedDestinations));
+  api.route('/cpu-load', cpuLoadRoutes(cpuLoad));
 
   const app = new Hono();
   app.onError(errorResponse);
@@ -58,6 +94,9 @@ export function createApp(deps: AppDependencies) {
     return c.json({ status: result.ready ? 'ready' : 'unready', dependencies: result.dependencies }, result.ready ? 200 : 503);
   });
   app.route('/api', api);
+  app.route('/', receiverRoutes({ mysql: deps.mysql, instance: deps.instance ?? String(process.pid) }));
+  app.route('/', requestRunPages({ service: requestRuns, allowedDestinations: deps.allowedDestinations, temporalWebUiUrl: deps.temporalWebUiUrl }));
+  app.route('/', autoscalerPages({ cpuLoad, temporalWebUiUrl: deps.temporalWebUiUrl }));
   app.route('/', createUi({ readiness, recentExecutions, links, temporal: deps.temporal, healthTaskQueue }));
   return app;
 }

@@ -4,6 +4,9 @@ import { reportFatal } from '../scripts/setup.ts';
 
 const benchmarks: Record<string, () => Promise<Record<string, unknown>>> = {
   'stack-start': async () => (await import('./stackStart.ts')).stackStartBenchmark(),
+  'request-run': async () => (await import('./requestRun.ts')).requestRunBenchmark(),
+  'request-run-racy': async () => (await import('./requestRun.ts')).requestRunRacyBenchmark(),
+  'request-run-crash': async () => (await import('./requestRun.ts')).requestRunCrashBenchmark(),
 };
 
 async function main(): Promise<void> {

@@ -52,6 +52,9 @@ export async function startMariaDb(config: Config, hostEnv: HostEnv): Promise<Ma
       `--log-error=${logFile}`,
       '--skip-name-resolve',
       '--innodb-buffer-pool-size=128M',
+      // A local stack: commits reach the OS at once but are fsynced once a second, so a hot counter
+      // row is not limited by disk flushes. A MariaDB crash loses nothing; an OS crash up to 1 s.
+      '--innodb-flush-log-at-trx-commit=2',
       '--max-connections=500',
       ...userArgs,
     ],

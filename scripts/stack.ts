@@ -160,6 +160,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       writeLock(config, [...services, ...appProcesses]);
       const readyUrl = `http://${config.api.host}:${config.api.port}/readyz`;
       await waitUntilHealthy('The API (with its worker)', async () => (await fetch(readyUrl)).ok, { timeoutMs: 60_000, intervalMs: 200, process: api });
+      // Load workers (CPU-load toggles) are not part of readiness: started last, they do not slow the start.
+      for (let i = 1; i <= config.cpuLoad.loadWorkers; i++) {
+        entries.set(`load-worker-${i}`, 'workers/loadWorker.ts');
+        appProcesses.push(launch(`load-worker-${i}`));
+      }
+      writeLock(config, [...services, ...appProcesses]);
     }
     const restartAppProcess = (name: string) => {
       const index = appProcesses.findIndex((p) => p.name === name);

@@ -16,8 +16,8 @@ describe('HTTP API (app.request against real Temporal and services)', () => {
   beforeAll(async () => {
     env = await openTestEnvironment();
     await env.startWorkers(suffix);
-    app = createTestApp(env, HEALTH_TASK_QUEUE + suffix, { maxBodyBytes: 4096 });
-    idleApp = createTestApp(env, `no-worker${suffix}`);
+    app = createTestApp(env, { taskQueues: { health: HEALTH_TASK_QUEUE + suffix }, maxBodyBytes: 4096 });
+    idleApp = createTestApp(env, { taskQueues: { health: `no-worker${suffix}` } });
   });
   afterAll(() => env.close());
 

@@ -48,7 +48,7 @@ describe('healthCheck workflow (real Temporal, MariaDB, memcached, etcd)', () =>
     const deadPort = await findFreePort();
     const brokenSuffix = uniqueSuffix();
     const clients = { ...createServiceClients(env.config), memcached: createMemcachedClient(testConfig({ MEMCACHED_PORT: String(deadPort) })) };
-    await env.startWorkers(brokenSuffix, clients);
+    await env.startWorkers(brokenSuffix, { clients });
     const report = await run('broken', { probeTimeoutMs: 1500 }, HEALTH_TASK_QUEUE + brokenSuffix);
     expect(report.healthy).toBe(false);
     const memcached = report.results.find((r) => r.name === 'memcached')!;

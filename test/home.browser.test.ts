@@ -17,7 +17,7 @@ describe('Home page in headless Chromium', () => {
   beforeAll(async () => {
     env = await openTestEnvironment();
     await env.startWorkers(suffix);
-    const app = createTestApp(env, HEALTH_TASK_QUEUE + suffix);
+    const app = createTestApp(env, { taskQueues: { health: HEALTH_TASK_QUEUE + suffix } });
     ({ url: baseUrl, server } = await serveForBrowser(app.fetch));
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1200, height: 800 } });

@@ -6,7 +6,12 @@ export interface NavItem {
   label: string;
 }
 
-export const navigation: NavItem[] = [{ href: '/', label: 'Home' }];
+export const navigation: NavItem[] = [
+  { href: '/', label: 'Home' },
+  { href: '/sender', label: 'Sender' },
+  { href: '/receiver-stats', label: 'Receiver Overview' },
+  { href: '/autoscaler', label: 'Autoscaler' },
+];
 
 export function Layout(props: { title: string; active: string; temporalWebUiUrl: string; children?: Child }) {
   return (

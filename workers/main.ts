@@ -13,7 +13,14 @@ async function main(): Promise<void> {
   const connection = await connectWorker(config);
   const clients = createServiceClients(config);
   const workflowBundle = config.workflowBundlePath ? { codePath: config.workflowBundlePath } : await buildWorkflowBundle();
-  const workers = await createWorkers({ connection, namespace: config.temporal.namespace, workflowBundle, clients });
+  const workers = await createWorkers({
+    connection,
+    namespace: config.temporal.namespace,
+    workflowBundle,
+    clients,
+    allowedDestinations: config.requestRuns.allowedDestinations,
+    taskQueueSuffix: config.taskQueueSuffix,
+  });
   console.log(`worker ${process.pid} polling ${workers.map((w) => w.options.taskQueue).join(', ')} on ${config.temporal.address}`);
   try {
     await runWorkers(workers); // Runtime shuts the workers down on SIGINT/SIGTERM.

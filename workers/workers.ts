@@ -4,12 +4,18 @@ import { Worker, type NativeConnection, type WorkflowBundleOption } from '@tempo
 import { createDependencyProbes, createHealthActivities, mysqlHealthReportRecorder } from '../activities/health.ts';
 import type { ServiceClients } from '../activities/clients.ts';
 import { HEALTH_TASK_QUEUE } from '../workflows/healthCheck.shared.ts';
+import { createRequestRunActivities } from '../activities/requestRun.ts';
+import { REQUEST_RUN_TASK_QUEUE } from '../workflows/requestRun.shared.ts';
+import { createCpuBurnActivities, createCpuLoadActivities, defaultLoadWorkerId, type BurnOptions } from '../activities/cpuLoad.ts';
+import { CPU_LOAD_CONTROL_TASK_QUEUE, CPU_LOAD_TASK_QUEUE } from '../workflows/cpuLoad.shared.ts';
 
 export interface WorkerDependencies {
   connection: NativeConnection;
   namespace: string;
   workflowBundle: WorkflowBundleOption;
   clients: ServiceClients;
+  /** URL prefixes request runs may call (config.requestRuns.allowedDestinations). */
+  allowedDestinations: readonly string[];
   /** Overrides the task queue names (tests use unique queues per test). */
   taskQueueSuffix?: string;
 }
@@ -23,7 +29,45 @@ export async function createWorkers(deps: WorkerDependencies): Promise<Worker[]>
       taskQueue: HEALTH_TASK_QUEUE + suffix,
       activities: createHealthActivities(createDependencyProbes(deps.clients), mysqlHealthReportRecorder(deps.clients)),
     }),
+    await Worker.create({
+      ...common,
+      taskQueue: REQUEST_RUN_TASK_QUEUE + suffix,
+      activities: createRequestRunActivities({ ...deps.clients, allowedDestinations: deps.allowedDestinations }),
+      // Progress and cancellation travel with heartbeats: flush them often.
+      maxHeartbeatThrottleInterval: '500 milliseconds',
+      defaultHeartbeatThrottleInterval: '500 milliseconds',
+    }),
+    await Worker.create({
+      ...common,
+      taskQueue: CPU_LOAD_CONTROL_TASK_QUEUE + suffix,
+      activities: createCpuLoadActivities(deps.clients),
+    }),
   ];
+}
+
+export interface LoadWorkerDependencies extends Omit<BurnOptions, 'workerId'> {
+  connection: NativeConnection;
+  namespace: string;
+  /** Default `cpu-load`; tests pass their own. */
+  taskQueue?: string;
+  /** Names this load worker in CPU samples and in Temporal (default `pid@host`). */
+  workerId?: string;
+}
+
+/** A load worker: only the burn activity, one slice at a time, so one process burns one core. */
+export function createLoadWorker(deps: LoadWorkerDependencies): Promise<Worker> {
+  const workerId = deps.workerId ?? defaultLoadWorkerId();
+  return Worker.create({
+    connection: deps.connection,
+    namespace: deps.namespace,
+    taskQueue: deps.taskQueue ?? CPU_LOAD_TASK_QUEUE,
+    identity: workerId,
+    activities: createCpuBurnActivities({ workerId, burstMs: deps.burstMs, heartbeatEveryMs: deps.heartbeatEveryMs, onSlice: deps.onSlice }),
+    maxConcurrentActivityTaskExecutions: 1,
+    // OFF arrives as a cancellation in a heartbeat answer: send heartbeats at least every 200 ms.
+    maxHeartbeatThrottleInterval: '200 milliseconds',
+    defaultHeartbeatThrottleInterval: '200 milliseconds',
+  });
 }
 
 /** Runs all workers until one fails or `shutdown` is called on them. */

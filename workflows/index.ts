@@ -1,2 +1,4 @@
 // Every workflow the workers run: the entry point of the workflow bundle.
 export { healthCheck } from './healthCheck.ts';
+export { requestRun } from './requestRun.ts';
+export { cpuLoad } from './cpuLoad.ts';

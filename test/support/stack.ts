@@ -1,14 +1,16 @@
 // Helpers for tests that run against the shared test stack.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { inject } from 'vitest';
 import { Client } from '@temporalio/client';
 import { Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
-import { loadConfig, type Config } from '../../config.ts';
+import { hostEnv, loadConfig, projectRoot, type Config } from '../../config.ts';
 import { createServiceClients, closeServiceClients, type ServiceClients } from '../../activities/clients.ts';
 import { connectTemporal, connectWorker } from '../../temporal/connection.ts';
 import { createWorkers } from '../../workers/workers.ts';
 import { createDependencyProbes } from '../../activities/health.ts';
-import { createApp, type App } from '../../api/app.ts';
+import { createApp, type App, type AppDependencies } from '../../api/app.ts';
 
 let runtimeInstalled = false;
 
@@ -21,15 +23,16 @@ export function uniqueSuffix(): string {
   return `-test-${randomUUID().slice(0, 8)}`;
 }
 
-/** The API/UI app wired to the test stack, its health checks going to `healthTaskQueue`. */
-export function createTestApp(env: TestEnvironment, healthTaskQueue: string, options: { maxBodyBytes?: number } = {}): App {
+/** The API/UI app wired to the test stack; tests override task queues (their own workers) and limits. */
+export function createTestApp(env: TestEnvironment, overrides: Partial<AppDependencies> = {}): App {
   return createApp({
     temporal: env.client,
     namespace: env.config.temporal.namespace,
     probes: createDependencyProbes(env.clients),
     temporalWebUiUrl: 'http://127.0.0.1:8233',
-    taskQueues: { health: healthTaskQueue },
-    ...options,
+    mysql: env.clients.mysql,
+    allowedDestinations: env.config.requestRuns.allowedDestinations,
+    ...overrides,
   });
 }
 
@@ -37,8 +40,8 @@ export interface TestEnvironment {
   config: Config;
   client: Client;
   clients: ServiceClients;
-  /** Starts the product's workers on task queues ending in `suffix`, with the given service clients. */
-  startWorkers(suffix: string, clients?: ServiceClients): Promise<Worker[]>;
+  /** Starts the product's workers on task queues ending in `suffix` (optionally with other clients or allowlist). */
+  startWorkers(suffix: string, options?: { clients?: ServiceClients; allowedDestinations?: string[] }): Promise<Worker[]>;
   close(): Promise<void>;
 }
 
@@ -56,12 +59,13 @@ export async function openTestEnvironment(): Promise<TestEnvironment> {
     config,
     client,
     clients,
-    async startWorkers(suffix, workerClients = clients) {
+    async startWorkers(suffix, options = {}) {
       const workers = await createWorkers({
         connection: nativeConnection,
         namespace: config.temporal.namespace,
         workflowBundle: { codePath: config.workflowBundlePath! },
-        clients: workerClients,
+        clients: options.clients ?? clients,
+        allowedDestinations: options.allowedDestinations ?? config.requestRuns.allowedDestinations,
         taskQueueSuffix: suffix,
       });
       for (const worker of workers) running.push({ worker, done: worker.run() });
@@ -75,4 +79,32 @@ export async function openTestEnvironment(): Promise<TestEnvironment> {
       await client.connection.close();
     },
   };
+}
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  /** Resolves once the worker polls its task queues. */
+  ready: Promise<void>;
+  exited: Promise<number | string | null>;
+}
+
+/** Runs workers/main.ts as its own process against the test stack, so a test can SIGKILL it. */
+export function startWorkerProcess(overrides: Record<string, string>): WorkerProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'workers/main.ts')], {
+    cwd: projectRoot,
+    env: hostEnv({ ...inject('stackEnv'), ...overrides }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
+  const ready = new Promise<void>((resolve, reject) => {
+    const onData = (data: Buffer) => {
+      output += data.toString();
+      if (output.includes(' polling ')) resolve();
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    void exited.then((code) => reject(new Error(`worker process exited (${code}) before polling:\n${output}`)));
+  });
+  return { child, ready, exited };
 }

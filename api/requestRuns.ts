@@ -1,0 +1,219 @@
+// HTTP face of request runs: start one (409 naming the running run), list and show runs with live
+// progress, cancel. Finished runs are read from MySQL; a running one from its workflow.
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { requestRun } from '../workflows/requestRun.ts';
+import {
+  DEFAULT_CONCURRENCY,
+  MAX_CALLS,
+  MAX_CONCURRENCY,
+  DEFAULT_SCOPE,
+  requestRunWorkflowId,
+  countingModes,
+  isAllowedDestination,
+  mergeTally,
+  requestRunProgressQuery,
+  type CallTally,
+  type CountingMode,
+  type LatencySummary,
+  type RequestRunProgress,
+  type RunStatus,
+  type TimelineBucket,
+} from '../workflows/requestRun.shared.ts';
+import { ApiError, readJson } from './errors.ts';
+import type { WorkflowLinks } from './workflows.ts';
+
+export interface RequestRunApiDependencies {
+  temporal: Client;
+  mysql: Pool;
+  taskQueue: string;
+  allowedDestinations: readonly string[];
+  links: WorkflowLinks;
+  /** Lock scope of the runs this service starts (tests use their own). */
+  scope?: string;
+}
+
+export function requestRunInputSchema(allowedDestinations: readonly string[]) {
+  return z.strictObject({
+    calls: z.number().int('must be a whole number').min(1).max(MAX_CALLS),
+    concurrency: z.number().int('must be a whole number').min(1).max(MAX_CONCURRENCY).default(DEFAULT_CONCURRENCY),
+    mode: z.enum(countingModes).default('atomic'),
+    destination: z
+      .string()
+      .default(allowedDestinations[0] ?? '')
+      .refine((url) => URL.canParse(url), 'must be a URL')
+      .refine((url) => isAllowedDestination(url, allowedDestinations), `is not allowed; allowed: ${allowedDestinations.join(', ')}`),
+  });
+}
+
+export type RequestRunRequest = z.output<ReturnType<typeof requestRunInputSchema>>;
+
+/** A run as the UI and API show it: the MySQL row, plus live progress while it runs. */
+export interface RunView {
+  runId: string;
+  scope: string;
+  timestamp: number;
+  status: RunStatus;
+  mode: CountingMode;
+  calls: number;
+  concurrency: number;
+  destination: string;
+  counted: number;
+  ok: number;
+  failed: number;
+  startedAt: string;
+  endedAt: string | null;
+  latencyMs: LatencySummary | null;
+  timeline: TimelineBucket[];
+  webUiUrl: string;
+}
+
+const runColumns = `run_id, scope, \`timestamp\`, status, mode, max_possible_count, concurrency, destination_url, current_request_count,
+  sent_calls, failed_calls, started_at, ended_at, latency_p50_ms, latency_p90_ms, latency_p99_ms, latency_max_ms, timeline`;
+
+function toView(row: RowDataPacket, links: WorkflowLinks): RunView {
+  const latency = row.latency_p50_ms === null ? null : { p50: row.latency_p50_ms, p90: row.latency_p90_ms, p99: row.latency_p99_ms, max: row.latency_max_ms };
+  const timeline = typeof row.timeline === 'string' ? JSON.parse(row.timeline) : (row.timeline ?? []);
+  return {
+    runId: row.run_id,
+    scope: row.scope,
+    timestamp: row.timestamp,
+    status: row.status,
+    mode: row.mode,
+    calls: row.max_possible_count,
+    concurrency: row.concurrency,
+    destination: row.destination_url,
+    counted: row.current_request_count,
+    ok: row.sent_calls - row.failed_calls,
+    failed: row.failed_calls,
+    startedAt: new Date(row.started_at).toISOString(),
+    endedAt: row.ended_at ? new Date(row.ended_at).toISOString() : null,
+    latencyMs: latency,
+    timeline,
+    webUiUrl: links.execution(requestRunWorkflowId(row.scope), row.run_id),
+  };
+}
+
+/** Progress of a running run: finished chunks from the workflow, the chunk under way from its heartbeat. */
+async function liveProgress(temporal: Client, workflowId: string, runId: string): Promise<RequestRunProgress | undefined> {
+  const handle = temporal.workflow.getHandle(workflowId, runId);
+  try {
+    const [progress, description] = await Promise.all([handle.query(requestRunProgressQuery), handle.describe()]);
+    let tally: CallTally = { ok: progress.ok, failed: progress.failed, histogram: [], timeline: progress.timeline };
+    for (const activity of description.raw.pendingActivities ?? []) {
+      const payload = activity.heartbeatDetails?.payloads?.[0];
+      if (!payload) continue;
+      const checkpoint = defaultPayloadConverter.fromPayload<{ tally: CallTally }>(payload);
+      tally = mergeTally(tally, { ...checkpoint.tally, histogram: [] });
+    }
+    return { ...progress, ok: tally.ok, failed: tally.failed, timeline: tally.timeline };
+  } catch {
+    return undefined; // finished between the read and the query: the row is the truth
+  }
+}
+
+export function createRequestRunService(deps: RequestRunApiDependencies) {
+  const scope = deps.scope ?? DEFAULT_SCOPE;
+  const workflowId = requestRunWorkflowId(scope);
+  const view = (row: RowDataPacket) => toView(row, deps.links);
+
+  async function runningRunId(): Promise<string | undefined> {
+    try {
+      const description = await deps.temporal.workflow.getHandle(workflowId).describe();
+      return description.status.name === 'RUNNING' ? description.runId : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** A run whose workflow has started but not yet written its row: shown from the workflow alone. */
+  async function startingRun(runId: string): Promise<RunView | undefined> {
+    const progress = await liveProgress(deps.temporal, workflowId, runId);
+    if (!progress) return undefined;
+    return {
+      ...progress,
+      timestamp: Math.floor(Date.parse(progress.startedAt) / 1000),
+      counted: 0,
+      endedAt: null,
+      latencyMs: null,
+      webUiUrl: deps.links.execution(workflowId, runId),
+    };
+  }
+
+  async function get(runId: string): Promise<RunView | undefined> {
+    const [rows] = await deps.mysql.query<RowDataPacket[]>(`SELECT ${runColumns} FROM request_recorder WHERE run_id = ?`, [runId]);
+    if (!rows[0]) return startingRun(runId);
+    const run = view(rows[0]);
+    if (run.status !== 'running') return run;
+    const live = await liveProgress(deps.temporal, requestRunWorkflowId(run.scope), runId);
+    return live ? { ...run, ok: live.ok, failed: live.failed, timeline: live.timeline, status: live.status } : run;
+  }
+
+  return {
+    runningRunId,
+    get,
+
+    async start(input: RequestRunRequest): Promise<{ runId: string; workflowId: string; webUiUrl: string }> {
+      try {
+        const handle = await deps.temporal.workflow.start(requestRun, {
+          workflowId,
+          taskQueue: deps.taskQueue,
+          args: [{ ...input, scope }],
+          workflowIdConflictPolicy: 'FAIL',
+        });
+        const runId = handle.firstExecutionRunId;
+        return { runId, workflowId, webUiUrl: deps.links.execution(workflowId, runId) };
+      } catch (error) {
+        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+        const running = await runningRunId();
+        const progress = running ? await liveProgress(deps.temporal, workflowId, running) : undefined;
+        const done = progress ? ` (${progress.ok + progress.failed} of ${progress.calls} calls done)` : '';
+        throw new ApiError(409, 'already_running', `Request run ${running ?? '?'} is running${done}; wait for it to finish or cancel it.`, {
+          runId: running,
+          workflowId,
+  requestRunWorkflowId,
+        });
+      }
+    },
+
+    async list(limit: number): Promise<RunView[]> {
+      const [rows] = await deps.mysql.query<RowDataPacket[]>(`SELECT ${runColumns} FROM request_recorder ORDER BY ID DESC LIMIT ?`, [limit]);
+      return Promise.all(rows.map(view).map(async (run) => (run.status === 'running' ? ((await get(run.runId)) ?? run) : run)));
+    },
+
+    async cancel(runId: string): Promise<RunView> {
+      const run = await get(runId);
+      if (!run) throw new ApiError(404, 'not_found', `No request run ${runId}.`, { runId });
+      if (run.status !== 'running') throw new ApiError(409, 'not_running', `Request run ${runId} has already ended (${run.status}).`, { runId });
+      await deps.temporal.workflow.getHandle(requestRunWorkflowId(run.scope), runId).cancel();
+      return run;
+    },
+  };
+}
+
+export type RequestRunService = ReturnType<typeof createRequestRunService>;
+
+const limitSchema = z.coerce.number().int().min(1).max(500).default(50);
+
+export function requestRunRoutes(service: RequestRunService, allowedDestinations: readonly string[]) {
+  const schema = requestRunInputSchema(allowedDestinations);
+  return new Hono()
+    .post('/', async (c) => c.json(await service.start(await readJson(c, schema)), 201))
+    .get('/', async (c) => {
+      const limit = limitSchema.safeParse(c.req.query('limit'));
+      if (!limit.success) throw new ApiError(400, 'validation_failed', `limit: ${limit.error.issues[0]!.message}`, { field: 'limit' });
+      return c.json({ runs: await service.list(limit.data) });
+    })
+    .get('/:runId', async (c) => {
+      const view = await service.get(c.req.param('runId'));
+      if (!view) throw new ApiError(404, 'not_found', `No request run ${c.req.param('runId')}.`, { runId: c.req.param('runId') });
+      return c.json(view);
+    })
+    .post('/:runId/cancel', async (c) => {
+      await service.cancel(c.req.param('runId'));
+      return c.json({ runId: c.req.param('runId'), status: 'cancelling' }, 202);
+    });
+}

@@ -1,0 +1,93 @@
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import type { ServerType } from '@hono/node-server';
+import type { NativeConnection, Worker } from '@temporalio/worker';
+import { connectWorker } from '../temporal/connection.ts';
+import { createLoadWorker } from '../workers/workers.ts';
+import { CPU_LOAD_CONTROL_TASK_QUEUE, CPU_LOAD_TASK_QUEUE, cpuLoadMemcachedKey, cpuLoadWorkflowId } from '../workflows/cpuLoad.shared.ts';
+import { launchChromium, screenshot, serveForBrowser } from './support/browser.ts';
+import { createTestApp, openTestEnvironment, uniqueSuffix, type TestEnvironment } from './support/stack.ts';
+
+describe('Autoscaler page in headless Chromium', () => {
+  let env: TestEnvironment;
+  let browser: Browser;
+  let page: Page;
+  let server: ServerType;
+  let baseUrl: string;
+  const suffix = uniqueSuffix();
+  const target = `browser${suffix}`;
+  const workerIds = [`load-1${suffix}`, `load-2${suffix}`];
+  const loadWorkers: { worker: Worker; connection: NativeConnection; done: Promise<void> }[] = [];
+
+  beforeAll(async () => {
+    env = await openTestEnvironment();
+    await env.startWorkers(suffix);
+    for (const workerId of workerIds) {
+      const connection = await connectWorker(env.config);
+      const worker = await createLoadWorker({ connection, namespace: env.config.temporal.namespace, taskQueue: CPU_LOAD_TASK_QUEUE + suffix, workerId });
+      loadWorkers.push({ worker, connection, done: worker.run() });
+    }
+    const app = createTestApp(env, {
+      cpuLoad: {
+        controlTaskQueue: CPU_LOAD_CONTROL_TASK_QUEUE + suffix,
+        loadTaskQueue: CPU_LOAD_TASK_QUEUE + suffix,
+        loadWorkers: 2,
+        workflowSettings: { sliceMs: 500 },
+      },
+    });
+    ({ url: baseUrl, server } = await serveForBrowser(app.fetch));
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    server?.close();
+    await env?.client.workflow.getHandle(cpuLoadWorkflowId(target)).terminate('test cleanup').catch(() => undefined);
+    for (const { worker } of loadWorkers) if (worker.getState() === 'RUNNING') worker.shutdown();
+    await Promise.all(loadWorkers.map((w) => w.done));
+    await Promise.all(loadWorkers.map((w) => w.connection.close()));
+    await env?.close();
+  });
+
+  it('switches the load ON, charts the CPU of each load worker, and switches it OFF', async () => {
+    const requests: string[] = [];
+    page.on('request', (request) => requests.push(request.url()));
+    await page.goto(`${baseUrl}/autoscaler?target=${target}`);
+    const state = page.locator('.load-state');
+    await expect(state.textContent()).resolves.toBe('The current state of the load is OFF');
+    expect(await page.locator('nav a.active').textContent()).toBe('Autoscaler');
+    expect(await page.locator('svg .empty').textContent()).toMatch(/No CPU samples yet/);
+    await screenshot(page, 'autoscaler-off');
+
+    const toggle = page.getByRole('switch');
+    expect(await toggle.getAttribute('aria-checked')).toBe('false');
+    await toggle.click();
+    await page.locator('.load-state', { hasText: 'The current state of the load is ON' }).waitFor({ timeout: 15_000 });
+    expect(await page.getByRole('switch').getAttribute('aria-checked')).toBe('true');
+    // The default choice: it switches itself off in an hour.
+    await expect(page.locator('[data-expires]').textContent()).resolves.toMatch(/^automatically at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(in (59 min|1 h)\)$/);
+
+    // The polled chart grows a line per load worker, each with a legend entry.
+    for (const workerId of workerIds) {
+      await page.locator(`path.cpu-line[data-worker="${workerId}"]`).waitFor({ state: 'attached', timeout: 20_000 });
+      await page.locator(`.cpu-legend [data-worker="${workerId}"]`).waitFor({ timeout: 5_000 });
+    }
+    const line = await page.locator('path.cpu-line').first().getAttribute('d');
+    expect(line).toMatch(/^M[\d.]+,[\d.]+ H[\d.]+/);
+    // Let a few slices land so the screenshot shows lines, not dots.
+    await page.waitForFunction(() => (document.querySelector('path.cpu-line')?.getAttribute('d') ?? '').split('H').length > 3, null, { timeout: 20_000 });
+    expect((await env.clients.memcached.get(cpuLoadMemcachedKey(target))).value?.toString()).toBe('ON');
+    expect(existsSync(await screenshot(page, 'autoscaler-on'))).toBe(true);
+
+    await page.getByRole('switch').click();
+    await page.locator('.load-state', { hasText: 'The current state of the load is OFF' }).waitFor({ timeout: 15_000 });
+    await expect(page.locator('[data-expires]').textContent()).resolves.toBe('–');
+    expect((await env.clients.memcached.get(cpuLoadMemcachedKey(target))).value?.toString()).toBe('OFF');
+    // The samples stay on the chart after OFF.
+    expect(await page.locator('path.cpu-line').count()).toBe(2);
+    await screenshot(page, 'autoscaler-after-off');
+    // htmx and the stylesheet come from our server: no CDN.
+    expect(requests.every((url) => url.startsWith(baseUrl))).toBe(true);
+  }, 90_000);
+});

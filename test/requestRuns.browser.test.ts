@@ -1,0 +1,92 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import type { ServerType } from '@hono/node-server';
+import type { App } from '../api/app.ts';
+import { REQUEST_RUN_TASK_QUEUE } from '../workflows/requestRun.shared.ts';
+import { launchChromium, screenshot, serveForBrowser } from './support/browser.ts';
+import { createTestApp, openTestEnvironment, uniqueSuffix, type TestEnvironment } from './support/stack.ts';
+
+describe('Sender, Receiver Overview and run pages in headless Chromium', () => {
+  let env: TestEnvironment;
+  let browser: Browser;
+  let page: Page;
+  let server: ServerType;
+  let baseUrl: string;
+  let app: App;
+  const slowServer = createServer((_request, response) => {
+    setTimeout(() => response.end('{}'), 200).unref();
+  });
+  let slowUrl: string;
+  const suffix = uniqueSuffix();
+
+  beforeAll(async () => {
+    env = await openTestEnvironment();
+    await new Promise<void>((resolve) => slowServer.listen(0, '127.0.0.1', resolve));
+    slowUrl = `http://127.0.0.1:${(slowServer.address() as AddressInfo).port}/slow`;
+    ({ url: baseUrl, server } = await serveForBrowser((request) => app.fetch(request)));
+    const allowedDestinations = [`${baseUrl}/receiver`, slowUrl];
+    app = createTestApp(env, {
+      taskQueues: { requestRun: REQUEST_RUN_TASK_QUEUE + suffix },
+      allowedDestinations,
+      requestRunScope: `b${suffix.slice(-8)}`,
+    });
+    await env.startWorkers(suffix, { allowedDestinations });
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    server?.close();
+    slowServer.closeAllConnections();
+    slowServer.close();
+    await env?.close();
+  });
+
+  it('starts a run from the Sender form and shows it finished, with its calls/s chart', async () => {
+    await page.goto(`${baseUrl}/sender`);
+    await page.waitForFunction(() => 'htmx' in window);
+    await page.fill('#calls', '600');
+    await page.fill('#concurrency', '8');
+    await page.selectOption('#mode', 'atomic');
+    await screenshot(page, 'sender');
+    await page.getByRole('button', { name: 'Go for it!' }).click();
+    const link = page.locator('#sender-result a');
+    await link.waitFor({ timeout: 10_000 });
+    await link.click();
+    await page.locator('#run-details[data-status="completed"]').waitFor({ timeout: 20_000 });
+    expect(await page.locator('[data-progress="counted"] span').textContent()).toBe('600 counted');
+    expect(await page.locator('[data-progress="sent"] span').textContent()).toBe('600 / 600 sent');
+    expect(await page.locator('polyline[data-series="calls/s answered"]').count()).toBe(1);
+    expect(await page.locator('[data-lost-updates]').getAttribute('data-lost-updates')).toBe('0');
+    await screenshot(page, 'run-completed');
+  });
+
+  it('shows runs with progress bars on the Receiver Overview', async () => {
+    await page.goto(`${baseUrl}/receiver-stats`);
+    const row = page.locator('table.runs tbody tr').first();
+    await row.waitFor({ timeout: 10_000 });
+    expect(await row.locator('.badge').textContent()).toBe('completed');
+    expect(await row.locator('[data-progress="counted"] .bar').getAttribute('style')).toBe('width:100%');
+    await screenshot(page, 'receiver-overview');
+  });
+
+  it('cancels a running run from its page', async () => {
+    const response = await app.request('/api/request-runs', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ calls: 400, concurrency: 4, destination: slowUrl }),
+    });
+    const { runId } = (await response.json()) as { runId: string };
+    await page.goto(`${baseUrl}/runs/${runId}`);
+    await page.locator('#run-details[data-status="running"]').waitFor();
+    // Wait until the progress bar has moved, so the screenshot shows a run under way.
+    await page.waitForFunction(() => !document.querySelector('[data-progress="sent"] span')?.textContent?.startsWith('0 /'), undefined, { timeout: 10_000 });
+    await screenshot(page, 'run-running');
+    await page.getByRole('button', { name: 'Cancel run' }).click();
+    await page.locator('#run-details[data-status="cancelled"]').waitFor({ timeout: 10_000 });
+    expect(await page.getByRole('button', { name: 'Cancel run' }).count()).toBe(0);
+    await screenshot(page, 'run-cancelled');
+  });
+});

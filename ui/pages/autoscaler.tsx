@@ -1,0 +1,247 @@
+// Autoscaler: the seed's "Autoscaler View", made durable. Shows a target's CPU-load state with an
+// ON/OFF switch, when the load switches itself off, and a live chart of the CPU each load worker
+// measured (server-rendered SVG, refreshed by htmx polling).
+import { Hono } from 'hono';
+import type { Child } from 'hono/jsx';
+import { cpuLoadSwitchSchema, parseCpuLoadTarget, readCpuLoad, switchCpuLoad, type CpuLoadApiDependencies, type CpuLoadView } from '../../api/cpuLoad.ts';
+import { ApiError } from '../../api/errors.ts';
+import { DEFAULT_CPU_LOAD_TARGET, cpuLoadMemcachedKey, samplesByWorker, type CpuSample } from '../../workflows/cpuLoad.shared.ts';
+import { Layout } from '../layout.tsx';
+
+const POLL = 'every 1500ms';
+const ttlChoices: [seconds: number, label: string][] = [
+  [300, '5 minutes'],
+  [900, '15 minutes'],
+  [3600, '1 hour'],
+  [4 * 3600, '4 hours'],
+];
+const palette = ['#2f5bea', '#16a34a', '#d97706', '#9333ea', '#dc2626', '#0891b2', '#db2777', '#4b5563'];
+
+const clock = (ms: number) => new Date(ms).toISOString().slice(11, 19);
+const dateTime = (iso: string) => iso.replace('T', ' ').slice(0, 19);
+
+function inWords(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 60) return `${seconds} s`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `${minutes} min`;
+  return minutes % 60 === 0 ? `${minutes / 60} h` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+/** The chart shows the last ten minutes that have samples, so an old ON period does not squash a new one. */
+const CHART_WINDOW_MS = 10 * 60_000;
+
+/** One step line per load worker: each slice is a flat segment at the CPU it measured; gaps break the line. */
+export function CpuChart({ samples: all, width = 720, height = 240 }: { samples: CpuSample[]; width?: number; height?: number }) {
+  const latest = Math.max(0, ...all.map((s) => Date.parse(s.endedAt)));
+  const samples = all.filter((s) => Date.parse(s.endedAt) >= latest - CHART_WINDOW_MS);
+  const margin = { top: 12, right: 16, bottom: 36, left: 48 };
+  const plotWidth = width - margin.left - margin.right;
+  const plotHeight = height - margin.top - margin.bottom;
+  const starts = samples.map((s) => Date.parse(s.startedAt));
+  const ends = samples.map((s) => Date.parse(s.endedAt));
+  const xMin = starts.length ? Math.min(...starts) : 0;
+  const xMax = ends.length ? Math.max(...ends, xMin + 1000) : 1000;
+  const yMax = Math.max(100, Math.ceil(Math.max(0, ...samples.map((s) => s.cpuPercent)) / 25) * 25);
+  const yStep = yMax <= 150 ? 25 : yMax <= 300 ? 50 : 100;
+  const yTicks = Array.from({ length: Math.floor(yMax / yStep) + 1 }, (_, i) => i * yStep);
+  const x = (t: number) => (margin.left + ((t - xMin) / (xMax - xMin)) * plotWidth).toFixed(1);
+  const y = (v: number) => (margin.top + plotHeight - (Math.min(v, yMax) / yMax) * plotHeight).toFixed(1);
+  const workers = [...samplesByWorker(samples)].map(([workerId, list], index) => ({ workerId, list, color: palette[index % palette.length]! }));
+
+  const path = (list: CpuSample[]) =>
+    list
+      .map((s, i) => {
+        const start = Date.parse(s.startedAt);
+        const previousEnd = i > 0 ? Date.parse(list[i - 1]!.endedAt) : undefined;
+        const joined = previousEnd !== undefined && start - previousEnd <= Math.max(1000, s.wallMs);
+        return `${joined ? 'L' : 'M'}${x(start)},${y(s.cpuPercent)} H${x(Date.parse(s.endedAt))}`;
+      })
+      .join(' ');
+
+  return (
+    <figure class="cpu-chart">
+      <svg viewBox={`0 0 ${width} ${height}`} width="100%" role="img" aria-label="CPU measured by each load worker, in percent of one core, over time">
+        {yTicks.map((v) => (
+          <g>
+            <line x1={margin.left} x2={width - margin.right} y1={y(v)} y2={y(v)} class="grid" />
+            <text x={margin.left - 6} y={Number(y(v)) + 4} text-anchor="end" class="tick">{`${v}%`}</text>
+          </g>
+        ))}
+        {samples.length > 0
+          ? [0, 0.5, 1].map((f) => (
+              <text x={x(xMin + f * (xMax - xMin))} y={height - margin.bottom + 16} text-anchor={f === 0 ? 'start' : f === 1 ? 'end' : 'middle'} class="tick">
+                {clock(xMin + f * (xMax - xMin))}
+              </text>
+            ))
+          : (
+              <text x={margin.left + plotWidth / 2} y={margin.top + plotHeight / 2} text-anchor="middle" class="empty">
+                No CPU samples yet: switch the load ON.
+              </text>
+            )}
+        <text x={margin.left + plotWidth / 2} y={height - 4} text-anchor="middle" class="axis-label">time (UTC)</text>
+        {workers.map((w) => (
+          <path class="cpu-line" data-worker={w.workerId} d={path(w.list)} fill="none" stroke={w.color} stroke-width="2" stroke-linejoin="round" />
+        ))}
+      </svg>
+      <figcaption class="cpu-legend">
+        {workers.map((w) => (
+          <span data-worker={w.workerId}>
+            <i style={`background:${w.color}`}></i>
+            {w.workerId} <span class="muted">{w.list.at(-1)!.cpuPercent.toFixed(1)} %</span>
+          </span>
+        ))}
+      </figcaption>
+    </figure>
+  );
+}
+
+/** The live part of the page: state, switch, facts and chart (htmx replaces it every 1.5 s). */
+export function CpuLoadPanel({ view, notice }: { view: CpuLoadView; notice?: Child }) {
+  const on = view.state === 'ON';
+  const now = Date.now();
+  return (
+    <div class="cpu-load" data-state={view.state}>
+      <div class="section-head">
+        <p class="load-state">
+          The current state of the load is <strong class={`state ${on ? 'on' : 'off'}`}>{view.state}</strong>
+        </p>
+        <button
+          type="button"
+          role="switch"
+          aria-checked={on ? 'true' : 'false'}
+          class={`switch ${on ? 'on' : 'off'}`}
+          hx-post={`/ui/cpu-load/${view.target}`}
+          hx-vals={JSON.stringify({ state: on ? 'OFF' : 'ON' })}
+          hx-include={on ? undefined : '#cpu-load-ttl'}
+          hx-target="#cpu-load-panel"
+          hx-swap="innerHTML"
+          hx-disabled-elt="this"
+        >
+          <span class="track" aria-hidden="true">
+            <span class="thumb"></span>
+          </span>
+          {on ? 'Turn it OFF' : 'Turn it ON'}
+        </button>
+      </div>
+      {notice ? <p class="notice">{notice}</p> : null}
+      <dl class="facts">
+        <dt>Since</dt>
+        <dd>{view.since ? <time datetime={view.since}>{dateTime(view.since)}</time> : 'never switched'}</dd>
+        <dt>Switches off</dt>
+        <dd data-expires={view.expiresAt ?? ''}>
+          {view.expiresAt ? (
+            <>
+              automatically at <time datetime={view.expiresAt}>{dateTime(view.expiresAt)}</time> (in {inWords(Date.parse(view.expiresAt) - now)})
+            </>
+          ) : (
+            '–'
+          )}
+        </dd>
+        <dt>Slices</dt>
+        <dd>
+          {view.runningSlices} running (of {view.parallelism} at a time), {(view.sliceMs / 1000).toLocaleString('en')} s each, {view.slicesCompleted.toLocaleString('en')} done
+          {view.lastSliceError ? <span class="error-text"> (last slice failed: {view.lastSliceError})</span> : null}
+        </dd>
+        <dt>memcached</dt>
+        <dd>
+          <code>{cpuLoadMemcachedKey(view.target)}</code>
+          {view.memcached ? (view.memcached.ok ? ` = ${view.memcached.value}, expires after ${inWords(view.memcached.expirySeconds * 1000)}` : <span class="error-text"> not written: {view.memcached.error}</span>) : ' not written yet'}
+        </dd>
+        <dt>Temporal</dt>
+        <dd>
+          {view.webUiUrl ? (
+            <a href={view.webUiUrl} target="_blank" rel="noopener">
+              {view.workflowId} ↗
+            </a>
+          ) : (
+            `no workflow yet (${view.workflowId} starts at the first switch)`
+          )}
+          {view.continuedAsNew > 0 ? ` (continued as new ${view.continuedAsNew}×)` : null}
+        </dd>
+      </dl>
+      <CpuChart samples={view.samples} />
+    </div>
+  );
+}
+
+export function AutoscalerPage({ view }: { view: CpuLoadView }) {
+  return (
+    <section>
+      <div class="section-head">
+        <h1>Autoscaler: CPU load</h1>
+        <form class="target-picker" method="get" action="/autoscaler">
+          <label for="target">Target</label>
+          <input id="target" name="target" value={view.target} pattern="[a-z0-9]([a-z0-9\-]{0,30}[a-z0-9])?" required />
+          <button type="submit">Show</button>
+        </form>
+      </div>
+      <p class="muted">
+        While the load is ON, each load worker burns one core in slices, so an autoscaler watching CPU has something to scale on. It switches
+        itself OFF after the time below, and memcached mirrors it under <code>{cpuLoadMemcachedKey(view.target)}</code>.
+      </p>
+      <label class="ttl-choice">
+        Switch off automatically after{' '}
+        <select id="cpu-load-ttl" name="ttlSeconds">
+          {ttlChoices.map(([seconds, label]) => (
+            <option value={String(seconds)} selected={seconds === 3600}>
+              {label}
+            </option>
+          ))}
+        </select>
+      </label>
+      <div id="cpu-load-panel" hx-get={`/ui/partials/cpu-load/${view.target}`} hx-trigger={POLL} hx-swap="innerHTML" aria-live="polite">
+        <CpuLoadPanel view={view} />
+      </div>
+    </section>
+  );
+}
+
+/** Form fields arrive as strings; a number that is not one stays a string so the schema names it. */
+function formToSwitch(form: Record<string, unknown>) {
+  const ttl = form.ttlSeconds;
+  const ttlSeconds = typeof ttl === 'string' && ttl.trim() !== '' && !Number.isNaN(Number(ttl)) ? Number(ttl) : ttl;
+  return { state: form.state, ...(form.state === 'ON' && ttlSeconds !== undefined ? { ttlSeconds } : {}) };
+}
+
+export function autoscalerPages(deps: { cpuLoad: CpuLoadApiDependencies; temporalWebUiUrl: string }) {
+  const layout = (body: Child) => (
+    <Layout title="Autoscaler" active="/autoscaler" temporalWebUiUrl={deps.temporalWebUiUrl}>
+      {body}
+    </Layout>
+  );
+  return new Hono()
+    .get('/autoscaler', async (c) => {
+      let target: string;
+      try {
+        target = parseCpuLoadTarget(c.req.query('target') ?? DEFAULT_CPU_LOAD_TARGET);
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+        return c.html(
+          layout(
+            <section>
+              <h1>Autoscaler</h1>
+              <p class="error-text">{error.message}</p>
+              <a href="/autoscaler">The default target</a>
+            </section>,
+          ),
+          400,
+        );
+      }
+      return c.html(layout(<AutoscalerPage view={await readCpuLoad(deps.cpuLoad, target)} />));
+    })
+    .get('/ui/partials/cpu-load/:target', async (c) =>
+      c.html(<CpuLoadPanel view={await readCpuLoad(deps.cpuLoad, parseCpuLoadTarget(c.req.param('target')))} />),
+    )
+    .post('/ui/cpu-load/:target', async (c) => {
+      const target = parseCpuLoadTarget(c.req.param('target'));
+      const parsed = cpuLoadSwitchSchema.safeParse(formToSwitch(await c.req.parseBody()));
+      // htmx swaps only 2xx answers, so a bad switch is reported inside the (unchanged) panel.
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        const problem = <span class="error-text">{`${issue.path.join('.')}: ${issue.message}`}</span>;
+        return c.html(<CpuLoadPanel view={await readCpuLoad(deps.cpuLoad, target)} notice={problem} />);
+      }
+      return c.html(<CpuLoadPanel view={await switchCpuLoad(deps.cpuLoad, target, parsed.data)} />);
+    });
+}

@@ -1,0 +1,172 @@
+// Vocabulary of the CPU-load domain (the seed's "CPU Load Worker", made durable), shared by the
+// workflow, its activities, the load workers, the API, the UI and tests.
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+
+/** Task queue of the cpuLoad workflows and their memcached activities (the main worker). */
+export const CPU_LOAD_CONTROL_TASK_QUEUE = 'cpu-load-control';
+/** Task queue of the burn activity; each load-worker process polls it, one slice at a time. */
+export const CPU_LOAD_TASK_QUEUE = 'cpu-load';
+
+export const cpuLoadStates = ['ON', 'OFF'] as const;
+export type CpuLoadState = (typeof cpuLoadStates)[number];
+
+/** The target the seed had (its only one): it keeps the seed's exact memcached key. */
+export const DEFAULT_CPU_LOAD_TARGET = 'default';
+/** Lowercase letters, digits and inner hyphens, at most 32 characters. */
+export const cpuLoadTargetPattern = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
+
+export const cpuLoadDefaults = {
+  /** The load switches itself off after an hour, as the seed's memcached key expired after 3600 s. */
+  ttlMs: 60 * 60 * 1000,
+  /** The seed busy-looped 10 s between looks at memcached. */
+  sliceMs: 10_000,
+  parallelism: 1,
+  /** Continue-as-new once the history is this long (the server also suggests it at 4 Ki events). */
+  historyThreshold: 2000,
+  /** Samples kept (and carried across continue-as-new) for the chart. */
+  maxSamples: 120,
+} as const;
+
+/** Longest TTL a switch may ask for: memcached reads expiries over 30 days as timestamps. */
+export const MAX_CPU_LOAD_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+
+export function isValidCpuLoadTarget(target: string): boolean {
+  return cpuLoadTargetPattern.test(target);
+}
+
+/** One workflow per target: the workflow ID is derived from the target name. */
+export function cpuLoadWorkflowId(target: string): string {
+  return `cpu-load-${target}`;
+}
+
+/** The target a workflow ID names, when it follows cpuLoadWorkflowId (for starts from the CLI). */
+export function cpuLoadTargetOf(workflowId: string): string | undefined {
+  const target = workflowId.startsWith('cpu-load-') ? workflowId.slice('cpu-load-'.length) : '';
+  return isValidCpuLoadTarget(target) ? target : undefined;
+}
+
+/** The memcached key mirroring a target's state: the seed's `CPULoad` for the default target. */
+export function cpuLoadMemcachedKey(target: string): string {
+  return target === DEFAULT_CPU_LOAD_TARGET ? 'CPULoad' : `CPULoad:${target}`;
+}
+
+/** One slice of burnt CPU, as measured by the load worker that ran it. */
+export interface CpuSample {
+  /** The load worker (`pid@host`, like a Temporal worker identity). */
+  workerId: string;
+  pid: number;
+  startedAt: string;
+  endedAt: string;
+  wallMs: number;
+  /** User + system CPU time of the load-worker process during the slice. */
+  cpuMs: number;
+  /** cpuMs over wallMs, in percent of one core. */
+  cpuPercent: number;
+}
+
+/** What the burn activity is asked to do. */
+export interface BurnRequest {
+  target: string;
+  sliceMs: number;
+  /** Which of the workflow's parallel lanes scheduled it (0-based). */
+  lane: number;
+}
+
+/** A switch, by signal or update. `ttlMs` overrides the workflow's TTL for this ON. */
+export interface CpuLoadSwitch {
+  state: CpuLoadState;
+  ttlMs?: number;
+}
+
+export type CpuLoadChangeSource = 'start' | 'signal' | 'update' | 'ttl';
+
+export interface MemcachedMirror {
+  key: string;
+  value: CpuLoadState;
+  expirySeconds: number;
+  at: string;
+  ok: boolean;
+  error?: string;
+}
+
+/** State that survives continue-as-new. */
+export interface CpuLoadCarriedState {
+  state: CpuLoadState;
+  since: string;
+  /** When an ON switches itself off; the next run waits only for what remains. */
+  expiresAt: string | null;
+  lastChange: { by: CpuLoadChangeSource; at: string };
+  samples: CpuSample[];
+  slicesCompleted: number;
+  continuedAsNew: number;
+  memcached: MemcachedMirror | null;
+}
+
+export interface CpuLoadInput {
+  /** Defaults to the target named by the workflow ID (cpu-load-<target>), else `default`. */
+  target?: string;
+  /** How long an ON lasts before the load switches itself off (default 1 h). */
+  ttlMs?: number;
+  /** Length of one burn activity (default 10 s). */
+  sliceMs?: number;
+  /** Slices run at once: the number of load workers, so each one is busy (default 1). */
+  parallelism?: number;
+  /** Where the load workers poll (default `cpu-load`; tests add a suffix). */
+  loadTaskQueue?: string;
+  /** History length that triggers continue-as-new (default 2000 events). */
+  historyThreshold?: number;
+  /** Samples kept for the chart (default 120). */
+  maxSamples?: number;
+  /** Set by continue-as-new only. */
+  carried?: CpuLoadCarriedState;
+}
+
+export interface CpuLoadStatus {
+  target: string;
+  state: CpuLoadState;
+  since: string;
+  /** When the load switches itself off; null while OFF. */
+  expiresAt: string | null;
+  lastChange: { by: CpuLoadChangeSource; at: string };
+  ttlMs: number;
+  sliceMs: number;
+  parallelism: number;
+  loadTaskQueue: string;
+  runningSlices: number;
+  slicesCompleted: number;
+  /** The last slice failure (a load worker that died, …), cleared by the next sample. */
+  lastSliceError: string | null;
+  continuedAsNew: number;
+  /** The last write of the memcached key. */
+  memcached: MemcachedMirror | null;
+  /** Most recent samples, oldest first, from every load worker. */
+  samples: CpuSample[];
+}
+
+/** Switch ON/OFF without waiting (for `temporal workflow signal`); an invalid switch is logged and ignored. */
+export const setCpuLoadSignal = defineSignal<[CpuLoadSwitch]>('setCpuLoad');
+/** Switch ON/OFF and get the new status back once memcached mirrors it; invalid switches are rejected. */
+export const switchCpuLoadUpdate = defineUpdate<CpuLoadStatus, [CpuLoadSwitch]>('switchCpuLoad');
+export const cpuLoadStatusQuery = defineQuery<CpuLoadStatus>('cpuLoadStatus');
+
+/** Why a switch cannot be applied, or undefined when it can (used by the update validator). */
+export function cpuLoadSwitchProblem(request: unknown): string | undefined {
+  if (typeof request !== 'object' || request === null) return 'expected {"state": "ON" | "OFF", "ttlMs"?: number}';
+  const { state, ttlMs } = request as Record<string, unknown>;
+  if (!(cpuLoadStates as readonly unknown[]).includes(state)) return `state must be "ON" or "OFF", not ${JSON.stringify(state)}`;
+  if (ttlMs !== undefined && (typeof ttlMs !== 'number' || !Number.isInteger(ttlMs) || ttlMs < 1 || ttlMs > MAX_CPU_LOAD_TTL_MS)) {
+    return `ttlMs must be a whole number of milliseconds from 1 to ${MAX_CPU_LOAD_TTL_MS}, not ${JSON.stringify(ttlMs)}`;
+  }
+  return undefined;
+}
+
+/** Samples grouped per load worker, in order of first appearance (for charts). */
+export function samplesByWorker(samples: readonly CpuSample[]): Map<string, CpuSample[]> {
+  const byWorker = new Map<string, CpuSample[]>();
+  for (const sample of samples) {
+    const list = byWorker.get(sample.workerId);
+    if (list) list.push(sample);
+    else byWorker.set(sample.workerId, [sample]);
+  }
+  return byWorker;
+}

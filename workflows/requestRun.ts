@@ -1,0 +1,115 @@
+// A request run: N HTTP GET calls to the receivers in heartbeating chunks, counted in MySQL.
+// The workflow ID is the one-run-at-a-time lock; the trigger keys are released when the run
+// ends (the original released them before the first call).
+import {
+  ActivityCancellationType,
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { RequestRunActivities } from '../activities/requestRun.ts';
+import { FleetDomain, FleetStatus } from '../temporal/searchAttributes.ts';
+import {
+  DEFAULT_CONCURRENCY,
+  DEFAULT_SCOPE,
+  MAX_CALLS,
+  MAX_CONCURRENCY,
+  countingModes,
+  emptyTally,
+  latencySummary,
+  mergeTally,
+  requestRunProgressQuery,
+  scopePattern,
+  type RequestRunInput,
+  type RequestRunProgress,
+  type RequestRunSummary,
+  type RunStatus,
+} from './requestRun.shared.ts';
+
+const bookkeeping = proxyActivities<RequestRunActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { maximumAttempts: 5, initialInterval: '500 milliseconds', nonRetryableErrorTypes: ['DestinationNotAllowed', 'RunInProgress'] },
+});
+
+function invalid(message: string): never {
+  throw ApplicationFailure.nonRetryable(message, 'InvalidInput');
+}
+
+function validate(input: RequestRunInput): Required<Omit<RequestRunInput, 'chunkSize'>> & { chunkSize: number } {
+  const isWhole = (n: unknown, min: number, max: number) => typeof n === 'number' && Number.isInteger(n) && n >= min && n <= max;
+  if (!isWhole(input.calls, 1, MAX_CALLS)) invalid(`calls must be a whole number from 1 to ${MAX_CALLS}`);
+  const concurrency = input.concurrency ?? DEFAULT_CONCURRENCY;
+  if (!isWhole(concurrency, 1, MAX_CONCURRENCY)) invalid(`concurrency must be a whole number from 1 to ${MAX_CONCURRENCY}`);
+  const mode = input.mode ?? 'atomic';
+  if (!countingModes.includes(mode)) invalid(`mode must be one of ${countingModes.join(', ')}`);
+  if (typeof input.destination !== 'string' || !/^https?:\/\//.test(input.destination)) invalid('destination must be an http(s) URL');
+  const scope = input.scope ?? DEFAULT_SCOPE;
+  if (!scopePattern.test(scope)) invalid('scope must be 1 to 40 lowercase letters, digits or dashes');
+  return {
+    calls: input.calls,
+    scope,
+    destination: input.destination,
+    mode,
+    concurrency,
+    // Big enough to keep every connection busy, small enough that a crash resends little and history stays short.
+    chunkSize: input.chunkSize ?? Math.max(2000, concurrency * 50),
+    callTimeoutMs: input.callTimeoutMs ?? 10_000,
+    heartbeatTimeoutMs: input.heartbeatTimeoutMs ?? 10_000,
+  };
+}
+
+export async function requestRun(rawInput: RequestRunInput): Promise<RequestRunSummary> {
+  const input = validate(rawInput);
+  const runId = workflowInfo().firstExecutionRunId;
+  const startedAt = new Date().toISOString();
+  let status: RunStatus = 'running';
+  let tally = emptyTally();
+  const progress = (): RequestRunProgress => ({
+    runId, scope: input.scope, status, calls: input.calls, mode: input.mode, concurrency: input.concurrency, destination: input.destination,
+    startedAt, ok: tally.ok, failed: tally.failed, timeline: tally.timeline,
+  });
+  setHandler(requestRunProgressQuery, progress);
+  upsertSearchAttributes([{ key: FleetDomain, value: 'request-run' }, { key: FleetStatus, value: status }]);
+
+  const { sendRequestCalls } = proxyActivities<RequestRunActivities>({
+    startToCloseTimeout: '1 hour',
+    heartbeatTimeout: input.heartbeatTimeoutMs,
+    // Cancel waits until the calls in flight are aborted, so "cancelled" means stopped.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: { maximumAttempts: 10, initialInterval: '1 second', nonRetryableErrorTypes: ['DestinationNotAllowed'] },
+  });
+
+  // memcached reads expiries over 30 days as absolute times, hence the cap.
+  const lockTtlSeconds = Math.min(2_592_000, Math.ceil(((input.calls / input.concurrency) * input.callTimeoutMs) / 1000) + 3600);
+  await bookkeeping.beginRequestRun({ runId, scope: input.scope, calls: input.calls, mode: input.mode, concurrency: input.concurrency, destination: input.destination, startedAt, lockTtlSeconds });
+  const timestamp = Math.floor(Date.parse(startedAt) / 1000);
+  let failure: unknown;
+  try {
+    for (let fromSeq = 0; fromSeq < input.calls; fromSeq += input.chunkSize) {
+      const toSeq = Math.min(input.calls, fromSeq + input.chunkSize);
+      const chunk = await sendRequestCalls({
+        runId, destination: input.destination, mode: input.mode, timestamp, fromSeq, toSeq,
+        concurrency: input.concurrency, callTimeoutMs: input.callTimeoutMs,
+      });
+      tally = mergeTally(tally, chunk);
+    }
+    status = 'completed';
+  } catch (error) {
+    status = isCancellation(error) ? 'cancelled' : 'failed';
+    failure = error;
+  }
+
+  // Record the outcome and release the trigger keys even when cancelled.
+  const latencyMs = latencySummary(tally.histogram);
+  const endedAt = new Date().toISOString();
+  const { counted } = await CancellationScope.nonCancellable(() =>
+    bookkeeping.finishRequestRun({ runId, scope: input.scope, status, ok: tally.ok, failed: tally.failed, endedAt, latencyMs, timeline: tally.timeline }),
+  );
+  upsertSearchAttributes([{ key: FleetStatus, value: status }]);
+  if (failure) throw failure;
+  return { ...progress(), endedAt, counted, lostUpdates: Math.max(0, tally.ok - counted), latencyMs };
+}
