@@ -30,8 +30,8 @@ export interface AppDependencies {
   allowedDestinations: readonly string[];
   /** Which API instance serves (shown by the receiver and the UI). */
   instance?: string;
-  /** Task queue names; tests pass their own so parallel test files do not share workers. */
-  taskQueues?: { health?: string; requestRun?: string };
+  /** Appended to every task queue (as workers' taskQueueSuffix): tests get workers of their own. */
+  taskQueueSuffix?: string;
   /** Lock scope of request runs started here (tests use their own). */
   requestRunScope?: string;
   /** Largest accepted request body, in bytes (default 1 MiB). */
@@ -44,14 +44,23 @@ const limitSchema = z.coerce.number().int().min(1).max(200).default(20);
 
 export function createApp(deps: AppDependencies) {
   const links = temporalWebUiLinks(deps.temporalWebUiUrl, deps.namespace);
-  const healthTaskQueue = deps.taskQueues?.health ?? HEALTH_TASK_QUEUE;
+  const suffix = deps.taskQueueSuffix ?? '';
+  const healthTaskQueue = HEALTH_TASK_QUEUE + suffix;
+  const requestRunTaskQueue = REQUEST_RUN_TASK_QUEUE + suffix;
+  const cpuLoadControlTaskQueue = deps.cpuLoad?.controlTaskQueue ?? CPU_LOAD_CONTROL_TASK_QUEUE + suffix;
+  // Ready means the main worker polls every queue it serves (load workers are optional capacity).
   const readiness = () =>
-    checkReadiness({ temporal: deps.temporal, namespace: deps.namespace, probes: deps.probes, taskQueues: [healthTaskQueue] });
+    checkReadiness({
+      temporal: deps.temporal,
+      namespace: deps.namespace,
+      probes: deps.probes,
+      taskQueues: [healthTaskQueue, requestRunTaskQueue, cpuLoadControlTaskQueue],
+    });
   const recentExecutions = (limit: number) => listRecentExecutions(deps.temporal, links, { limit });
   const requestRuns = createRequestRunService({
     temporal: deps.temporal,
     mysql: deps.mysql,
-    taskQueue: deps.taskQueues?.requestRun ?? REQUEST_RUN_TASK_QUEUE,
+    taskQueue: requestRunTaskQueue,
     allowedDestinations: deps.allowedDestinations,
     links,
     scope: deps.requestRunScope,
@@ -60,8 +69,8 @@ export function createApp(deps: AppDependencies) {
   const cpuLoad: CpuLoadApiDependencies = {
     temporal: deps.temporal,
     links,
-    controlTaskQueue: deps.cpuLoad?.controlTaskQueue ?? CPU_LOAD_CONTROL_TASK_QUEUE,
-    loadTaskQueue: deps.cpuLoad?.loadTaskQueue ?? CPU_LOAD_TASK_QUEUE,
+    controlTaskQueue: cpuLoadControlTaskQueue,
+    loadTaskQueue: deps.cpuLoad?.loadTaskQueue ?? CPU_LOAD_TASK_QUEUE + suffix,
     loadWorkers: deps.cpuLoad?.loadWorkers ?? 1,
     workflowSettings: deps.cpuLoad?.workflowSettings,
   };

@@ -16,8 +16,8 @@ describe('HTTP API (app.request against real Temporal and services)', () => {
   beforeAll(async () => {
     env = await openTestEnvironment();
     await env.startWorkers(suffix);
-    app = createTestApp(env, { taskQueues: { health: HEALTH_TASK_QUEUE + suffix }, maxBodyBytes: 4096 });
-    idleApp = createTestApp(env, { taskQueues: { health: `no-worker${suffix}` } });
+    app = createTestApp(env, { taskQueueSuffix: suffix, maxBodyBytes: 4096 });
+    idleApp = createTestApp(env, { taskQueueSuffix: `-no-worker${suffix}` });
   });
   afterAll(() => env.close());
 
@@ -42,7 +42,11 @@ describe('HTTP API (app.request against real Temporal and services)', () => {
     expect(response.status).toBe(503);
     const body = (await response.json()) as { status: string; dependencies: { name: string; ok: boolean; detail: string }[] };
     expect(body.status).toBe('unready');
-    expect(body.dependencies.find((d) => d.name === 'worker')).toMatchObject({ ok: false, detail: `no worker polls no-worker${suffix}` });
+    const idle = `-no-worker${suffix}`;
+    expect(body.dependencies.find((d) => d.name === 'worker')).toMatchObject({
+      ok: false,
+      detail: `no worker polls health-checks${idle}, request-runs${idle}, cpu-load-control${idle}`,
+    });
   });
 
   it('starts a health check, then shows its report', async () => {

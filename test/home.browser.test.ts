@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { ServerType } from '@hono/node-server';
-import { HEALTH_TASK_QUEUE } from '../workflows/healthCheck.shared.ts';
 import { launchChromium, screenshot, serveForBrowser } from './support/browser.ts';
 import { createTestApp, openTestEnvironment, uniqueSuffix, type TestEnvironment } from './support/stack.ts';
 
@@ -17,7 +16,7 @@ describe('Home page in headless Chromium', () => {
   beforeAll(async () => {
     env = await openTestEnvironment();
     await env.startWorkers(suffix);
-    const app = createTestApp(env, { taskQueues: { health: HEALTH_TASK_QUEUE + suffix } });
+    const app = createTestApp(env, { taskQueueSuffix: suffix });
     ({ url: baseUrl, server } = await serveForBrowser(app.fetch));
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1200, height: 800 } });

@@ -73,7 +73,7 @@ describe('request runs (real Temporal, MariaDB, memcached; receivers over HTTP)'
     ({ url: receiver, server } = await serveForBrowser((request) => app.fetch(request)));
     receiver += '/receiver';
     const allowedDestinations = [receiver, slowUrl, deadUrl];
-    app = createTestApp(env, { taskQueues: { requestRun: REQUEST_RUN_TASK_QUEUE + suffix }, allowedDestinations, requestRunScope: scope });
+    app = createTestApp(env, { taskQueueSuffix: suffix, allowedDestinations, requestRunScope: scope });
     await env.startWorkers(suffix, { allowedDestinations });
   });
   afterAll(async () => {

@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { ServerType } from '@hono/node-server';
 import type { App } from '../api/app.ts';
-import { REQUEST_RUN_TASK_QUEUE } from '../workflows/requestRun.shared.ts';
 import { launchChromium, screenshot, serveForBrowser } from './support/browser.ts';
 import { createTestApp, openTestEnvironment, uniqueSuffix, type TestEnvironment } from './support/stack.ts';
 
@@ -28,7 +27,7 @@ describe('Sender, Receiver Overview and run pages in headless Chromium', () => {
     ({ url: baseUrl, server } = await serveForBrowser((request) => app.fetch(request)));
     const allowedDestinations = [`${baseUrl}/receiver`, slowUrl];
     app = createTestApp(env, {
-      taskQueues: { requestRun: REQUEST_RUN_TASK_QUEUE + suffix },
+      taskQueueSuffix: suffix,
       allowedDestinations,
       requestRunScope: `b${suffix.slice(-8)}`,
     });
