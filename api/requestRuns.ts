@@ -4,7 +4,6 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
 import { requestRun } from '../workflows/requestRun.ts';
 import {
   DEFAULT_CONCURRENCY,
@@ -24,7 +23,7 @@ import {
   type TimelineBucket,
 } from '../workflows/requestRun.shared.ts';
 import { ApiError, readJson } from './errors.ts';
-import type { WorkflowLinks } from './workflows.ts';
+import { pendingHeartbeats, type WorkflowLinks } from './workflows.ts';
 
 export interface RequestRunApiDependencies {
   temporal: Client;
@@ -103,12 +102,7 @@ async function liveProgress(temporal: Client, workflowId: string, runId: string)
   try {
     const [progress, description] = await Promise.all([handle.query(requestRunProgressQuery), handle.describe()]);
     let tally: CallTally = { ok: progress.ok, failed: progress.failed, histogram: [], timeline: progress.timeline };
-    for (const activity of description.raw.pendingActivities ?? []) {
-      const payload = activity.heartbeatDetails?.payloads?.[0];
-      if (!payload) continue;
-      const checkpoint = defaultPayloadConverter.fromPayload<{ tally: CallTally }>(payload);
-      tally = mergeTally(tally, { ...checkpoint.tally, histogram: [] });
-    }
+    for (const checkpoint of pendingHeartbeats<{ tally: CallTally }>(description)) tally = mergeTally(tally, { ...checkpoint.tally, histogram: [] });
     return { ...progress, ok: tally.ok, failed: tally.failed, timeline: tally.timeline };
   } catch {
     return undefined; // finished between the read and the query: the row is the truth

@@ -1,5 +1,6 @@
 // Recent executions from Temporal's visibility store, with links into the Temporal Web UI.
-import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import type { Client, WorkflowExecutionDescription, WorkflowExecutionInfo } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { FleetDomain, FleetStatus } from '../temporal/searchAttributes.ts';
 
 export interface WorkflowLinks {
@@ -52,4 +53,17 @@ export async function listRecentExecutions(client: Client, links: WorkflowLinks,
     if (executions.length >= options.limit) break;
   }
   return executions;
+}
+
+/**
+ * The latest heartbeat details of each activity still running: how workflows here report progress
+ * inside a long activity without writing every step into history.
+ */
+export function pendingHeartbeats<T>(description: WorkflowExecutionDescription): T[] {
+  const details: T[] = [];
+  for (const activity of description.raw.pendingActivities ?? []) {
+    const payload = activity.heartbeatDetails?.payloads?.[0];
+    if (payload) details.push(defaultPayloadConverter.fromPayload<T>(payload));
+  }
+  return details;
 }
