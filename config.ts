@@ -51,6 +51,30 @@ export interface Config {
     /** Load-worker processes the stack starts; each burns one core while the load is ON. */
     loadWorkers: number;
   };
+  configCache: {
+    /** etcd prefix of every config key (the seed's USER_KEY_PREFIX), so users of one etcd stay apart. */
+    keyPrefix: string;
+    /** Largest value PUT /config/<key> accepts, in bytes; larger ones answer 413. */
+    maxValueBytes: number;
+    /** When set, API instance i (1…N) also listens on instanceBasePort + i − 1, so each instance can be addressed. */
+    instanceBasePort: number | undefined;
+  };
+  cf: {
+    /** Cloud Controller API (the simulator's URL unless set). */
+    apiUrl: string;
+    /** Password-grant user (the cf CLI's `cf` client); defaults are the simulator's built-in user. */
+    username: string;
+    password: string;
+    /** A client_credentials client; when set, clients authenticate with it instead of the user. */
+    clientId: string | undefined;
+    clientSecret: string | undefined;
+    /** The shared domain apps are routed under (the simulator serves exactly this one). */
+    appsDomain: string;
+    /** Start the CF simulator (sim/cf) with the stack; true unless CF_API_URL points elsewhere. */
+    simulator: Endpoint & { run: boolean };
+    /** Where prototype bits (zip files) named in a desired state are read from. */
+    bitsDir: string;
+  };
 }
 
 /** A setting that cannot be used: the message names the variable and what it expects. */
@@ -149,6 +173,37 @@ function temporalSettings(env: Env): Config['temporal'] {
   };
 }
 
+function configCacheSettings(env: Env, instances: number): Config['configCache'] {
+  const instanceBasePort = env.CONFIG_CACHE_INSTANCE_BASE_PORT?.trim() ? port(env, 'CONFIG_CACHE_INSTANCE_BASE_PORT', 0) : undefined;
+  if (instanceBasePort !== undefined && instanceBasePort + instances - 1 > 65535) {
+    throw new ConfigError(`CONFIG_CACHE_INSTANCE_BASE_PORT=${instanceBasePort} leaves no room for ${instances} instance ports: use a port up to ${65536 - instances}.`);
+  }
+  return {
+    // USER_KEY_PREFIX is the seed's name for it, so its manifests keep working.
+    keyPrefix: env.CONFIG_CACHE_KEY_PREFIX?.trim() || env.USER_KEY_PREFIX?.trim() || '/fleet/config/',
+    maxValueBytes: Math.max(1, count(env, 'CONFIG_CACHE_MAX_VALUE_BYTES', 64 * 1024, 1024 * 1024)),
+    instanceBasePort,
+  };
+}
+
+function cfSettings(env: Env, dataDir: string): Config['cf'] {
+  const simulator = { host: '127.0.0.1', port: port(env, 'CF_SIM_PORT', 9022) };
+  const simulatorUrl = `http://${simulator.host}:${simulator.port}`;
+  const apiUrl = text(env, 'CF_API_URL', simulatorUrl).replace(/\/$/, '');
+  if (!/^https?:\/\/[^/\s]+/.test(apiUrl)) throw new ConfigError(`CF_API_URL=${JSON.stringify(apiUrl)} is not an http(s) URL: use the API's address, e.g. https://api.sys.example.com.`);
+  const clientId = env.CF_CLIENT_ID?.trim() || undefined;
+  return {
+    apiUrl,
+    username: text(env, 'CF_USERNAME', 'admin'),
+    password: text(env, 'CF_PASSWORD', 'admin-secret'),
+    clientId,
+    clientSecret: clientId ? (env.CF_CLIENT_SECRET ?? '') : undefined,
+    appsDomain: text(env, 'CF_APPS_DOMAIN', 'apps.internal'),
+    simulator: { ...simulator, run: flag(env, 'CF_SIM', apiUrl === simulatorUrl) },
+    bitsDir: directory(env, 'CF_BITS_DIR', join(dataDir, 'bits')),
+  };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = directory(env, 'FLEET_DATA_DIR', join(projectRoot, '.data'));
   const api = { host: text(env, 'API_HOST', '127.0.0.1'), port: port(env, 'API_PORT', 3000), instances: Math.max(1, count(env, 'API_INSTANCES', 2, 64)) };
@@ -178,6 +233,8 @@ export function loadConfig(env: Env = process.env): Config {
       allowedDestinations: urlList(env, 'REQUEST_RUN_ALLOWED_DESTINATIONS', [`http://${api.host}:${api.port}/receiver`]),
     },
     cpuLoad: { loadWorkers: count(env, 'CPU_LOAD_WORKERS', 2, 64) },
+    configCache: configCacheSettings(env, api.instances),
+    cf: cfSettings(env, dataDir),
   };
 }
 
@@ -191,6 +248,15 @@ export function configToEnv(config: Config): Record<string, string> {
     API_INSTANCES: String(config.api.instances),
     REQUEST_RUN_ALLOWED_DESTINATIONS: config.requestRuns.allowedDestinations.join(','),
     CPU_LOAD_WORKERS: String(config.cpuLoad.loadWorkers),
+    CONFIG_CACHE_KEY_PREFIX: config.configCache.keyPrefix,
+    CONFIG_CACHE_MAX_VALUE_BYTES: String(config.configCache.maxValueBytes),
+    CF_API_URL: config.cf.apiUrl,
+    CF_USERNAME: config.cf.username,
+    CF_PASSWORD: config.cf.password,
+    CF_APPS_DOMAIN: config.cf.appsDomain,
+    CF_SIM: String(config.cf.simulator.run),
+    CF_SIM_PORT: String(config.cf.simulator.port),
+    CF_BITS_DIR: config.cf.bitsDir,
     TEMPORAL_ADDRESS: config.temporal.address,
     TEMPORAL_NAMESPACE: config.temporal.namespace,
     TEMPORAL_UI_PORT: String(config.temporal.uiPort),
@@ -208,6 +274,8 @@ export function configToEnv(config: Config): Record<string, string> {
   };
   if (config.workflowBundlePath) env.WORKFLOW_BUNDLE_PATH = config.workflowBundlePath;
   if (config.taskQueueSuffix) env.FLEET_TASK_QUEUE_SUFFIX = config.taskQueueSuffix;
+  if (config.configCache.instanceBasePort !== undefined) env.CONFIG_CACHE_INSTANCE_BASE_PORT = String(config.configCache.instanceBasePort);
+  if (config.cf.clientId) Object.assign(env, { CF_CLIENT_ID: config.cf.clientId, CF_CLIENT_SECRET: config.cf.clientSecret ?? '' });
   return env;
 }
 

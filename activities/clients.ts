@@ -1,7 +1,8 @@
 // Clients for the services activities and the API talk to, built from Config.
 import mysql from 'mysql2/promise';
 import memjs from 'memjs';
-import { Etcd3 } from 'etcd3';
+import { Etcd3, isRecoverableError } from 'etcd3';
+import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry } from 'cockatiel';
 import type { Config } from '../config.ts';
 
 export function createMysqlPool(config: Config, options: { connectionLimit?: number } = {}): mysql.Pool {
@@ -22,6 +23,24 @@ export function createMemcachedClient(config: Config): memjs.Client {
 
 export function createEtcdClient(config: Config): Etcd3 {
   return new Etcd3({ hosts: `http://${config.etcd.host}:${config.etcd.port}`, dialTimeout: 2000 });
+}
+
+/**
+ * The config cache's own etcd client. etcd3's default breaker keeps a host shut for 5 s after three
+ * failures, so after an etcd restart reads and the resync would wait that long; this one retries
+ * after 200 ms. Calls (not watches) give up after `callTimeoutMs`, so a hung etcd answers 503, not never.
+ */
+export function createConfigCacheEtcdClient(config: Config, options: { callTimeoutMs?: number } = {}): Etcd3 {
+  const callTimeoutMs = options.callTimeoutMs ?? 5000;
+  return new Etcd3({
+    hosts: `http://${config.etcd.host}:${config.etcd.port}`,
+    dialTimeout: 2000,
+    defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
+    faultHandling: {
+      host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 200, breaker: new ConsecutiveBreaker(3) }),
+      global: retry(handleWhen(isRecoverableError), { maxAttempts: 2, backoff: new ExponentialBackoff({ initialDelay: 20, maxDelay: 100 }) }),
+    },
+  });
 }
 
 export interface ServiceClients {

@@ -19,6 +19,12 @@ import { REQUEST_RUN_TASK_QUEUE } from '../workflows/requestRun.shared.ts';
 import { cpuLoadRoutes, type CpuLoadApiDependencies } from './cpuLoad.ts';
 import { autoscalerPages } from '../ui/pages/autoscaler.tsx';
 import { CPU_LOAD_CONTROL_TASK_QUEUE, CPU_LOAD_TASK_QUEUE } from '../workflows/cpuLoad.shared.ts';
+import type { ConfigCache } from './configCache.ts';
+import { cfConvergeRoutes, createCfConvergeService } from './cfConvergences.ts';
+import { cfConvergePages } from '../ui/pages/cfConverge.tsx';
+import { CF_CONVERGE_TASK_QUEUE } from '../workflows/cfConverge.shared.ts';
+import { configCacheResponseHeaders, configCacheRoutes, rawConfigTargets } from './configCacheRoutes.ts';
+import { configCachePages } from '../ui/pages/configCache.tsx';
 
 export interface AppDependencies {
   temporal: Client;
@@ -38,6 +44,8 @@ export interface AppDependencies {
   maxBodyBytes?: number;
   /** CPU-load toggles: load workers running (config.cpuLoad.loadWorkers); tests also pass their own task queues and settings. */
   cpuLoad?: Partial<Pick<CpuLoadApiDependencies, 'controlTaskQueue' | 'loadTaskQueue' | 'loadWorkers' | 'workflowSettings'>>;
+  /** This instance's config cache: serves /config/<key>, /api/config-cache and the Config Cache page when given. */
+  configCache?: ConfigCache;
 }
 
 const limitSchema = z.coerce.number().int().min(1).max(200).default(20);
@@ -48,13 +56,14 @@ export function createApp(deps: AppDependencies) {
   const healthTaskQueue = HEALTH_TASK_QUEUE + suffix;
   const requestRunTaskQueue = REQUEST_RUN_TASK_QUEUE + suffix;
   const cpuLoadControlTaskQueue = deps.cpuLoad?.controlTaskQueue ?? CPU_LOAD_CONTROL_TASK_QUEUE + suffix;
+  const cfConvergeTaskQueue = CF_CONVERGE_TASK_QUEUE + suffix;
   // Ready means the main worker polls every queue it serves (load workers are optional capacity).
   const readiness = () =>
     checkReadiness({
       temporal: deps.temporal,
       namespace: deps.namespace,
       probes: deps.probes,
-      taskQueues: [healthTaskQueue, requestRunTaskQueue, cpuLoadControlTaskQueue],
+      taskQueues: [healthTaskQueue, requestRunTaskQueue, cpuLoadControlTaskQueue, cfConvergeTaskQueue],
     });
   const recentExecutions = (limit: number) => listRecentExecutions(deps.temporal, links, { limit });
   const requestRuns = createRequestRunService({
@@ -84,19 +93,25 @@ export function createApp(deps: AppDependencies) {
     .route('/health-checks', healthCheckRoutes({ temporal: deps.temporal, taskQueue: healthTaskQueue, links }))
     .route('/request-runs', requestRunRoutes(requestRuns, deps.allowedDestinations));
   api.route('/cpu-load', cpuLoadRoutes(cpuLoad));
+  const cfConvergences = createCfConvergeService({ temporal: deps.temporal, taskQueue: cfConvergeTaskQueue, links });
+  api.route('/cf-convergences', cfConvergeRoutes(cfConvergences));
 
   const app = new Hono();
   app.onError(errorResponse);
   app.notFound(notFoundResponse);
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: deps.maxBodyBytes ?? 1024 * 1024,
-      onError: () => {
-        throw new ApiError(413, 'payload_too_large', `The request body is larger than ${deps.maxBodyBytes ?? 1024 * 1024} bytes.`);
-      },
-    }),
-  );
+  if (deps.configCache) {
+    app.use('*', rawConfigTargets((request, env) => app.fetch(request, env)));
+    app.use('/config/*', configCacheResponseHeaders(deps.configCache));
+  }
+  const limitBody = bodyLimit({
+    maxSize: deps.maxBodyBytes ?? 1024 * 1024,
+    onError: () => {
+      throw new ApiError(413, 'payload_too_large', `The request body is larger than ${deps.maxBodyBytes ?? 1024 * 1024} bytes.`);
+    },
+  });
+  // GET and HEAD carry no body; looking for one makes @hono/node-server build a full Request (about
+  // 30 % of what a cached config read costs), so they skip the check.
+  app.use('*', (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next)));
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
     const result = await readiness();
@@ -106,6 +121,11 @@ export function createApp(deps: AppDependencies) {
   app.route('/', receiverRoutes({ mysql: deps.mysql, instance: deps.instance ?? String(process.pid) }));
   app.route('/', requestRunPages({ service: requestRuns, allowedDestinations: deps.allowedDestinations, temporalWebUiUrl: deps.temporalWebUiUrl }));
   app.route('/', autoscalerPages({ cpuLoad, temporalWebUiUrl: deps.temporalWebUiUrl }));
+  app.route('/', cfConvergePages({ service: cfConvergences, temporalWebUiUrl: deps.temporalWebUiUrl }));
+  if (deps.configCache) {
+    app.route('/', configCacheRoutes(deps.configCache));
+    app.route('/', configCachePages({ cache: deps.configCache, temporalWebUiUrl: deps.temporalWebUiUrl }));
+  }
   app.route('/', createUi({ readiness, recentExecutions, links, temporal: deps.temporal, healthTaskQueue }));
   return app;
 }

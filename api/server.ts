@@ -1,18 +1,39 @@
 // API + UI + receiver process entry point: `tsx api/server.ts`. With API_INSTANCES > 1 the primary
 // forks that many instances sharing the port (Node's cluster module), like the seed's
-// load-balanced web app instances; each has its own MySQL pool.
+// load-balanced web app instances; each has its own MySQL pool and its own config cache. With
+// CONFIG_CACHE_INSTANCE_BASE_PORT set, instance i also listens alone on base + i − 1.
 import cluster from 'node:cluster';
-import { serve } from '@hono/node-server';
+import { createAdaptorServer, serve } from '@hono/node-server';
 import { loadConfig, ConfigError, type Config } from '../config.ts';
-import { createServiceClients, closeServiceClients } from '../activities/clients.ts';
+import { createConfigCacheEtcdClient, createServiceClients, closeServiceClients } from '../activities/clients.ts';
 import { createDependencyProbes } from '../activities/health.ts';
 import { connectClient } from '../temporal/connection.ts';
-import { createApp } from './app.ts';
+import { createApp, type App } from './app.ts';
+import { ConfigCache } from './configCache.ts';
+
+/** This instance's own port: `exclusive`, so it listens here itself rather than through the cluster primary. */
+function listenOnInstancePort(app: App, host: string, port: number, instance: string) {
+  const server = createAdaptorServer({ fetch: app.fetch });
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    console.error(error.code === 'EADDRINUSE' ? `error: port ${port} (instance ${instance}) is in use; set CONFIG_CACHE_INSTANCE_BASE_PORT to a free range.` : error);
+    process.exit(1);
+  });
+  server.listen({ host, port, exclusive: true }, () => console.log(`API instance ${instance} also listening on http://${host}:${port}`));
+  return server;
+}
 
 async function serveInstance(config: Config, instance: string): Promise<void> {
   const temporal = await connectClient(config);
   // Receivers answer up to a run's concurrency at once; each needs a MySQL connection.
   const clients = createServiceClients(config, { mysqlConnections: 64 });
+  const configCacheEtcd = createConfigCacheEtcdClient(config);
+  const configCache = new ConfigCache({
+    etcd: configCacheEtcd,
+    keyPrefix: config.configCache.keyPrefix,
+    instance,
+    maxValueBytes: config.configCache.maxValueBytes,
+    log: console.log,
+  }).start();
   const app = createApp({
     temporal,
     namespace: config.temporal.namespace,
@@ -22,6 +43,7 @@ async function serveInstance(config: Config, instance: string): Promise<void> {
     allowedDestinations: config.requestRuns.allowedDestinations,
     instance,
     cpuLoad: { loadWorkers: config.cpuLoad.loadWorkers },
+    configCache,
   });
   const server = serve({ fetch: app.fetch, hostname: config.api.host, port: config.api.port }, (info) =>
     console.log(`API instance ${instance} listening on http://${config.api.host}:${info.port} (pid ${process.pid})`),
@@ -30,9 +52,17 @@ async function serveInstance(config: Config, instance: string): Promise<void> {
     console.error(error.code === 'EADDRINUSE' ? `error: port ${config.api.port} is in use; set API_PORT to a free port.` : error);
     process.exit(1);
   });
+  const { instanceBasePort } = config.configCache;
+  const instanceServer = instanceBasePort === undefined ? undefined : listenOnInstancePort(app, config.api.host, instanceBasePort + Number(instance) - 1, instance);
   const shutdown = () => {
     server.close();
-    void closeServiceClients(clients).finally(() => temporal.connection.close()).finally(() => process.exit(0));
+    instanceServer?.close();
+    void configCache
+      .close()
+      .then(() => configCacheEtcd.close())
+      .then(() => closeServiceClients(clients))
+      .finally(() => temporal.connection.close())
+      .finally(() => process.exit(0));
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);

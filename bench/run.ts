@@ -7,6 +7,8 @@ const benchmarks: Record<string, () => Promise<Record<string, unknown>>> = {
   'request-run': async () => (await import('./requestRun.ts')).requestRunBenchmark(),
   'request-run-racy': async () => (await import('./requestRun.ts')).requestRunRacyBenchmark(),
   'request-run-crash': async () => (await import('./requestRun.ts')).requestRunCrashBenchmark(),
+  'cf-converge': async () => (await import('./cfConverge.ts')).cfConvergeBenchmark(),
+  'config-cache': async () => (await import('./configCache.ts')).configCacheBenchmark(),
 };
 
 async function main(): Promise<void> {

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { connect as connectTcp } from 'node:net';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
-import type { Config, HostEnv } from '../config.ts';
+import { configToEnv, projectRoot, type Config, type HostEnv } from '../config.ts';
 import { findOnPath } from '../temporal/cli.ts';
 import { StackError, startProcess, waitUntilHealthy, type ManagedProcess } from './processes.ts';
 
@@ -149,4 +149,25 @@ export async function etcdHealthy(clientUrl: string): Promise<boolean> {
   const response = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(1000) });
   const body = (await response.json()) as { health?: string };
   return response.ok && body.health === 'true';
+}
+
+/** The Cloud Controller v3 + UAA simulator (sim/cf/server.ts), healthy once GET / lists the v3 API. */
+export async function startCfSimulator(config: Config, hostEnv: HostEnv): Promise<ManagedProcess> {
+  const { host, port } = config.cf.simulator;
+  const server = startProcess({
+    name: 'cf-simulator',
+    command: process.execPath,
+    args: ['--import', 'tsx', join(projectRoot, 'sim/cf/server.ts')],
+    logFile: join(config.logDir, 'cf-simulator.log'),
+    env: { ...hostEnv, ...configToEnv(config) },
+    cwd: projectRoot,
+  });
+  await waitUntilHealthy('The CF simulator', () => cfSimulatorAnswers(`http://${host}:${port}`), { timeoutMs: 30_000, process: server });
+  return server;
+}
+
+async function cfSimulatorAnswers(url: string): Promise<boolean> {
+  const response = await fetch(`${url}/`, { signal: AbortSignal.timeout(1000) });
+  const body = (await response.json()) as { links?: { cloud_controller_v3?: unknown } };
+  return response.ok && Boolean(body.links?.cloud_controller_v3);
 }

@@ -18,7 +18,7 @@ import {
   type ManagedProcess,
   type PortClaim,
 } from './processes.ts';
-import { startEtcd, startMariaDb, startMemcached } from './services.ts';
+import { startCfSimulator, startEtcd, startMariaDb, startMemcached } from './services.ts';
 
 export interface StackOptions {
   config: Config;
@@ -98,7 +98,14 @@ export function portClaims(config: Config, options: Pick<StackOptions, 'temporal
       { service: 'etcd peer', host: config.etcd.host, port: config.etcd.peerPort, setting: 'ETCD_PEER_PORT' },
     );
   }
+  if (config.cf.simulator.run) claims.push({ service: 'cf-simulator', host: config.cf.simulator.host, port: config.cf.simulator.port, setting: 'CF_SIM_PORT' });
   if (options.app) claims.push({ service: 'API', host: config.api.host, port: config.api.port, setting: 'API_PORT' });
+  const { instanceBasePort } = config.configCache;
+  if (options.app && instanceBasePort !== undefined) {
+    for (let i = 1; i <= config.api.instances; i++) {
+      claims.push({ service: `API instance ${i}`, host: config.api.host, port: instanceBasePort + i - 1, setting: 'CONFIG_CACHE_INSTANCE_BASE_PORT' });
+    }
+  }
   return claims;
 }
 
@@ -130,6 +137,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     if (config.runLocalServices) {
       starting.push(startMariaDb(config, hostEnv), startMemcached(config, hostEnv), startEtcd(config, hostEnv));
     }
+    if (config.cf.simulator.run) starting.push(startCfSimulator(config, hostEnv));
     const started = await Promise.allSettled(starting);
     for (const result of started) if (result.status === 'fulfilled') services.push(result.value);
     writeLock(config, services);
@@ -184,7 +192,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
 /** Settings that put a whole stack on ports free right now (tests and benchmarks beside a running stack). */
 export async function freeStackPorts(): Promise<Record<string, string>> {
-  const [temporal, ui, mysql, memcached, etcd, etcdPeer, api] = await Promise.all(Array.from({ length: 7 }, () => findFreePort()));
+  const [temporal, ui, mysql, memcached, etcd, etcdPeer, api, cfSim] = await Promise.all(Array.from({ length: 8 }, () => findFreePort()));
   return {
     TEMPORAL_ADDRESS: `127.0.0.1:${temporal}`,
     TEMPORAL_UI_PORT: String(ui),
@@ -193,6 +201,8 @@ export async function freeStackPorts(): Promise<Record<string, string>> {
     ETCD_PORT: String(etcd),
     ETCD_PEER_PORT: String(etcdPeer),
     API_PORT: String(api),
+    CF_SIM_PORT: String(cfSim),
+    CF_API_URL: `http://127.0.0.1:${cfSim}`,
   };
 }
 

@@ -37,6 +37,7 @@ Ready in ${((performance.now() - started) / 1000).toFixed(1)} s.
   UI and API        ${api}   (readiness: ${api}/readyz)
   Temporal          ${config.temporal.address}   namespace ${config.temporal.namespace}
   Temporal Web UI   ${config.temporal.webUiUrl}
+  Cloud Foundry     ${config.cf.apiUrl}${config.cf.simulator.run ? '   (simulator; knobs at /__sim/config)' : ''}
   Logs              ${config.logDir}
 Press Ctrl-C to stop.`);
 

@@ -28,7 +28,12 @@ describe('HTTP API (app.request against real Temporal and services)', () => {
   });
 
   it('GET /readyz reports each dependency and is 200 when all are up', async () => {
-    const response = await app.request('/readyz');
+    // A worker shows up as a poller once its first poll reaches the server: give it a moment.
+    let response = await app.request('/readyz');
+    for (let tries = 0; response.status !== 200 && tries < 50; tries++) {
+      await new Promise((r) => setTimeout(r, 200));
+      response = await app.request('/readyz');
+    }
     const body = (await response.json()) as { status: string; dependencies: { name: string; ok: boolean }[] };
     expect(response.status).toBe(200);
     expect(body.status).toBe('ready');
@@ -45,7 +50,7 @@ describe('HTTP API (app.request against real Temporal and services)', () => {
     const idle = `-no-worker${suffix}`;
     expect(body.dependencies.find((d) => d.name === 'worker')).toMatchObject({
       ok: false,
-      detail: `no worker polls health-checks${idle}, request-runs${idle}, cpu-load-control${idle}`,
+      detail: `no worker polls health-checks${idle}, request-runs${idle}, cpu-load-control${idle}, cf-converge${idle}`,
     });
   });
 

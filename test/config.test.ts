@@ -14,6 +14,21 @@ describe('configuration', () => {
     expect(config.dataDir).toMatch(/\.data$/);
   });
 
+  it('points Cloud Foundry at the simulator it starts, with its built-in user, unless CF_API_URL names another API', () => {
+    expect(loadConfig({}).cf).toMatchObject({
+      apiUrl: 'http://127.0.0.1:9022',
+      username: 'admin',
+      password: 'admin-secret',
+      clientId: undefined,
+      clientSecret: undefined,
+      appsDomain: 'apps.internal',
+      simulator: { host: '127.0.0.1', port: 9022, run: true },
+    });
+    expect(loadConfig({ CF_SIM_PORT: '9100' }).cf.apiUrl).toBe('http://127.0.0.1:9100');
+    const real = loadConfig({ CF_API_URL: 'https://api.sys.example.com/', CF_CLIENT_ID: 'fleet', CF_CLIENT_SECRET: 's' }).cf;
+    expect(real).toMatchObject({ apiUrl: 'https://api.sys.example.com', clientId: 'fleet', clientSecret: 's', simulator: { run: false } });
+  });
+
   it('reads Temporal connection settings the way the Temporal CLI and SDKs do', () => {
     const config = loadConfig({ TEMPORAL_ADDRESS: 'prod.tmprl.cloud:7233', TEMPORAL_NAMESPACE: 'fleet.a1b2', TEMPORAL_API_KEY: 'k' });
     expect(config.temporal.address).toBe('prod.tmprl.cloud:7233');
@@ -28,6 +43,9 @@ describe('configuration', () => {
     ['MYSQL_PORT', '70000', /MYSQL_PORT="70000" is not a TCP port/],
     ['FLEET_LOCAL_SERVICES', 'maybe', /FLEET_LOCAL_SERVICES="maybe" is not a yes\/no setting/],
     ['TEMPORAL_ADDRESS', 'no-port-here', /TEMPORAL_ADDRESS="no-port-here" must look like host:port/],
+    ['CF_SIM_PORT', '0', /CF_SIM_PORT="0" is not a TCP port/],
+    ['CF_API_URL', 'api.example.com', /CF_API_URL="api.example.com" is not an http\(s\) URL/],
+    ['CF_SIM', 'perhaps', /CF_SIM="perhaps" is not a yes\/no setting/],
   ])('rejects %s=%s with a message naming the setting', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);
@@ -35,6 +53,19 @@ describe('configuration', () => {
 
   it('round-trips through the environment handed to child processes', () => {
     const config = loadConfig({ API_PORT: '3100', ETCD_PORT: '2479', MYSQL_DATABASE: 'other' });
+    expect(loadConfig(configToEnv(config))).toEqual(config);
+    const cf = loadConfig({ CF_SIM_PORT: '9100', CF_USERNAME: 'ops', CF_PASSWORD: 'p', CF_CLIENT_ID: 'c', CF_CLIENT_SECRET: 'cs', CF_APPS_DOMAIN: 'apps.example.com' });
+    expect(loadConfig(configToEnv(cf))).toEqual(cf);
+  });
+
+  it('sets up the config cache: the seed’s key prefix, a value limit, and optional per-instance ports', () => {
+    expect(loadConfig({}).configCache).toEqual({ keyPrefix: '/fleet/config/', maxValueBytes: 65536, instanceBasePort: undefined });
+    expect(loadConfig({ USER_KEY_PREFIX: '/student-1234/' }).configCache.keyPrefix).toBe('/student-1234/');
+    expect(loadConfig({ USER_KEY_PREFIX: '/seed/', CONFIG_CACHE_KEY_PREFIX: '/ours/' }).configCache.keyPrefix).toBe('/ours/');
+    expect(() => loadConfig({ CONFIG_CACHE_INSTANCE_BASE_PORT: '65500', API_INSTANCES: '64' })).toThrow(/leaves no room for 64 instance ports/);
+    expect(() => loadConfig({ CONFIG_CACHE_MAX_VALUE_BYTES: '2000000' })).toThrow(/CONFIG_CACHE_MAX_VALUE_BYTES="2000000" is not a count/);
+    const config = loadConfig({ CONFIG_CACHE_KEY_PREFIX: '/x/', CONFIG_CACHE_MAX_VALUE_BYTES: '1024', CONFIG_CACHE_INSTANCE_BASE_PORT: '4100', API_INSTANCES: '8' });
+    expect(config.configCache).toEqual({ keyPrefix: '/x/', maxValueBytes: 1024, instanceBasePort: 4100 });
     expect(loadConfig(configToEnv(config))).toEqual(config);
   });
 });

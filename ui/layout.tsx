@@ -11,6 +11,8 @@ export const navigation: NavItem[] = [
   { href: '/sender', label: 'Sender' },
   { href: '/receiver-stats', label: 'Receiver Overview' },
   { href: '/autoscaler', label: 'Autoscaler' },
+  { href: '/cf', label: 'Cloud Foundry' },
+  { href: '/config-cache', label: 'Config Cache' },
 ];
 
 export function Layout(props: { title: string; active: string; temporalWebUiUrl: string; children?: Child }) {

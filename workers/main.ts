@@ -6,6 +6,7 @@ import { createServiceClients, closeServiceClients } from '../activities/clients
 import { connectWorker } from '../temporal/connection.ts';
 import { buildWorkflowBundle } from './bundle.ts';
 import { createWorkers, runWorkers } from './workers.ts';
+import { foundationsFromConfig } from '../activities/cf/foundations.ts';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
     workflowBundle,
     clients,
     allowedDestinations: config.requestRuns.allowedDestinations,
+    cf: { foundations: foundationsFromConfig(config), bitsDir: config.cf.bitsDir },
     taskQueueSuffix: config.taskQueueSuffix,
   });
   console.log(`worker ${process.pid} polling ${workers.map((w) => w.options.taskQueue).join(', ')} on ${config.temporal.address}`);

@@ -8,6 +8,10 @@ import { createRequestRunActivities } from '../activities/requestRun.ts';
 import { REQUEST_RUN_TASK_QUEUE } from '../workflows/requestRun.shared.ts';
 import { createCpuBurnActivities, createCpuLoadActivities, defaultLoadWorkerId, type BurnOptions } from '../activities/cpuLoad.ts';
 import { CPU_LOAD_CONTROL_TASK_QUEUE, CPU_LOAD_TASK_QUEUE } from '../workflows/cpuLoad.shared.ts';
+import { createCfConvergeActivities } from '../activities/cf/converge.ts';
+import { createBitsReader } from '../activities/cf/bits.ts';
+import { clientFactory, type CfFoundation } from '../activities/cf/foundations.ts';
+import { CF_CONVERGE_TASK_QUEUE } from '../workflows/cfConverge.shared.ts';
 
 export interface WorkerDependencies {
   connection: NativeConnection;
@@ -16,6 +20,8 @@ export interface WorkerDependencies {
   clients: ServiceClients;
   /** URL prefixes request runs may call (config.requestRuns.allowedDestinations). */
   allowedDestinations: readonly string[];
+  /** Cloud Foundry foundations by name, and where prototype bits are read from. */
+  cf: { foundations: Record<string, CfFoundation>; bitsDir: string };
   /** Overrides the task queue names (tests use unique queues per test). */
   taskQueueSuffix?: string;
 }
@@ -28,6 +34,12 @@ export async function createWorkers(deps: WorkerDependencies): Promise<Worker[]>
       ...common,
       taskQueue: HEALTH_TASK_QUEUE + suffix,
       activities: createHealthActivities(createDependencyProbes(deps.clients), mysqlHealthReportRecorder(deps.clients)),
+    }),
+    await Worker.create({
+      ...common,
+      taskQueue: CF_CONVERGE_TASK_QUEUE + suffix,
+      activities: createCfConvergeActivities({ clientFor: clientFactory(deps.cf.foundations), readBits: createBitsReader(deps.cf.bitsDir) }),
+      maxHeartbeatThrottleInterval: '1 second',
     }),
     await Worker.create({
       ...common,

@@ -2,3 +2,4 @@
 export { healthCheck } from './healthCheck.ts';
 export { requestRun } from './requestRun.ts';
 export { cpuLoad } from './cpuLoad.ts';
+export { cfConverge } from './cfConverge.ts';

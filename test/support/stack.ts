@@ -9,6 +9,7 @@ import { hostEnv, loadConfig, projectRoot, type Config } from '../../config.ts';
 import { createServiceClients, closeServiceClients, type ServiceClients } from '../../activities/clients.ts';
 import { connectTemporal, connectWorker } from '../../temporal/connection.ts';
 import { createWorkers } from '../../workers/workers.ts';
+import { foundationsFromConfig, type CfFoundation } from '../../activities/cf/foundations.ts';
 import { createDependencyProbes } from '../../activities/health.ts';
 import { createApp, type App, type AppDependencies } from '../../api/app.ts';
 
@@ -41,7 +42,7 @@ export interface TestEnvironment {
   client: Client;
   clients: ServiceClients;
   /** Starts the product's workers on task queues ending in `suffix` (optionally with other clients or allowlist). */
-  startWorkers(suffix: string, options?: { clients?: ServiceClients; allowedDestinations?: string[] }): Promise<Worker[]>;
+  startWorkers(suffix: string, options?: { clients?: ServiceClients; allowedDestinations?: string[]; cfFoundations?: Record<string, CfFoundation> }): Promise<Worker[]>;
   close(): Promise<void>;
 }
 
@@ -66,6 +67,7 @@ export async function openTestEnvironment(): Promise<TestEnvironment> {
         workflowBundle: { codePath: config.workflowBundlePath! },
         clients: options.clients ?? clients,
         allowedDestinations: options.allowedDestinations ?? config.requestRuns.allowedDestinations,
+        cf: { foundations: options.cfFoundations ?? foundationsFromConfig(config), bitsDir: config.cf.bitsDir },
         taskQueueSuffix: suffix,
       });
       for (const worker of workers) running.push({ worker, done: worker.run() });

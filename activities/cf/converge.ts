@@ -1,0 +1,307 @@
+// Activities of cf-pusher convergence: observe the space, push a prototype per kind, and apply a
+// batch of per-app plans with bounded concurrency. Credentials are resolved here from the
+// foundation's name (`clientFor`); workflows only ever carry that name.
+import { ApplicationFailure, Context, activityInfo, heartbeat } from '@temporalio/activity';
+import { CfApiError, type CfClient, type PollOptions } from './client.ts';
+import type { AppAction, AppOutcome, AppPlan, ConvergePlan, Observation, ObservedApp, Settings } from '../../workflows/cfConverge.shared.ts';
+
+export interface CfConvergeDependencies {
+  /** A client for the named foundation, bound to this activity's cancellation signal. */
+  clientFor(foundation: string, signal: AbortSignal): CfClient;
+  /** The prototype's bits (zip) for a `bits` reference. */
+  readBits(reference: string): Promise<Uint8Array<ArrayBuffer>>;
+}
+
+export interface ObserveInput extends Pick<Settings, 'foundation' | 'org' | 'space' | 'domain' | 'prefix'> {
+  kinds: string[];
+  /** Create a missing org and space (not in a dry run). */
+  createMissing: boolean;
+}
+
+export interface ApplyInput {
+  foundation: string;
+  spaceGuid: string;
+  domainGuid: string;
+  apps: AppPlan[];
+  sourceDroplets: ConvergePlan['sourceDroplets'];
+  concurrency: number;
+  pollIntervalMs: number;
+  waitForRunning: boolean;
+}
+
+export interface Mutations {
+  mutatingCalls: number;
+}
+
+/** Apps per /v3/processes?app_guids= call: keeps the URL well under common proxy limits. */
+const GUIDS_PER_QUERY = 200;
+
+/** A 4xx from CF will not change on retry; a 429 or 5xx might (Temporal retries those). */
+function nonRetryable(error: unknown): never {
+  if (error instanceof CfApiError && !error.retryable) throw ApplicationFailure.nonRetryable(error.message, 'CfRequestRejected');
+  throw error;
+}
+
+export function createCfConvergeActivities(deps: CfConvergeDependencies) {
+  // A client per activity: its request counters are this activity's, and cancelling the activity aborts its calls.
+  const withFoundation = <T>(foundation: string, run: (cf: CfClient) => Promise<T>) =>
+    run(deps.clientFor(foundation, Context.current().cancellationSignal));
+
+  return {
+    async observeFoundation(input: ObserveInput): Promise<Observation & Mutations> {
+      return withFoundation(input.foundation, async (cf) => {
+        const created = { organization: false, space: false };
+        try {
+          let org = await cf.findOrganization(input.org);
+          if (!org && input.createMissing) {
+            org = await cf.createOrganization(input.org);
+            created.organization = true;
+          }
+          let space = org ? await cf.findSpace(org.guid, input.space) : undefined;
+          if (org && !space && input.createMissing) {
+            space = await cf.createSpace(org.guid, input.space);
+            created.space = true;
+          }
+          const domain = await cf.findDomain(input.domain);
+          if (!domain) throw new CfApiError(404, 10010, 'CF-ResourceNotFound', input.domain ? `Domain ${input.domain} not found` : 'The foundation has no shared domain');
+          const apps = space ? await observeApps(cf, space.guid, domain.guid, input) : [];
+          return {
+            organizationGuid: org?.guid ?? null,
+            spaceGuid: space?.guid ?? null,
+            domain: { guid: domain.guid, name: domain.name },
+            apps,
+            created,
+            mutatingCalls: cf.stats.mutations,
+          };
+        } catch (error) {
+          return nonRetryable(error);
+        }
+      });
+    },
+
+    /**
+     * Converges each app of the batch, `concurrency` at a time. A failed app is reported, not
+     * thrown: the workflow re-observes and tries again. Heartbeats carry the finished apps, so a
+     * retry after a worker crash skips them.
+     */
+    async applyApps(input: ApplyInput): Promise<{ outcomes: AppOutcome[] } & Mutations> {
+      return withFoundation(input.foundation, async (cf) => {
+        const signal = Context.current().cancellationSignal;
+        const previous = (activityInfo().heartbeatDetails as { outcomes: AppOutcome[]; mutatingCalls: number } | undefined) ?? { outcomes: [], mutatingCalls: 0 };
+        const outcomes = new Map(previous.outcomes.map((o) => [o.name, o]));
+        const poll: PollOptions = { intervalMs: input.pollIntervalMs, maxIntervalMs: 2000, timeoutMs: 600_000 };
+        const droplets = new DropletSources(input, previous.outcomes);
+        // Prototypes first: the lanes that pick them push bits while the others create, scale and route.
+        const queue = input.apps.filter((app) => !outcomes.has(app.name)).sort((a, b) => Number(Boolean(b.bits)) - Number(Boolean(a.bits)));
+        const snapshot = () => ({ outcomes: [...outcomes.values()], mutatingCalls: previous.mutatingCalls + cf.stats.mutations });
+        const ticker = setInterval(() => heartbeat(snapshot()), 500);
+        const context: AppContext = { cf, input, poll, droplets, readBits: deps.readBits };
+        const lane = async () => {
+          for (let app = queue.shift(); app && !signal.aborted; app = queue.shift()) outcomes.set(app.name, await convergeApp(context, app));
+        };
+        try {
+          await Promise.all(Array.from({ length: Math.min(input.concurrency, queue.length) }, lane));
+          if (signal.aborted) throw signal.reason ?? new Error('cancelled');
+          return snapshot();
+        } finally {
+          clearInterval(ticker);
+          heartbeat(snapshot());
+        }
+      });
+    },
+  };
+}
+
+/** The droplet each kind's copies come from: known already, or promised by this batch's prototype push. */
+class DropletSources {
+  private readonly sources = new Map<string, Promise<string>>();
+  private readonly settle = new Map<string, { resolve(guid: string): void; reject(error: Error): void }>();
+
+  constructor(input: ApplyInput, finished: AppOutcome[]) {
+    for (const [kind, guid] of Object.entries(input.sourceDroplets)) this.sources.set(kind, Promise.resolve(guid));
+    for (const app of input.apps) {
+      if (!app.bits || this.sources.has(app.kind)) continue;
+      // Pushed before a worker crash: its outcome (from the heartbeat) names the droplet.
+      const before = finished.find((o) => o.name === app.name && o.dropletGuid);
+      if (before) {
+        this.sources.set(app.kind, Promise.resolve(before.dropletGuid!));
+        continue;
+      }
+      const promise = new Promise<string>((resolve, reject) => this.settle.set(app.kind, { resolve, reject }));
+      promise.catch(() => undefined); // observed by the copies that await it
+      this.sources.set(app.kind, promise);
+    }
+  }
+
+  of(kind: string): Promise<string> {
+    return this.sources.get(kind) ?? Promise.reject(new CfApiError(422, 0, 'CF-NoPrototype', `no staged droplet for kind ${kind} to copy`));
+  }
+
+  pushed(kind: string, guid: string): void {
+    this.settle.get(kind)?.resolve(guid);
+  }
+
+  failed(kind: string, error: Error): void {
+    this.settle.get(kind)?.reject(new CfApiError(422, 0, 'CF-PrototypeFailed', `the ${kind} prototype could not be pushed: ${error.message}`));
+  }
+}
+
+interface AppContext {
+  cf: CfClient;
+  input: ApplyInput;
+  poll: PollOptions;
+  droplets: DropletSources;
+  readBits: CfConvergeDependencies['readBits'];
+}
+
+/** Pushes the prototype's bits once and stages them: the droplet every other app of the kind copies. */
+async function pushBits(cf: CfClient, appGuid: string, bits: Uint8Array<ArrayBuffer>, poll: PollOptions): Promise<string> {
+  // A retry after a crash finds the droplet the first attempt staged.
+  const existing = await cf.currentDropletGuid(appGuid);
+  if (existing) return existing;
+  const pkg = await cf.createPackage(appGuid);
+  await cf.uploadBits(pkg.guid, bits);
+  await cf.waitForPackageReady(pkg.guid, poll);
+  const build = await cf.waitForBuild((await cf.createBuild(pkg.guid)).guid, { ...poll, timeoutMs: 900_000 });
+  await cf.setCurrentDroplet(appGuid, build.droplet!.guid);
+  return build.droplet!.guid;
+}
+
+export type CfConvergeActivities = ReturnType<typeof createCfConvergeActivities>;
+
+async function observeApps(cf: CfClient, spaceGuid: string, domainGuid: string, input: ObserveInput): Promise<ObservedApp[]> {
+  const pattern = new RegExp(`^${input.prefix}(${input.kinds.join('|')})-\\d+$`);
+  const apps = (await cf.listApps(spaceGuid)).filter((app) => pattern.test(app.name));
+  if (apps.length === 0) return [];
+  const instances = new Map<string, number>();
+  for (let i = 0; i < apps.length; i += GUIDS_PER_QUERY) {
+    const processes = await cf.listWebProcesses(apps.slice(i, i + GUIDS_PER_QUERY).map((a) => a.guid));
+    for (const process of processes) if (process.relationships.app.data) instances.set(process.relationships.app.data.guid, process.instances);
+  }
+  const routedApps = new Set<string>();
+  for (const route of await cf.listRoutes(spaceGuid)) {
+    if (route.relationships.domain.data?.guid !== domainGuid) continue;
+    for (const destination of route.destinations) if (route.host === appNameOf(apps, destination.app.guid)) routedApps.add(destination.app.guid);
+  }
+  return Promise.all(
+    apps.map(async (app) => ({
+      name: app.name,
+      guid: app.guid,
+      state: app.state,
+      instances: instances.get(app.guid) ?? 1,
+      // Not every CC version lists the current droplet among an app's relationships: ask when absent.
+      dropletGuid: app.relationships.current_droplet ? (app.relationships.current_droplet.data?.guid ?? null) : ((await cf.currentDropletGuid(app.guid)) ?? null),
+      routed: routedApps.has(app.guid),
+    })),
+  );
+}
+
+function appNameOf(apps: { guid: string; name: string }[], guid: string): string | undefined {
+  return apps.find((a) => a.guid === guid)?.name;
+}
+
+async function findOrCreateApp(cf: CfClient, spaceGuid: string, name: string, env: Record<string, string>) {
+  try {
+    return { app: await cf.createApp(spaceGuid, name, env), created: true };
+  } catch (error) {
+    // Names are the keys: an app created by an attempt that crashed before it could say so is found, not duplicated.
+    if (error instanceof CfApiError && error.title === 'CF-UniquenessError') {
+      const app = await cf.findApp(spaceGuid, name);
+      if (app) return { app, created: false };
+    }
+    throw error;
+  }
+}
+
+async function findOrCreateRoute(cf: CfClient, spaceGuid: string, domainGuid: string, host: string) {
+  try {
+    return await cf.createRoute(spaceGuid, domainGuid, host);
+  } catch (error) {
+    if (error instanceof CfApiError && error.status === 422) {
+      const route = await cf.findRoute(domainGuid, host);
+      if (route && route.relationships.space.data?.guid === spaceGuid) return route;
+    }
+    throw error;
+  }
+}
+
+/**
+ * One app's actions, ordered so that the droplet copy (which CF does in the background) overlaps
+ * with scaling and routing; the copy is awaited just before the droplet is assigned.
+ */
+async function convergeApp({ cf, input, poll, droplets, readBits }: AppContext, app: AppPlan): Promise<AppOutcome> {
+  const done: AppAction[] = [];
+  let dropletGuid: string | undefined;
+  let action: AppAction = app.actions[0]!;
+  const step = async <T>(name: AppAction, run: () => Promise<T>): Promise<T> => {
+    action = name;
+    const result = await run();
+    done.push(name);
+    return result;
+  };
+  const wants = (name: AppAction) => app.actions.includes(name);
+  try {
+    if (wants('delete')) {
+      await step('delete', async () => {
+        if (app.route) {
+          const route = await cf.findRoute(input.domainGuid, app.name);
+          if (route && route.relationships.space.data?.guid === input.spaceGuid) await cf.deleteRoute(route.guid, poll);
+        }
+        if (app.guid) await cf.deleteApp(app.guid, poll);
+      });
+      return { name: app.name, ok: true, done };
+    }
+    let guid = app.guid;
+    if (wants('create') || !guid) guid = (await step('create', () => findOrCreateApp(cf, input.spaceGuid, app.name, app.env))).app.guid;
+    if (wants('push-prototype')) {
+      dropletGuid = await step('push-prototype', async () => {
+        try {
+          const pushed = await pushBits(cf, guid!, await readBits(app.bits ?? `builtin:${app.kind}`), poll);
+          droplets.pushed(app.kind, pushed);
+          return pushed;
+        } catch (error) {
+          droplets.failed(app.kind, error as Error);
+          throw error;
+        }
+      });
+    }
+    const copy = wants('copy-droplet') ? await step('copy-droplet', async () => cf.copyDroplet(await droplets.of(app.kind), guid!)) : undefined;
+    if (wants('scale')) await step('scale', () => cf.scaleWeb(guid!, app.instances));
+    if (wants('route')) {
+      await step('route', async () => {
+        const route = await findOrCreateRoute(cf, input.spaceGuid, input.domainGuid, app.name);
+        await cf.addDestination(route.guid, guid!);
+      });
+    }
+    if (copy) {
+      action = 'copy-droplet';
+      await cf.waitForDroplet(copy.guid, poll);
+      await cf.setCurrentDroplet(guid, copy.guid);
+    }
+    if (wants('start')) {
+      await step('start', async () => {
+        await cf.startApp(guid!);
+        if (input.waitForRunning && app.instances > 0) await waitForRunning(cf, guid!, app.instances, poll);
+      });
+    }
+    return { name: app.name, ok: true, done, ...(dropletGuid ? { dropletGuid } : {}) };
+  } catch (error) {
+    if (wants('push-prototype') && !dropletGuid) droplets.failed(app.kind, error as Error);
+    return { name: app.name, ok: false, done, failedAction: action, error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+async function waitForRunning(cf: CfClient, appGuid: string, instances: number, poll: PollOptions): Promise<void> {
+  const deadline = Date.now() + (poll.timeoutMs ?? 600_000);
+  let interval = poll.intervalMs ?? 250;
+  for (;;) {
+    const stats = await cf.webStats(appGuid);
+    const running = stats.filter((s) => s.state === 'RUNNING').length;
+    const crashed = stats.filter((s) => s.state === 'CRASHED').length;
+    if (crashed > 0) throw new CfApiError(422, 0, 'CF-InstancesCrashed', `${crashed} of ${instances} instances crashed`);
+    if (running >= instances) return;
+    if (Date.now() > deadline) throw new CfApiError(504, 0, 'CF-StartTimeout', `${running} of ${instances} instances running after ${(poll.timeoutMs ?? 600_000) / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, interval));
+    interval = Math.min(interval * 1.5, poll.maxIntervalMs ?? 2000);
+  }
+}

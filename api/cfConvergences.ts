@@ -1,0 +1,125 @@
+// HTTP face of cf-pusher convergence: start one (a dry run returns the plan), watch its phases,
+// pause, resume and cancel it. The desired state is validated here and again in the workflow.
+import { Hono } from 'hono';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { cfConverge } from '../workflows/cfConverge.ts';
+import {
+  convergeProgressQuery,
+  convergeWorkflowId,
+  pauseSignal,
+  resumeSignal,
+  settingsFrom,
+  validateConvergeInput,
+  type AppOutcome,
+  type ConvergeInput,
+  type ConvergeProgress,
+} from '../workflows/cfConverge.shared.ts';
+import { ApiError, readJson, validationError } from './errors.ts';
+import { listRecentExecutions, pendingHeartbeats, type ExecutionSummary, type WorkflowLinks } from './workflows.ts';
+import { z } from 'zod';
+
+export interface CfConvergeApiDependencies {
+  temporal: Client;
+  taskQueue: string;
+  links: WorkflowLinks;
+}
+
+export interface ConvergenceView extends ConvergeProgress {
+  workflowId: string;
+  runId: string;
+  execution: string;
+  startTime: string;
+  closeTime: string | null;
+  error: string | null;
+  webUiUrl: string;
+}
+
+/** Parses a desired state; the first problem becomes a 400 naming its field. */
+export function parseDesiredState(body: unknown): ConvergeInput {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw validationError('', 'The desired state must be a JSON object.');
+  const input = body as ConvergeInput;
+  const [problem] = validateConvergeInput(input);
+  if (problem) {
+    const [field, ...message] = problem.split(': ');
+    throw validationError(field!, message.join(': '));
+  }
+  return input;
+}
+
+export function createCfConvergeService(deps: CfConvergeApiDependencies) {
+  async function view(workflowId: string): Promise<ConvergenceView> {
+    const handle = deps.temporal.workflow.getHandle(workflowId);
+    const description = await handle.describe();
+    let progress: ConvergeProgress | undefined;
+    let error: string | null = null;
+    if (description.status.name === 'FAILED') {
+      const failure = await handle.result().catch((e: unknown) => e);
+      const cause = failure instanceof WorkflowFailedError ? failure.cause : undefined;
+      error = cause?.message ?? String(failure);
+      // A convergence that gave up carries its progress in the failure's details.
+      if (cause instanceof ApplicationFailure && cause.details?.[0]) progress = cause.details[0] as ConvergeProgress;
+    }
+    progress ??= await handle.query(convergeProgressQuery);
+    const live = pendingHeartbeats<{ outcomes: AppOutcome[] }>(description).flatMap((d) => d.outcomes);
+    // Apps finished inside the batch still running: count them now, the workflow will when the batch returns.
+    const phases = structuredClone(progress.phases);
+    for (const outcome of live) for (const action of outcome.done) phases[action].done++;
+    return {
+      ...progress,
+      phases,
+      outcomes: [...progress.outcomes, ...live],
+      failures: [...progress.failures, ...live.filter((o) => !o.ok)],
+      workflowId,
+      runId: description.runId,
+      execution: description.status.name,
+      startTime: description.startTime.toISOString(),
+      closeTime: description.closeTime?.toISOString() ?? null,
+      error,
+      webUiUrl: deps.links.execution(workflowId, description.runId),
+    };
+  }
+
+  return {
+    view,
+    async start(input: ConvergeInput): Promise<{ workflowId: string; runId: string; webUiUrl: string }> {
+      const workflowId = convergeWorkflowId(settingsFrom(input));
+      try {
+        const handle = await deps.temporal.workflow.start(cfConverge, { workflowId, taskQueue: deps.taskQueue, args: [input], workflowIdConflictPolicy: 'FAIL' });
+        return { workflowId, runId: handle.firstExecutionRunId, webUiUrl: deps.links.execution(workflowId, handle.firstExecutionRunId) };
+      } catch (error) {
+        if (error instanceof WorkflowExecutionAlreadyStartedError) {
+          throw new ApiError(409, 'already_running', `A convergence of ${workflowId.replace(/^cf-converge-/, '')} is already running; pause, cancel or wait for it.`, { workflowId });
+        }
+        throw error;
+      }
+    },
+    recent: (limit: number): Promise<ExecutionSummary[]> => listRecentExecutions(deps.temporal, deps.links, { limit, query: 'FleetDomain = "cf-converge"' }),
+    async signal(workflowId: string, action: 'pause' | 'resume' | 'cancel'): Promise<void> {
+      const handle = deps.temporal.workflow.getHandle(workflowId);
+      const description = await handle.describe();
+      if (description.status.name !== 'RUNNING') throw new ApiError(409, 'not_running', `Convergence ${workflowId} has ended (${description.status.name.toLowerCase()}).`, { workflowId });
+      if (action === 'cancel') await handle.cancel();
+      else await handle.signal(action === 'pause' ? pauseSignal : resumeSignal);
+    },
+  };
+}
+
+export type CfConvergeService = ReturnType<typeof createCfConvergeService>;
+
+const limitSchema = z.coerce.number().int().min(1).max(200).default(20);
+
+export function cfConvergeRoutes(service: CfConvergeService) {
+  return new Hono()
+    .post('/', async (c) => c.json(await service.start(parseDesiredState(await readJson(c, z.unknown()))), 201))
+    .get('/', async (c) => {
+      const limit = limitSchema.safeParse(c.req.query('limit'));
+      if (!limit.success) throw validationError('limit', limit.error.issues[0]!.message);
+      return c.json({ convergences: await service.recent(limit.data) });
+    })
+    .get('/:workflowId', async (c) => c.json(await service.view(c.req.param('workflowId'))))
+    .post('/:workflowId/:action{pause|resume|cancel}', async (c) => {
+      await service.signal(c.req.param('workflowId'), c.req.param('action') as 'pause' | 'resume' | 'cancel');
+      return c.json({ workflowId: c.req.param('workflowId'), requested: c.req.param('action') }, 202);
+    });
+}

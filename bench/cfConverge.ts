@@ -1,0 +1,93 @@
+// cf-converge: converge 200 apps (100 proxy + 100 tick, 2 instances each: the seed's parameters)
+// through the whole product (Temporal → worker → CF client → simulator with 20 ms per request) at
+// concurrency 20. Side by side in the same run: the ideal bound computed from the simulator's own
+// request log, and a one-app-at-a-time (concurrency 1) baseline. Then a re-converge, and 1,000 apps.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { hostEnv, loadConfig } from '../config.ts';
+import { connectClient } from '../temporal/connection.ts';
+import { freeStackPorts, startStack } from '../scripts/stack.ts';
+import { cfConverge } from '../workflows/cfConverge.ts';
+import { CF_CONVERGE_TASK_QUEUE, type ConvergeInput, type ConvergeResult } from '../workflows/cfConverge.shared.ts';
+import type { RequestLogEntry } from '../sim/cf/traffic.ts';
+
+const LATENCY_MS = 20;
+const CONCURRENCY = 20;
+/** Asynchronous CF work kept short next to the latency, so the bound compares like with like. */
+const knobs = { latencyMs: LATENCY_MS, stagingDelayMs: 100, copyDelayMs: 20, instanceStartDelayMs: 20, jobDelayMs: 20 };
+
+/** Polls: reads of something that changes by itself (droplets, builds, packages, jobs, instance stats). */
+function isPoll(entry: RequestLogEntry): boolean {
+  return entry.method === 'GET' && /^GET \/v3\/(droplets\/:guid|builds\/:guid|packages\/:guid|jobs\/:guid|apps\/:guid\/processes\/web\/stats)$/.test(entry.kind);
+}
+
+const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+export async function cfConvergeBenchmark(): Promise<Record<string, unknown>> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'bench-cf-'));
+  const config = loadConfig({ ...(await freeStackPorts()), FLEET_DATA_DIR: dataDir, API_INSTANCES: '1', CPU_LOAD_WORKERS: '0' });
+  console.log('Starting a private stack (Temporal, worker, CF simulator, …)…');
+  const stack = await startStack({ config, hostEnv: hostEnv(), persistentTemporal: false, temporalUi: false, app: { workers: 1 }, log: console.log });
+  const temporal = await connectClient(config);
+  const sim = config.cf.apiUrl;
+  const simRequests = async (since: number) => (await (await fetch(`${sim}/__sim/requests?since=${since}`)).json()) as { requests: RequestLogEntry[]; last: number };
+  await fetch(`${sim}/__sim/config`, { method: 'PUT', body: JSON.stringify(knobs) });
+
+  /** Runs one convergence; returns its wall time (start call to result) and what the simulator saw. */
+  const run = async (name: string, input: ConvergeInput) => {
+    const since = (await simRequests(0)).last;
+    const started = performance.now();
+    const handle = await temporal.workflow.start(cfConverge, { workflowId: `bench-${name}`, taskQueue: CF_CONVERGE_TASK_QUEUE, args: [input] });
+    const result = (await handle.result()) as ConvergeResult;
+    const wallSeconds = (performance.now() - started) / 1000;
+    const { requests } = await simRequests(since);
+    const mutating = requests.filter((r) => r.mutating).length;
+    const polls = requests.filter(isPoll).length;
+    const idealSeconds = ((mutating + polls) * LATENCY_MS) / 1000 / input.concurrency!;
+    const history = (await handle.describe()).historyLength;
+    console.log(
+      `${name}: ${result.status} in ${wallSeconds.toFixed(2)} s; ${mutating} mutating + ${polls} polling calls → ideal ${idealSeconds.toFixed(2)} s; ${requests.length} requests; ${history} history events`,
+    );
+    return { result, wallSeconds, mutating, polls, idealSeconds, history };
+  };
+  const seed = (prefix: string, count: number, instances: number, concurrency: number): ConvergeInput => ({
+    prefix,
+    kinds: [
+      { kind: 'proxy', count, instances, env: { GOPACKAGENAME: 'example-apps/proxy' } },
+      { kind: 'tick', count, instances, env: { GOPACKAGENAME: 'example-apps/tick' } },
+    ],
+    concurrency,
+    pollIntervalMs: 10,
+  });
+
+  try {
+    const parallel = await run('parallel', seed('scale-', 100, 2, CONCURRENCY));
+    const reconverge = await run('reconverge', seed('scale-', 100, 2, CONCURRENCY));
+    const sequential = await run('sequential', seed('seq-', 100, 2, 1));
+    const thousand = await run('thousand', { ...seed('big-', 500, 1, CONCURRENCY), batchSize: 500 });
+    return {
+      apps: 200,
+      latency_ms: LATENCY_MS,
+      concurrency: CONCURRENCY,
+      wall_s: round(parallel.wallSeconds),
+      ideal_s: round(parallel.idealSeconds),
+      ratio_to_ideal: round(parallel.wallSeconds / parallel.idealSeconds),
+      mutating_calls: parallel.mutating,
+      polling_calls: parallel.polls,
+      sequential_s: round(sequential.wallSeconds),
+      speedup: round(sequential.wallSeconds / parallel.wallSeconds, 1),
+      reconverge_mutations: reconverge.mutating,
+      reconverge_s: round(reconverge.wallSeconds),
+      apps_1000_status: thousand.result.status,
+      apps_1000_s: round(thousand.wallSeconds),
+      apps_1000_history_events: thousand.history,
+      history_limit_events: 51_200,
+      sim_knobs: knobs,
+    };
+  } finally {
+    await temporal.connection.close();
+    await stack.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,141 @@
+// Every knob of the simulator, its default, and the runtime patch accepted by PUT /__sim/config.
+import { z } from 'zod';
+import type { SimClock } from './clock.ts';
+
+export interface SimFaults {
+  /** Probability that a CC request is answered 502 or 503 before it is processed. */
+  serverErrorRate: number;
+  /** Probability that a mutating CC request is applied but its answer is lost (502): retries must be idempotent. */
+  lostResponseRate: number;
+  /** Probability that a droplet copy ends FAILED ("failed to copy - …"). */
+  copyFailureRate: number;
+  /** The next N droplet copies fail, whatever the rate. */
+  failNextCopies: number;
+  /** Probability that an asynchronous job (deletes) ends FAILED. */
+  jobFailureRate: number;
+  /** The next N jobs fail, whatever the rate. */
+  failNextJobs: number;
+}
+
+export interface SimKnobs {
+  /** Added to every CC and UAA request (not to /__sim). */
+  latencyMs: number;
+  /** Requests per user per window; limit 0 turns rate limiting (and its headers) off. */
+  rateLimit: { limit: number; windowSeconds: number };
+  /**
+   * CC sends Retry-After as the Unix time of the reset (rate_limiter.rb), not as a delay; 'delay-seconds'
+   * sends the RFC 9110 form instead.
+   */
+  retryAfter: 'reset-epoch' | 'delay-seconds';
+  stagingDelayMs: number;
+  uploadProcessingMs: number;
+  copyDelayMs: number;
+  instanceStartDelayMs: number;
+  jobDelayMs: number;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  /** Seeds the random source of fault injection; setting it at runtime restarts the sequence. */
+  seed: number;
+  faults: SimFaults;
+}
+
+export const defaultKnobs: SimKnobs = {
+  latencyMs: 0,
+  rateLimit: { limit: 100_000, windowSeconds: 3600 },
+  retryAfter: 'reset-epoch',
+  stagingDelayMs: 300,
+  uploadProcessingMs: 0,
+  copyDelayMs: 100,
+  instanceStartDelayMs: 200,
+  jobDelayMs: 50,
+  accessTokenTtlSeconds: 1200,
+  refreshTokenTtlSeconds: 30 * 24 * 3600,
+  seed: 1,
+  faults: { serverErrorRate: 0, lostResponseRate: 0, copyFailureRate: 0, failNextCopies: 0, jobFailureRate: 0, failNextJobs: 0 },
+};
+
+export interface SimUser {
+  username: string;
+  password: string;
+}
+
+export interface SimClient {
+  id: string;
+  secret: string;
+  /** Grants this client may use: the CLI's `cf` client has password and refresh_token. */
+  grants: ('password' | 'refresh_token' | 'client_credentials')[];
+}
+
+export const builtInUsers: SimUser[] = [{ username: 'admin', password: 'admin-secret' }];
+export const builtInClients: SimClient[] = [
+  { id: 'cf', secret: '', grants: ['password', 'refresh_token'] },
+  { id: 'fleet-automation', secret: 'fleet-automation-secret', grants: ['client_credentials'] },
+];
+
+export type SimOptions = Partial<Omit<SimKnobs, 'faults' | 'rateLimit'>> & {
+  faults?: Partial<SimFaults>;
+  rateLimit?: Partial<SimKnobs['rateLimit']>;
+  users?: SimUser[];
+  clients?: SimClient[];
+  /** The shared domain every org can route under. */
+  appsDomain?: string;
+  clock?: SimClock;
+  /** Replaces the seeded random source (tests that script each draw). */
+  random?: () => number;
+  /** Entries kept by GET /__sim/requests (oldest dropped first). */
+  requestLogLimit?: number;
+  /** HMAC key of the access tokens; random per simulator unless given. */
+  tokenSigningKey?: string;
+};
+
+export function knobsFrom(options: SimOptions): SimKnobs {
+  const { users: _users, clients: _clients, appsDomain: _domain, clock: _clock, random: _random, requestLogLimit: _limit, tokenSigningKey: _key, ...knobs } = options;
+  return mergeKnobs(defaultKnobs, knobs);
+}
+
+const probability = z.number().min(0).max(1);
+const milliseconds = z.number().int().min(0).max(3_600_000);
+const count = z.number().int().min(0);
+
+/** PUT /__sim/config: any subset of the knobs, plus a 429 storm to arm. */
+export const knobsPatchSchema = z.strictObject({
+  latencyMs: milliseconds.optional(),
+  rateLimit: z.strictObject({ limit: count.optional(), windowSeconds: z.number().int().min(1).max(86_400).optional() }).optional(),
+  retryAfter: z.enum(['reset-epoch', 'delay-seconds']).optional(),
+  stagingDelayMs: milliseconds.optional(),
+  uploadProcessingMs: milliseconds.optional(),
+  copyDelayMs: milliseconds.optional(),
+  instanceStartDelayMs: milliseconds.optional(),
+  jobDelayMs: milliseconds.optional(),
+  accessTokenTtlSeconds: z.number().int().min(1).optional(),
+  refreshTokenTtlSeconds: z.number().int().min(1).optional(),
+  seed: z.number().int().optional(),
+  faults: z
+    .strictObject({
+      serverErrorRate: probability.optional(),
+      lostResponseRate: probability.optional(),
+      copyFailureRate: probability.optional(),
+      failNextCopies: count.optional(),
+      jobFailureRate: probability.optional(),
+      failNextJobs: count.optional(),
+    })
+    .optional(),
+  /** Arms a 429 storm: the next `requests` CC requests, and/or every CC request for `seconds`. */
+  rateLimitStorm: z.strictObject({ requests: count.optional(), seconds: z.number().min(0).optional() }).optional(),
+});
+
+export type KnobsPatch = z.infer<typeof knobsPatchSchema>;
+
+type KnobsInput = Partial<Omit<SimKnobs, 'faults' | 'rateLimit'>> & { faults?: Partial<SimFaults>; rateLimit?: Partial<SimKnobs['rateLimit']> };
+
+export function mergeKnobs(current: SimKnobs, patch: KnobsInput): SimKnobs {
+  const defined = <T extends object>(value: T | undefined) =>
+    Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
+  const { faults, rateLimit, ...rest } = patch;
+  return {
+    ...current,
+    ...defined(rest),
+    rateLimit: { ...current.rateLimit, ...defined(rateLimit) },
+    faults: { ...current.faults, ...defined(faults) },
+  };
+}

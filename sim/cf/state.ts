@@ -1,0 +1,248 @@
+// The simulated foundation: every resource in memory, plus the background transitions (staging,
+// copies, uploads, jobs) that complete at a due time. Transitions are applied lazily, in due order,
+// before each request is handled, so a fake clock drives them without timers.
+import { randomUUID } from 'node:crypto';
+
+export interface Metadata {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+interface Resource {
+  guid: string;
+  /** Creation order, to break ties between resources created in the same millisecond. */
+  seq: number;
+  createdAt: number;
+  updatedAt: number;
+  metadata: Metadata;
+}
+
+export interface Organization extends Resource {
+  name: string;
+  suspended: boolean;
+}
+
+export interface Space extends Resource {
+  name: string;
+  orgGuid: string;
+}
+
+export interface Domain extends Resource {
+  name: string;
+  internal: boolean;
+}
+
+export interface Lifecycle {
+  type: 'buildpack';
+  data: { buildpacks: string[]; stack: string };
+}
+
+export interface App extends Resource {
+  name: string;
+  spaceGuid: string;
+  state: 'STOPPED' | 'STARTED';
+  lifecycle: Lifecycle;
+  environmentVariables: Record<string, string>;
+  currentDropletGuid: string | null;
+}
+
+export interface Process extends Resource {
+  appGuid: string;
+  type: string;
+  command: string | null;
+  instances: number;
+  memoryInMb: number;
+  diskInMb: number;
+  logRateLimitInBytesPerSecond: number;
+  /** While the app runs: when each instance (by index) turns from STARTING to RUNNING. */
+  runningAt: number[];
+}
+
+export type PackageState = 'AWAITING_UPLOAD' | 'PROCESSING_UPLOAD' | 'READY' | 'FAILED' | 'EXPIRED';
+
+export interface Package extends Resource {
+  appGuid: string;
+  type: 'bits';
+  state: PackageState;
+  checksum: string | null;
+  sizeBytes: number;
+}
+
+export interface Build extends Resource {
+  appGuid: string;
+  packageGuid: string;
+  state: 'STAGING' | 'STAGED' | 'FAILED';
+  dropletGuid: string | null;
+  error: string | null;
+  lifecycle: Lifecycle;
+  createdBy: { guid: string; name: string; email: string };
+}
+
+export type DropletState = 'AWAITING_UPLOAD' | 'PROCESSING_UPLOAD' | 'STAGED' | 'COPYING' | 'FAILED' | 'EXPIRED';
+
+export interface Droplet extends Resource {
+  appGuid: string;
+  state: DropletState;
+  error: string | null;
+  packageGuid: string | null;
+  stack: string;
+  buildpacks: string[];
+  processTypes: Record<string, string>;
+  checksum: string | null;
+}
+
+export interface Destination {
+  guid: string;
+  appGuid: string;
+  processType: string;
+  port: number;
+  protocol: string;
+}
+
+export interface Route extends Resource {
+  host: string;
+  path: string;
+  domainGuid: string;
+  spaceGuid: string;
+  destinations: Destination[];
+}
+
+export interface JobError {
+  code: number;
+  title: string;
+  detail: string;
+}
+
+export interface Job extends Resource {
+  operation: string;
+  state: 'PROCESSING' | 'COMPLETE' | 'FAILED';
+  errors: JobError[];
+}
+
+interface Transition {
+  dueAt: number;
+  seq: number;
+  apply(at: number): void;
+}
+
+/** The quota every organization gets (quotas themselves are not simulated). */
+export const DEFAULT_QUOTA_GUID = '7e2a1bf6-0d4c-4c4b-9a1e-5b7f0a6c3d21';
+
+export class SimState {
+  readonly organizations = new Map<string, Organization>();
+  readonly spaces = new Map<string, Space>();
+  readonly domains = new Map<string, Domain>();
+  readonly apps = new Map<string, App>();
+  readonly processes = new Map<string, Process>();
+  readonly packages = new Map<string, Package>();
+  readonly builds = new Map<string, Build>();
+  readonly droplets = new Map<string, Droplet>();
+  readonly routes = new Map<string, Route>();
+  readonly jobs = new Map<string, Job>();
+  /** space guid + lower-cased name → app guid: names are unique per space, case-insensitively. */
+  private readonly appNames = new Map<string, string>();
+  private transitions: Transition[] = [];
+  private seq = 0;
+
+  constructor(
+    private readonly now: () => number,
+    appsDomain: string,
+  ) {
+    const domain: Domain = { ...this.newResource(), name: appsDomain, internal: false };
+    this.domains.set(domain.guid, domain);
+  }
+
+  newResource(): Resource {
+    const now = this.now();
+    return { guid: randomUUID(), seq: ++this.seq, createdAt: now, updatedAt: now, metadata: { labels: {}, annotations: {} } };
+  }
+
+  /** Runs `apply` once `delayMs` have passed (at the first request handled after that). */
+  schedule(delayMs: number, apply: (at: number) => void): void {
+    const transition = { dueAt: this.now() + delayMs, seq: ++this.seq, apply };
+    const index = this.transitions.findIndex((t) => t.dueAt > transition.dueAt);
+    if (index < 0) this.transitions.push(transition);
+    else this.transitions.splice(index, 0, transition);
+  }
+
+  /** Applies every transition due by `now`, oldest first. */
+  settle(now: number): void {
+    while (this.transitions.length > 0 && this.transitions[0]!.dueAt <= now) {
+      const transition = this.transitions.shift()!;
+      transition.apply(transition.dueAt);
+    }
+  }
+
+  /** Starts an asynchronous job (CC's delete jobs): PROCESSING, then COMPLETE after `work`, or FAILED. */
+  startJob(operation: string, delayMs: number, outcome: { work: () => void } | { failure: JobError }): Job {
+    const job: Job = { ...this.newResource(), operation, state: 'PROCESSING', errors: [] };
+    this.jobs.set(job.guid, job);
+    this.schedule(delayMs, (at) => {
+      if ('failure' in outcome) {
+        job.state = 'FAILED';
+        job.errors = [outcome.failure];
+      } else {
+        outcome.work();
+        job.state = 'COMPLETE';
+      }
+      job.updatedAt = at;
+    });
+    return job;
+  }
+
+  appNamed(spaceGuid: string, name: string): App | undefined {
+    const guid = this.appNames.get(`${spaceGuid}/${name.toLowerCase()}`);
+    return guid === undefined ? undefined : this.apps.get(guid);
+  }
+
+  addApp(app: App): void {
+    this.apps.set(app.guid, app);
+    this.appNames.set(`${app.spaceGuid}/${app.name.toLowerCase()}`, app.guid);
+  }
+
+  renameApp(app: App, name: string): void {
+    this.appNames.delete(`${app.spaceGuid}/${app.name.toLowerCase()}`);
+    app.name = name;
+    this.appNames.set(`${app.spaceGuid}/${name.toLowerCase()}`, app.guid);
+  }
+
+  spaceOfApp(appGuid: string): Space | undefined {
+    const app = this.apps.get(appGuid);
+    return app && this.spaces.get(app.spaceGuid);
+  }
+
+  /** Like CC's AppDelete: the app's processes, packages, builds, droplets and route destinations go with it. */
+  deleteApp(guid: string): void {
+    const app = this.apps.get(guid);
+    if (!app) return;
+    this.apps.delete(guid);
+    this.appNames.delete(`${app.spaceGuid}/${app.name.toLowerCase()}`);
+    for (const map of [this.processes, this.packages, this.builds, this.droplets] as Map<string, { appGuid: string }>[]) {
+      for (const [key, item] of map) if (item.appGuid === guid) map.delete(key);
+    }
+    for (const route of this.routes.values()) route.destinations = route.destinations.filter((d) => d.appGuid !== guid);
+  }
+
+  deleteRoute(guid: string): void {
+    this.routes.delete(guid);
+  }
+
+  /** An app whose current droplet is deleted keeps running but has no current droplet (CC nulls droplet_guid). */
+  deleteDroplet(guid: string): void {
+    if (!this.droplets.delete(guid)) return;
+    for (const app of this.apps.values()) if (app.currentDropletGuid === guid) app.currentDropletGuid = null;
+  }
+
+  /** v3 space deletes are recursive: apps and routes in the space are deleted with it. */
+  deleteSpace(guid: string): void {
+    for (const app of [...this.apps.values()]) if (app.spaceGuid === guid) this.deleteApp(app.guid);
+    for (const route of [...this.routes.values()]) if (route.spaceGuid === guid) this.deleteRoute(route.guid);
+    this.spaces.delete(guid);
+  }
+
+  /** v3 organization deletes are recursive: every space, with its contents. */
+  deleteOrganization(guid: string): void {
+    for (const space of [...this.spaces.values()]) if (space.orgGuid === guid) this.deleteSpace(space.guid);
+    this.organizations.delete(guid);
+  }
+}

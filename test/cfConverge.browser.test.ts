@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import type { ServerType } from '@hono/node-server';
+import { createCfSimulator } from '../sim/cf/simulator.ts';
+import { launchChromium, screenshot, serveForBrowser } from './support/browser.ts';
+import { createTestApp, openTestEnvironment, uniqueSuffix, type TestEnvironment } from './support/stack.ts';
+
+describe('Cloud Foundry page in headless Chromium', () => {
+  let env: TestEnvironment;
+  let browser: Browser;
+  let page: Page;
+  const servers: ServerType[] = [];
+  let baseUrl: string;
+  let simUrl: string;
+  const suffix = uniqueSuffix();
+
+  beforeAll(async () => {
+    env = await openTestEnvironment();
+    const simulator = createCfSimulator({ stagingDelayMs: 30, copyDelayMs: 20, instanceStartDelayMs: 20, jobDelayMs: 10 });
+    const sim = await serveForBrowser(simulator.fetch);
+    simUrl = sim.url;
+    await env.startWorkers(suffix, { cfFoundations: { default: { apiUrl: simUrl, credentials: { kind: 'password', username: 'admin', password: 'admin-secret' } } } });
+    const app = createTestApp(env, { taskQueueSuffix: suffix });
+    const served = await serveForBrowser(app.fetch);
+    baseUrl = served.url;
+    servers.push(sim.server, served.server);
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    for (const server of servers) server.close();
+    await env?.close();
+  });
+
+  it('starts a convergence from the form and shows its phases converge, then a no-op re-run', async () => {
+    await page.goto(`${baseUrl}/cf`);
+    await page.waitForFunction(() => 'htmx' in window);
+    await page.fill('#prefix', 'ui-');
+    await page.fill('#proxyCount', '6');
+    await page.fill('input[name="proxyInstances"]', '2');
+    await page.fill('#tickCount', '4');
+    await page.fill('input[name="tickInstances"]', '1');
+    await page.fill('#concurrency', '4');
+    await screenshot(page, 'cf-form');
+    await page.getByRole('button', { name: 'Converge', exact: true }).click();
+    const link = page.locator('#cf-result a');
+    await link.waitFor({ timeout: 10_000 });
+    expect(await link.textContent()).toBe('cf-converge-default-ui-org-ui-space');
+    await link.click();
+    await page.locator('#convergence[data-status="converged"]').waitFor({ timeout: 30_000 });
+    expect(await page.locator('[data-phase="create"] .progress span').textContent()).toBe('10 / 10');
+    expect(await page.locator('[data-phase="push-prototype"] .progress span').textContent()).toBe('2 / 2');
+    expect(await page.locator('[data-phase="copy-droplet"] .progress span').textContent()).toBe('8 / 8');
+    expect(await page.locator('table.apps tbody tr').count()).toBe(10);
+    expect(await page.locator('table.apps .badge.completed').count()).toBe(10);
+    await screenshot(page, 'cf-converged');
+
+    await page.goto(`${baseUrl}/cf`);
+    await page.waitForFunction(() => 'htmx' in window);
+    await page.fill('#prefix', 'ui-');
+    await page.fill('#proxyCount', '6');
+    await page.fill('input[name="proxyInstances"]', '2');
+    await page.fill('#tickCount', '4');
+    await page.fill('input[name="tickInstances"]', '1');
+    await page.getByRole('button', { name: 'Converge', exact: true }).click();
+    await page.locator('#cf-result a').click();
+    await page.locator('#convergence[data-status="converged"]').waitFor({ timeout: 30_000 });
+    expect(await page.locator('[data-mutating-calls]').getAttribute('data-mutating-calls')).toBe('0');
+    expect(await page.locator('#convergence').textContent()).toContain('Nothing to do: the foundation already matches.');
+    await screenshot(page, 'cf-reconverged');
+  });
+
+  it('explains an invalid desired state instead of starting anything', async () => {
+    await page.goto(`${baseUrl}/cf`);
+    await page.waitForFunction(() => 'htmx' in window);
+    await page.locator('details summary').click();
+    await page.fill('textarea[name="json"]', JSON.stringify({ kinds: [{ kind: 'proxy', count: -3, instances: 1 }] }));
+    await page.getByRole('button', { name: 'Converge from JSON' }).click();
+    await page.locator('#cf-result .error-text').waitFor();
+    expect(await page.locator('#cf-result').textContent()).toBe('kinds.0.count: must be a whole number from 0 to 10000');
+  });
+});

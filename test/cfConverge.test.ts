@@ -1,0 +1,260 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { ServerType } from '@hono/node-server';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { App } from '../api/app.ts';
+import type { ErrorBody } from '../api/errors.ts';
+import { createCfClient, type CfClient } from '../activities/cf/client.ts';
+import type { CfFoundation } from '../activities/cf/foundations.ts';
+import { createCfSimulator } from '../sim/cf/simulator.ts';
+import type { Counters } from '../sim/cf/traffic.ts';
+import { cfConverge } from '../workflows/cfConverge.ts';
+import { CF_CONVERGE_TASK_QUEUE, computePlan, settingsFrom, type ConvergeInput, type ConvergeResult } from '../workflows/cfConverge.shared.ts';
+import { serveForBrowser } from './support/browser.ts';
+import { createTestApp, openTestEnvironment, startWorkerProcess, uniqueSuffix, type TestEnvironment } from './support/stack.ts';
+
+const credentials = { kind: 'password' as const, username: 'admin', password: 'admin-secret' };
+
+describe('cf-pusher convergence against the Cloud Controller simulator', () => {
+  let env: TestEnvironment;
+  let server: ServerType;
+  let simUrl: string;
+  let app: App;
+  let cf: CfClient;
+  const suffix = uniqueSuffix();
+  const taskQueue = CF_CONVERGE_TASK_QUEUE + suffix;
+  let prefixCounter = 0;
+  let prefix: string;
+
+  const sim = {
+    configure: (patch: object) => fetch(`${simUrl}/__sim/config`, { method: 'PUT', body: JSON.stringify(patch) }).then((r) => r.json()),
+    counters: async () => (await (await fetch(`${simUrl}/__sim/counters`)).json()) as Counters,
+    reset: () => fetch(`${simUrl}/__sim/reset`, { method: 'POST' }),
+  };
+  const fastKnobs = { latencyMs: 0, stagingDelayMs: 30, copyDelayMs: 20, instanceStartDelayMs: 20, jobDelayMs: 10, faults: { serverErrorRate: 0, copyFailureRate: 0, failNextCopies: 0, lostResponseRate: 0 } };
+
+  beforeAll(async () => {
+    env = await openTestEnvironment();
+    const simulator = createCfSimulator({ ...fastKnobs, appsDomain: 'apps.internal' });
+    ({ url: simUrl, server } = await serveForBrowser(simulator.fetch));
+    const foundations: Record<string, CfFoundation> = { default: { apiUrl: simUrl, credentials } };
+    await env.startWorkers(suffix, { cfFoundations: foundations });
+    app = createTestApp(env, { taskQueueSuffix: suffix });
+    cf = createCfClient({ apiUrl: simUrl, credentials });
+  });
+  afterAll(async () => {
+    server?.close();
+    await env?.close();
+  });
+  beforeEach(async () => {
+    prefix = `t${++prefixCounter}-`;
+    await sim.configure(fastKnobs);
+  });
+
+  const desired = (overrides: Partial<ConvergeInput> = {}): ConvergeInput => ({
+    prefix,
+    kinds: [
+      { kind: 'proxy', count: 4, instances: 2 },
+      { kind: 'tick', count: 3, instances: 2, env: { GOPACKAGENAME: 'example-apps/tick' } },
+    ],
+    concurrency: 5,
+    pollIntervalMs: 10,
+    ...overrides,
+  });
+  const converge = (input: ConvergeInput, workflowId = `converge-${prefix}${Math.random().toString(36).slice(2, 6)}`) =>
+    env.client.workflow.execute(cfConverge, { workflowId, taskQueue, args: [input] });
+  const appliedMutations = async (run: () => Promise<unknown>) => {
+    const before = (await sim.counters()).mutations.applied.byKind;
+    await run();
+    const after = (await sim.counters()).mutations.applied.byKind;
+    return Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]).filter(([, v]) => (v as number) > 0)) as Record<string, number>;
+  };
+  const liveApps = async () => {
+    const org = await cf.findOrganization(`${prefix}org`);
+    const space = org && (await cf.findSpace(org.guid, `${prefix}space`));
+    if (!space) return [];
+    const apps = await cf.listApps(space.guid);
+    const processes = await cf.listWebProcesses(apps.map((a) => a.guid));
+    const routes = await cf.listRoutes(space.guid);
+    return Promise.all(
+      apps.map(async (a) => ({
+        name: a.name,
+        state: a.state,
+        instances: processes.find((p) => p.relationships.app.data?.guid === a.guid)?.instances,
+        droplet: await cf.currentDropletGuid(a.guid),
+        routes: routes.filter((r) => r.host === a.name && r.destinations.some((d) => d.app.guid === a.guid)).length,
+      })),
+    );
+  };
+
+  it('converges a fresh foundation: org and space created, one prototype push per kind, droplets copied', async () => {
+    let result!: ConvergeResult;
+    const mutations = await appliedMutations(async () => (result = await converge(desired())));
+    expect(result.status).toBe('converged');
+    expect(result.plan).toMatchObject({ createOrganization: true, createSpace: true, prototypes: [{ app: `${prefix}proxy-0` }, { app: `${prefix}tick-0` }] });
+    expect(mutations).toMatchObject({
+      'POST /v3/organizations': 1,
+      'POST /v3/spaces': 1,
+      'POST /v3/apps': 7,
+      'POST /v3/packages': 2,
+      'POST /v3/packages/:guid/upload': 2,
+      'POST /v3/builds': 2,
+      'POST /v3/droplets': 5,
+      'POST /v3/apps/:guid/processes/web/actions/scale': 7,
+      'POST /v3/routes': 7,
+      'POST /v3/apps/:guid/actions/start': 7,
+    });
+    const apps = await liveApps();
+    expect(apps.map((a) => a.name).sort()).toEqual([0, 1, 2, 3].map((i) => `${prefix}proxy-${i}`).concat([0, 1, 2].map((i) => `${prefix}tick-${i}`)).sort());
+    for (const a of apps) expect(a).toMatchObject({ state: 'STARTED', instances: 2, routes: 1, droplet: expect.any(String) });
+    expect(result.mutatingCalls).toBe(Object.values(mutations).reduce((n, v) => n + v, 0));
+  });
+
+  it('makes zero mutating calls when re-run against a converged foundation', async () => {
+    await converge(desired());
+    let result!: ConvergeResult;
+    const mutations = await appliedMutations(async () => (result = await converge(desired())));
+    expect(mutations).toEqual({});
+    expect(result).toMatchObject({ status: 'converged', mutatingCalls: 0 });
+    expect(result.plan!.apps).toEqual([]);
+  });
+
+  it('only scales when instances change, and deletes the extras when counts go down', async () => {
+    await converge(desired());
+    const scaled = await appliedMutations(() => converge(desired({ kinds: [{ kind: 'proxy', count: 4, instances: 3 }, { kind: 'tick', count: 3, instances: 2 }] })));
+    expect(scaled).toEqual({ 'POST /v3/apps/:guid/processes/web/actions/scale': 4 });
+    const shrunk = await appliedMutations(() => converge(desired({ kinds: [{ kind: 'proxy', count: 1, instances: 3 }, { kind: 'tick', count: 3, instances: 2 }] })));
+    expect(shrunk).toEqual({ 'DELETE /v3/apps/:guid': 3, 'DELETE /v3/routes/:guid': 3 });
+    const apps = await liveApps();
+    expect(apps.filter((a) => a.name.includes('proxy')).map((a) => a.name)).toEqual([`${prefix}proxy-0`]);
+    expect((await cf.listRoutes((await cf.findSpace((await cf.findOrganization(`${prefix}org`))!.guid, `${prefix}space`))!.guid)).length).toBe(4);
+  });
+
+  it('returns the plan without changing anything in a dry run', async () => {
+    let result!: ConvergeResult;
+    const mutations = await appliedMutations(async () => (result = await converge(desired({ dryRun: true }))));
+    expect(mutations).toEqual({});
+    expect(result.status).toBe('planned');
+    expect(result.plan!.counts).toMatchObject({ create: 7, 'push-prototype': 2, 'copy-droplet': 5, scale: 7, route: 7, start: 7, delete: 0 });
+  });
+
+  it('rides out a 429 storm and random 5xx, and retries failed droplet copies', async () => {
+    await sim.configure({ rateLimitStorm: { requests: 5 }, retryAfter: 'delay-seconds', faults: { serverErrorRate: 0.05, failNextCopies: 2 }, seed: 7 });
+    const result = await converge(desired({ maxRounds: 5 }));
+    expect(result.status).toBe('converged');
+    const counters = await sim.counters();
+    expect(counters.faults.storm429).toBe(5);
+    expect(counters.faults.serverErrors).toBeGreaterThan(0);
+    const apps = await liveApps();
+    expect(apps).toHaveLength(7);
+    for (const a of apps) expect(a).toMatchObject({ state: 'STARTED', instances: 2, routes: 1 });
+  });
+
+  it('reports apps it cannot converge, naming the step and CF’s error', async () => {
+    await sim.configure({ faults: { copyFailureRate: 1 } });
+    const failure = await converge(desired({ maxRounds: 2 })).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    const cause = (failure as WorkflowFailedError).cause as ApplicationFailure;
+    expect(cause.type).toBe('ConvergenceFailed');
+    expect(cause.message).toMatch(/5 apps did not converge after 2 rounds: .*\(copy-droplet\): .*failed to copy/);
+  });
+
+  it('survives a worker SIGKILL mid-run without duplicate apps or routes', async () => {
+    await sim.configure({ latencyMs: 15 });
+    const crashSuffix = uniqueSuffix();
+    const lane = { FLEET_TASK_QUEUE_SUFFIX: crashSuffix, CF_API_URL: simUrl, CF_SIM: 'false', CF_USERNAME: 'admin', CF_PASSWORD: 'admin-secret' };
+    const first = startWorkerProcess(lane);
+    await first.ready;
+    const input = desired({ kinds: [{ kind: 'proxy', count: 30, instances: 1 }], concurrency: 4 });
+    const handle = await env.client.workflow.start(cfConverge, { workflowId: `converge-crash-${prefix}`, taskQueue: CF_CONVERGE_TASK_QUEUE + crashSuffix, args: [input] });
+    for (let created = 0; created < 8; ) {
+      created = (await sim.counters()).mutations.applied.byKind['POST /v3/apps'] ?? 0;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const second = startWorkerProcess(lane);
+    try {
+      await second.ready;
+      const result = (await handle.result()) as ConvergeResult;
+      expect(result.status).toBe('converged');
+    } finally {
+      second.child.kill('SIGTERM');
+      await second.exited;
+    }
+    const apps = await liveApps();
+    expect(apps).toHaveLength(30);
+    expect(new Set(apps.map((a) => a.name)).size).toBe(30);
+    for (const a of apps) expect(a).toMatchObject({ state: 'STARTED', routes: 1 });
+    const space = await cf.findSpace((await cf.findOrganization(`${prefix}org`))!.guid, `${prefix}space`);
+    expect((await cf.listRoutes(space!.guid)).length).toBe(30);
+  }, 120_000);
+
+  it.each([
+    ['a negative count', { kinds: [{ kind: 'proxy', count: -1, instances: 1 }] }, 'kinds.0.count'],
+    ['negative instances', { kinds: [{ kind: 'proxy', count: 1, instances: -2 }] }, 'kinds.0.instances'],
+    ['an invalid kind name', { kinds: [{ kind: 'Proxy_App', count: 1, instances: 1 }] }, 'kinds.0.kind'],
+    ['an invalid org name', { org: 'bad org!', kinds: [{ kind: 'proxy', count: 1, instances: 1 }] }, 'org'],
+    ['concurrency 0', { concurrency: 0, kinds: [{ kind: 'proxy', count: 1, instances: 1 }] }, 'concurrency'],
+    ['no kinds', { kinds: [] }, 'kinds'],
+  ])('refuses %s with 400 naming the field, before anything is created', async (_what, body, field) => {
+    const before = (await sim.counters()).mutations.attempted.total;
+    const response = await app.request('/api/cf-convergences', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prefix, ...body }) });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as ErrorBody).error).toMatchObject({ code: 'validation_failed', field });
+    expect((await sim.counters()).mutations.attempted.total).toBe(before);
+  });
+
+  it('refuses invalid input in the workflow too (the CLI path), as a non-retryable failure', async () => {
+    const failure = await converge({ kinds: [{ kind: 'proxy', count: 1, instances: 1 }], concurrency: 0 }).catch((e: unknown) => e);
+    expect(((failure as WorkflowFailedError).cause as ApplicationFailure).type).toBe('InvalidInput');
+  });
+
+  it('starts from the API, shows phase progress, answers 409 while running, pauses and resumes', async () => {
+    await sim.configure({ latencyMs: 10 });
+    const body = JSON.stringify(desired({ kinds: [{ kind: 'proxy', count: 12, instances: 1 }], concurrency: 2 }));
+    const started = await app.request('/api/cf-convergences', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect(started.status).toBe(201);
+    const { workflowId } = (await started.json()) as { workflowId: string };
+    expect(workflowId).toBe(`cf-converge-default-${prefix}org-${prefix}space`);
+    const again = await app.request('/api/cf-convergences', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as ErrorBody).error).toMatchObject({ code: 'already_running', workflowId });
+
+    expect((await app.request(`/api/cf-convergences/${workflowId}/pause`, { method: 'POST' })).status).toBe(202);
+    let view: { status: string; phases: Record<string, { done: number; total: number }> };
+    do {
+      view = await (await app.request(`/api/cf-convergences/${workflowId}`)).json();
+      await new Promise((r) => setTimeout(r, 50));
+    } while (view.status !== 'paused');
+    const pausedAt = (await sim.counters()).mutations.applied.total;
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await sim.counters()).mutations.applied.total).toBe(pausedAt);
+    expect((await app.request(`/api/cf-convergences/${workflowId}/resume`, { method: 'POST' })).status).toBe(202);
+    await env.client.workflow.getHandle(workflowId).result();
+    view = await (await app.request(`/api/cf-convergences/${workflowId}`)).json();
+    expect(view.status).toBe('converged');
+    expect(view.phases.create).toMatchObject({ total: 12, done: 12 });
+    expect((await liveApps()).length).toBe(12);
+  });
+});
+
+describe('convergence plan', () => {
+  it('copies from any app of the kind that has a droplet, and deletes only declared kinds beyond their count', () => {
+    const settings = settingsFrom({ prefix: 'p-', kinds: [{ kind: 'a', count: 2, instances: 1 }] });
+    const plan = computePlan(settings, {
+      organizationGuid: 'o', spaceGuid: 's', domain: { guid: 'd', name: 'apps.internal' },
+      apps: [
+        { name: 'p-a-1', guid: 'g1', state: 'STARTED', instances: 1, dropletGuid: 'drop', routed: true },
+        { name: 'p-a-5', guid: 'g5', state: 'STARTED', instances: 1, dropletGuid: 'drop5', routed: true },
+        { name: 'p-other-0', guid: 'x', state: 'STARTED', instances: 1, dropletGuid: null, routed: false },
+      ],
+    });
+    expect(plan.prototypes).toEqual([]);
+    expect(plan.sourceDroplets).toEqual({ a: 'drop' });
+    expect(plan.apps.map((a) => [a.name, a.actions])).toEqual([
+      ['p-a-0', ['create', 'copy-droplet', 'route', 'start']],
+      ['p-a-5', ['delete']],
+    ]);
+  });
+});

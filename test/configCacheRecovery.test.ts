@@ -1,0 +1,144 @@
+// The config cache when etcd goes away: restarted under the instances, or cut off from one of them.
+// This file runs its own etcd (the shared test stack's must stay up for the other files).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Etcd3 } from 'etcd3';
+import { hostEnv, type Config } from '../config.ts';
+import { createConfigCacheEtcdClient } from '../activities/clients.ts';
+import { ConfigStoreUnavailableError } from '../api/configCache.ts';
+import { findFreePort, type ManagedProcess } from '../scripts/processes.ts';
+import { startEtcd } from '../scripts/services.ts';
+import { cacheFactory, cachedValues, eventually, uniqueKeyPrefix } from './support/configCache.ts';
+import { testConfig } from './support/stack.ts';
+
+/** A TCP proxy in front of etcd that can cut every connection and refuse new ones: a network partition. */
+async function partitionableProxy(target: { host: string; port: number }) {
+  const sockets = new Set<Socket>();
+  let cut = false;
+  const server: Server = createServer((client) => {
+    if (cut) return client.destroy();
+    const upstream = connect(target.port, target.host);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+      socket.once('error', () => {});
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  const port = await findFreePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    port,
+    cut() {
+      cut = true;
+      for (const socket of sockets) socket.destroy();
+    },
+    restore() {
+      cut = false;
+    },
+    close: () => new Promise<void>((resolve) => {
+      for (const socket of sockets) socket.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+describe('config cache when etcd goes away (its own etcd)', () => {
+  let dataDir: string;
+  let config: Config;
+  let etcdServer: ManagedProcess;
+  let caches: ReturnType<typeof cacheFactory>;
+  let writer: Etcd3;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'config-cache-etcd-'));
+    const [port, peerPort] = [await findFreePort(), await findFreePort()];
+    config = testConfig({ ETCD_PORT: String(port), ETCD_PEER_PORT: String(peerPort), FLEET_DATA_DIR: dataDir });
+    etcdServer = await startEtcd(config, hostEnv());
+    caches = cacheFactory(config);
+    writer = createConfigCacheEtcdClient(config);
+  });
+  afterAll(async () => {
+    await caches?.closeAll();
+    writer?.close();
+    await etcdServer?.stop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('resynchronises every instance after etcd restarts, with no stale value after recovery', async () => {
+    const prefix = uniqueKeyPrefix();
+    const instances = ['r1', 'r2', 'r3'].map((name) => caches.open(prefix, name));
+    await Promise.all(instances.map((c) => c.whenSynced()));
+    await instances[0]!.put('limits', '"v1"');
+    await instances[0]!.put('doomed', '"soon gone"');
+    await eventually('v1 everywhere', async () => (await cachedValues(instances, 'limits')).every((v) => v === '"v1"'));
+
+    await etcdServer.stop();
+    await eventually('every instance out of step', () => instances.every((c) => c.state === 'resyncing'));
+    // Out of step, a cached read goes to etcd, which is down: an error, never a value from before.
+    for (const cache of instances) await expect(cache.get('limits', { useCache: true })).rejects.toBeInstanceOf(ConfigStoreUnavailableError);
+
+    etcdServer = await startEtcd(config, hostEnv());
+    const restartedAt = performance.now();
+    await eventually('etcd answering the writer', async () => Boolean(await writer.put(`${prefix}limits`).value('"v2"')), 10_000);
+    await writer.delete().key(`${prefix}doomed`);
+    await writer.put(`${prefix}added`).value('"after the restart"');
+
+    const seen = new Map<string, string[]>();
+    await eventually(
+      'every instance in step on the new values',
+      async () => {
+        let allInStep = true;
+        for (const cache of instances) {
+          const [limits, doomed, added] = await Promise.all(['limits', 'doomed', 'added'].map(async (key) => (await cache.get(key, { useCache: true })).json));
+          seen.set(cache.instance, [...(seen.get(cache.instance) ?? []), limits ?? 'null']);
+          allInStep &&= cache.state === 'synced' && limits === '"v2"' && doomed === null && added === '"after the restart"';
+        }
+        return allInStep;
+      },
+      10_000,
+    ).catch(() => undefined);
+    for (const cache of instances) {
+      expect(cache.state, cache.instance).toBe('synced');
+      expect(cache.status().resyncs, cache.instance).toBeGreaterThanOrEqual(1);
+      expect(await cachedValues([cache], 'limits')).toEqual(['"v2"']);
+      expect(await cachedValues([cache], 'doomed')).toEqual([null]);
+      // Once it has shown v2, an instance never goes back to v1.
+      const history = seen.get(cache.instance)!;
+      expect(history.slice(history.indexOf('"v2"')), cache.instance).not.toContain('"v1"');
+    }
+    console.log(`in step again ${Math.round(performance.now() - restartedAt)} ms after etcd was back`);
+  });
+
+  it('catches up an instance cut off from etcd (a partition) without ever serving what it missed', async () => {
+    const prefix = uniqueKeyPrefix();
+    const proxy = await partitionableProxy(config.etcd);
+    try {
+      const direct = caches.open(prefix, 'direct');
+      const behind = caches.open(prefix, 'behind-proxy', { etcd: createConfigCacheEtcdClient({ ...config, etcd: { ...config.etcd, port: proxy.port } }) });
+      await Promise.all([direct.whenSynced(), behind.whenSynced()]);
+      await direct.put('route', '"blue"');
+      await direct.put('doomed', '"here"');
+      await eventually('blue behind the proxy', async () => (await behind.get('route', { useCache: true })).json === '"blue"');
+
+      proxy.cut();
+      await eventually('the cut-off instance out of step', () => behind.state === 'resyncing');
+      await direct.put('route', '"green"');
+      await direct.delete('doomed');
+      await direct.put('added', '"while cut off"');
+      await expect(behind.get('route', { useCache: true })).rejects.toBeInstanceOf(ConfigStoreUnavailableError);
+
+      proxy.restore();
+      await eventually('the cut-off instance in step again', async () => behind.state === 'synced' && (await behind.get('route', { useCache: true })).json === '"green"', 10_000);
+      expect(await cachedValues([behind], 'doomed')).toEqual([null]);
+      expect(await cachedValues([behind], 'added')).toEqual(['"while cut off"']);
+      expect(behind.status().resyncs).toBeGreaterThanOrEqual(1);
+      expect(behind.revision).toBeGreaterThanOrEqual(direct.revision);
+    } finally {
+      await proxy.close();
+    }
+  });
+});

@@ -1,0 +1,279 @@
+// Cloud Foundry convergence in the UI: start one from a form or JSON, then watch its phases as
+// progress bars, its plan, and its apps; pause, resume or cancel it.
+import { Hono } from 'hono';
+import type { Child } from 'hono/jsx';
+import { ApiError } from '../../api/errors.ts';
+import { parseDesiredState, type CfConvergeService, type ConvergenceView } from '../../api/cfConvergences.ts';
+import { appActions, type ConvergeInput } from '../../workflows/cfConverge.shared.ts';
+import { Layout } from '../layout.tsx';
+
+/** The seed's scaling-test parameters: 100 proxy and 100 tick apps, 2 instances each, concurrency 20. */
+export const seedDesiredState: ConvergeInput = {
+  prefix: 'scale-',
+  kinds: [
+    { kind: 'proxy', count: 100, instances: 2, env: { GOPACKAGENAME: 'example-apps/proxy' } },
+    { kind: 'tick', count: 100, instances: 2, env: { GOPACKAGENAME: 'example-apps/tick' } },
+  ],
+  concurrency: 20,
+};
+
+const actionLabels: Record<string, string> = {
+  create: 'Create apps',
+  'push-prototype': 'Push prototypes',
+  'copy-droplet': 'Copy droplets',
+  scale: 'Scale',
+  route: 'Route',
+  start: 'Start (and wait for RUNNING)',
+  delete: 'Delete extras',
+};
+
+function PhaseBars({ view }: { view: ConvergenceView }) {
+  const phases = appActions.filter((a) => view.phases[a].total > 0);
+  if (phases.length === 0) return <p class="muted">{view.status === 'converged' ? 'Nothing to do: the foundation already matches.' : 'Planning…'}</p>;
+  return (
+    <div class="phases">
+      {phases.map((action) => {
+        const p = view.phases[action];
+        const pct = (n: number) => Math.min(100, Math.round((n / p.total) * 1000) / 10);
+        return (
+          <div class="phase" data-phase={action}>
+            <span class="phase-label">{actionLabels[action]}</span>
+            <div class="progress">
+              <div class="bar counted" style={`width:${pct(p.done)}%`}></div>
+              <div class="bar failed" style={`left:${pct(p.done)}%;width:${pct(p.failed)}%`}></div>
+              <span>
+                {p.done} / {p.total}
+                {p.failed > 0 ? ` (${p.failed} failed)` : ''}
+              </span>
+            </div>
+          </div>
+        );
+      })}
+    </div>
+  );
+}
+
+function AppTable({ view }: { view: ConvergenceView }) {
+  const apps = view.plan?.apps ?? [];
+  if (apps.length === 0) return null;
+  const outcomes = new Map(view.outcomes.map((o) => [o.name, o]));
+  const shown = apps.slice(0, 300);
+  return (
+    <>
+      <h3>Apps ({apps.length} with work to do{apps.length > shown.length ? `, first ${shown.length} shown` : ''})</h3>
+      <table class="apps">
+        <thead>
+          <tr>
+            <th>App</th>
+            <th>Kind</th>
+            <th>Planned</th>
+            <th>Outcome</th>
+          </tr>
+        </thead>
+        <tbody>
+          {shown.map((app) => {
+            const outcome = outcomes.get(app.name);
+            return (
+              <tr data-app={app.name}>
+                <td>{app.name}</td>
+                <td>{app.kind}</td>
+                <td>{app.actions.join(', ')}</td>
+                <td>
+                  {outcome ? (
+                    outcome.ok ? (
+                      <span class="badge completed">done</span>
+                    ) : (
+                      <span class="badge failed" title={outcome.error}>
+                        {outcome.failedAction} failed
+                      </span>
+                    )
+                  ) : (
+                    <span class="muted">pending</span>
+                  )}
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </>
+  );
+}
+
+export function ConvergenceDetails({ view }: { view: ConvergenceView }) {
+  const running = view.execution === 'RUNNING';
+  const act = (action: string, label: string, cls = 'primary') => (
+    <button class={cls} hx-post={`/ui/cf-convergences/${view.workflowId}/${action}`} hx-target="#convergence" hx-swap="outerHTML">
+      {label}
+    </button>
+  );
+  return (
+    <div id="convergence" data-status={view.status} {...(running ? { 'hx-get': `/ui/partials/cf/${view.workflowId}`, 'hx-trigger': 'every 1s', 'hx-swap': 'outerHTML' } : {})}>
+      <div class="section-head">
+        <h1>
+          {view.workflowId} <span class={`badge ${view.status === 'converged' || view.status === 'planned' ? 'completed' : view.status}`}>{view.status}</span>
+        </h1>
+        <div class="actions-row">
+          {running && view.status !== 'paused' ? act('pause', 'Pause') : null}
+          {running && view.status === 'paused' ? act('resume', 'Resume') : null}
+          {running ? act('cancel', 'Cancel', 'danger') : null}
+        </div>
+      </div>
+      {view.error ? <p class="error-text">{view.error}</p> : null}
+      <dl class="facts">
+        <dt>Round</dt>
+        <dd>{view.round}</dd>
+        <dt>Mutating CF calls</dt>
+        <dd data-mutating-calls={view.mutatingCalls}>{view.mutatingCalls}</dd>
+        {view.plan ? (
+          <>
+            <dt>Plan</dt>
+            <dd>
+              {[
+                view.plan.createOrganization ? 'create the org' : null,
+                view.plan.createSpace ? 'create the space' : null,
+                view.plan.prototypes.length > 0 ? `push ${view.plan.prototypes.map((p) => p.app).join(', ')}` : null,
+                ...appActions.filter((a) => view.plan!.counts[a] > 0 && a !== 'push-prototype').map((a) => `${a} ${view.plan!.counts[a]}`),
+              ]
+                .filter(Boolean)
+                .join(' · ') || 'nothing to do'}
+            </dd>
+          </>
+        ) : null}
+        <dt>Temporal</dt>
+        <dd>
+          <a href={view.webUiUrl} target="_blank" rel="noopener">
+            history in the Temporal Web UI ↗
+          </a>
+        </dd>
+      </dl>
+      <PhaseBars view={view} />
+      <AppTable view={view} />
+    </div>
+  );
+}
+
+/** The simple form's fields into a desired state (numbers stay strings when they are not numbers, so validation names them). */
+function formToDesired(form: Record<string, unknown>): unknown {
+  if (typeof form.json === 'string' && form.json.trim() !== '') {
+    try {
+      return JSON.parse(form.json);
+    } catch {
+      throw new ApiError(400, 'invalid_json', 'The desired state is not valid JSON.');
+    }
+  }
+  const number = (value: unknown) => (typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value)) ? Number(value) : value);
+  const kinds = ['proxy', 'tick'].map((kind) => ({ kind, count: number(form[`${kind}Count`]), instances: number(form[`${kind}Instances`]) }));
+  return {
+    prefix: form.prefix,
+    kinds,
+    concurrency: number(form.concurrency),
+    dryRun: form.dryRun === 'on',
+  };
+}
+
+export function cfConvergePages(deps: { service: CfConvergeService; temporalWebUiUrl: string }) {
+  const page = (title: string, body: Child) => (
+    <Layout title={title} active="/cf" temporalWebUiUrl={deps.temporalWebUiUrl}>
+      {body}
+    </Layout>
+  );
+  return new Hono()
+    .get('/cf', async (c) => {
+      const recent = await deps.service.recent(15);
+      return c.html(
+        page(
+          'Cloud Foundry',
+          <>
+            <section>
+              <h1>Converge a Cloud Foundry space</h1>
+              <p class="muted">
+                Declare how many apps of each kind you want. A prototype of each kind is pushed once and its droplet copied to the rest; running it again
+                converges (nothing is redone), lower counts delete the extras.
+              </p>
+              <form class="stacked" hx-post="/ui/cf-convergences" hx-target="#cf-result" hx-swap="innerHTML">
+                <label for="prefix">Prefix</label>
+                <input id="prefix" name="prefix" value="scale-" />
+                <label for="proxyCount">proxy apps × instances</label>
+                <span>
+                  <input id="proxyCount" name="proxyCount" type="number" min="0" value="100" /> × <input name="proxyInstances" type="number" min="0" value="2" />
+                </span>
+                <label for="tickCount">tick apps × instances</label>
+                <span>
+                  <input id="tickCount" name="tickCount" type="number" min="0" value="100" /> × <input name="tickInstances" type="number" min="0" value="2" />
+                </span>
+                <label for="concurrency">Concurrency</label>
+                <input id="concurrency" name="concurrency" type="number" min="1" value="20" />
+                <label for="dryRun">Dry run (plan only)</label>
+                <input id="dryRun" name="dryRun" type="checkbox" />
+                <div class="actions">
+                  <button class="primary" type="submit">
+                    Converge
+                  </button>
+                </div>
+              </form>
+              <details>
+                <summary>…or paste a desired state as JSON</summary>
+                <form hx-post="/ui/cf-convergences" hx-target="#cf-result" hx-swap="innerHTML">
+                  <textarea name="json" rows={14} cols={80}>
+                    {JSON.stringify(seedDesiredState, null, 2)}
+                  </textarea>
+                  <div>
+                    <button class="primary" type="submit">
+                      Converge from JSON
+                    </button>
+                  </div>
+                </form>
+              </details>
+              <p id="cf-result" class="notice" aria-live="polite"></p>
+            </section>
+            <section>
+              <h2>Recent convergences</h2>
+              {recent.length === 0 ? (
+                <p class="muted">None yet.</p>
+              ) : (
+                <table class="executions">
+                  <tbody>
+                    {recent.map((e) => (
+                      <tr>
+                        <td>
+                          <a href={`/cf/${e.workflowId}`}>{e.workflowId}</a>
+                        </td>
+                        <td>
+                          <span class={`badge ${e.status.toLowerCase()}`}>{e.fleetStatus ?? e.status.toLowerCase()}</span>
+                        </td>
+                        <td>{e.startTime.replace('T', ' ').slice(0, 19)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              )}
+            </section>
+          </>,
+        ),
+      );
+    })
+    .post('/ui/cf-convergences', async (c) => {
+      // htmx swaps only 2xx answers, so problems are reported in 200 fragments.
+      try {
+        const started = await deps.service.start(parseDesiredState(formToDesired(await c.req.parseBody())));
+        return c.html(
+          <span>
+            Started <a href={`/cf/${started.workflowId}`}>{started.workflowId}</a>.
+          </span>,
+        );
+      } catch (error) {
+        if (error instanceof ApiError) return c.html(<span class="error-text">{error.message}</span>);
+        throw error;
+      }
+    })
+    .get('/cf/:workflowId', async (c) => c.html(page(c.req.param('workflowId'), <section><ConvergenceDetails view={await deps.service.view(c.req.param('workflowId'))} /></section>)))
+    .get('/ui/partials/cf/:workflowId', async (c) => c.html(<ConvergenceDetails view={await deps.service.view(c.req.param('workflowId'))} />))
+    .post('/ui/cf-convergences/:workflowId/:action{pause|resume|cancel}', async (c) => {
+      const workflowId = c.req.param('workflowId');
+      await deps.service.signal(workflowId, c.req.param('action') as 'pause' | 'resume' | 'cancel').catch((error: unknown) => {
+        if (!(error instanceof ApiError)) throw error;
+      });
+      return c.html(<ConvergenceDetails view={await deps.service.view(workflowId)} />);
+    });
+}
