@@ -95,12 +95,19 @@ export function createCfConvergeActivities(deps: CfConvergeDependencies) {
         const queue = input.apps.filter((app) => !outcomes.has(app.name)).sort((a, b) => Number(Boolean(b.bits)) - Number(Boolean(a.bits)));
         const snapshot = () => ({ outcomes: [...outcomes.values()], mutatingCalls: previous.mutatingCalls + cf.stats.mutations });
         const ticker = setInterval(() => heartbeat(snapshot()), 500);
-        const context: AppContext = { cf, input, poll, droplets, readBits: deps.readBits };
-        const lane = async () => {
-          for (let app = queue.shift(); app && !signal.aborted; app = queue.shift()) outcomes.set(app.name, await convergeApp(context, app));
-        };
+        const lanes = new Semaphore(input.concurrency);
+        const context: AppContext = { cf, input, poll, droplets, readBits: deps.readBits, lanes };
         try {
-          await Promise.all(Array.from({ length: Math.min(input.concurrency, queue.length) }, lane));
+          await Promise.all(
+            queue.map(async (app) => {
+              await lanes.acquire();
+              try {
+                if (!signal.aborted) outcomes.set(app.name, await convergeApp(context, app));
+              } finally {
+                lanes.release();
+              }
+            }),
+          );
           if (signal.aborted) throw signal.reason ?? new Error('cancelled');
           return snapshot();
         } finally {
@@ -133,12 +140,18 @@ class DropletSources {
     }
   }
 
+  /** True when the kind's droplet is known (not waiting for this batch's prototype). */
+  ready(kind: string): boolean {
+    return this.sources.has(kind) && !this.settle.has(kind);
+  }
+
   of(kind: string): Promise<string> {
     return this.sources.get(kind) ?? Promise.reject(new CfApiError(422, 0, 'CF-NoPrototype', `no staged droplet for kind ${kind} to copy`));
   }
 
   pushed(kind: string, guid: string): void {
     this.settle.get(kind)?.resolve(guid);
+    this.settle.delete(kind);
   }
 
   failed(kind: string, error: Error): void {
@@ -152,6 +165,28 @@ interface AppContext {
   poll: PollOptions;
   droplets: DropletSources;
   readBits: CfConvergeDependencies['readBits'];
+  /** At most `concurrency` apps talk to CF at once; an app waiting for its prototype gives its lane up. */
+  lanes: Semaphore;
+}
+
+/** A FIFO counting semaphore: who gives a lane up and takes it back queues behind those waiting. */
+export class Semaphore {
+  private readonly waiting: (() => void)[] = [];
+  constructor(private available: number) {}
+
+  acquire(): Promise<void> {
+    if (this.available > 0) {
+      this.available--;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.available++;
+  }
 }
 
 /** Pushes the prototype's bits once and stages them: the droplet every other app of the kind copies. */
@@ -229,7 +264,7 @@ async function findOrCreateRoute(cf: CfClient, spaceGuid: string, domainGuid: st
  * One app's actions, ordered so that the droplet copy (which CF does in the background) overlaps
  * with scaling and routing; the copy is awaited just before the droplet is assigned.
  */
-async function convergeApp({ cf, input, poll, droplets, readBits }: AppContext, app: AppPlan): Promise<AppOutcome> {
+async function convergeApp({ cf, input, poll, droplets, readBits, lanes }: AppContext, app: AppPlan): Promise<AppOutcome> {
   const done: AppAction[] = [];
   let dropletGuid: string | undefined;
   let action: AppAction = app.actions[0]!;
@@ -265,13 +300,32 @@ async function convergeApp({ cf, input, poll, droplets, readBits }: AppContext, 
         }
       });
     }
-    const copy = wants('copy-droplet') ? await step('copy-droplet', async () => cf.copyDroplet(await droplets.of(app.kind), guid!)) : undefined;
-    if (wants('scale')) await step('scale', () => cf.scaleWeb(guid!, app.instances));
-    if (wants('route')) {
-      await step('route', async () => {
-        const route = await findOrCreateRoute(cf, input.spaceGuid, input.domainGuid, app.name);
-        await cf.addDestination(route.guid, guid!);
-      });
+    const scaleAndRoute = async () => {
+      if (wants('scale')) await step('scale', () => cf.scaleWeb(guid!, app.instances));
+      if (wants('route')) {
+        await step('route', async () => {
+          const route = await findOrCreateRoute(cf, input.spaceGuid, input.domainGuid, app.name);
+          await cf.addDestination(route.guid, guid!);
+        });
+      }
+    };
+    const copyDroplet = () => step('copy-droplet', async () => cf.copyDroplet(await droplets.of(app.kind), guid!));
+    // Copy first when the source droplet exists, so CF copies while we scale and route; while the
+    // prototype is still staging, scale and route first instead of waiting idle.
+    let copy;
+    if (!wants('copy-droplet')) await scaleAndRoute();
+    else if (droplets.ready(app.kind)) {
+      copy = await copyDroplet();
+      await scaleAndRoute();
+    } else {
+      await scaleAndRoute();
+      lanes.release();
+      try {
+        await droplets.of(app.kind).catch(() => undefined); // the copy step reports a failed prototype
+      } finally {
+        await lanes.acquire();
+      }
+      copy = await copyDroplet();
     }
     if (copy) {
       action = 'copy-droplet';

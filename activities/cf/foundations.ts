@@ -2,6 +2,7 @@
 // they never carry its URL's credentials.
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Config } from '../../config.ts';
+import { createFastFetch } from './transport.ts';
 import { createCfClient, type CfClient, type CfCredentials, type CfSession } from './client.ts';
 
 export interface CfFoundation {
@@ -19,10 +20,11 @@ export function foundationsFromConfig(config: Config): Record<string, CfFoundati
 
 export function clientFactory(foundations: Record<string, CfFoundation>) {
   const sessions = new Map<string, CfSession>();
+  const fastFetch = createFastFetch();
   return (name: string, signal: AbortSignal): CfClient => {
     const foundation = foundations[name];
     if (!foundation) throw ApplicationFailure.nonRetryable(`Unknown foundation ${name}; configured: ${Object.keys(foundations).join(', ')}`, 'UnknownFoundation');
     if (!sessions.has(name)) sessions.set(name, {});
-    return createCfClient({ ...foundation, signal, session: sessions.get(name) });
+    return createCfClient({ ...foundation, signal, session: sessions.get(name), fetch: fastFetch });
   };
 }
