@@ -28,13 +28,22 @@ export function createEtcdClient(config: Config): Etcd3 {
 /**
  * The config cache's own etcd client. etcd3's default breaker keeps a host shut for 5 s after three
  * failures, so after an etcd restart reads and the resync would wait that long; this one retries
- * after 200 ms. Calls (not watches) give up after `callTimeoutMs`, so a hung etcd answers 503, not never.
+ * after 200 ms. Calls (not watches) give up after `callTimeoutMs`, so a hung etcd answers 503, not
+ * never. Keepalive pings find a connection that went silent (a partition that resets nothing), which
+ * would otherwise leave the watch, and so the cache, waiting for events forever.
  */
-export function createConfigCacheEtcdClient(config: Config, options: { callTimeoutMs?: number } = {}): Etcd3 {
+export function createConfigCacheEtcdClient(config: Config, options: { callTimeoutMs?: number; keepalive?: { intervalMs: number; timeoutMs: number } } = {}): Etcd3 {
   const callTimeoutMs = options.callTimeoutMs ?? 5000;
+  // etcd refuses pings closer than 5 s apart (--grpc-keepalive-min-time).
+  const keepalive = options.keepalive ?? { intervalMs: 10_000, timeoutMs: 5000 };
   return new Etcd3({
     hosts: `http://${config.etcd.host}:${config.etcd.port}`,
     dialTimeout: 2000,
+    grpcOptions: {
+      'grpc.keepalive_time_ms': keepalive.intervalMs,
+      'grpc.keepalive_timeout_ms': keepalive.timeoutMs,
+      'grpc.keepalive_permit_without_calls': 1,
+    },
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
     faultHandling: {
       host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 200, breaker: new ConsecutiveBreaker(3) }),

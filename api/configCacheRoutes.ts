@@ -42,7 +42,7 @@ export function rawConfigTargets(fetch: (request: Request, env: unknown) => Resp
   };
 }
 
-/** The key exactly as the client sent it (see CONFIG_ROUTE's rules in configCache.shared.ts). */
+/** The key exactly as the client sent it; configKeyProblem (configCache.shared.ts) says which keys are refused. */
 function requestedKey(c: Context): string {
   const raw = rawTarget(c);
   let target = raw?.startsWith(CONFIG_ROUTE) ? raw : undefined;

@@ -24,6 +24,8 @@ export interface ConfigCacheLoadOptions {
    */
   staleAfterMs: number;
   readsPerRound?: number;
+  /** Users started per second, as Locust's hatch rate (the seed used 10); all at once when absent. */
+  spawnRatePerSecond?: number;
 }
 
 export interface RequestStats {
@@ -68,6 +70,18 @@ export function assertLoopbackTargets(targets: string[]): void {
     if (url.protocol !== 'http:' || !loopbackHosts.has(url.hostname)) {
       throw new ConfigError(`${target} is not on this machine: the load test only sends to http://127.0.0.1 (or localhost).`);
     }
+  }
+}
+
+/** Each target serves the config API (its status answers), so a typo or a stopped stack fails at once. */
+async function assertTargetsAnswer(targets: string[]): Promise<void> {
+  for (const target of targets) {
+    const url = `${target.replace(/\/$/, '')}/api/config-cache`;
+    const ok = await fetch(url, { signal: AbortSignal.timeout(5000) }).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (!ok) throw new ConfigError(`${target} does not serve the config API (${url} did not answer 200): is the stack running there?`);
   }
 }
 
@@ -126,6 +140,7 @@ export async function runConfigCacheLoad(options: ConfigCacheLoadOptions): Promi
   };
 
   const user = async (index: number) => {
+    if (options.spawnRatePerSecond) await new Promise((resolve) => setTimeout(resolve, (index / options.spawnRatePerSecond!) * 1000));
     const useCache = index % 2 === 0;
     const readName = `GET ?use_cache=${useCache}`;
     const key = `${options.keyPath}/${randomLetters(64)}`;
@@ -221,6 +236,7 @@ const usage = `npm run load -- config-cache [options]
   --seconds N          how long (default 30, at most 600)
   --max-requests N     stop after this many requests (default 200000, at most 1000000)
   --think-ms MIN-MAX   pause before each request (default 500-2000, Locust's between(0.5, 2.0))
+  --spawn-rate N       users started per second (default 10, the seed's hatch rate; 0 starts all at once)
   --stale-after-ms N   an old value read this long after the write is stale (default 1000)
   --key-path PATH      keys go under /config/PATH/ (default load_tests)`;
 
@@ -240,6 +256,7 @@ export async function configCacheLoadCli(args: string[]): Promise<number> {
       seconds: { type: 'string' },
       'max-requests': { type: 'string' },
       'think-ms': { type: 'string' },
+      'spawn-rate': { type: 'string' },
       'stale-after-ms': { type: 'string' },
       'key-path': { type: 'string' },
       help: { type: 'boolean' },
@@ -264,9 +281,12 @@ export async function configCacheLoadCli(args: string[]): Promise<number> {
     durationMs: Math.max(1, wholeNumber(values.seconds, 'seconds', 30, 600)) * 1000,
     maxRequests: wholeNumber(values['max-requests'], 'max-requests', 200_000, 1_000_000),
     thinkTimeMs: { min: Number(think[1]), max: Number(think[2] ?? think[1]) },
+    spawnRatePerSecond: wholeNumber(values['spawn-rate'], 'spawn-rate', 10, 10_000) || undefined,
     staleAfterMs: wholeNumber(values['stale-after-ms'], 'stale-after-ms', 1000, 60_000),
     keyPath: (values['key-path'] ?? 'load_tests').replace(/^\/+|\/+$/g, ''),
   };
+  assertLoopbackTargets(options.targets);
+  await assertTargetsAnswer(options.targets);
   console.log(`Config-cache load: ${options.users} users for up to ${options.durationMs / 1000} s against ${options.targets.join(', ')}`);
   const result = await runConfigCacheLoad(options);
   console.log(formatLoadResult(result));

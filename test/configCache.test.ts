@@ -1,4 +1,5 @@
-import { request as httpRequest } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serve, type ServerType } from '@hono/node-server';
 import type { App } from '../api/app.ts';
@@ -6,6 +7,7 @@ import { createConfigCacheEtcdClient } from '../activities/clients.ts';
 import type { ErrorBody } from '../api/errors.ts';
 import { configDigest, type ConfigCache } from '../api/configCache.ts';
 import { findFreePort } from '../scripts/processes.ts';
+import { runConfigCacheLoad } from '../bench/configCacheLoad.ts';
 import { cacheFactory, cachedValues, eventually, uniqueKeyPrefix } from './support/configCache.ts';
 import { createTestApp, openTestEnvironment, type TestEnvironment } from './support/stack.ts';
 
@@ -281,5 +283,52 @@ describe('config cache: several instances in step (real etcd, one client each)',
     await first!.put('counter', '5');
     await eventually('both at 5', async () => (await cachedValues([first!, second!], 'counter')).every((v) => v === '5'));
     expect([first!.status().resyncs, second!.status().resyncs]).toEqual([0, 0]);
+  });
+});
+
+describe('config-cache load test', () => {
+  it('counts the stale reads of a cache that never invalidates (the seed’s student solutions)', async () => {
+    // Reads through a cache that keeps the first value it saw: the values change every round, so it shows.
+    const store = new Map<string, string>();
+    const cached = new Map<string, string>();
+    const naive = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      request.on('end', () => {
+        const url = new URL(request.url!, 'http://x');
+        const key = url.pathname;
+        if (url.pathname === '/api/config-cache') return response.end('{}');
+        if (request.method === 'PUT') store.set(key, body);
+        if (request.method === 'DELETE') {
+          store.delete(key);
+          response.statusCode = 204;
+          return response.end();
+        }
+        if (request.method === 'GET' && url.searchParams.get('use_cache') === 'true') {
+          if (!cached.has(key) && store.has(key)) cached.set(key, store.get(key)!);
+          return response.end(cached.get(key) ?? store.get(key) ?? 'null');
+        }
+        response.end(request.method === 'PUT' ? body : (store.get(key) ?? 'null'));
+      });
+    });
+    await new Promise<void>((resolve) => naive.listen(0, '127.0.0.1', resolve));
+    try {
+      const result = await runConfigCacheLoad({
+        targets: [`http://127.0.0.1:${(naive.address() as AddressInfo).port}`],
+        users: 4,
+        durationMs: 1000,
+        maxRequests: 5000,
+        thinkTimeMs: { min: 0, max: 0 },
+        keyPath: 'load_tests',
+        staleAfterMs: 0,
+      });
+      expect(result.staleReads).toBeGreaterThan(0);
+      expect(result.failures).toBe(result.staleReads);
+      expect(result.examples[0]).toMatch(/^GET \?use_cache=true: stale: .* answered ".*" \d+ ms after ".*" was written$/);
+      // The users that read etcd (use_cache=false) see every round's value.
+      expect(result.byRequest.find((r) => r.name === 'GET ?use_cache=false')!.failures).toBe(0);
+    } finally {
+      naive.close();
+    }
   });
 });

@@ -14,18 +14,24 @@ import { startEtcd } from '../scripts/services.ts';
 import { cacheFactory, cachedValues, eventually, uniqueKeyPrefix } from './support/configCache.ts';
 import { testConfig } from './support/stack.ts';
 
-/** A TCP proxy in front of etcd that can cut every connection and refuse new ones: a network partition. */
+/**
+ * A TCP proxy in front of etcd that partitions the network: `cut` resets every connection and
+ * refuses new ones; `silence` keeps them open but lets nothing through, as a partition that resets
+ * nothing does.
+ */
 async function partitionableProxy(target: { host: string; port: number }) {
   const sockets = new Set<Socket>();
-  let cut = false;
+  let mode: 'open' | 'cut' | 'silent' = 'open';
   const server: Server = createServer((client) => {
-    if (cut) return client.destroy();
+    if (mode === 'cut') return client.destroy();
+    client.once('error', () => {});
+    sockets.add(client);
+    client.once('close', () => sockets.delete(client));
+    if (mode === 'silent') return client.pause();
     const upstream = connect(target.port, target.host);
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.once('close', () => sockets.delete(socket));
-      socket.once('error', () => {});
-    }
+    upstream.once('error', () => {});
+    sockets.add(upstream);
+    upstream.once('close', () => sockets.delete(upstream));
     client.pipe(upstream).pipe(client);
   });
   const port = await findFreePort();
@@ -33,11 +39,19 @@ async function partitionableProxy(target: { host: string; port: number }) {
   return {
     port,
     cut() {
-      cut = true;
+      mode = 'cut';
       for (const socket of sockets) socket.destroy();
     },
+    silence() {
+      mode = 'silent';
+      for (const socket of sockets) {
+        socket.unpipe();
+        socket.pause();
+      }
+    },
     restore() {
-      cut = false;
+      if (mode === 'silent') for (const socket of sockets) socket.destroy();
+      mode = 'open';
     },
     close: () => new Promise<void>((resolve) => {
       for (const socket of sockets) socket.destroy();
@@ -137,6 +151,34 @@ describe('config cache when etcd goes away (its own etcd)', () => {
       expect(await cachedValues([behind], 'added')).toEqual(['"while cut off"']);
       expect(behind.status().resyncs).toBeGreaterThanOrEqual(1);
       expect(behind.revision).toBeGreaterThanOrEqual(direct.revision);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('notices a silent partition by its keepalive pings, then reads etcd rather than its memory', async () => {
+    const prefix = uniqueKeyPrefix();
+    const proxy = await partitionableProxy(config.etcd);
+    try {
+      const direct = caches.open(prefix, 'direct');
+      const etcd = createConfigCacheEtcdClient({ ...config, etcd: { ...config.etcd, port: proxy.port } }, { callTimeoutMs: 1000, keepalive: { intervalMs: 5000, timeoutMs: 1000 } });
+      const behind = caches.open(prefix, 'behind-silence', { etcd });
+      await Promise.all([direct.whenSynced(), behind.whenSynced()]);
+      await direct.put('route', '"blue"');
+      await eventually('blue behind the proxy', async () => (await behind.get('route', { useCache: true })).json === '"blue"');
+
+      proxy.silence();
+      const silencedAt = performance.now();
+      await direct.put('route', '"green"');
+      // Nothing tells it: until a ping goes unanswered it still serves blue (the bound is interval + timeout).
+      await eventually('the silenced instance out of step', () => behind.state === 'resyncing', 8000, 50);
+      const noticedMs = performance.now() - silencedAt;
+      expect(noticedMs).toBeLessThan(7000);
+      await expect(behind.get('route', { useCache: true })).rejects.toBeInstanceOf(ConfigStoreUnavailableError);
+
+      proxy.restore();
+      await eventually('green behind the proxy', async () => behind.state === 'synced' && (await behind.get('route', { useCache: true })).json === '"green"', 10_000);
+      console.log(`a silent partition noticed after ${Math.round(noticedMs)} ms`);
     } finally {
       await proxy.close();
     }
