@@ -33,7 +33,8 @@ describe('Cloud Foundry page in headless Chromium', () => {
     await env?.close();
   });
 
-  it('starts a convergence from the form and shows its phases converge, then a no-op re-run', async () => {
+  /** The /cf form with 6 proxy apps × 2 and 4 tick apps × 1 under the prefix ui-. */
+  async function openFilledForm() {
     await page.goto(`${baseUrl}/cf`);
     await page.waitForFunction(() => 'htmx' in window);
     await page.fill('#prefix', 'ui-');
@@ -41,6 +42,10 @@ describe('Cloud Foundry page in headless Chromium', () => {
     await page.fill('input[name="proxyInstances"]', '2');
     await page.fill('#tickCount', '4');
     await page.fill('input[name="tickInstances"]', '1');
+  }
+
+  it('starts a convergence from the form and shows its phases converge, then a no-op re-run', async () => {
+    await openFilledForm();
     await page.fill('#concurrency', '4');
     await screenshot(page, 'cf-form');
     await page.getByRole('button', { name: 'Converge', exact: true }).click();
@@ -56,13 +61,7 @@ describe('Cloud Foundry page in headless Chromium', () => {
     expect(await page.locator('table.apps .badge.completed').count()).toBe(10);
     await screenshot(page, 'cf-converged');
 
-    await page.goto(`${baseUrl}/cf`);
-    await page.waitForFunction(() => 'htmx' in window);
-    await page.fill('#prefix', 'ui-');
-    await page.fill('#proxyCount', '6');
-    await page.fill('input[name="proxyInstances"]', '2');
-    await page.fill('#tickCount', '4');
-    await page.fill('input[name="tickInstances"]', '1');
+    await openFilledForm();
     await page.getByRole('button', { name: 'Converge', exact: true }).click();
     await page.locator('#cf-result a').click();
     await page.locator('#convergence[data-status="converged"]').waitFor({ timeout: 30_000 });

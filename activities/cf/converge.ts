@@ -52,6 +52,9 @@ export function createCfConvergeActivities(deps: CfConvergeDependencies) {
       return withFoundation(input.foundation, async (cf) => {
         const created = { organization: false, space: false };
         try {
+          // The domain does not depend on the org: look it up while the org and space are resolved.
+          const domainLookup = cf.findDomain(input.domain);
+          domainLookup.catch(() => undefined);
           let org = await cf.findOrganization(input.org);
           if (!org && input.createMissing) {
             org = await cf.createOrganization(input.org);
@@ -62,7 +65,7 @@ export function createCfConvergeActivities(deps: CfConvergeDependencies) {
             space = await cf.createSpace(org.guid, input.space);
             created.space = true;
           }
-          const domain = await cf.findDomain(input.domain);
+          const domain = await domainLookup;
           if (!domain) throw new CfApiError(404, 10010, 'CF-ResourceNotFound', input.domain ? `Domain ${input.domain} not found` : 'The foundation has no shared domain');
           const apps = space ? await observeApps(cf, space.guid, domain.guid, input) : [];
           return {
@@ -190,13 +193,13 @@ export class Semaphore {
 }
 
 /** Pushes the prototype's bits once and stages them: the droplet every other app of the kind copies. */
-async function pushBits(cf: CfClient, appGuid: string, bits: Uint8Array<ArrayBuffer>, poll: PollOptions): Promise<string> {
-  // A retry after a crash finds the droplet the first attempt staged.
-  const existing = await cf.currentDropletGuid(appGuid);
+async function pushBits(cf: CfClient, appGuid: string, existingApp: boolean, bits: Uint8Array<ArrayBuffer>, poll: PollOptions): Promise<string> {
+  // A retry after a crash finds the droplet the first attempt staged (an app just created has none).
+  const existing = existingApp ? await cf.currentDropletGuid(appGuid) : undefined;
   if (existing) return existing;
   const pkg = await cf.createPackage(appGuid);
-  await cf.uploadBits(pkg.guid, bits);
-  await cf.waitForPackageReady(pkg.guid, poll);
+  const uploaded = await cf.uploadBits(pkg.guid, bits);
+  if (uploaded.state !== 'READY') await cf.waitForPackageReady(pkg.guid, poll);
   const build = await cf.waitForBuild((await cf.createBuild(pkg.guid)).guid, { ...poll, timeoutMs: 900_000 });
   await cf.setCurrentDroplet(appGuid, build.droplet!.guid);
   return build.droplet!.guid;
@@ -209,12 +212,14 @@ async function observeApps(cf: CfClient, spaceGuid: string, domainGuid: string, 
   const apps = (await cf.listApps(spaceGuid)).filter((app) => pattern.test(app.name));
   if (apps.length === 0) return [];
   const instances = new Map<string, number>();
+  const routes = cf.listRoutes(spaceGuid);
+  routes.catch(() => undefined);
   for (let i = 0; i < apps.length; i += GUIDS_PER_QUERY) {
     const processes = await cf.listWebProcesses(apps.slice(i, i + GUIDS_PER_QUERY).map((a) => a.guid));
     for (const process of processes) if (process.relationships.app.data) instances.set(process.relationships.app.data.guid, process.instances);
   }
   const routedApps = new Set<string>();
-  for (const route of await cf.listRoutes(spaceGuid)) {
+  for (const route of await routes) {
     if (route.relationships.domain.data?.guid !== domainGuid) continue;
     for (const destination of route.destinations) if (route.host === appNameOf(apps, destination.app.guid)) routedApps.add(destination.app.guid);
   }
@@ -287,11 +292,16 @@ async function convergeApp({ cf, input, poll, droplets, readBits, lanes }: AppCo
       return { name: app.name, ok: true, done };
     }
     let guid = app.guid;
-    if (wants('create') || !guid) guid = (await step('create', () => findOrCreateApp(cf, input.spaceGuid, app.name, app.env))).app.guid;
+    let createdNow = false;
+    if (wants('create') || !guid) {
+      const found = await step('create', () => findOrCreateApp(cf, input.spaceGuid, app.name, app.env));
+      guid = found.app.guid;
+      createdNow = found.created;
+    }
     if (wants('push-prototype')) {
       dropletGuid = await step('push-prototype', async () => {
         try {
-          const pushed = await pushBits(cf, guid!, await readBits(app.bits ?? `builtin:${app.kind}`), poll);
+          const pushed = await pushBits(cf, guid!, !createdNow, await readBits(app.bits ?? `builtin:${app.kind}`), poll);
           droplets.pushed(app.kind, pushed);
           return pushed;
         } catch (error) {

@@ -1,6 +1,7 @@
 // What stands in front of every CC request, in CC's order: the request log, latency, injected
 // faults (as a load balancer would answer them), the rate limiter, then authentication.
 import type { Context, MiddlewareHandler, Next } from 'hono';
+import { systemClock } from './clock.ts';
 import { CfError, cfErrors } from './errors.ts';
 import type { SimEnv, SimRuntime } from './context.ts';
 import { redactedPath, requestKind } from './traffic.ts';
@@ -46,10 +47,20 @@ export function requestLog(runtime: SimRuntime): Middleware {
   };
 }
 
+/**
+ * Every request takes at least `latencyMs` from arrival to answer. The simulator's own processing
+ * counts towards it (it stands for the server's share of a real round trip), so a request is not
+ * slower than the knob says by however long this process needed to handle it.
+ */
 export function latency(runtime: SimRuntime): Middleware {
   return async (c, next) => {
-    if (!isAdmin(c.req.path) && runtime.knobs.latencyMs > 0) await runtime.clock.sleep(runtime.knobs.latencyMs);
+    const latencyMs = isAdmin(c.req.path) ? 0 : runtime.knobs.latencyMs;
+    if (latencyMs <= 0) return next();
+    const arrived = performance.now();
     await next();
+    // A fake clock (tests) only moves when told: there the whole latency is waited.
+    const spent = runtime.clock === systemClock ? performance.now() - arrived : 0;
+    if (latencyMs - spent > 0) await runtime.clock.sleep(latencyMs - spent);
   };
 }
 

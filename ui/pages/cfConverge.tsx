@@ -6,6 +6,7 @@ import { ApiError } from '../../api/errors.ts';
 import { parseDesiredState, type CfConvergeService, type ConvergenceView } from '../../api/cfConvergences.ts';
 import { appActions, type ConvergeInput } from '../../workflows/cfConverge.shared.ts';
 import { Layout } from '../layout.tsx';
+import { TemporalHistoryFact } from '../components/temporalHistory.tsx';
 
 /** The seed's scaling-test parameters: 100 proxy and 100 tick apps, 2 instances each, concurrency 20. */
 export const seedDesiredState: ConvergeInput = {
@@ -140,12 +141,7 @@ export function ConvergenceDetails({ view }: { view: ConvergenceView }) {
             </dd>
           </>
         ) : null}
-        <dt>Temporal</dt>
-        <dd>
-          <a href={view.webUiUrl} target="_blank" rel="noopener">
-            history in the Temporal Web UI ↗
-          </a>
-        </dd>
+        <TemporalHistoryFact url={view.webUiUrl} />
       </dl>
       <PhaseBars view={view} />
       <AppTable view={view} />

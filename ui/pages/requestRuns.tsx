@@ -8,6 +8,7 @@ import { ApiError } from '../../api/errors.ts';
 import { DEFAULT_CONCURRENCY, MAX_CALLS, MAX_CONCURRENCY, countingModes } from '../../workflows/requestRun.shared.ts';
 import { LineChart } from '../components/lineChart.tsx';
 import { Layout } from '../layout.tsx';
+import { TemporalHistoryFact } from '../components/temporalHistory.tsx';
 
 const modeHelp: Record<string, string> = {
   atomic: 'atomic: one UPDATE … + 1 per call (what the original did)',
@@ -130,12 +131,7 @@ export function RunDetails({ run }: { run: RunView }) {
             <dd data-lost-updates={lost}>{lost > 0 ? `${lost.toLocaleString('en')} answered calls are missing from the count` : 'none'}</dd>
           </>
         ) : null}
-        <dt>Temporal</dt>
-        <dd>
-          <a href={run.webUiUrl} target="_blank" rel="noopener">
-            history in the Temporal Web UI ↗
-          </a>
-        </dd>
+        <TemporalHistoryFact url={run.webUiUrl} />
       </dl>
       {callsPerSecondChart(run)}
     </div>
