@@ -1,19 +1,17 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import type { ServerType } from '@hono/node-server';
+import type { Page } from 'playwright-core';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import { connectWorker } from '../temporal/connection.ts';
 import { createLoadWorker } from '../workers/workers.ts';
 import { CPU_LOAD_CONTROL_TASK_QUEUE, CPU_LOAD_TASK_QUEUE, cpuLoadMemcachedKey, cpuLoadWorkflowId } from '../workflows/cpuLoad.shared.ts';
-import { launchChromium, screenshot, serveForBrowser } from './support/browser.ts';
+import { openAppInBrowser, screenshot, type BrowserSession } from './support/browser.ts';
 import { createTestApp, openTestEnvironment, uniqueSuffix, type TestEnvironment } from './support/stack.ts';
 
 describe('Autoscaler page in headless Chromium', () => {
   let env: TestEnvironment;
-  let browser: Browser;
+  let session: BrowserSession;
   let page: Page;
-  let server: ServerType;
   let baseUrl: string;
   const suffix = uniqueSuffix();
   const target = `browser${suffix}`;
@@ -36,13 +34,11 @@ describe('Autoscaler page in headless Chromium', () => {
         workflowSettings: { sliceMs: 500 },
       },
     });
-    ({ url: baseUrl, server } = await serveForBrowser(app.fetch));
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    session = await openAppInBrowser(app.fetch);
+    ({ baseUrl, page } = session);
   });
   afterAll(async () => {
-    await browser?.close();
-    server?.close();
+    await session?.close();
     await env?.client.workflow.getHandle(cpuLoadWorkflowId(target)).terminate('test cleanup').catch(() => undefined);
     for (const { worker } of loadWorkers) if (worker.getState() === 'RUNNING') worker.shutdown();
     await Promise.all(loadWorkers.map((w) => w.done));

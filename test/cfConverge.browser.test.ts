@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { ServerType } from '@hono/node-server';
 import { createCfSimulator } from '../sim/cf/simulator.ts';
-import { launchChromium, screenshot, serveForBrowser } from './support/browser.ts';
+import { openAppInBrowser, screenshot, serveForBrowser, type BrowserSession } from './support/browser.ts';
 import { createTestApp, openTestEnvironment, uniqueSuffix, type TestEnvironment } from './support/stack.ts';
 
 describe('Cloud Foundry page in headless Chromium', () => {
   let env: TestEnvironment;
-  let browser: Browser;
+  let session: BrowserSession;
   let page: Page;
-  const servers: ServerType[] = [];
+  let simServer: ServerType;
   let baseUrl: string;
   let simUrl: string;
   const suffix = uniqueSuffix();
@@ -20,16 +20,14 @@ describe('Cloud Foundry page in headless Chromium', () => {
     const sim = await serveForBrowser(simulator.fetch);
     simUrl = sim.url;
     await env.startWorkers(suffix, { cfFoundations: { default: { apiUrl: simUrl, credentials: { kind: 'password', username: 'admin', password: 'admin-secret' } } } });
+    simServer = sim.server;
     const app = createTestApp(env, { taskQueueSuffix: suffix });
-    const served = await serveForBrowser(app.fetch);
-    baseUrl = served.url;
-    servers.push(sim.server, served.server);
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
+    session = await openAppInBrowser(app.fetch, { width: 1200, height: 1000 });
+    ({ baseUrl, page } = session);
   });
   afterAll(async () => {
-    await browser?.close();
-    for (const server of servers) server.close();
+    await session?.close();
+    simServer?.close();
     await env?.close();
   });
 

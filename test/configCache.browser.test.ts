@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import type { ServerType } from '@hono/node-server';
+import type { Page } from 'playwright-core';
 import type { ConfigCache } from '../api/configCache.ts';
-import { launchChromium, screenshot, serveForBrowser } from './support/browser.ts';
+import { openAppInBrowser, screenshot, type BrowserSession } from './support/browser.ts';
 import { cacheFactory, uniqueKeyPrefix } from './support/configCache.ts';
 import { createTestApp, openTestEnvironment, type TestEnvironment } from './support/stack.ts';
 
@@ -10,9 +9,8 @@ describe('Config Cache page in headless Chromium', () => {
   let env: TestEnvironment;
   let caches: ReturnType<typeof cacheFactory>;
   let cache: ConfigCache;
-  let browser: Browser;
+  let session: BrowserSession;
   let page: Page;
-  let server: ServerType;
   let baseUrl: string;
   const prefix = uniqueKeyPrefix();
   const etcdValue = (key: string) => env.clients.etcd.get(prefix + key).string();
@@ -24,13 +22,11 @@ describe('Config Cache page in headless Chromium', () => {
     await cache.whenSynced();
     await cache.put('payments/retries', '{"max": 3}');
     const app = createTestApp(env, { configCache: cache });
-    ({ url: baseUrl, server } = await serveForBrowser(app.fetch));
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    session = await openAppInBrowser(app.fetch);
+    ({ baseUrl, page } = session);
   });
   afterAll(async () => {
-    await browser?.close();
-    server?.close();
+    await session?.close();
     await caches?.closeAll();
     await env?.close();
   });

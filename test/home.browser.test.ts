@@ -1,15 +1,13 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import type { ServerType } from '@hono/node-server';
-import { launchChromium, screenshot, serveForBrowser } from './support/browser.ts';
+import type { Page } from 'playwright-core';
+import { openAppInBrowser, screenshot, type BrowserSession } from './support/browser.ts';
 import { createTestApp, openTestEnvironment, uniqueSuffix, type TestEnvironment } from './support/stack.ts';
 
 describe('Home page in headless Chromium', () => {
   let env: TestEnvironment;
-  let browser: Browser;
+  let session: BrowserSession;
   let page: Page;
-  let server: ServerType;
   let baseUrl: string;
   const suffix = uniqueSuffix();
 
@@ -17,13 +15,11 @@ describe('Home page in headless Chromium', () => {
     env = await openTestEnvironment();
     await env.startWorkers(suffix);
     const app = createTestApp(env, { taskQueueSuffix: suffix });
-    ({ url: baseUrl, server } = await serveForBrowser(app.fetch));
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+    session = await openAppInBrowser(app.fetch, { width: 1200, height: 800 });
+    ({ baseUrl, page } = session);
   });
   afterAll(async () => {
-    await browser?.close();
-    server?.close();
+    await session?.close();
     await env?.close();
   });
 

@@ -1,17 +1,15 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import type { ServerType } from '@hono/node-server';
+import type { Page } from 'playwright-core';
 import type { App } from '../api/app.ts';
-import { launchChromium, screenshot, serveForBrowser } from './support/browser.ts';
+import { openAppInBrowser, screenshot, type BrowserSession } from './support/browser.ts';
 import { createTestApp, openTestEnvironment, uniqueSuffix, type TestEnvironment } from './support/stack.ts';
 
 describe('Sender, Receiver Overview and run pages in headless Chromium', () => {
   let env: TestEnvironment;
-  let browser: Browser;
+  let session: BrowserSession;
   let page: Page;
-  let server: ServerType;
   let baseUrl: string;
   let app: App;
   const slowServer = createServer((_request, response) => {
@@ -24,7 +22,8 @@ describe('Sender, Receiver Overview and run pages in headless Chromium', () => {
     env = await openTestEnvironment();
     await new Promise<void>((resolve) => slowServer.listen(0, '127.0.0.1', resolve));
     slowUrl = `http://127.0.0.1:${(slowServer.address() as AddressInfo).port}/slow`;
-    ({ url: baseUrl, server } = await serveForBrowser((request) => app.fetch(request)));
+    session = await openAppInBrowser((request) => app.fetch(request));
+    ({ baseUrl, page } = session);
     const allowedDestinations = [`${baseUrl}/receiver`, slowUrl];
     app = createTestApp(env, {
       taskQueueSuffix: suffix,
@@ -32,12 +31,9 @@ describe('Sender, Receiver Overview and run pages in headless Chromium', () => {
       requestRunScope: `b${suffix.slice(-8)}`,
     });
     await env.startWorkers(suffix, { allowedDestinations });
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
   });
   afterAll(async () => {
-    await browser?.close();
-    server?.close();
+    await session?.close();
     slowServer.closeAllConnections();
     slowServer.close();
     await env?.close();

@@ -29,3 +29,25 @@ export async function serveForBrowser(fetch: (request: Request) => Response | Pr
   const server = serve({ fetch, hostname: '127.0.0.1', port });
   return { url: `http://127.0.0.1:${port}`, server };
 }
+
+export interface BrowserSession {
+  baseUrl: string;
+  page: Page;
+  /** Closes the browser and stops serving the app. */
+  close(): Promise<void>;
+}
+
+/** Serves `fetch` on a free port and opens one headless Chromium page on it. */
+export async function openAppInBrowser(fetch: (request: Request) => Response | Promise<Response>, viewport = { width: 1200, height: 900 }): Promise<BrowserSession> {
+  const { url, server } = await serveForBrowser(fetch);
+  const browser = await launchChromium();
+  const page = await browser.newPage({ viewport });
+  return {
+    baseUrl: url,
+    page,
+    async close() {
+      await browser.close();
+      server.close();
+    },
+  };
+}
