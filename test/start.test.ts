@@ -124,10 +124,11 @@ describe('npm start (scripts/start.ts)', () => {
   it('explains an unreachable Temporal in one line', async () => {
     const started = runStart({
       ...(await freeStackPorts()),
-      FLEET_DATA_DIR: mkdtempSync(join(tmpdir(), 'fleet-start-remote-')),
+      FLEET_DATA_DIR: join(dataDir, 'remote'),
       TEMPORAL_ADDRESS: `127.0.0.1:${await findFreePort()}`, // nothing listens there
       TEMPORAL_LOCAL_SERVER: 'false',
       FLEET_LOCAL_SERVICES: 'false',
+      CF_SIM: 'false',
     });
     expect(await started.exit).toBe(1);
     const errorLines = started.output().split('\n').filter((line) => line.startsWith('error:'));
