@@ -67,7 +67,8 @@ export function createCfConvergeActivities(deps: CfConvergeDependencies) {
           }
           const domain = await domainLookup;
           if (!domain) throw new CfApiError(404, 10010, 'CF-ResourceNotFound', input.domain ? `Domain ${input.domain} not found` : 'The foundation has no shared domain');
-          const apps = space ? await observeApps(cf, space.guid, domain.guid, input) : [];
+          // A space created a moment ago has no apps to list.
+          const apps = space && !created.space ? await observeApps(cf, space.guid, domain.guid, input) : [];
           return {
             organizationGuid: org?.guid ?? null,
             spaceGuid: space?.guid ?? null,
