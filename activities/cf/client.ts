@@ -344,6 +344,9 @@ export function createCfClient(options: CfClientOptions) {
     );
   }
 
+  const getPackage = (guid: string) => get<Package>(`/v3/packages/${guid}`);
+  const getDroplet = (guid: string) => get<Droplet>(`/v3/droplets/${guid}`);
+
   async function deleteAndWait(path: string, poll?: PollOptions): Promise<void> {
     const { location } = await call<undefined>('DELETE', path);
     if (location) await waitForJob(location, poll);
@@ -407,18 +410,18 @@ export function createCfClient(options: CfClientOptions) {
       const response = await send('POST', `${apiUrl}/v3/packages/${packageGuid}/upload`, form, undefined);
       return (await response.json()) as Package;
     },
-    getPackage: (guid: string) => get<Package>(`/v3/packages/${guid}`),
     createBuild: (packageGuid: string) => post<Build>('/v3/builds', { package: { guid: packageGuid } }),
     waitForPackageReady: (guid: string, poll: PollOptions = {}) =>
-      waitFor(`package ${guid}`, () => get<Package>(`/v3/packages/${guid}`), (p) => p.state === 'READY', (p) => (p.state === 'FAILED' || p.state === 'EXPIRED' ? p.state : undefined), poll),
+      waitFor(`package ${guid}`, () => getPackage(guid), (p) => p.state === 'READY', (p) => (p.state === 'FAILED' || p.state === 'EXPIRED' ? p.state : undefined), poll),
     waitForBuild: (guid: string, poll: PollOptions = {}) =>
       waitFor(`build ${guid}`, () => get<Build>(`/v3/builds/${guid}`), (b) => b.state === 'STAGED', (b) => (b.state === 'FAILED' ? (b.error ?? 'staging failed') : undefined), poll),
 
+    getPackage,
+    getDroplet,
     copyDroplet: (sourceDropletGuid: string, appGuid: string) =>
       post<Droplet>('/v3/droplets', { relationships: { app: { data: { guid: appGuid } } } }, { source_guid: sourceDropletGuid }),
-    getDroplet: (guid: string) => get<Droplet>(`/v3/droplets/${guid}`),
     waitForDroplet: (guid: string, poll: PollOptions = {}) =>
-      waitFor(`droplet ${guid}`, () => get<Droplet>(`/v3/droplets/${guid}`), (d) => d.state === 'STAGED', (d) => (d.state === 'FAILED' || d.state === 'EXPIRED' ? (d.error ?? d.state) : undefined), poll),
+      waitFor(`droplet ${guid}`, () => getDroplet(guid), (d) => d.state === 'STAGED', (d) => (d.state === 'FAILED' || d.state === 'EXPIRED' ? (d.error ?? d.state) : undefined), poll),
 
     listRoutes: (spaceGuid: string) => listAll<Route>('/v3/routes', { space_guids: spaceGuid }),
     async findRoute(domainGuid: string, host: string): Promise<Route | undefined> {

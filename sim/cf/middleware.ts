@@ -78,7 +78,7 @@ function retryAfter(runtime: SimRuntime, resetMs: number): string {
 }
 
 /** CC answers 429s with Content-Type text/plain although the body is the JSON error envelope. */
-function tooManyRequests(c: Context<SimEnv>, headers: Record<string, string>): Response {
+function tooManyRequests(headers: Record<string, string>): Response {
   return new Response(JSON.stringify(cfErrors.rateLimitExceeded().body()), {
     status: 429,
     headers: { ...headers, 'Content-Type': 'text/plain; charset=utf-8' },
@@ -94,7 +94,7 @@ export function faultInjection(runtime: SimRuntime): Middleware {
       if (storm.remainingRequests > 0) storm.remainingRequests--;
       const reset = storm.until > now ? storm.until : now + 1000;
       c.set('fault', 'storm-429');
-      c.res = tooManyRequests(c, {
+      c.res = tooManyRequests({
         'X-RateLimit-Limit': String(runtime.knobs.rateLimit.limit),
         'X-RateLimit-Remaining': '0',
         'X-RateLimit-Reset': String(Math.floor(reset / 1000)),
@@ -159,7 +159,7 @@ export function rateLimiter(runtime: SimRuntime): Middleware {
     };
     if (newCount > limit) {
       c.set('fault', 'rate-limited');
-      c.res = tooManyRequests(c, { ...headers, 'Retry-After': retryAfter(runtime, window.validUntil) });
+      c.res = tooManyRequests({ ...headers, 'Retry-After': retryAfter(runtime, window.validUntil) });
       return;
     }
     window.count = newCount;
