@@ -75,7 +75,36 @@ export interface Config {
     /** Where prototype bits (zip files) named in a desired state are read from. */
     bitsDir: string;
   };
+  aws: {
+    region: string;
+    /** EC2 and ELBv2 endpoint; undefined means AWS itself (the SDK's regional endpoints). */
+    endpoint: string | undefined;
+    /** Static keys; undefined means the SDK's default chain (instance role, ~/.aws, SSO). Never passed to workflows. */
+    credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+    /** Start moto's server as the local EC2/ELBv2 endpoint; true unless FLEET_AWS_ENDPOINT points elsewhere. */
+    moto: Endpoint & { run: boolean };
+  };
+  ssh: {
+    /** Private keys that SSH profiles name (`keyRef` is a file name here); workflows carry only the name. */
+    keysDir: string;
+    /** How a node's SSH address is found: the local sshd (moto's instances have no SSH) or the instance's own address. */
+    endpoints: SshEndpointMode;
+    /** The local OpenSSH sshd standing in for instances: its port and the loopback addresses nodes are mapped to. */
+    sshd: { port: number; addresses: string[]; run: boolean };
+  };
+  smtp: Endpoint & {
+    secure: boolean;
+    user: string | undefined;
+    /** Resolved by the email activity only; never in workflow inputs or history. */
+    password: string | undefined;
+    from: string;
+    /** The local SMTP sink (sim/smtp) that keeps every message for the UI's mailbox; started when SMTP points at it. */
+    sink: { run: boolean; httpPort: number };
+  };
 }
+
+export const sshEndpointModes = ['local-sshd', 'private-ip', 'public-ip', 'public-dns'] as const;
+export type SshEndpointMode = (typeof sshEndpointModes)[number];
 
 /** A setting that cannot be used: the message names the variable and what it expects. */
 export class ConfigError extends Error {
@@ -204,6 +233,60 @@ function cfSettings(env: Env, dataDir: string): Config['cf'] {
   };
 }
 
+function awsSettings(env: Env): Config['aws'] {
+  const moto = { host: '127.0.0.1', port: port(env, 'MOTO_PORT', 5055) };
+  const motoUrl = `http://${moto.host}:${moto.port}`;
+  const endpoint = text(env, 'FLEET_AWS_ENDPOINT', motoUrl).replace(/\/$/, '');
+  if (endpoint !== 'aws' && !/^https?:\/\/[^/\s]+/.test(endpoint)) {
+    throw new ConfigError(`FLEET_AWS_ENDPOINT=${JSON.stringify(endpoint)} is not an http(s) URL: use the endpoint's address, or "aws" for AWS itself.`);
+  }
+  const runMoto = flag(env, 'MOTO', endpoint === motoUrl);
+  const accessKeyId = env.AWS_ACCESS_KEY_ID?.trim();
+  // moto accepts any key; "testing" is what its docs use, so nothing real is ever needed locally.
+  const credentials = accessKeyId
+    ? { accessKeyId, secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? '' }
+    : endpoint === motoUrl ? { accessKeyId: 'testing', secretAccessKey: 'testing' } : undefined;
+  return {
+    region: text(env, 'AWS_REGION', 'us-east-1'),
+    endpoint: endpoint === 'aws' ? undefined : endpoint,
+    credentials,
+    moto: { ...moto, run: runMoto },
+  };
+}
+
+function sshSettings(env: Env, dataDir: string, localEndpoints: boolean): Config['ssh'] {
+  const endpoints = text(env, 'SSH_ENDPOINTS', localEndpoints ? 'local-sshd' : 'private-ip') as SshEndpointMode;
+  if (!sshEndpointModes.includes(endpoints)) {
+    throw new ConfigError(`SSH_ENDPOINTS=${JSON.stringify(endpoints)} is not one of ${sshEndpointModes.join(', ')}.`);
+  }
+  // sshd listens on at most 16 addresses; nodes beyond that share one (they are one sshd anyway).
+  const addressCount = Math.max(1, count(env, 'SSHD_ADDRESSES', 16, 16));
+  return {
+    keysDir: directory(env, 'SSH_KEYS_DIR', join(dataDir, 'ssh', 'keys')),
+    endpoints,
+    sshd: {
+      port: port(env, 'SSHD_PORT', 2222),
+      addresses: Array.from({ length: addressCount }, (_, i) => `127.0.0.${11 + i}`),
+      run: flag(env, 'SSHD', endpoints === 'local-sshd'),
+    },
+  };
+}
+
+function smtpSettings(env: Env): Config['smtp'] {
+  const host = text(env, 'SMTP_HOST', '127.0.0.1');
+  const smtpPort = port(env, 'SMTP_PORT', 2525);
+  const user = env.SMTP_USER?.trim() || undefined;
+  return {
+    host,
+    port: smtpPort,
+    secure: flag(env, 'SMTP_SECURE', false),
+    user,
+    password: user ? (env.SMTP_PASSWORD ?? '') : undefined,
+    from: text(env, 'SMTP_FROM', 'Fleet Runbooks <fleet@localhost>'),
+    sink: { run: flag(env, 'SMTP_SINK', loopbackHosts.has(host) && !user), httpPort: port(env, 'SMTP_SINK_HTTP_PORT', 2526) },
+  };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = directory(env, 'FLEET_DATA_DIR', join(projectRoot, '.data'));
   const api = { host: text(env, 'API_HOST', '127.0.0.1'), port: port(env, 'API_PORT', 3000), instances: Math.max(1, count(env, 'API_INSTANCES', 2, 64)) };
@@ -235,7 +318,13 @@ export function loadConfig(env: Env = process.env): Config {
     cpuLoad: { loadWorkers: count(env, 'CPU_LOAD_WORKERS', 2, 64) },
     configCache: configCacheSettings(env, api.instances),
     cf: cfSettings(env, dataDir),
+    ...nodeSettings(env, dataDir),
   };
+}
+
+function nodeSettings(env: Env, dataDir: string): Pick<Config, 'aws' | 'ssh' | 'smtp'> {
+  const aws = awsSettings(env);
+  return { aws, ssh: sshSettings(env, dataDir, aws.moto.run), smtp: smtpSettings(env) };
 }
 
 /** The environment a child process needs to see the same configuration (ports, data dir, bundle). */
@@ -272,6 +361,25 @@ export function configToEnv(config: Config): Record<string, string> {
     ETCD_PORT: String(config.etcd.port),
     ETCD_PEER_PORT: String(config.etcd.peerPort),
   };
+  Object.assign(env, {
+    AWS_REGION: config.aws.region,
+    FLEET_AWS_ENDPOINT: config.aws.endpoint ?? 'aws',
+    MOTO: String(config.aws.moto.run),
+    MOTO_PORT: String(config.aws.moto.port),
+    SSH_KEYS_DIR: config.ssh.keysDir,
+    SSH_ENDPOINTS: config.ssh.endpoints,
+    SSHD: String(config.ssh.sshd.run),
+    SSHD_PORT: String(config.ssh.sshd.port),
+    SSHD_ADDRESSES: String(config.ssh.sshd.addresses.length),
+    SMTP_HOST: config.smtp.host,
+    SMTP_PORT: String(config.smtp.port),
+    SMTP_SECURE: String(config.smtp.secure),
+    SMTP_FROM: config.smtp.from,
+    SMTP_SINK: String(config.smtp.sink.run),
+    SMTP_SINK_HTTP_PORT: String(config.smtp.sink.httpPort),
+  });
+  if (config.aws.credentials) Object.assign(env, { AWS_ACCESS_KEY_ID: config.aws.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: config.aws.credentials.secretAccessKey });
+  if (config.smtp.user) Object.assign(env, { SMTP_USER: config.smtp.user, SMTP_PASSWORD: config.smtp.password ?? '' });
   if (config.workflowBundlePath) env.WORKFLOW_BUNDLE_PATH = config.workflowBundlePath;
   if (config.taskQueueSuffix) env.FLEET_TASK_QUEUE_SUFFIX = config.taskQueueSuffix;
   if (config.configCache.instanceBasePort !== undefined) env.CONFIG_CACHE_INSTANCE_BASE_PORT = String(config.configCache.instanceBasePort);

@@ -1,9 +1,9 @@
 // MariaDB, memcached and etcd from Debian's packages, each a child process with its data under
 // the data dir and its log under logs/, health-checked before anything that needs it starts.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect as connectTcp } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { configToEnv, projectRoot, type Config, type HostEnv } from '../config.ts';
 import { findOnPath } from '../temporal/cli.ts';
@@ -170,4 +170,114 @@ async function cfSimulatorAnswers(url: string): Promise<boolean> {
   const response = await fetch(`${url}/`, { signal: AbortSignal.timeout(1000) });
   const body = (await response.json()) as { links?: { cloud_controller_v3?: unknown } };
   return response.ok && Boolean(body.links?.cloud_controller_v3);
+}
+
+/** moto's server: the local EC2 and ELBv2 endpoint. Its state lives in memory only. */
+export async function startMoto(config: Config, hostEnv: HostEnv): Promise<ManagedProcess> {
+  const motoServer = requireBinary(hostEnv, ['moto_server'], 'python3-pip (then `pip install "moto[server]"`)');
+  const { host, port } = config.aws.moto;
+  const server = startProcess({
+    name: 'moto',
+    command: motoServer,
+    args: ['-H', host, '-p', String(port)],
+    logFile: join(config.logDir, 'moto.log'),
+    env: hostEnv,
+  });
+  await waitUntilHealthy('moto_server', async () => (await fetch(`http://${host}:${port}/moto-api/`, { signal: AbortSignal.timeout(1000) })).ok, {
+    timeoutMs: 30_000,
+    process: server,
+  });
+  return server;
+}
+
+export const LOCAL_SSH_KEY = 'local-ed25519';
+
+function sshKeygen(hostEnv: HostEnv, path: string, comment: string): void {
+  if (existsSync(path)) return;
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const keygen = requireBinary(hostEnv, ['ssh-keygen'], 'openssh-client');
+  const result = spawnSync(keygen, ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', path], { env: hostEnv, encoding: 'utf8' });
+  if (result.status !== 0) throw new StackError(`ssh-keygen failed: ${(result.stderr || result.stdout).trim()}`);
+}
+
+/**
+ * A local OpenSSH sshd standing in for every instance: its own config, host key and authorized
+ * keys under the data dir, key-only login, listening on the loopback addresses nodes are mapped to.
+ * The stack's own client key (SSH_KEYS_DIR/local-ed25519) is the one it authorizes.
+ */
+export async function startSshd(config: Config, hostEnv: HostEnv): Promise<ManagedProcess> {
+  const sshd = requireBinary(hostEnv, ['sshd'], 'openssh-server');
+  const dir = join(config.dataDir, 'sshd');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const hostKey = join(dir, 'ssh_host_ed25519_key');
+  sshKeygen(hostEnv, hostKey, 'fleet-local-sshd');
+  const clientKey = join(config.ssh.keysDir, LOCAL_SSH_KEY);
+  sshKeygen(hostEnv, clientKey, 'fleet-runbooks');
+  const authorizedKeys = join(dir, 'authorized_keys');
+  writeFileSync(authorizedKeys, readFileSync(`${clientKey}.pub`), { mode: 0o600 });
+  // sshd refuses to start without its privilege-separation directory (normally made by systemd).
+  if (runningAsRoot) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  const { port, addresses } = config.ssh.sshd;
+  const sshdConfig = join(dir, 'sshd_config');
+  writeFileSync(
+    sshdConfig,
+    [
+      '# Written by fleet-runbooks at every start: the local sshd that stands in for instances.',
+      ...addresses.map((address) => `ListenAddress ${address}:${port}`),
+      `HostKey ${hostKey}`,
+      `PidFile ${join(dir, 'sshd.pid')}`,
+      `AuthorizedKeysFile ${authorizedKeys}`,
+      'PubkeyAuthentication yes',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'PermitRootLogin prohibit-password',
+      'UsePAM no',
+      // The data dir may sit under /tmp (tests): its modes are not a user's home directory's.
+      'StrictModes no',
+      'UseDNS no',
+      'PrintMotd no',
+      // Many nodes are one sshd here: let a DistributedScript's parallel logins through.
+      'MaxStartups 200:30:400',
+      'MaxSessions 100',
+      'Subsystem sftp internal-sftp',
+      '',
+    ].join('\n'),
+  );
+  const server = startProcess({
+    name: 'sshd',
+    command: sshd,
+    args: ['-D', '-e', '-f', sshdConfig],
+    logFile: join(config.logDir, 'sshd.log'),
+    env: hostEnv,
+  });
+  await waitUntilHealthy('sshd', () => sshBannerAnswers(addresses[0]!, port), { timeoutMs: 20_000, process: server });
+  return server;
+}
+
+/** An SSH server greets first with `SSH-2.0-…`: the health check of the local sshd (logins are the activity's). */
+function sshBannerAnswers(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const socket = connectTcp({ host, port });
+    socket.setTimeout(1000, () => socket.destroy(new Error('timed out')));
+    socket.once('error', reject);
+    socket.once('data', (data) => {
+      socket.destroy();
+      resolve(data.toString().startsWith('SSH-2.0'));
+    });
+  });
+}
+
+/** The SMTP sink (sim/smtp/server.ts), healthy once its mailbox answers over HTTP. */
+export async function startSmtpSink(config: Config, hostEnv: HostEnv): Promise<ManagedProcess> {
+  const server = startProcess({
+    name: 'smtp-sink',
+    command: process.execPath,
+    args: ['--import', 'tsx', join(projectRoot, 'sim/smtp/server.ts')],
+    logFile: join(config.logDir, 'smtp-sink.log'),
+    env: { ...hostEnv, ...configToEnv(config) },
+    cwd: projectRoot,
+  });
+  const url = `http://${config.smtp.host}:${config.smtp.sink.httpPort}/healthz`;
+  await waitUntilHealthy('The SMTP sink', async () => (await fetch(url, { signal: AbortSignal.timeout(1000) })).ok, { timeoutMs: 30_000, process: server });
+  return server;
 }

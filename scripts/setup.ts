@@ -19,6 +19,13 @@ export const servicePackages: SystemPackage[] = [
   { binaries: ['etcd'], debianPackage: 'etcd-server', purpose: 'etcd' },
 ];
 
+/** The local stand-ins for instances: OpenSSH's sshd, and Puppet for `puppet apply` on them. */
+export const nodePackages: SystemPackage[] = [
+  { binaries: ['sshd'], debianPackage: 'openssh-server', purpose: 'the local sshd that stands in for instances' },
+  { binaries: ['ssh-keygen'], debianPackage: 'openssh-client', purpose: 'SSH keys for the local sshd' },
+  { binaries: ['puppet'], debianPackage: 'puppet', purpose: 'puppet apply on nodes' },
+];
+
 export const browserPackages: SystemPackage[] = [{ binaries: ['chromium'], debianPackage: 'chromium', purpose: 'browser tests' }];
 
 function searchPath(env: HostEnv): string {
@@ -67,9 +74,28 @@ export function installDebianPackages(packages: SystemPackage[], env: HostEnv, l
 }
 
 export async function setup(config: Config, env: HostEnv, options: { browser: boolean }, log: (line: string) => void): Promise<void> {
-  const wanted = [...(config.runLocalServices ? servicePackages : []), ...(options.browser ? browserPackages : [])];
+  const wanted = [
+    ...(config.runLocalServices ? servicePackages : []),
+    ...(config.ssh.sshd.run ? nodePackages : []),
+    ...(options.browser ? browserPackages : []),
+  ];
   installDebianPackages(missingPackages(wanted, env), env, log);
+  if (config.aws.moto.run) ensureMotoServer(env, log);
   if (config.temporal.runLocalServer) await ensureTemporalCli(config, env, log);
+}
+
+export const MOTO_VERSION = '5.2.1';
+
+/** moto's server is the local EC2/ELBv2 endpoint; it comes from PyPI when the image lacks it. */
+export function ensureMotoServer(env: HostEnv, log: (line: string) => void): void {
+  if (findOnPath('moto_server', searchPath(env))) return;
+  const python = ['python3', 'python'].find((name) => findOnPath(name, searchPath(env)));
+  if (!python) throw new StackError('moto_server is missing and so is Python: install Python 3, then `pip install "moto[server]"`.');
+  log(`Installing moto[server]==${MOTO_VERSION} from PyPI…`);
+  if (run(python, ['-m', 'pip', 'install', '-q', `moto[server]==${MOTO_VERSION}`], env) !== 0) {
+    throw new StackError(`pip could not install moto[server]==${MOTO_VERSION}; check that PyPI is reachable.`);
+  }
+  if (!findOnPath('moto_server', searchPath(env))) throw new StackError('moto[server] is installed but moto_server is not on PATH: add pip\'s script directory to PATH.');
 }
 
 export function reportFatal(error: unknown): never {

@@ -18,7 +18,7 @@ import {
   type ManagedProcess,
   type PortClaim,
 } from './processes.ts';
-import { startCfSimulator, startEtcd, startMariaDb, startMemcached } from './services.ts';
+import { startCfSimulator, startEtcd, startMariaDb, startMemcached, startMoto, startSmtpSink, startSshd } from './services.ts';
 
 export interface StackOptions {
   config: Config;
@@ -99,6 +99,16 @@ export function portClaims(config: Config, options: Pick<StackOptions, 'temporal
     );
   }
   if (config.cf.simulator.run) claims.push({ service: 'cf-simulator', host: config.cf.simulator.host, port: config.cf.simulator.port, setting: 'CF_SIM_PORT' });
+  if (config.aws.moto.run) claims.push({ service: 'moto', host: config.aws.moto.host, port: config.aws.moto.port, setting: 'MOTO_PORT' });
+  if (config.ssh.sshd.run) {
+    for (const [i, address] of config.ssh.sshd.addresses.entries()) claims.push({ service: i === 0 ? 'sshd' : `sshd on ${address}`, host: address, port: config.ssh.sshd.port, setting: 'SSHD_PORT' });
+  }
+  if (config.smtp.sink.run) {
+    claims.push(
+      { service: 'smtp-sink', host: config.smtp.host, port: config.smtp.port, setting: 'SMTP_PORT' },
+      { service: 'smtp-sink mailbox', host: config.smtp.host, port: config.smtp.sink.httpPort, setting: 'SMTP_SINK_HTTP_PORT' },
+    );
+  }
   if (options.app) claims.push({ service: 'API', host: config.api.host, port: config.api.port, setting: 'API_PORT' });
   const { instanceBasePort } = config.configCache;
   if (options.app && instanceBasePort !== undefined) {
@@ -138,6 +148,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       starting.push(startMariaDb(config, hostEnv), startMemcached(config, hostEnv), startEtcd(config, hostEnv));
     }
     if (config.cf.simulator.run) starting.push(startCfSimulator(config, hostEnv));
+    if (config.aws.moto.run) starting.push(startMoto(config, hostEnv));
+    if (config.ssh.sshd.run) starting.push(startSshd(config, hostEnv));
+    if (config.smtp.sink.run) starting.push(startSmtpSink(config, hostEnv));
     const started = await Promise.allSettled(starting);
     for (const result of started) if (result.status === 'fulfilled') services.push(result.value);
     writeLock(config, services);
@@ -192,7 +205,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
 /** Settings that put a whole stack on ports free right now (tests and benchmarks beside a running stack). */
 export async function freeStackPorts(): Promise<Record<string, string>> {
-  const [temporal, ui, mysql, memcached, etcd, etcdPeer, api, cfSim] = await Promise.all(Array.from({ length: 8 }, () => findFreePort()));
+  const [temporal, ui, mysql, memcached, etcd, etcdPeer, api, cfSim, moto, sshd, smtp, smtpHttp] = await Promise.all(Array.from({ length: 12 }, () => findFreePort()));
   return {
     TEMPORAL_ADDRESS: `127.0.0.1:${temporal}`,
     TEMPORAL_UI_PORT: String(ui),
@@ -203,6 +216,11 @@ export async function freeStackPorts(): Promise<Record<string, string>> {
     API_PORT: String(api),
     CF_SIM_PORT: String(cfSim),
     CF_API_URL: `http://127.0.0.1:${cfSim}`,
+    MOTO_PORT: String(moto),
+    // Free on 127.0.0.1; the other loopback addresses sshd listens on are used by nothing else here.
+    SSHD_PORT: String(sshd),
+    SMTP_PORT: String(smtp),
+    SMTP_SINK_HTTP_PORT: String(smtpHttp),
   };
 }
 
