@@ -387,6 +387,11 @@ export function configToEnv(config: Config): Record<string, string> {
   return env;
 }
 
+/** The local SMTP sink's mailbox over HTTP, when the stack runs one. */
+export function mailboxUrl(config: Config): string | undefined {
+  return config.smtp.sink.run ? `http://${config.smtp.host}:${config.smtp.sink.httpPort}` : undefined;
+}
+
 export type HostEnv = Record<string, string | undefined>;
 
 /** The host environment (PATH, HOME, …) that child processes inherit, with overrides applied. */

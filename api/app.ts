@@ -25,6 +25,8 @@ import { cfConvergePages } from '../ui/pages/cfConverge.tsx';
 import { CF_CONVERGE_TASK_QUEUE } from '../workflows/cfConverge.shared.ts';
 import { configCacheResponseHeaders, configCacheRoutes, rawConfigTargets } from './configCacheRoutes.ts';
 import { configCachePages } from '../ui/pages/configCache.tsx';
+import { createNodesService, nodesRoutes } from './nodes.ts';
+import { NODES_TASK_QUEUE } from '../workflows/nodes.shared.ts';
 
 export interface AppDependencies {
   temporal: Client;
@@ -46,6 +48,8 @@ export interface AppDependencies {
   cpuLoad?: Partial<Pick<CpuLoadApiDependencies, 'controlTaskQueue' | 'loadTaskQueue' | 'loadWorkers' | 'workflowSettings'>>;
   /** This instance's config cache: serves /config/<key>, /api/config-cache and the Config Cache page when given. */
   configCache?: ConfigCache;
+  /** The local SMTP sink's mailbox (http://host:port), shown on the Nodes page when the stack runs one. */
+  mailboxUrl?: string;
 }
 
 const limitSchema = z.coerce.number().int().min(1).max(200).default(20);
@@ -57,13 +61,14 @@ export function createApp(deps: AppDependencies) {
   const requestRunTaskQueue = REQUEST_RUN_TASK_QUEUE + suffix;
   const cpuLoadControlTaskQueue = deps.cpuLoad?.controlTaskQueue ?? CPU_LOAD_CONTROL_TASK_QUEUE + suffix;
   const cfConvergeTaskQueue = CF_CONVERGE_TASK_QUEUE + suffix;
+  const nodesTaskQueue = NODES_TASK_QUEUE + suffix;
   // Ready means the main worker polls every queue it serves (load workers are optional capacity).
   const readiness = () =>
     checkReadiness({
       temporal: deps.temporal,
       namespace: deps.namespace,
       probes: deps.probes,
-      taskQueues: [healthTaskQueue, requestRunTaskQueue, cpuLoadControlTaskQueue, cfConvergeTaskQueue],
+      taskQueues: [healthTaskQueue, requestRunTaskQueue, cpuLoadControlTaskQueue, cfConvergeTaskQueue, nodesTaskQueue],
     });
   const recentExecutions = (limit: number) => listRecentExecutions(deps.temporal, links, { limit });
   const requestRuns = createRequestRunService({
@@ -95,6 +100,8 @@ export function createApp(deps: AppDependencies) {
   api.route('/cpu-load', cpuLoadRoutes(cpuLoad));
   const cfConvergences = createCfConvergeService({ temporal: deps.temporal, taskQueue: cfConvergeTaskQueue, links });
   api.route('/cf-convergences', cfConvergeRoutes(cfConvergences));
+  const nodes = createNodesService({ temporal: deps.temporal, mysql: deps.mysql, taskQueue: nodesTaskQueue, links, mailboxUrl: deps.mailboxUrl });
+  api.route('/', nodesRoutes(nodes));
 
   const app = new Hono();
   app.onError(errorResponse);

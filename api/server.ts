@@ -4,7 +4,7 @@
 // CONFIG_CACHE_INSTANCE_BASE_PORT set, instance i also listens alone on base + i − 1.
 import cluster from 'node:cluster';
 import { createAdaptorServer, serve } from '@hono/node-server';
-import { loadConfig, ConfigError, type Config } from '../config.ts';
+import { loadConfig, ConfigError, mailboxUrl, type Config } from '../config.ts';
 import { createConfigCacheEtcdClient, createServiceClients, closeServiceClients } from '../activities/clients.ts';
 import { createDependencyProbes } from '../activities/health.ts';
 import { connectClient } from '../temporal/connection.ts';
@@ -44,6 +44,7 @@ async function serveInstance(config: Config, instance: string): Promise<void> {
     instance,
     cpuLoad: { loadWorkers: config.cpuLoad.loadWorkers },
     configCache,
+    mailboxUrl: mailboxUrl(config),
   });
   const server = serve({ fetch: app.fetch, hostname: config.api.host, port: config.api.port }, (info) =>
     console.log(`API instance ${instance} listening on http://${config.api.host}:${info.port} (pid ${process.pid})`),

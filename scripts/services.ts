@@ -8,6 +8,7 @@ import mysql from 'mysql2/promise';
 import { configToEnv, projectRoot, type Config, type HostEnv } from '../config.ts';
 import { findOnPath } from '../temporal/cli.ts';
 import { StackError, startProcess, waitUntilHealthy, type ManagedProcess } from './processes.ts';
+import { LOCAL_SSH_KEY } from '../activities/nodes/ssh.ts';
 
 const runningAsRoot = process.getuid?.() === 0;
 
@@ -190,7 +191,7 @@ export async function startMoto(config: Config, hostEnv: HostEnv): Promise<Manag
   return server;
 }
 
-export const LOCAL_SSH_KEY = 'local-ed25519';
+
 
 function sshKeygen(hostEnv: HostEnv, path: string, comment: string): void {
   if (existsSync(path)) return;

@@ -4,6 +4,9 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { configToEnv, projectRoot, type Config, type HostEnv } from '../config.ts';
 import { migrate } from '../activities/migrate.ts';
+import { createMysqlPool } from '../activities/clients.ts';
+import { createAwsClients } from '../activities/nodes/aws.ts';
+import { ensureTargetGroup, seedExampleCluster } from '../activities/nodes/localFleet.ts';
 import { locateTemporalCli } from '../temporal/cli.ts';
 import { connectTemporal } from '../temporal/connection.ts';
 import { ensureSearchAttributes, startTemporalDevServer, waitForTemporal } from '../temporal/devServer.ts';
@@ -160,6 +163,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
     const applied = await migrate(config);
     if (applied.length > 0) log(`Applied MySQL migrations: ${applied.join(', ')}`);
+    await prepareLocalFleet(config);
     const connection = await connectTemporal(config);
     try {
       await ensureSearchAttributes(connection, config.temporal.namespace);
@@ -222,6 +226,26 @@ export async function freeStackPorts(): Promise<Record<string, string>> {
     SMTP_PORT: String(smtp),
     SMTP_SINK_HTTP_PORT: String(smtpHttp),
   };
+}
+
+/** moto forgets everything at a restart: its target group is made again; the example cluster is seeded once. */
+async function prepareLocalFleet(config: Config): Promise<void> {
+  if (config.aws.moto.run) {
+    const aws = createAwsClients(config.aws);
+    try {
+      await ensureTargetGroup(aws, config.aws.region);
+    } finally {
+      aws.destroy();
+    }
+  }
+  if (config.aws.moto.run && config.ssh.sshd.run) {
+    const pool = createMysqlPool(config, { connectionLimit: 1 });
+    try {
+      await seedExampleCluster(pool, config);
+    } finally {
+      await pool.end();
+    }
+  }
 }
 
 export function startAppProcess(name: string, entry: string, config: Config, env: HostEnv): ManagedProcess {

@@ -7,12 +7,14 @@ import { connectWorker } from '../temporal/connection.ts';
 import { buildWorkflowBundle } from './bundle.ts';
 import { createWorkers, runWorkers } from './workers.ts';
 import { foundationsFromConfig } from '../activities/cf/foundations.ts';
+import { nodeClientsFromConfig } from '../activities/nodes/index.ts';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const connection = await connectWorker(config);
   const clients = createServiceClients(config);
+  const nodeClients = nodeClientsFromConfig(config);
   const workflowBundle = config.workflowBundlePath ? { codePath: config.workflowBundlePath } : await buildWorkflowBundle();
   const workers = await createWorkers({
     connection,
@@ -21,6 +23,7 @@ async function main(): Promise<void> {
     clients,
     allowedDestinations: config.requestRuns.allowedDestinations,
     cf: { foundations: foundationsFromConfig(config), bitsDir: config.cf.bitsDir },
+    nodes: nodeClients,
     taskQueueSuffix: config.taskQueueSuffix,
   });
   console.log(`worker ${process.pid} polling ${workers.map((w) => w.options.taskQueue).join(', ')} on ${config.temporal.address}`);
@@ -28,6 +31,7 @@ async function main(): Promise<void> {
     await runWorkers(workers); // Runtime shuts the workers down on SIGINT/SIGTERM.
   } finally {
     await closeServiceClients(clients);
+    nodeClients.close();
     await connection.close();
   }
 }

@@ -12,6 +12,9 @@ import { createCfConvergeActivities } from '../activities/cf/converge.ts';
 import { createBitsReader } from '../activities/cf/bits.ts';
 import { clientFactory, type CfFoundation } from '../activities/cf/foundations.ts';
 import { CF_CONVERGE_TASK_QUEUE } from '../workflows/cfConverge.shared.ts';
+import { createNodeActivities, type NodeActivityDependencies } from '../activities/nodes/index.ts';
+import { createFleetModel } from '../activities/nodes/fleetModel.ts';
+import { NODES_TASK_QUEUE } from '../workflows/nodes.shared.ts';
 
 export interface WorkerDependencies {
   connection: NativeConnection;
@@ -22,6 +25,8 @@ export interface WorkerDependencies {
   allowedDestinations: readonly string[];
   /** Cloud Foundry foundations by name, and where prototype bits are read from. */
   cf: { foundations: Record<string, CfFoundation>; bitsDir: string };
+  /** EC2/ELBv2 clients, the SSH runner and resolver, and the mailer (the fleet model comes from clients.mysql). */
+  nodes: Omit<NodeActivityDependencies, 'model'>;
   /** Overrides the task queue names (tests use unique queues per test). */
   taskQueueSuffix?: string;
 }
@@ -48,6 +53,14 @@ export async function createWorkers(deps: WorkerDependencies): Promise<Worker[]>
       // Progress and cancellation travel with heartbeats: flush them often.
       maxHeartbeatThrottleInterval: '500 milliseconds',
       defaultHeartbeatThrottleInterval: '500 milliseconds',
+    }),
+    await Worker.create({
+      ...common,
+      taskQueue: NODES_TASK_QUEUE + suffix,
+      activities: createNodeActivities({ ...deps.nodes, model: createFleetModel(deps.clients.mysql) }),
+      // Waiters and scripts heartbeat every second; SSH sessions are cheap, so let many run at once.
+      maxConcurrentActivityTaskExecutions: 100,
+      maxHeartbeatThrottleInterval: '2 seconds',
     }),
     await Worker.create({
       ...common,

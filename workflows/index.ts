@@ -3,3 +3,6 @@ export { healthCheck } from './healthCheck.ts';
 export { requestRun } from './requestRun.ts';
 export { cpuLoad } from './cpuLoad.ts';
 export { cfConverge } from './cfConverge.ts';
+export { deployNode } from './deployNode.ts';
+export { removeNode } from './removeNode.ts';
+export { distributedScript } from './distributedScript.ts';

@@ -5,13 +5,14 @@ import { join } from 'node:path';
 import { inject } from 'vitest';
 import { Client } from '@temporalio/client';
 import { Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
-import { hostEnv, loadConfig, projectRoot, type Config } from '../../config.ts';
+import { hostEnv, loadConfig, mailboxUrl, projectRoot, type Config } from '../../config.ts';
 import { createServiceClients, closeServiceClients, type ServiceClients } from '../../activities/clients.ts';
 import { connectTemporal, connectWorker } from '../../temporal/connection.ts';
 import { createWorkers } from '../../workers/workers.ts';
 import { foundationsFromConfig, type CfFoundation } from '../../activities/cf/foundations.ts';
 import { createDependencyProbes } from '../../activities/health.ts';
 import { createApp, type App, type AppDependencies } from '../../api/app.ts';
+import { nodeClientsFromConfig, type NodeActivityDependencies } from '../../activities/nodes/index.ts';
 
 let runtimeInstalled = false;
 
@@ -33,6 +34,7 @@ export function createTestApp(env: TestEnvironment, overrides: Partial<AppDepend
     temporalWebUiUrl: 'http://127.0.0.1:8233',
     mysql: env.clients.mysql,
     allowedDestinations: env.config.requestRuns.allowedDestinations,
+    mailboxUrl: mailboxUrl(env.config),
     ...overrides,
   });
 }
@@ -42,7 +44,10 @@ export interface TestEnvironment {
   client: Client;
   clients: ServiceClients;
   /** Starts the product's workers on task queues ending in `suffix` (optionally with other clients or allowlist). */
-  startWorkers(suffix: string, options?: { clients?: ServiceClients; allowedDestinations?: string[]; cfFoundations?: Record<string, CfFoundation> }): Promise<Worker[]>;
+  startWorkers(
+    suffix: string,
+    options?: { clients?: ServiceClients; allowedDestinations?: string[]; cfFoundations?: Record<string, CfFoundation>; nodes?: Partial<Omit<NodeActivityDependencies, 'model'>> },
+  ): Promise<Worker[]>;
   close(): Promise<void>;
 }
 
@@ -55,6 +60,7 @@ export async function openTestEnvironment(): Promise<TestEnvironment> {
   const client = new Client({ connection: await connectTemporal(config), namespace: config.temporal.namespace });
   const clients = createServiceClients(config);
   const nativeConnection = await connectWorker(config);
+  const nodeClients = nodeClientsFromConfig(config);
   const running: { worker: Worker; done: Promise<void> }[] = [];
   return {
     config,
@@ -68,6 +74,7 @@ export async function openTestEnvironment(): Promise<TestEnvironment> {
         clients: options.clients ?? clients,
         allowedDestinations: options.allowedDestinations ?? config.requestRuns.allowedDestinations,
         cf: { foundations: options.cfFoundations ?? foundationsFromConfig(config), bitsDir: config.cf.bitsDir },
+        nodes: { ...nodeClients, ...options.nodes },
         taskQueueSuffix: suffix,
       });
       for (const worker of workers) running.push({ worker, done: worker.run() });
@@ -77,6 +84,7 @@ export async function openTestEnvironment(): Promise<TestEnvironment> {
       for (const { worker } of running) if (worker.getState() === 'RUNNING') worker.shutdown();
       await Promise.all(running.map((r) => r.done));
       await closeServiceClients(clients);
+      nodeClients.close();
       await nativeConnection.close();
       await client.connection.close();
     },

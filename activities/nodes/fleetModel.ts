@@ -1,0 +1,310 @@
+// Clusters, nodes and their profiles in MySQL. Bounds are enforced here, in one transaction that
+// locks the cluster's row, so two deployments racing for the last slot cannot both get it.
+import type mysql from 'mysql2/promise';
+import {
+  MAX_NODE_NUMBER,
+  type Cluster,
+  type Ec2Profile,
+  type NodeRecord,
+  type NodeState,
+  type SshProfile,
+  type SshTarget,
+} from '../../workflows/nodes.shared.ts';
+
+export const fleetErrorCodes = ['UnknownCluster', 'UnknownProfile', 'UnknownNode', 'ClusterAtMax', 'ClusterAtMin', 'AlreadyExists', 'InUse'] as const;
+export type FleetErrorCode = (typeof fleetErrorCodes)[number];
+
+/** A request the model refuses; `code` is also the Temporal failure type, so workflows and the API agree. */
+export class FleetModelError extends Error {
+  override name = 'FleetModelError';
+  constructor(
+    readonly code: FleetErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type Row = mysql.RowDataPacket;
+
+const iso = (value: Date | string) => (value instanceof Date ? value.toISOString() : new Date(value).toISOString());
+
+function clusterFrom(row: Row): Cluster {
+  return {
+    name: row.name,
+    minNodes: row.min_nodes,
+    maxNodes: row.max_nodes,
+    ec2Profile: row.ec2_profile,
+    sshProfile: row.ssh_profile,
+    notifyEmail: row.notify_email,
+    puppetManifest: row.puppet_manifest,
+    tomcatScript: row.tomcat_script,
+    deployScript: row.deploy_script,
+    clusterUpdateScript: row.cluster_update_script,
+  };
+}
+
+function ec2ProfileFrom(row: Row): Ec2Profile {
+  return {
+    name: row.name,
+    region: row.region,
+    imageId: row.image_id,
+    instanceType: row.instance_type,
+    keyName: row.key_name,
+    securityGroups: typeof row.security_groups === 'string' ? (JSON.parse(row.security_groups) as string[]) : row.security_groups,
+    subnetId: row.subnet_id,
+    targetGroup: row.target_group,
+    targetPort: row.target_port,
+    userData: row.user_data,
+  };
+}
+
+function sshProfileFrom(row: Row): SshProfile {
+  return { name: row.name, user: row.user, keyRef: row.key_ref, port: row.port };
+}
+
+function nodeFrom(row: Row): NodeRecord {
+  return {
+    cluster: row.cluster,
+    name: row.name,
+    deploymentId: row.deployment_id,
+    state: row.state,
+    ec2Profile: row.ec2_profile,
+    sshProfile: row.ssh_profile,
+    instanceId: row.instance_id,
+    sshHost: row.ssh_host,
+    sshPort: row.ssh_port,
+    privateIp: row.private_ip,
+    createdAt: iso(row.created_at),
+  };
+}
+
+/** `web` + 3 → `web03`: the original's naming, first free number from 01 to 99. */
+export function firstFreeNodeName(cluster: string, taken: Iterable<string>): string | undefined {
+  const used = new Set(taken);
+  for (let n = 1; n <= MAX_NODE_NUMBER; n++) {
+    const name = `${cluster}${String(n).padStart(2, '0')}`;
+    if (!used.has(name)) return name;
+  }
+  return undefined;
+}
+
+export interface Reservation {
+  node: NodeRecord;
+  cluster: Cluster;
+  ec2Profile: Ec2Profile;
+  sshProfile: SshProfile;
+}
+
+export interface ClusterSummary extends Cluster {
+  nodeCount: number;
+  activeCount: number;
+}
+
+export function createFleetModel(pool: mysql.Pool) {
+  async function inTransaction<T>(work: (connection: mysql.PoolConnection) => Promise<T>): Promise<T> {
+    const connection = await pool.getConnection();
+    try {
+      await connection.beginTransaction();
+      const result = await work(connection);
+      await connection.commit();
+      return result;
+    } catch (error) {
+      await connection.rollback().catch(() => undefined);
+      throw error;
+    } finally {
+      connection.release();
+    }
+  }
+
+  async function lockCluster(connection: mysql.PoolConnection, name: string): Promise<Cluster> {
+    const [rows] = await connection.query<Row[]>('SELECT * FROM clusters WHERE name = ? FOR UPDATE', [name]);
+    if (!rows[0]) throw new FleetModelError('UnknownCluster', `No cluster named ${JSON.stringify(name)}.`);
+    return clusterFrom(rows[0]);
+  }
+
+  async function profiles(queryable: mysql.Pool | mysql.PoolConnection, ec2Name: string, sshName: string) {
+    const [[ec2Row]] = await queryable.query<Row[]>('SELECT * FROM ec2_profiles WHERE name = ?', [ec2Name]);
+    if (!ec2Row) throw new FleetModelError('UnknownProfile', `No EC2 profile named ${JSON.stringify(ec2Name)}.`);
+    const [[sshRow]] = await queryable.query<Row[]>('SELECT * FROM ssh_profiles WHERE name = ?', [sshName]);
+    if (!sshRow) throw new FleetModelError('UnknownProfile', `No SSH profile named ${JSON.stringify(sshName)}.`);
+    return { ec2Profile: ec2ProfileFrom(ec2Row), sshProfile: sshProfileFrom(sshRow) };
+  }
+
+  return {
+    async listClusters(): Promise<ClusterSummary[]> {
+      const [rows] = await pool.query<Row[]>(
+        `SELECT c.*, COUNT(n.id) AS node_count, COALESCE(SUM(n.state = 'active'), 0) AS active_count
+           FROM clusters c LEFT JOIN nodes n ON n.cluster = c.name GROUP BY c.name ORDER BY c.name`,
+      );
+      return rows.map((row) => ({ ...clusterFrom(row), nodeCount: Number(row.node_count), activeCount: Number(row.active_count) }));
+    },
+
+    async getCluster(name: string): Promise<Cluster | undefined> {
+      const [[row]] = await pool.query<Row[]>('SELECT * FROM clusters WHERE name = ?', [name]);
+      return row ? clusterFrom(row) : undefined;
+    },
+
+    /** Creates a cluster (`AlreadyExists` if the name is taken) or, with `replace`, updates it. */
+    async putCluster(cluster: Cluster, options: { replace: boolean }): Promise<void> {
+      await profiles(pool, cluster.ec2Profile, cluster.sshProfile);
+      const columns = {
+        min_nodes: cluster.minNodes,
+        max_nodes: cluster.maxNodes,
+        ec2_profile: cluster.ec2Profile,
+        ssh_profile: cluster.sshProfile,
+        notify_email: cluster.notifyEmail,
+        puppet_manifest: cluster.puppetManifest,
+        tomcat_script: cluster.tomcatScript,
+        deploy_script: cluster.deployScript,
+        cluster_update_script: cluster.clusterUpdateScript,
+      };
+      if (options.replace) {
+        const [result] = await pool.query<mysql.ResultSetHeader>('UPDATE clusters SET ? WHERE name = ?', [columns, cluster.name]);
+        if (result.affectedRows === 0) throw new FleetModelError('UnknownCluster', `No cluster named ${JSON.stringify(cluster.name)}.`);
+        return;
+      }
+      try {
+        await pool.query('INSERT INTO clusters SET ?', [{ name: cluster.name, ...columns }]);
+      } catch (error) {
+        if ((error as { code?: string }).code === 'ER_DUP_ENTRY') throw new FleetModelError('AlreadyExists', `A cluster named ${JSON.stringify(cluster.name)} already exists.`);
+        throw error;
+      }
+    },
+
+    async deleteCluster(name: string): Promise<void> {
+      await inTransaction(async (connection) => {
+        await lockCluster(connection, name);
+        const [[{ nodes }]] = (await connection.query<Row[]>('SELECT COUNT(*) AS nodes FROM nodes WHERE cluster = ?', [name])) as unknown as [[{ nodes: number }]];
+        if (Number(nodes) > 0) throw new FleetModelError('InUse', `Cluster ${name} still has ${nodes} node(s): remove them first.`);
+        await connection.query('DELETE FROM clusters WHERE name = ?', [name]);
+      });
+    },
+
+    async listEc2Profiles(): Promise<Ec2Profile[]> {
+      const [rows] = await pool.query<Row[]>('SELECT * FROM ec2_profiles ORDER BY name');
+      return rows.map(ec2ProfileFrom);
+    },
+
+    async putEc2Profile(profile: Ec2Profile): Promise<void> {
+      const columns = {
+        region: profile.region,
+        image_id: profile.imageId,
+        instance_type: profile.instanceType,
+        key_name: profile.keyName,
+        security_groups: JSON.stringify(profile.securityGroups),
+        subnet_id: profile.subnetId,
+        target_group: profile.targetGroup,
+        target_port: profile.targetPort,
+        user_data: profile.userData,
+      };
+      await pool.query('INSERT INTO ec2_profiles SET ? ON DUPLICATE KEY UPDATE ?', [{ name: profile.name, ...columns }, columns]);
+    },
+
+    async listSshProfiles(): Promise<SshProfile[]> {
+      const [rows] = await pool.query<Row[]>('SELECT * FROM ssh_profiles ORDER BY name');
+      return rows.map(sshProfileFrom);
+    },
+
+    async putSshProfile(profile: SshProfile): Promise<void> {
+      const columns = { user: profile.user, key_ref: profile.keyRef, port: profile.port };
+      await pool.query('INSERT INTO ssh_profiles SET ? ON DUPLICATE KEY UPDATE ?', [{ name: profile.name, ...columns }, columns]);
+    },
+
+    async listNodes(cluster?: string): Promise<NodeRecord[]> {
+      const [rows] = cluster
+        ? await pool.query<Row[]>('SELECT * FROM nodes WHERE cluster = ? ORDER BY name', [cluster])
+        : await pool.query<Row[]>('SELECT * FROM nodes ORDER BY cluster, name');
+      return rows.map(nodeFrom);
+    },
+
+    async getNode(cluster: string, name: string): Promise<NodeRecord | undefined> {
+      const [[row]] = await pool.query<Row[]>('SELECT * FROM nodes WHERE cluster = ? AND name = ?', [cluster, name]);
+      return row ? nodeFrom(row) : undefined;
+    },
+
+    /**
+     * Checks the cluster's max and the profiles, and reserves the first free node name for this
+     * deployment. A retry of the same deployment gets the same reservation back.
+     */
+    async reserveNode(request: { deploymentId: string; cluster: string; ec2Profile?: string; sshProfile?: string }): Promise<Reservation> {
+      return inTransaction(async (connection) => {
+        const cluster = await lockCluster(connection, request.cluster);
+        const chosen = await profiles(connection, request.ec2Profile ?? cluster.ec2Profile, request.sshProfile ?? cluster.sshProfile);
+        const [existing] = await connection.query<Row[]>('SELECT * FROM nodes WHERE deployment_id = ?', [request.deploymentId]);
+        if (existing[0]) return { node: nodeFrom(existing[0]), cluster, ...chosen };
+        const [rows] = await connection.query<Row[]>('SELECT name FROM nodes WHERE cluster = ?', [cluster.name]);
+        if (rows.length >= cluster.maxNodes) {
+          throw new FleetModelError('ClusterAtMax', `Cluster ${cluster.name} already has ${rows.length} node(s), its maximum is ${cluster.maxNodes}.`);
+        }
+        const name = firstFreeNodeName(cluster.name, rows.map((r) => r.name as string));
+        if (!name) throw new FleetModelError('ClusterAtMax', `Cluster ${cluster.name} has no free node name left (01–${MAX_NODE_NUMBER}).`);
+        await connection.query('INSERT INTO nodes SET ?', [
+          { cluster: cluster.name, name, deployment_id: request.deploymentId, state: 'launching', ec2_profile: chosen.ec2Profile.name, ssh_profile: chosen.sshProfile.name },
+        ]);
+        const [[row]] = await connection.query<Row[]>('SELECT * FROM nodes WHERE deployment_id = ?', [request.deploymentId]);
+        return { node: nodeFrom(row!), cluster, ...chosen };
+      });
+    },
+
+    async recordInstance(deploymentId: string, instance: { instanceId: string; sshHost?: string; sshPort?: number; privateIp?: string | null }): Promise<void> {
+      const columns: Record<string, unknown> = { instance_id: instance.instanceId };
+      if (instance.sshHost !== undefined) Object.assign(columns, { ssh_host: instance.sshHost, ssh_port: instance.sshPort, private_ip: instance.privateIp ?? null });
+      await pool.query('UPDATE nodes SET ? WHERE deployment_id = ?', [columns, deploymentId]);
+    },
+
+    async setNodeState(cluster: string, name: string, state: NodeState): Promise<void> {
+      await pool.query('UPDATE nodes SET state = ? WHERE cluster = ? AND name = ?', [state, cluster, name]);
+    },
+
+    /** Deletes a deployment's node row; nothing to do if it is gone already. */
+    async releaseReservation(deploymentId: string): Promise<void> {
+      await pool.query('DELETE FROM nodes WHERE deployment_id = ?', [deploymentId]);
+    },
+
+    /** Checks the cluster's min and marks the node as being removed (a retry finds it marked). */
+    async beginRemoval(request: { cluster: string; node: string }): Promise<Reservation> {
+      return inTransaction(async (connection) => {
+        const cluster = await lockCluster(connection, request.cluster);
+        const [[row]] = await connection.query<Row[]>('SELECT * FROM nodes WHERE cluster = ? AND name = ?', [cluster.name, request.node]);
+        if (!row) throw new FleetModelError('UnknownNode', `Cluster ${cluster.name} has no node named ${JSON.stringify(request.node)}.`);
+        const node = nodeFrom(row);
+        if (node.state !== 'active' && node.state !== 'removing') {
+          throw new FleetModelError('InUse', `Node ${node.name} is ${node.state}: only an active node can be removed.`);
+        }
+        if (node.state === 'active') {
+          const [[{ active }]] = (await connection.query<Row[]>("SELECT COUNT(*) AS active FROM nodes WHERE cluster = ? AND state = 'active'", [cluster.name])) as unknown as [[{ active: number }]];
+          if (Number(active) <= cluster.minNodes) {
+            throw new FleetModelError('ClusterAtMin', `Cluster ${cluster.name} has ${active} active node(s), its minimum is ${cluster.minNodes}.`);
+          }
+          await connection.query("UPDATE nodes SET state = 'removing' WHERE id = ?", [row.id]);
+        }
+        const chosen = await profiles(connection, node.ec2Profile, node.sshProfile);
+        return { node: { ...node, state: 'removing' }, cluster, ...chosen };
+      });
+    },
+
+    async deleteNode(cluster: string, name: string): Promise<void> {
+      await pool.query('DELETE FROM nodes WHERE cluster = ? AND name = ?', [cluster, name]);
+    },
+
+    /** SSH targets of a cluster's active nodes (optionally only the named ones), for scripts. */
+    async activeNodeTargets(cluster: string, only?: string[]): Promise<SshTarget[]> {
+      const [[exists]] = await pool.query<Row[]>('SELECT name FROM clusters WHERE name = ?', [cluster]);
+      if (!exists) throw new FleetModelError('UnknownCluster', `No cluster named ${JSON.stringify(cluster)}.`);
+      const [rows] = await pool.query<Row[]>(
+        `SELECT n.name, n.ssh_host, n.ssh_port, p.user, p.key_ref, p.port
+           FROM nodes n JOIN ssh_profiles p ON p.name = n.ssh_profile
+          WHERE n.cluster = ? AND n.state = 'active' AND n.ssh_host IS NOT NULL ORDER BY n.name`,
+        [cluster],
+      );
+      const targets = rows.map((r) => ({ node: r.name as string, host: r.ssh_host as string, port: (r.ssh_port ?? r.port ?? 22) as number, user: r.user as string, keyRef: r.key_ref as string }));
+      if (!only) return targets;
+      const unknown = only.filter((name) => !targets.some((t) => t.node === name));
+      if (unknown.length > 0) throw new FleetModelError('UnknownNode', `Cluster ${cluster} has no active node named ${unknown.join(', ')}.`);
+      return targets.filter((t) => only.includes(t.node));
+    },
+  };
+}
+
+export type FleetModel = ReturnType<typeof createFleetModel>;

@@ -1,0 +1,43 @@
+// Every activity of the nodes task queue, built from injected clients (real or test ones).
+import type { Config } from '../../config.ts';
+import { createAwsActivities, createAwsClients, createSshEndpointResolver, type AwsClients, type SshEndpointResolver } from './aws.ts';
+import { createEmailActivities, createSmtpMailer, type Mailer } from './email.ts';
+import type { FleetModel } from './fleetModel.ts';
+import { createFleetRecordActivities } from './records.ts';
+import { createNodeScriptActivities } from './scripts.ts';
+import { createSshRunner, type SshRunner } from './ssh.ts';
+
+export interface NodeActivityDependencies {
+  model: FleetModel;
+  aws: AwsClients;
+  resolveSshEndpoint: SshEndpointResolver;
+  ssh: SshRunner;
+  mailer: Mailer;
+}
+
+export function createNodeActivities(deps: NodeActivityDependencies) {
+  return {
+    ...createFleetRecordActivities(deps.model),
+    ...createAwsActivities({ aws: deps.aws, resolveSshEndpoint: deps.resolveSshEndpoint }),
+    ...createNodeScriptActivities({ ssh: deps.ssh }),
+    ...createEmailActivities({ mailer: deps.mailer }),
+  };
+}
+
+export type NodeActivities = ReturnType<typeof createNodeActivities>;
+
+/** The production wiring from Config; `close` releases the SDK clients and the SMTP pool. */
+export function nodeClientsFromConfig(config: Config) {
+  const aws = createAwsClients(config.aws);
+  const mailer = createSmtpMailer(config.smtp);
+  return {
+    aws,
+    resolveSshEndpoint: createSshEndpointResolver(config.ssh.endpoints, config.ssh.sshd),
+    ssh: createSshRunner({ keysDir: config.ssh.keysDir }),
+    mailer,
+    close() {
+      aws.destroy();
+      mailer.close();
+    },
+  };
+}

@@ -1,0 +1,27 @@
+// The fleet model's writes as activities. A refusal (unknown cluster, bounds) is final, so it is a
+// non-retryable failure whose type is the model's error code.
+import { ApplicationFailure } from '@temporalio/common';
+import { FleetModelError, type FleetModel } from './fleetModel.ts';
+
+function refusalsAreFinal<Args extends unknown[], Result>(work: (...args: Args) => Promise<Result>) {
+  return async (...args: Args): Promise<Result> => {
+    try {
+      return await work(...args);
+    } catch (error) {
+      if (error instanceof FleetModelError) throw ApplicationFailure.nonRetryable(error.message, error.code);
+      throw error;
+    }
+  };
+}
+
+export function createFleetRecordActivities(model: FleetModel) {
+  return {
+    reserveNode: refusalsAreFinal(model.reserveNode),
+    recordInstance: refusalsAreFinal(model.recordInstance),
+    setNodeState: refusalsAreFinal(model.setNodeState),
+    releaseReservation: refusalsAreFinal(model.releaseReservation),
+    beginRemoval: refusalsAreFinal(model.beginRemoval),
+    deleteNode: refusalsAreFinal(model.deleteNode),
+    activeNodeTargets: refusalsAreFinal(model.activeNodeTargets),
+  };
+}

@@ -1,0 +1,134 @@
+// OSConfiguration, LocalScript and DistributedScript's per-node step: commands sent over SSH.
+// A deployment step fails on a non-zero exit; a DistributedScript node reports it as its result.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Context, heartbeat } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { CommandResult, NodeScriptResult, SshTarget } from '../../workflows/nodes.shared.ts';
+import { envPrefix, scriptCommand, SshKeyError, SshUnreachableError, type SshRunner } from './ssh.ts';
+
+/** The last lines of a stream, for an error message that fits on a screen. */
+export function tail(text: string, lines = 6): string {
+  return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+/** Variables every command on a node gets: which node and cluster it runs for. */
+export interface NodeContext {
+  cluster: string;
+  node: string;
+  instanceId?: string | null;
+}
+
+function nodeEnv(context: NodeContext): Record<string, string> {
+  return { FLEET_CLUSTER: context.cluster, FLEET_NODE: context.node, FLEET_INSTANCE_ID: context.instanceId ?? '' };
+}
+
+/** Runs a command; an unreachable node or a missing key becomes the right kind of Temporal failure. */
+async function runOn(ssh: SshRunner, target: SshTarget, command: string, options: { timeoutMs: number; stdin?: string }): Promise<CommandResult> {
+  const beat = setInterval(() => heartbeat(), 1000);
+  try {
+    return await ssh.run(target, command, options);
+  } catch (error) {
+    if (error instanceof SshKeyError) throw ApplicationFailure.nonRetryable(error.message, 'SshKeyMissing');
+    if (error instanceof SshUnreachableError) throw ApplicationFailure.retryable(error.message, 'SshUnreachable');
+    throw error;
+  } finally {
+    clearInterval(beat);
+  }
+}
+
+function describeExit(result: CommandResult): string {
+  if (result.timedOut) return `timed out after ${result.durationMs} ms`;
+  if (result.exitCode === null) return `ended by signal ${result.signal ?? 'unknown'}`;
+  return `exited with ${result.exitCode}`;
+}
+
+export function createNodeScriptActivities(deps: { ssh: SshRunner }) {
+  const { ssh } = deps;
+  return {
+    /**
+     * Readiness is a real login that runs a command, not an open port 22 (PyScaler reported success
+     * when its port probe timed out). Tries until the deadline, then fails with the last error.
+     */
+    async waitSshLogin(request: { target: SshTarget; timeoutMs: number; pollMs: number }): Promise<{ loginMs: number; attempts: number }> {
+      const { target } = request;
+      const deadline = Date.now() + request.timeoutMs;
+      const cancelled = Context.current().cancellationSignal;
+      let lastError = '';
+      for (let attempt = 1; ; attempt++) {
+        heartbeat({ attempt, lastError });
+        try {
+          const result = await ssh.run(target, 'true', { timeoutMs: Math.max(1000, Math.min(10_000, deadline - Date.now())) });
+          if (result.exitCode === 0) return { loginMs: result.durationMs, attempts: attempt };
+          lastError = `logged in, but \`true\` ${describeExit(result)}`;
+        } catch (error) {
+          if (error instanceof SshKeyError) throw ApplicationFailure.nonRetryable(error.message, 'SshKeyMissing');
+          if (!(error instanceof SshUnreachableError)) throw error;
+          lastError = error.message;
+        }
+        if (Date.now() + request.pollMs >= deadline || cancelled.aborted) {
+          throw ApplicationFailure.nonRetryable(
+            `no SSH login to ${target.user}@${target.host}:${target.port} within ${request.timeoutMs} ms (${attempt} attempts); last error: ${lastError}`,
+            'SshUnreachable',
+          );
+        }
+        await sleep(request.pollMs);
+      }
+    },
+
+    /**
+     * OSConfiguration: sends the manifest on stdin to a temporary file and runs `puppet apply
+     * --detailed-exitcodes`: 0 (no change) and 2 (changed) succeed; 4 and 6 mean failed resources,
+     * 1 a manifest that does not compile. Node facts are given as FACTER_fleet_* variables.
+     */
+    async applyPuppetManifest(request: { target: SshTarget; context: NodeContext; manifest: string; timeoutMs: number }) {
+      const facts = Object.fromEntries(Object.entries(nodeEnv(request.context)).map(([k, v]) => [`FACTER_${k.toLowerCase()}`, v]));
+      const command = [
+        'f=$(mktemp /tmp/fleet-manifest-XXXXXX.pp) || exit 1',
+        'cat > "$f"',
+        `${envPrefix(facts)}puppet apply --detailed-exitcodes --color=false "$f"`,
+        'rc=$?',
+        'rm -f "$f"',
+        'exit $rc',
+      ].join('; ');
+      const result = await runOn(ssh, request.target, command, { timeoutMs: request.timeoutMs, stdin: request.manifest });
+      if (result.exitCode === 0 || result.exitCode === 2) return { changed: result.exitCode === 2, durationMs: result.durationMs, stdout: tail(result.stdout, 20) };
+      const why =
+        result.exitCode === 4 || result.exitCode === 6
+          ? 'a resource failed'
+          : result.exitCode === 1
+            ? 'the manifest did not compile'
+            : describeExit(result);
+      const errors = result.stderr.split('\n').filter((line) => line.startsWith('Error:') && !line.includes('Facter:'));
+      throw ApplicationFailure.nonRetryable(
+        `puppet apply on ${request.context.node} failed (${why}, exit ${result.exitCode ?? 'none'}): ${tail(errors.join('\n') || result.stderr, 3)}`,
+        'PuppetFailed',
+        { exitCode: result.exitCode, stderr: tail(result.stderr, 20) },
+      );
+    },
+
+    /** LocalScript: one node, the script on stdin of `sh -s`; a non-zero exit fails the step. */
+    async runNodeScript(request: { target: SshTarget; context: NodeContext; script: string; timeoutMs: number }) {
+      const result = await runOn(ssh, request.target, scriptCommand(nodeEnv(request.context), request.timeoutMs), { timeoutMs: request.timeoutMs, stdin: request.script });
+      if (result.exitCode === 0) return { durationMs: result.durationMs, stdout: tail(result.stdout, 20) };
+      throw ApplicationFailure.nonRetryable(
+        `Script on ${request.context.node} ${describeExit(result)}: ${tail(result.stderr || result.stdout, 3)}`,
+        'ScriptFailed',
+        { exitCode: result.exitCode, stdout: tail(result.stdout, 20), stderr: tail(result.stderr, 20) },
+      );
+    },
+
+    /** DistributedScript's step on one node: every exit is a result; only an unreachable node throws. */
+    async runScriptOnNode(request: { target: SshTarget; context: NodeContext; script: string; timeoutMs: number }): Promise<NodeScriptResult> {
+      const result = await runOn(ssh, request.target, scriptCommand(nodeEnv(request.context), request.timeoutMs), { timeoutMs: request.timeoutMs, stdin: request.script });
+      return {
+        node: request.target.node,
+        outcome: result.timedOut ? 'timed-out' : result.exitCode === 0 ? 'succeeded' : 'failed',
+        exitCode: result.exitCode,
+        stdout: result.stdout,
+        stderr: result.stderr,
+        truncated: result.truncated,
+        durationMs: result.durationMs,
+      };
+    },
+  };
+}

@@ -1,0 +1,153 @@
+// Commands on nodes over SSH (ssh2): a real login with a key read from SSH_KEYS_DIR by name, a
+// timeout, the exit code, and stdout/stderr captured up to a limit. Keys never leave the worker.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Client, type ConnectConfig } from 'ssh2';
+import { MAX_OUTPUT_BYTES, type CommandResult, type SshTarget } from '../../workflows/nodes.shared.ts';
+
+export const KEY_REF_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** The node could not be reached or refused the login: not the command's fault. */
+export class SshUnreachableError extends Error {
+  override name = 'SshUnreachableError';
+}
+
+export class SshKeyError extends Error {
+  override name = 'SshKeyError';
+}
+
+export interface CommandOptions {
+  timeoutMs: number;
+  /** Written to the command's standard input, then closed (how scripts and manifests are sent). */
+  stdin?: string;
+  maxOutputBytes?: number;
+}
+
+export interface SshRunner {
+  run(target: SshTarget, command: string, options: CommandOptions): Promise<CommandResult>;
+}
+
+/** Collects a stream up to a byte limit, remembering whether anything was cut. */
+class BoundedOutput {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  truncated = false;
+  constructor(private readonly limit: number) {}
+  push(chunk: Buffer): void {
+    const room = this.limit - this.size;
+    if (room <= 0) {
+      this.truncated = true;
+      return;
+    }
+    const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
+    if (kept.length < chunk.length) this.truncated = true;
+    this.chunks.push(kept);
+    this.size += kept.length;
+  }
+  text(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
+}
+
+export function createSshRunner(options: { keysDir: string; connectTimeoutMs?: number }): SshRunner {
+  const keys = new Map<string, Promise<Buffer>>();
+  const privateKey = (keyRef: string): Promise<Buffer> => {
+    if (!KEY_REF_PATTERN.test(keyRef)) return Promise.reject(new SshKeyError(`SSH key reference ${JSON.stringify(keyRef)} is not a plain file name.`));
+    if (!keys.has(keyRef)) {
+      const loading = readFile(join(options.keysDir, keyRef)).catch((error: NodeJS.ErrnoException) => {
+        keys.delete(keyRef);
+        throw new SshKeyError(error.code === 'ENOENT' ? `SSH key ${JSON.stringify(keyRef)} is not in SSH_KEYS_DIR.` : `SSH key ${keyRef}: ${error.message}`);
+      });
+      keys.set(keyRef, loading);
+    }
+    return keys.get(keyRef)!;
+  };
+
+  return {
+    async run(target, command, commandOptions) {
+      const connectConfig: ConnectConfig = {
+        host: target.host,
+        port: target.port,
+        username: target.user,
+        privateKey: await privateKey(target.keyRef),
+        readyTimeout: options.connectTimeoutMs ?? 10_000,
+        keepaliveInterval: 5000,
+      };
+      const limit = commandOptions.maxOutputBytes ?? MAX_OUTPUT_BYTES;
+      const started = performance.now();
+      return new Promise<CommandResult>((resolve, reject) => {
+        const client = new Client();
+        let settled = false;
+        let timer: NodeJS.Timeout | undefined;
+        const finish = (outcome: () => void) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          client.end();
+          outcome();
+        };
+        client.on('error', (error) => finish(() => reject(new SshUnreachableError(`SSH to ${target.user}@${target.host}:${target.port} failed: ${error.message}`))));
+        client.on('ready', () => {
+          client.exec(command, (error, channel) => {
+            if (error) return finish(() => reject(new SshUnreachableError(`SSH exec on ${target.host} failed: ${error.message}`)));
+            const stdout = new BoundedOutput(limit);
+            const stderr = new BoundedOutput(limit);
+            let exitCode: number | null = null;
+            let signal: string | null = null;
+            let timedOut = false;
+            const result = () => ({
+              exitCode: timedOut ? null : exitCode,
+              signal,
+              stdout: stdout.text(),
+              stderr: stderr.text(),
+              truncated: stdout.truncated || stderr.truncated,
+              timedOut,
+              durationMs: Math.round(performance.now() - started),
+            });
+            timer = setTimeout(() => {
+              timedOut = true;
+              // Ask the server to kill it, then stop waiting: a child that keeps the pipes open
+              // would otherwise hold the channel. Remote scripts also run under timeout(1).
+              channel.signal('KILL');
+              finish(() => resolve(result()));
+            }, commandOptions.timeoutMs);
+            channel.on('data', (chunk: Buffer) => stdout.push(chunk));
+            channel.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+            channel.on('exit', (code: number | null, signalName?: string) => {
+              exitCode = code;
+              signal = signalName ?? null;
+            });
+            channel.on('close', () => finish(() => resolve(result())));
+            channel.end(commandOptions.stdin ?? '');
+          });
+        });
+        client.connect(connectConfig);
+      });
+    },
+  };
+}
+
+/**
+ * A command that reads a script on stdin, limited on the node itself by timeout(1) where it exists
+ * (killing the script's whole process group), so a timed-out script does not linger there.
+ */
+export function scriptCommand(env: Record<string, string>, timeoutMs: number): string {
+  const seconds = Math.ceil(timeoutMs / 1000) + 1;
+  return `if command -v timeout >/dev/null 2>&1; then exec env ${envPrefix(env)}timeout -k 5 ${seconds} sh -s; else exec env ${envPrefix(env)}sh -s; fi`;
+}
+
+/** `'it''s'`-style quoting for a POSIX shell: the value stays one word, whatever it holds. */
+export function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** `A=1 B=2 ` for a command line, with safe names and quoted values. */
+export function envPrefix(env: Record<string, string>): string {
+  return Object.entries(env)
+    .filter(([name]) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+    .map(([name, value]) => `${name}=${shellQuote(value)} `)
+    .join('');
+}
+
+/** The key the local stack generates and its sshd authorizes (SSH_KEYS_DIR/local-ed25519). */
+export const LOCAL_SSH_KEY = 'local-ed25519';

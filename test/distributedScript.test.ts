@@ -1,0 +1,113 @@
+// DistributedScript over a cluster's nodes (the local sshd): per-node results, failure policies,
+// output limits, timeouts, and a re-run on the failed nodes only.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { App } from '../api/app.ts';
+import type { ErrorBody } from '../api/errors.ts';
+import type { ScriptRunView } from '../api/nodes.ts';
+import { MAX_OUTPUT_BYTES, scriptRunVerdict, type NodeScriptResult } from '../workflows/nodes.shared.ts';
+import { firstFreeNodeName } from '../activities/nodes/fleetModel.ts';
+import { createCluster, fastTimings, json } from './support/nodes.ts';
+import { createTestApp, openTestEnvironment, uniqueSuffix, type TestEnvironment } from './support/stack.ts';
+
+describe('DistributedScript on a cluster of three nodes', () => {
+  let env: TestEnvironment;
+  let app: App;
+  let cluster: string;
+  const suffix = uniqueSuffix();
+
+  beforeAll(async () => {
+    env = await openTestEnvironment();
+    await env.startWorkers(suffix);
+    app = createTestApp(env, { taskQueueSuffix: suffix });
+    cluster = await createCluster(app, { maxNodes: 3 });
+    const deployments = await Promise.all([1, 2, 3].map(() => json<{ workflowId: string }>(app, 'POST', `/api/clusters/${cluster}/deployments`, { timings: fastTimings })));
+    await Promise.all(deployments.map((d) => env.client.workflow.getHandle(d.body.workflowId).result()));
+  });
+  afterAll(async () => {
+    await env?.close();
+  });
+
+  async function run(body: Record<string, unknown>): Promise<ScriptRunView> {
+    const started = await json<{ workflowId: string }>(app, 'POST', `/api/clusters/${cluster}/scripts`, body);
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    await env.client.workflow.getHandle(started.body.workflowId).result().catch(() => undefined);
+    const view = await json<ScriptRunView>(app, 'GET', `/api/script-runs/${encodeURIComponent(started.body.workflowId)}`);
+    expect(view.status).toBe(200);
+    return view.body;
+  }
+
+  const failsOnSecond = () => `echo "hello from $FLEET_NODE"; if [ "$FLEET_NODE" = "${cluster}02" ]; then echo broken >&2; exit 4; fi`;
+  const outcomes = (view: ScriptRunView) => view.nodes.map((n) => `${n.node.slice(cluster.length)}:${n.outcome}`);
+
+  it('continue-then-fail: every node runs, each with its exit code, output and duration; the run fails', async () => {
+    const view = await run({ script: failsOnSecond(), parallelism: 3, failurePolicy: 'continue' });
+    expect(view.execution).toBe('FAILED');
+    expect(view.state).toBe('failed');
+    expect(outcomes(view)).toEqual(['01:succeeded', '02:failed', '03:succeeded']);
+    expect(view.nodes[0]).toMatchObject({ exitCode: 0, stdout: `hello from ${cluster}01\n`, stderr: '', truncated: false });
+    expect(view.nodes[1]).toMatchObject({ exitCode: 4, stderr: 'broken\n' });
+    for (const node of view.nodes) expect(node.durationMs).toBeGreaterThan(0);
+
+    // Re-run on the failed node only.
+    const rerun = await json<{ workflowId: string; nodes: string[] }>(app, 'POST', `/api/script-runs/${encodeURIComponent(view.workflowId)}/rerun-failed`);
+    expect(rerun.status).toBe(202);
+    expect(rerun.body.nodes).toEqual([`${cluster}02`]);
+    await env.client.workflow.getHandle(rerun.body.workflowId).result().catch(() => undefined);
+    const again = await json<ScriptRunView>(app, 'GET', `/api/script-runs/${encodeURIComponent(rerun.body.workflowId)}`);
+    expect(outcomes(again.body)).toEqual(['02:failed']);
+  });
+
+  it('tolerate: failures within the fraction make a partial success', async () => {
+    const view = await run({ script: failsOnSecond(), parallelism: 2, failurePolicy: 'tolerate', toleratedFailureFraction: 0.34 });
+    expect(view.execution).toBe('COMPLETED');
+    expect(view.state).toBe('partial');
+    const strict = await run({ script: failsOnSecond(), parallelism: 2, failurePolicy: 'tolerate', toleratedFailureFraction: 0.2 });
+    expect(strict.state).toBe('failed');
+  });
+
+  it('fail-fast: no node starts after the first failure', async () => {
+    const view = await run({ script: failsOnSecond(), parallelism: 1, failurePolicy: 'fail-fast' });
+    expect(outcomes(view)).toEqual(['01:succeeded', '02:failed', '03:skipped']);
+    expect(view.state).toBe('failed');
+  });
+
+  it('cuts long output and stops a node that runs past its timeout', async () => {
+    const long = await run({ script: `head -c ${MAX_OUTPUT_BYTES * 2} /dev/zero | tr '\\0' x`, nodes: [`${cluster}01`] });
+    expect(long.nodes[0]).toMatchObject({ outcome: 'succeeded', truncated: true });
+    expect(long.nodes[0]!.stdout).toHaveLength(MAX_OUTPUT_BYTES);
+    const slow = await run({ script: 'sleep 5', nodes: [`${cluster}03`], nodeTimeoutMs: 300 });
+    expect(slow.nodes[0]).toMatchObject({ node: `${cluster}03`, outcome: 'timed-out', exitCode: null });
+    expect(slow.nodes[0]!.durationMs).toBeLessThan(4000);
+  });
+
+  it('refuses a bad script request', async () => {
+    const cases: [unknown, number, string][] = [
+      [{ script: '' }, 400, 'validation_failed'],
+      [{ script: 'true', parallelism: 0 }, 400, 'validation_failed'],
+      [{ script: 'true', failurePolicy: 'sometimes' }, 400, 'validation_failed'],
+      [{ script: 'true', toleratedFailureFraction: 0.5 }, 400, 'validation_failed'],
+      [{ script: 'true', nodes: [`${cluster}42`] }, 404, 'unknown_node'],
+    ];
+    for (const [body, status, code] of cases) {
+      const response = await json<ErrorBody>(app, 'POST', `/api/clusters/${cluster}/scripts`, body);
+      expect(response.status, JSON.stringify(body)).toBe(status);
+      expect(response.body.error.code).toBe(code);
+    }
+  });
+});
+
+describe('script-run verdicts and node names', () => {
+  const result = (outcome: NodeScriptResult['outcome']): NodeScriptResult => ({ node: 'n', outcome, exitCode: null, stdout: '', stderr: '', truncated: false, durationMs: 1 });
+  it('judges a run by its policy', () => {
+    const oneOfFourFailed = [result('succeeded'), result('succeeded'), result('unreachable'), result('succeeded')];
+    expect(scriptRunVerdict(oneOfFourFailed, 'continue', 0)).toBe('failed');
+    expect(scriptRunVerdict(oneOfFourFailed, 'tolerate', 0.25)).toBe('partial');
+    expect(scriptRunVerdict(oneOfFourFailed, 'tolerate', 0.2)).toBe('failed');
+    expect(scriptRunVerdict([result('succeeded')], 'fail-fast', 0)).toBe('succeeded');
+  });
+  it('names nodes <cluster>01…99, first free first, as the original did', () => {
+    expect(firstFreeNodeName('web', [])).toBe('web01');
+    expect(firstFreeNodeName('web', ['web01', 'web03'])).toBe('web02');
+    expect(firstFreeNodeName('web', Array.from({ length: 99 }, (_, i) => `web${String(i + 1).padStart(2, '0')}`))).toBeUndefined();
+  });
+});

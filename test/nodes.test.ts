@@ -1,0 +1,210 @@
+// Node deployment and removal against moto (EC2, ELBv2), the local sshd, puppet and the SMTP sink.
+import { existsSync, readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { App } from '../api/app.ts';
+import type { ErrorBody } from '../api/errors.ts';
+import type { RunbookView } from '../api/nodes.ts';
+import { createAwsClients, type AwsClients } from '../activities/nodes/aws.ts';
+import { createFleetModel } from '../activities/nodes/fleetModel.ts';
+import type { NodeRecord, RunbookResult } from '../workflows/nodes.shared.ts';
+import { createCluster, fastTimings, json, liveInstancesOf, mailTo, registeredTargets } from './support/nodes.ts';
+import { createTestApp, openTestEnvironment, startWorkerProcess, uniqueSuffix, type TestEnvironment } from './support/stack.ts';
+
+const manifest = `file { ["/tmp/fleet-nodes", "/tmp/fleet-nodes/\${facts['fleet_node']}"]: ensure => directory }
+file { "/tmp/fleet-nodes/\${facts['fleet_node']}/os-configured": content => "by puppet\\n" }
+`;
+
+describe('clusters and nodes: deployNode and removeNode sagas', () => {
+  let env: TestEnvironment;
+  let app: App;
+  let aws: AwsClients;
+  const suffix = uniqueSuffix();
+
+  beforeAll(async () => {
+    env = await openTestEnvironment();
+    await env.startWorkers(suffix);
+    app = createTestApp(env, { taskQueueSuffix: suffix });
+    aws = createAwsClients(env.config.aws);
+  });
+  afterAll(async () => {
+    aws?.destroy();
+    await env?.close();
+  });
+
+  async function deploy(cluster: string, body: Record<string, unknown> = {}) {
+    const started = await json<{ deploymentId: string; workflowId: string }>(app, 'POST', `/api/clusters/${cluster}/deployments`, { timings: fastTimings, ...body });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    return started.body;
+  }
+
+  async function outcome(workflowId: string): Promise<{ result?: RunbookResult; error?: string; view: RunbookView }> {
+    let result: RunbookResult | undefined;
+    let error: string | undefined;
+    try {
+      result = await env.client.workflow.getHandle(workflowId).result();
+    } catch (failure) {
+      expect(failure).toBeInstanceOf(WorkflowFailedError);
+      error = (failure as WorkflowFailedError).cause?.message;
+    }
+    const view = await json<RunbookView>(app, 'GET', `/api/runbooks/${encodeURIComponent(workflowId)}`);
+    expect(view.status).toBe(200);
+    return { result, error, view: view.body };
+  }
+
+  it('deploys a node through every step, then removes it: instance, target, record and mail all follow', async () => {
+    const cluster = await createCluster(app, {
+      maxNodes: 1,
+      puppetManifest: manifest,
+      tomcatScript: 'mkdir -p /tmp/fleet-nodes/$FLEET_NODE && echo tomcat > /tmp/fleet-nodes/$FLEET_NODE/tomcat.conf',
+      deployScript: 'echo "app for $FLEET_CLUSTER" > /tmp/fleet-nodes/$FLEET_NODE/app.war',
+      clusterUpdateScript: 'echo "$FLEET_NODE updated" >> /tmp/fleet-nodes/$FLEET_NODE/cluster-updates',
+    });
+    const { deploymentId, workflowId } = await deploy(cluster);
+    const { result, view } = await outcome(workflowId);
+    expect(result).toMatchObject({ cluster, node: `${cluster}01` });
+    expect(view.state).toBe('succeeded');
+    expect(view.steps.map((s) => `${s.name}:${s.status}`)).toEqual([
+      'reserve:done', 'launch:done', 'wait-running:done', 'wait-status-ok:done', 'ssh-ready:done', 'os-configuration:done',
+      'tomcat:done', 'app-deploy:done', 'lb-register:done', 'lb-healthy:done', 'cluster-update:done', 'notify:done',
+    ]);
+    const node = `${cluster}01`;
+    // Puppet and the scripts really ran, over SSH, with the node's identity.
+    expect(readFileSync(`/tmp/fleet-nodes/${node}/os-configured`, 'utf8')).toBe('by puppet\n');
+    expect(readFileSync(`/tmp/fleet-nodes/${node}/app.war`, 'utf8')).toBe(`app for ${cluster}\n`);
+    expect(readFileSync(`/tmp/fleet-nodes/${node}/cluster-updates`, 'utf8')).toBe(`${node} updated\n`);
+    const instances = await liveInstancesOf(aws, env.config, deploymentId);
+    expect(instances).toEqual([result!.instanceId]);
+    expect(await registeredTargets(aws, env.config)).toContainEqual({ id: result!.instanceId!, state: 'healthy' });
+    const detail = await json<{ nodes: NodeRecord[] }>(app, 'GET', `/api/clusters/${cluster}`);
+    expect(detail.body.nodes).toMatchObject([{ name: node, state: 'active', instanceId: result!.instanceId }]);
+    expect((await mailTo(env.config, `${cluster}@fleet.test`)).map((m) => m.subject)).toEqual([`[fleet] ${node} deployed to cluster ${cluster}`]);
+
+    // The cluster is at its maximum now: a second deployment is refused and starts nothing.
+    const refused = await json<ErrorBody>(app, 'POST', `/api/clusters/${cluster}/deployments`, {});
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe('cluster_at_max');
+
+    const removal = await json<{ workflowId: string }>(app, 'DELETE', `/api/clusters/${cluster}/nodes/${node}`, { timings: fastTimings });
+    expect(removal.status, JSON.stringify(removal.body)).toBe(202);
+    const removed = await outcome(removal.body.workflowId);
+    expect(removed.view.state).toBe('succeeded');
+    expect(removed.view.steps.every((s) => s.status === 'done')).toBe(true);
+    expect(await liveInstancesOf(aws, env.config, deploymentId)).toEqual([]);
+    expect((await registeredTargets(aws, env.config)).map((t) => t.id)).not.toContain(result!.instanceId);
+    expect((await json<{ nodes: NodeRecord[] }>(app, 'GET', `/api/clusters/${cluster}`)).body.nodes).toEqual([]);
+    expect((await mailTo(env.config, `${cluster}@fleet.test`))[0]!.subject).toBe(`[fleet] ${node} removed from cluster ${cluster}`);
+  });
+
+  it('rolls back a failure at each step and mails which step failed and why', async () => {
+    const badTargetGroup = await json(app, 'PUT', `/api/ec2-profiles/no-such-target-group`, {
+      region: env.config.aws.region, imageId: 'ami-12c6146b', instanceType: 't3.micro', targetGroup: 'does-not-exist',
+    });
+    expect(badTargetGroup.status).toBe(200);
+    const cases = [
+      { why: 'bad Puppet manifest', fields: { puppetManifest: 'file { "/nonexistent-dir/fleet/x": content => "x" }' }, step: 'Operating system configuration (puppet apply)', message: /a resource failed/ },
+      { why: 'a Tomcat script that exits 3', fields: { tomcatScript: 'echo broken >&2; exit 3' }, step: 'Tomcat configuration', message: /exited with 3: broken/ },
+      { why: 'a registration error', fields: { ec2Profile: 'no-such-target-group' }, step: 'Register with the load balancer', message: /No target group named "does-not-exist"/ },
+    ];
+    const launched: string[] = [];
+    await Promise.all(
+      cases.map(async ({ why, fields, step, message }) => {
+        const cluster = await createCluster(app, fields);
+        const { deploymentId, workflowId } = await deploy(cluster);
+        const { error, view } = await outcome(workflowId);
+        expect(error, why).toMatch(new RegExp(`^Deployment failed at "${step.replace(/[()]/g, '\\$&')}"`));
+        expect(error, why).toMatch(message);
+        expect(view.state, why).toBe('rolled-back');
+        if (view.instanceId) launched.push(view.instanceId);
+        expect(view.steps.find((s) => s.label === step)?.status, why).toBe('failed');
+        expect(view.steps.filter((s) => s.status === 'compensated').map((s) => s.name), why).toEqual(expect.arrayContaining(['reserve']));
+        expect(await liveInstancesOf(aws, env.config, deploymentId), why).toEqual([]);
+        expect((await json<{ nodes: NodeRecord[] }>(app, 'GET', `/api/clusters/${cluster}`)).body.nodes, why).toEqual([]);
+        const [mail] = await mailTo(env.config, `${cluster}@fleet.test`);
+        expect(mail?.subject, why).toBe(`[fleet] Deployment of ${cluster}01 to ${cluster} failed at step "${step}"`);
+        expect(mail?.text, why).toMatch(message);
+      }),
+    );
+    // Each launched an instance, and none of them is still registered with the load balancer.
+    expect(launched).toHaveLength(cases.length);
+    const registered = (await registeredTargets(aws, env.config)).map((t) => t.id);
+    for (const instanceId of launched) expect(registered).not.toContain(instanceId);
+  });
+
+  it('rolls back when SSH never answers: the instance is terminated, and the step says so', async () => {
+    const unreachable = uniqueSuffix();
+    // These workers map every instance to a loopback address nothing listens on.
+    await env.startWorkers(unreachable, { nodes: { resolveSshEndpoint: () => ({ host: '127.0.0.1', port: 9 }) } });
+    const unreachableApp = createTestApp(env, { taskQueueSuffix: unreachable });
+    const cluster = await createCluster(unreachableApp);
+    const started = await json<{ deploymentId: string; workflowId: string }>(unreachableApp, 'POST', `/api/clusters/${cluster}/deployments`, { timings: { ...fastTimings, sshReadyMs: 1500 } });
+    const { error, view } = await outcome(started.body.workflowId);
+    expect(error).toMatch(/^Deployment failed at "Wait for an SSH login": no SSH login to \w+@127\.0\.0\.1:9 within 1500 ms \(\d+ attempts\); last error: .*ECONNREFUSED/);
+    expect(view.steps.find((s) => s.name === 'launch')?.status).toBe('compensated');
+    expect(await liveInstancesOf(aws, env.config, started.body.deploymentId)).toEqual([]);
+    expect((await mailTo(env.config, `${cluster}@fleet.test`))[0]?.subject).toMatch(/failed at step "Wait for an SSH login"/);
+  });
+
+  it('ends with exactly one instance when the worker is SIGKILLed mid-deployment', async () => {
+    const crashSuffix = uniqueSuffix();
+    const crashApp = createTestApp(env, { taskQueueSuffix: crashSuffix });
+    const cluster = await createCluster(crashApp, { tomcatScript: 'sleep 1; echo tomcat' });
+    const first = startWorkerProcess({ FLEET_TASK_QUEUE_SUFFIX: crashSuffix });
+    await first.ready;
+    const started = await json<{ deploymentId: string; workflowId: string }>(crashApp, 'POST', `/api/clusters/${cluster}/deployments`, { timings: fastTimings });
+    // Kill it as soon as the instance exists, while later steps are running.
+    for (let i = 0; i < 400; i++) {
+      const view = await json<RunbookView>(crashApp, 'GET', `/api/runbooks/${encodeURIComponent(started.body.workflowId)}`);
+      if (view.body.steps?.find((s) => s.name === 'launch')?.status === 'done') break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const second = startWorkerProcess({ FLEET_TASK_QUEUE_SUFFIX: crashSuffix });
+    try {
+      await second.ready;
+      const result = await env.client.workflow.getHandle(started.body.workflowId).result();
+      expect(await liveInstancesOf(aws, env.config, started.body.deploymentId)).toEqual([result.instanceId]);
+    } finally {
+      second.child.kill('SIGTERM');
+      await second.exited;
+    }
+  });
+
+  it('a retried launch finds the instance the first attempt made (ClientToken and deployment tag)', async () => {
+    const { createAwsActivities, createSshEndpointResolver } = await import('../activities/nodes/aws.ts');
+    const activities = createAwsActivities({ aws, resolveSshEndpoint: createSshEndpointResolver('local-sshd', env.config.ssh.sshd) });
+    const profile = (await createFleetModel(env.clients.mysql).listEc2Profiles()).find((p) => p.name === 'local')!;
+    const request = { deploymentId: `retry-${suffix}`, clientToken: `fleet-retry-${suffix}`, cluster: 'web', node: 'web99', profile };
+    const first = await activities.launchInstance(request);
+    const second = await activities.launchInstance(request);
+    expect(second).toEqual({ instanceId: first.instanceId, reused: true });
+    expect(await liveInstancesOf(aws, env.config, request.deploymentId)).toEqual([first.instanceId]);
+    expect(await activities.terminateDeploymentInstances({ region: profile.region, deploymentId: request.deploymentId })).toEqual([first.instanceId]);
+  });
+
+  it('refuses bad input with clear errors and changes nothing', async () => {
+    const cluster = await createCluster(app, { minNodes: 0, maxNodes: 2 });
+    const cases: [string, string, unknown, number, string][] = [
+      ['POST', '/api/clusters/no-such-cluster/deployments', {}, 404, 'unknown_cluster'],
+      ['POST', `/api/clusters/${cluster}/deployments`, { ec2Profile: 'nope' }, 422, 'unknown_profile'],
+      ['POST', `/api/clusters/${cluster}/deployments`, { sshProfile: 'nope' }, 422, 'unknown_profile'],
+      ['POST', `/api/clusters/${cluster}/deployments`, { timings: { pollMs: -1 } }, 400, 'validation_failed'],
+      ['DELETE', `/api/clusters/${cluster}/nodes/${cluster}07`, {}, 404, 'unknown_node'],
+      ['POST', '/api/clusters', { name: 'Bad Name', maxNodes: 1, ec2Profile: 'local', sshProfile: 'local' }, 400, 'validation_failed'],
+      ['POST', '/api/clusters', { name: cluster, maxNodes: 1, ec2Profile: 'local', sshProfile: 'local' }, 409, 'already_exists'],
+      ['POST', '/api/clusters', { name: `${cluster}x`, maxNodes: 1, ec2Profile: 'missing', sshProfile: 'local' }, 422, 'unknown_profile'],
+      ['POST', '/api/clusters', { name: `${cluster}y`, minNodes: 3, maxNodes: 1, ec2Profile: 'local', sshProfile: 'local' }, 400, 'validation_failed'],
+      ['PUT', '/api/ssh-profiles/evil', { user: 'root', keyRef: '../../etc/shadow' }, 400, 'validation_failed'],
+      ['POST', `/api/clusters/${cluster}/scripts`, { script: 'true' }, 422, 'no_active_nodes'],
+    ];
+    for (const [method, path, body, status, code] of cases) {
+      const response = await json<ErrorBody>(app, method, path, body);
+      expect(response.status, `${method} ${path}`).toBe(status);
+      expect(response.body.error.code, `${method} ${path}`).toBe(code);
+      expect(response.body.error.message.length).toBeGreaterThan(10);
+    }
+    expect((await json<{ nodes: NodeRecord[] }>(app, 'GET', `/api/clusters/${cluster}`)).body.nodes).toEqual([]);
+    expect(existsSync('/etc/shadow')).toBe(true);
+  });
+});
