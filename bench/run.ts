@@ -9,6 +9,7 @@ const benchmarks: Record<string, () => Promise<Record<string, unknown>>> = {
   'request-run-crash': async () => (await import('./requestRun.ts')).requestRunCrashBenchmark(),
   'cf-converge': async () => (await import('./cfConverge.ts')).cfConvergeBenchmark(),
   'config-cache': async () => (await import('./configCache.ts')).configCacheBenchmark(),
+  nodes: async () => (await import('./nodes.ts')).nodesBenchmark(),
 };
 
 async function main(): Promise<void> {

@@ -29,6 +29,22 @@ describe('configuration', () => {
     expect(real).toMatchObject({ apiUrl: 'https://api.sys.example.com', clientId: 'fleet', clientSecret: 's', simulator: { run: false } });
   });
 
+  it('points nodes at moto, the local sshd and the SMTP sink by default, and at AWS and real hosts when told', () => {
+    const local = loadConfig({});
+    expect(local.aws).toMatchObject({ region: 'us-east-1', endpoint: 'http://127.0.0.1:5055', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, moto: { port: 5055, run: true } });
+    expect(local.ssh.endpoints).toBe('local-sshd');
+    expect(local.ssh.sshd).toMatchObject({ port: 2222, run: true });
+    expect(local.ssh.sshd.addresses).toHaveLength(16);
+    expect(local.ssh.keysDir).toMatch(/\.data\/ssh\/keys$/);
+    expect(local.smtp).toMatchObject({ host: '127.0.0.1', port: 2525, user: undefined, password: undefined, sink: { run: true, httpPort: 2526 } });
+    const real = loadConfig({ FLEET_AWS_ENDPOINT: 'aws', AWS_REGION: 'eu-west-1', SMTP_HOST: 'smtp.example.com', SMTP_PORT: '587', SMTP_USER: 'fleet', SMTP_PASSWORD: 'pw' });
+    expect(real.aws).toMatchObject({ region: 'eu-west-1', endpoint: undefined, credentials: undefined, moto: { run: false } });
+    expect(real.ssh).toMatchObject({ endpoints: 'private-ip', sshd: { run: false } });
+    expect(real.smtp).toMatchObject({ host: 'smtp.example.com', port: 587, user: 'fleet', password: 'pw', sink: { run: false } });
+    expect(loadConfig(configToEnv(real))).toEqual(real);
+    expect(loadConfig(configToEnv(local))).toEqual(local);
+  });
+
   it('reads Temporal connection settings the way the Temporal CLI and SDKs do', () => {
     const config = loadConfig({ TEMPORAL_ADDRESS: 'prod.tmprl.cloud:7233', TEMPORAL_NAMESPACE: 'fleet.a1b2', TEMPORAL_API_KEY: 'k' });
     expect(config.temporal.address).toBe('prod.tmprl.cloud:7233');
@@ -46,6 +62,10 @@ describe('configuration', () => {
     ['CF_SIM_PORT', '0', /CF_SIM_PORT="0" is not a TCP port/],
     ['CF_API_URL', 'api.example.com', /CF_API_URL="api.example.com" is not an http\(s\) URL/],
     ['CF_SIM', 'perhaps', /CF_SIM="perhaps" is not a yes\/no setting/],
+    ['FLEET_AWS_ENDPOINT', 'ec2.local', /FLEET_AWS_ENDPOINT="ec2.local" is not an http\(s\) URL/],
+    ['SSH_ENDPOINTS', 'magic', /SSH_ENDPOINTS="magic" is not one of local-sshd, private-ip, public-ip, public-dns/],
+    ['SSHD_ADDRESSES', '17', /SSHD_ADDRESSES="17" is not a count: use a whole number from 0 to 16/],
+    ['SMTP_PORT', 'x', /SMTP_PORT="x" is not a TCP port/],
   ])('rejects %s=%s with a message naming the setting', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);
