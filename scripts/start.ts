@@ -38,6 +38,9 @@ Ready in ${((performance.now() - started) / 1000).toFixed(1)} s.
   Temporal          ${config.temporal.address}   namespace ${config.temporal.namespace}
   Temporal Web UI   ${config.temporal.webUiUrl}
   Cloud Foundry     ${config.cf.apiUrl}${config.cf.simulator.run ? '   (simulator; knobs at /__sim/config)' : ''}
+  EC2 and ELBv2     ${config.aws.endpoint ?? `AWS ${config.aws.region}`}${config.aws.moto.run ? '   (moto)' : ''}
+  Nodes over SSH    ${config.ssh.sshd.run ? `local sshd on ${config.ssh.sshd.addresses[0]}–${config.ssh.sshd.addresses.at(-1)}:${config.ssh.sshd.port}` : `each instance's ${config.ssh.endpoints}`}
+  Mail              ${config.smtp.host}:${config.smtp.port}${config.smtp.sink.run ? `   (sink; mailbox at ${api}/nodes/mailbox)` : ''}
   Logs              ${config.logDir}
 Press Ctrl-C to stop.`);
 

@@ -80,6 +80,23 @@ describe('DistributedScript on a cluster of three nodes', () => {
     expect(slow.nodes[0]!.durationMs).toBeLessThan(4000);
   });
 
+  it('keeps the cluster at its minimum: removing a node below it is refused and changes nothing', async () => {
+    const raised = await json(app, 'PUT', `/api/clusters/${cluster}`, { minNodes: 3, maxNodes: 3, ec2Profile: 'local', sshProfile: 'local' });
+    expect(raised.status, JSON.stringify(raised.body)).toBe(200);
+    try {
+      const refused = await json<ErrorBody>(app, 'DELETE', `/api/clusters/${cluster}/nodes/${cluster}01`, {});
+      expect(refused.status).toBe(409);
+      expect(refused.body.error).toMatchObject({ code: 'cluster_at_min', message: `Cluster ${cluster} has 3 active node(s), its minimum is 3.` });
+      const busy = await json<ErrorBody>(app, 'DELETE', `/api/clusters/${cluster}`);
+      expect(busy.status).toBe(409);
+      expect(busy.body.error.code).toBe('in_use');
+      const detail = await json<{ nodes: { state: string }[] }>(app, 'GET', `/api/clusters/${cluster}`);
+      expect(detail.body.nodes.map((n) => n.state)).toEqual(['active', 'active', 'active']);
+    } finally {
+      await json(app, 'PUT', `/api/clusters/${cluster}`, { minNodes: 0, maxNodes: 3, ec2Profile: 'local', sshProfile: 'local' });
+    }
+  });
+
   it('refuses a bad script request', async () => {
     const cases: [unknown, number, string][] = [
       [{ script: '' }, 400, 'validation_failed'],
