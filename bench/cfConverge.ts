@@ -2,12 +2,8 @@
 // through the whole product (Temporal → worker → CF client → simulator with 20 ms per request) at
 // concurrency 20. Side by side in the same run: the ideal bound computed from the simulator's own
 // request log, and a one-app-at-a-time (concurrency 1) baseline. Then a re-converge, and 1,000 apps.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { hostEnv, loadConfig } from '../config.ts';
 import { connectClient } from '../temporal/connection.ts';
-import { freeStackPorts, startStack } from '../scripts/stack.ts';
+import { startPrivateStack } from './privateStack.ts';
 import { cfConverge } from '../workflows/cfConverge.ts';
 import { CF_CONVERGE_TASK_QUEUE, type ConvergeInput, type ConvergeResult } from '../workflows/cfConverge.shared.ts';
 import type { RequestLogEntry } from '../sim/cf/traffic.ts';
@@ -25,10 +21,8 @@ function isPoll(entry: RequestLogEntry): boolean {
 const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
 
 export async function cfConvergeBenchmark(): Promise<Record<string, unknown>> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'bench-cf-'));
-  const config = loadConfig({ ...(await freeStackPorts()), FLEET_DATA_DIR: dataDir, API_INSTANCES: '1', CPU_LOAD_WORKERS: '0' });
   console.log('Starting a private stack (Temporal, worker, CF simulator, …)…');
-  const stack = await startStack({ config, hostEnv: hostEnv(), persistentTemporal: false, temporalUi: false, app: { workers: 1 }, log: console.log });
+  const { config, stop } = await startPrivateStack('cf', { API_INSTANCES: '1', CPU_LOAD_WORKERS: '0' }, { workers: 1 });
   const temporal = await connectClient(config);
   const sim = config.cf.apiUrl;
   const simRequests = async (since: number) => (await (await fetch(`${sim}/__sim/requests?since=${since}`)).json()) as { requests: RequestLogEntry[]; last: number };
@@ -90,7 +84,6 @@ export async function cfConvergeBenchmark(): Promise<Record<string, unknown>> {
     };
   } finally {
     await temporal.connection.close();
-    await stack.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await stop();
   }
 }

@@ -4,16 +4,14 @@
 //      propagation lag: a write through one instance until the 7 others answer it from memory.
 //   2. 64 instances: start-up, the seed's Locust mix with changing values (stale reads counted),
 //      the same mix with no pauses, then every instance's digest against etcd's, and memory.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { Agent, request } from 'undici';
-import { configToEnv, hostEnv, loadConfig, type Config } from '../config.ts';
+import { configToEnv, hostEnv, type Config } from '../config.ts';
 import { createConfigCacheEtcdClient } from '../activities/clients.ts';
 import { configDigest } from '../api/configCache.ts';
 import { findFreePort, findFreePortRange, waitUntilHealthy } from '../scripts/processes.ts';
-import { freeStackPorts, startAppProcess, startStack } from '../scripts/stack.ts';
+import { startAppProcess } from '../scripts/stack.ts';
+import { startPrivateStack } from './privateStack.ts';
 import type { ConfigCacheStatus } from '../workflows/configCache.shared.ts';
 import { formatLoadResult, runConfigCacheLoad } from './configCacheLoad.ts';
 
@@ -138,10 +136,8 @@ async function consistency(base: Config, instances: Instances) {
 const megabytes = (bytes: number) => round(bytes / 1024 / 1024);
 
 export async function configCacheBenchmark(): Promise<Record<string, unknown>> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'bench-config-cache-'));
-  const config = loadConfig({ ...hostEnv(), ...(await freeStackPorts()), FLEET_DATA_DIR: dataDir, CPU_LOAD_WORKERS: '0' });
   console.log('Starting a private stack (Temporal, MariaDB, memcached, etcd)…');
-  const stack = await startStack({ config, hostEnv: hostEnv(), persistentTemporal: false, temporalUi: false, app: false, log: console.log });
+  const { config, stop } = await startPrivateStack('config-cache', { CPU_LOAD_WORKERS: '0' }, false);
   try {
     const eight = await startInstances(config, 8);
     let get: Awaited<ReturnType<typeof throughput>>;
@@ -222,7 +218,6 @@ export async function configCacheBenchmark(): Promise<Record<string, unknown>> {
       await sixtyFour.stop();
     }
   } finally {
-    await stack.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await stop();
   }
 }

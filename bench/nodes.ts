@@ -2,13 +2,9 @@
 // scripts → ELBv2 → email) on a private stack, and report Temporal's share of the time (activity
 // schedule-to-start latency, from the histories). Then 10 more nodes, and a DistributedScript of a
 // 1 s script on the 20 nodes at parallelism 10 against parallelism 1, side by side in one run.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
-import { hostEnv, loadConfig } from '../config.ts';
 import { connectClient } from '../temporal/connection.ts';
-import { freeStackPorts, startStack } from '../scripts/stack.ts';
+import { startPrivateStack } from './privateStack.ts';
 import { createMysqlPool } from '../activities/clients.ts';
 import { createFleetModel } from '../activities/nodes/fleetModel.ts';
 import { deployNode } from '../workflows/deployNode.ts';
@@ -49,10 +45,8 @@ async function activityTimes(temporal: Client, workflowId: string, into: Activit
 }
 
 export async function nodesBenchmark(): Promise<Record<string, unknown>> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'bench-nodes-'));
-  const config = loadConfig({ ...(await freeStackPorts()), FLEET_DATA_DIR: dataDir, API_INSTANCES: '1', CPU_LOAD_WORKERS: '0' });
   console.log('Starting a private stack (Temporal, worker, moto, sshd, SMTP sink, …)…');
-  const stack = await startStack({ config, hostEnv: hostEnv(), persistentTemporal: false, temporalUi: false, app: { workers: 1 }, log: console.log });
+  const { config, stop } = await startPrivateStack('nodes', { API_INSTANCES: '1', CPU_LOAD_WORKERS: '0' }, { workers: 1 });
   const temporal = await connectClient(config);
   const pool = createMysqlPool(config, { connectionLimit: 2 });
   const model = createFleetModel(pool);
@@ -117,7 +111,6 @@ export async function nodesBenchmark(): Promise<Record<string, unknown>> {
   } finally {
     await pool.end();
     await temporal.connection.close();
-    await stack.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await stop();
   }
 }

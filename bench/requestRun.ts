@@ -2,15 +2,12 @@
 // Temporal → worker → HTTP → 2 receiver instances → MySQL), on a private stack. The baseline,
 // measured side by side in the same run, is autocannon driving the same receivers with the same
 // number of connections.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import autocannon from 'autocannon';
 import type { RowDataPacket } from 'mysql2';
-import { hostEnv, loadConfig } from '../config.ts';
 import { createMysqlPool } from '../activities/clients.ts';
 import { connectClient } from '../temporal/connection.ts';
-import { freeStackPorts, startStack, type Stack } from '../scripts/stack.ts';
+import type { Stack } from '../scripts/stack.ts';
+import { startPrivateStack } from './privateStack.ts';
 import { requestRunWorkflowId, type CountingMode, type RequestRunSummary } from '../workflows/requestRun.shared.ts';
 
 interface BenchStack {
@@ -23,11 +20,9 @@ interface BenchStack {
 }
 
 async function startBenchStack(): Promise<BenchStack> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'bench-requests-'));
-  // Two receiver instances behind one port (the default), no CPU-load workers to compete for the cores.
-  const config = loadConfig({ ...(await freeStackPorts()), FLEET_DATA_DIR: dataDir, API_INSTANCES: '2', CPU_LOAD_WORKERS: '0' });
   console.log('Starting a private stack (Temporal, MariaDB, memcached, etcd, worker, 2 API instances)…');
-  const stack = await startStack({ config, hostEnv: hostEnv(), persistentTemporal: false, temporalUi: false, app: { workers: 1 }, log: console.log });
+  // Two receiver instances behind one port (the default), no CPU-load workers to compete for the cores.
+  const { config, stack, stop } = await startPrivateStack('requests', { API_INSTANCES: '2', CPU_LOAD_WORKERS: '0' }, { workers: 1 });
   const api = `http://${config.api.host}:${config.api.port}`;
   const mysql = createMysqlPool(config);
   const temporal = await connectClient(config);
@@ -48,8 +43,7 @@ async function startBenchStack(): Promise<BenchStack> {
     async close() {
       await mysql.end();
       await temporal.connection.close();
-      await stack.stop();
-      rmSync(dataDir, { recursive: true, force: true });
+      await stop();
     },
   };
 }

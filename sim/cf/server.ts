@@ -1,7 +1,8 @@
 // The CF simulator as a process: `tsx sim/cf/server.ts`, on CF_SIM_PORT, with the configured user
 // (and client) as its credentials. The stack starts it when CF_SIM is true.
 import { serve } from '@hono/node-server';
-import { ConfigError, loadConfig } from '../../config.ts';
+import { loadConfig } from '../../config.ts';
+import { exitOnListenError, runSimulator } from '../process.ts';
 import { builtInClients, builtInUsers, type SimClient, type SimUser } from './options.ts';
 import { createCfSimulator } from './simulator.ts';
 
@@ -17,19 +18,8 @@ function main(): void {
     // Credentials stay out of the log: only where it listens and what it serves.
     console.log(`CF simulator listening on http://${host}:${port} (apps domain ${cf.appsDomain}, pid ${process.pid})`),
   );
-  server.on('error', (error: NodeJS.ErrnoException) => {
-    console.error(error.code === 'EADDRINUSE' ? `error: port ${port} is in use; set CF_SIM_PORT to a free port.` : error);
-    process.exit(1);
-  });
-  // Everything is in memory: nothing to flush, so a stop need not wait for keep-alive connections.
-  const shutdown = () => process.exit(0);
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
+  server.on('error', exitOnListenError('CF_SIM_PORT', port));
 }
 
-try {
-  main();
-} catch (error) {
-  console.error(error instanceof ConfigError ? `error: ${error.message}` : error);
-  process.exit(1);
-}
+// Everything is in memory: nothing to flush, so a stop need not wait for keep-alive connections.
+runSimulator(main);
