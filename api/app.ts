@@ -26,7 +26,8 @@ import { CF_CONVERGE_TASK_QUEUE } from '../workflows/cfConverge.shared.ts';
 import { configCacheResponseHeaders, configCacheRoutes, rawConfigTargets } from './configCacheRoutes.ts';
 import { configCachePages } from '../ui/pages/configCache.tsx';
 import { createNodesService, nodesRoutes } from './nodes.ts';
-import { NODES_TASK_QUEUE } from '../workflows/nodes.shared.ts';
+import { NODES_TASK_QUEUE, type NodeTimings } from '../workflows/nodes.shared.ts';
+import { nodesPages } from '../ui/pages/nodes.tsx';
 
 export interface AppDependencies {
   temporal: Client;
@@ -50,6 +51,8 @@ export interface AppDependencies {
   configCache?: ConfigCache;
   /** The local SMTP sink's mailbox (http://host:port), shown on the Nodes page when the stack runs one. */
   mailboxUrl?: string;
+  /** Waits of node deployments and removals started from the UI (default: production timings; tests pass milliseconds). */
+  deployTimings?: Partial<NodeTimings>;
 }
 
 const limitSchema = z.coerce.number().int().min(1).max(200).default(20);
@@ -129,6 +132,7 @@ export function createApp(deps: AppDependencies) {
   app.route('/', requestRunPages({ service: requestRuns, allowedDestinations: deps.allowedDestinations, temporalWebUiUrl: deps.temporalWebUiUrl }));
   app.route('/', autoscalerPages({ cpuLoad, temporalWebUiUrl: deps.temporalWebUiUrl }));
   app.route('/', cfConvergePages({ service: cfConvergences, temporalWebUiUrl: deps.temporalWebUiUrl }));
+  app.route('/', nodesPages({ service: nodes, temporalWebUiUrl: deps.temporalWebUiUrl, deployTimings: deps.deployTimings }));
   if (deps.configCache) {
     app.route('/', configCacheRoutes(deps.configCache));
     app.route('/', configCachePages({ cache: deps.configCache, temporalWebUiUrl: deps.temporalWebUiUrl }));

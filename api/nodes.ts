@@ -116,7 +116,7 @@ const timingsSchema = z
   .partial()
   .strict();
 
-const deploySchema = z.object({
+export const deploySchema = z.object({
   deploymentId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/).optional(),
   ec2Profile: z.string().regex(PROFILE_NAME_PATTERN).optional(),
   sshProfile: z.string().regex(PROFILE_NAME_PATTERN).optional(),
@@ -126,7 +126,7 @@ const deploySchema = z.object({
 
 const removeSchema = z.object({ notify: z.email().optional(), timings: timingsSchema.optional() });
 
-const scriptSchema = z
+export const scriptSchema = z
   .object({
     script: z.string().min(1).max(MAX_SCRIPT_BYTES),
     parallelism: z.number().int().min(1).max(MAX_SCRIPT_PARALLELISM).default(10),

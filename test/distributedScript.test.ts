@@ -97,6 +97,19 @@ describe('DistributedScript on a cluster of three nodes', () => {
     }
   });
 
+  it('refuses a node whose SSH host key changed since its first login', async () => {
+    const [[row]] = (await env.clients.mysql.query('SELECT host_key_sha256 AS hostKey FROM nodes WHERE cluster = ? AND name = ?', [cluster, `${cluster}02`])) as unknown as [[{ hostKey: string }]];
+    expect(row.hostKey).toMatch(/^[0-9a-f]{64}$/);
+    await env.clients.mysql.query('UPDATE nodes SET host_key_sha256 = ? WHERE cluster = ? AND name = ?', ['0'.repeat(64), cluster, `${cluster}02`]);
+    try {
+      const view = await run({ script: 'echo ok', parallelism: 3, failurePolicy: 'continue' });
+      expect(outcomes(view)).toEqual(['01:succeeded', '02:unreachable', '03:succeeded']);
+      expect(view.nodes[1]!.error).toMatch(/presented host key SHA256 [0-9a-f]{64}, not the 0{64} it had at its first login/);
+    } finally {
+      await env.clients.mysql.query('UPDATE nodes SET host_key_sha256 = ? WHERE cluster = ? AND name = ?', [row.hostKey, cluster, `${cluster}02`]);
+    }
+  });
+
   it('refuses a bad script request', async () => {
     const cases: [unknown, number, string][] = [
       [{ script: '' }, 400, 'validation_failed'],

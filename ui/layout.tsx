@@ -13,6 +13,7 @@ export const navigation: NavItem[] = [
   { href: '/autoscaler', label: 'Autoscaler' },
   { href: '/cf', label: 'Cloud Foundry' },
   { href: '/config-cache', label: 'Config Cache' },
+  { href: '/nodes', label: 'Nodes' },
 ];
 
 export function Layout(props: { title: string; active: string; temporalWebUiUrl: string; children?: Child }) {

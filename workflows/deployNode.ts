@@ -2,7 +2,7 @@
 // launch → running → status ok → SSH login → Puppet → Tomcat → application → load balancer (after
 // configuration, unlike the original) → healthy → cluster update → email. A failure undoes what was
 // done, newest first (deregister, terminate, forget the node), and the email names the step.
-import { proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { NodeActivities } from '../activities/nodes/index.ts';
 import { FleetDomain } from '../temporal/searchAttributes.ts';
 import {
@@ -57,14 +57,31 @@ export async function deployNode(input: DeployNodeInput): Promise<RunbookResult>
     runbook.status.instanceId = instanceId;
     const wait = { region: ec2Profile.region, instanceId, pollMs: timings.pollMs };
 
-    const running = await runbook.step('wait-running', () => acts.waitRunning.waitInstanceRunning({ ...wait, timeoutMs: timings.instanceRunningMs, sshPort: sshProfile.port }), (r) => `SSH at ${r.sshHost}:${r.sshPort}`);
-    await acts.records.recordInstance(input.deploymentId, { instanceId, sshHost: running.sshHost, sshPort: running.sshPort, privateIp: running.privateIp });
+    const running = await runbook.step(
+      'wait-running',
+      async () => {
+        const addresses = await acts.waitRunning.waitInstanceRunning({ ...wait, timeoutMs: timings.instanceRunningMs, sshPort: sshProfile.port });
+        await acts.records.recordInstance(input.deploymentId, { instanceId: addresses.instanceId, sshHost: addresses.sshHost, sshPort: addresses.sshPort, privateIp: addresses.privateIp });
+        return addresses;
+      },
+      (r) => `SSH at ${r.sshHost}:${r.sshPort}`,
+    );
     await runbook.step('wait-status-ok', () => acts.waitStatusOk.waitInstanceStatusOk({ ...wait, timeoutMs: timings.instanceStatusOkMs }));
 
     const target: SshTarget = { node, host: running.sshHost, port: running.sshPort, user: sshProfile.user, keyRef: sshProfile.keyRef };
     const context = { cluster: cluster.name, node, instanceId };
-    await runbook.step('ssh-ready', () => waitSshLogin({ target, timeoutMs: timings.sshReadyMs, pollMs: Math.min(timings.pollMs, 1000) }), (r) => `login in ${r.loginMs} ms after ${r.attempts} attempt(s)`);
-    await acts.records.setNodeState(cluster.name, node, 'configuring');
+    await runbook.step(
+      'ssh-ready',
+      async () => {
+        const login = await waitSshLogin({ target, timeoutMs: timings.sshReadyMs, pollMs: Math.min(timings.pollMs, 1000) });
+        // From here on, every login to this node must present the same host key.
+        target.hostKeySha256 = login.hostKeySha256;
+        await acts.records.recordHostKey(input.deploymentId, login.hostKeySha256);
+        await acts.records.setNodeState(cluster.name, node, 'configuring');
+        return login;
+      },
+      (r) => `login in ${r.loginMs} ms after ${r.attempts} attempt(s)`,
+    );
 
     if (cluster.puppetManifest) {
       await runbook.step('os-configuration', () => acts.puppet.applyPuppetManifest({ target, context, manifest: cluster.puppetManifest!, timeoutMs: timings.puppetMs }), (r) => (r.changed ? 'changes applied' : 'already configured'));
@@ -88,10 +105,14 @@ export async function deployNode(input: DeployNodeInput): Promise<RunbookResult>
     runbook.compensate('cluster-update', () => acts.records.setNodeState(cluster.name, node, 'configuring'));
     await runbook.step('cluster-update', () => clusterUpdate(acts, cluster, 'activate', node, timings.scriptMs), (r) => r);
     runbook.setState('succeeded');
-  } catch {
-    if (runbook.status.steps.some((s) => s.status === 'done')) await runbook.rollBack();
-    else runbook.setState('failed');
-    await notifier(acts, runbook, notify).failed(`Deployment of ${node || 'a new node'} to ${input.cluster} failed`);
+  } catch (error) {
+    // Also when the deployment was cancelled: undo and tell, then end as cancelled.
+    await CancellationScope.nonCancellable(async () => {
+      if (runbook.status.steps.some((s) => s.status === 'done')) await runbook.rollBack();
+      else runbook.setState('failed');
+      await notifier(acts, runbook, notify).failed(`Deployment of ${node || 'a new node'} to ${input.cluster} failed`);
+    });
+    if (isCancellation(error)) throw error;
     throw runbook.failure('Deployment');
   }
 

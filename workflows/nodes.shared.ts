@@ -76,6 +76,7 @@ export interface NodeRecord {
   sshHost: string | null;
   sshPort: number | null;
   privateIp: string | null;
+  hostKeySha256: string | null;
   createdAt: string;
 }
 
@@ -86,6 +87,8 @@ export interface SshTarget {
   port: number;
   user: string;
   keyRef: string;
+  /** The host key learnt at the node's first login (SHA-256, hex); a different key is refused. */
+  hostKeySha256?: string | null;
 }
 
 /** Waits and timeouts are inputs: production waits minutes, tests milliseconds. */
@@ -226,6 +229,8 @@ export interface CommandResult {
   truncated: boolean;
   timedOut: boolean;
   durationMs: number;
+  /** The server's host key (SHA-256, hex). */
+  hostKeySha256: string;
 }
 
 export interface NodeScriptResult {

@@ -1,7 +1,7 @@
 // Node removal (PyScaler's ec2nodeRemove, which never deregistered): deregister → wait drained →
 // terminate → wait terminated → cluster update → email. Until the instance is terminated a failure
 // puts the node back (registered and active); after that, removal only moves forward.
-import { setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import { FleetDomain } from '../temporal/searchAttributes.ts';
 import { defaultNodeTimings, removeSteps, runbookStatusQuery, type RemoveNodeInput, type RunbookResult } from './nodes.shared.ts';
 import { Runbook } from './runbook.ts';
@@ -39,11 +39,14 @@ export async function removeNode(input: RemoveNodeInput): Promise<RunbookResult>
     }
     await runbook.step('cluster-update', () => clusterUpdate(acts, cluster, 'remove', node.name, timings.scriptMs), (r) => r);
     runbook.setState('succeeded');
-  } catch {
-    const undoable = !runbook.status.steps.some((s) => s.name === 'terminate' && s.status === 'done');
-    if (undoable && runbook.status.steps.some((s) => s.status === 'done')) await runbook.rollBack();
-    else runbook.setState('failed');
-    await notifier(acts, runbook, notify).failed(`Removal of ${input.node} from ${input.cluster} failed`);
+  } catch (error) {
+    await CancellationScope.nonCancellable(async () => {
+      const undoable = !runbook.status.steps.some((s) => s.name === 'terminate' && s.status === 'done');
+      if (undoable && runbook.status.steps.some((s) => s.status === 'done')) await runbook.rollBack();
+      else runbook.setState('failed');
+      await notifier(acts, runbook, notify).failed(`Removal of ${input.node} from ${input.cluster} failed`);
+    });
+    if (isCancellation(error)) throw error;
     throw runbook.failure('Removal');
   }
   await notifier(acts, runbook, notify).succeeded(`${input.node} removed from cluster ${input.cluster}`, `Instance ${runbook.status.instanceId ?? '(none)'} is terminated and the node is gone from the cluster.`);

@@ -8,7 +8,7 @@ import type { Runbook } from './runbook.ts';
 import { runScriptOnNodes } from './scriptFanOut.ts';
 
 /** Refusals that retrying cannot fix: the model's codes and the activities' own. */
-const finalErrors = ['UnknownCluster', 'UnknownProfile', 'UnknownNode', 'ClusterAtMax', 'ClusterAtMin', 'InUse', 'LaunchRefused', 'RegistrationRefused', 'TargetGroupNotFound', 'SshKeyMissing', 'BadAddress'];
+const finalErrors = ['UnknownCluster', 'UnknownProfile', 'UnknownNode', 'ClusterAtMax', 'ClusterAtMin', 'InUse', 'LaunchRefused', 'RegistrationRefused', 'TargetGroupNotFound', 'SshKeyMissing', 'SshHostKeyMismatch', 'BadAddress'];
 
 export function runbookActivities(timings: NodeTimings) {
   const waiter = (timeoutMs: number) =>
@@ -26,7 +26,8 @@ export function runbookActivities(timings: NodeTimings) {
   return {
     /** Calls that answer at once: MySQL, RunInstances, TerminateInstances, (de)registration, email. */
     records: proxyActivities<NodeActivities>({
-      startToCloseTimeout: '60 seconds',
+      // One API call or query each: a worker that died during one is replaced within 20 s.
+      startToCloseTimeout: '20 seconds',
       retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds', maximumAttempts: 10, nonRetryableErrorTypes: finalErrors },
     }),
     waitRunning: waiter(timings.instanceRunningMs),

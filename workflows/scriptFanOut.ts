@@ -22,7 +22,7 @@ export async function runScriptOnNodes(targets: SshTarget[], options: FanOutOpti
     startToCloseTimeout: options.nodeTimeoutMs + 30_000,
     heartbeatTimeout: '6 seconds',
     // An unreachable node gets three tries; a script that ran is never re-run (its exit is the result).
-    retry: { initialInterval: '500 milliseconds', maximumAttempts: 3, nonRetryableErrorTypes: ['SshKeyMissing'] },
+    retry: { initialInterval: '500 milliseconds', maximumAttempts: 3, nonRetryableErrorTypes: ['SshKeyMissing', 'SshHostKeyMismatch'] },
   });
   let next = 0;
   let stop = false;

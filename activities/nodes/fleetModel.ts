@@ -75,6 +75,7 @@ function nodeFrom(row: Row): NodeRecord {
     sshHost: row.ssh_host,
     sshPort: row.ssh_port,
     privateIp: row.private_ip,
+    hostKeySha256: row.host_key_sha256,
     createdAt: iso(row.created_at),
   };
 }
@@ -253,6 +254,10 @@ export function createFleetModel(pool: mysql.Pool) {
       await pool.query('UPDATE nodes SET ? WHERE deployment_id = ?', [columns, deploymentId]);
     },
 
+    async recordHostKey(deploymentId: string, hostKeySha256: string): Promise<void> {
+      await pool.query('UPDATE nodes SET host_key_sha256 = ? WHERE deployment_id = ?', [hostKeySha256, deploymentId]);
+    },
+
     async setNodeState(cluster: string, name: string, state: NodeState): Promise<void> {
       await pool.query('UPDATE nodes SET state = ? WHERE cluster = ? AND name = ?', [state, cluster, name]);
     },
@@ -293,12 +298,19 @@ export function createFleetModel(pool: mysql.Pool) {
       const [[exists]] = await pool.query<Row[]>('SELECT name FROM clusters WHERE name = ?', [cluster]);
       if (!exists) throw new FleetModelError('UnknownCluster', `No cluster named ${JSON.stringify(cluster)}.`);
       const [rows] = await pool.query<Row[]>(
-        `SELECT n.name, n.ssh_host, n.ssh_port, p.user, p.key_ref, p.port
+        `SELECT n.name, n.ssh_host, n.ssh_port, n.host_key_sha256, p.user, p.key_ref, p.port
            FROM nodes n JOIN ssh_profiles p ON p.name = n.ssh_profile
           WHERE n.cluster = ? AND n.state = 'active' AND n.ssh_host IS NOT NULL ORDER BY n.name`,
         [cluster],
       );
-      const targets = rows.map((r) => ({ node: r.name as string, host: r.ssh_host as string, port: (r.ssh_port ?? r.port ?? 22) as number, user: r.user as string, keyRef: r.key_ref as string }));
+      const targets: SshTarget[] = rows.map((r) => ({
+        node: r.name as string,
+        host: r.ssh_host as string,
+        port: (r.ssh_port ?? r.port ?? 22) as number,
+        user: r.user as string,
+        keyRef: r.key_ref as string,
+        hostKeySha256: r.host_key_sha256 as string | null,
+      }));
       if (!only) return targets;
       const unknown = only.filter((name) => !targets.some((t) => t.node === name));
       if (unknown.length > 0) throw new FleetModelError('UnknownNode', `Cluster ${cluster} has no active node named ${unknown.join(', ')}.`);

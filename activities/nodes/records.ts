@@ -18,6 +18,7 @@ export function createFleetRecordActivities(model: FleetModel) {
   return {
     reserveNode: refusalsAreFinal(model.reserveNode),
     recordInstance: refusalsAreFinal(model.recordInstance),
+    recordHostKey: refusalsAreFinal(model.recordHostKey),
     setNodeState: refusalsAreFinal(model.setNodeState),
     releaseReservation: refusalsAreFinal(model.releaseReservation),
     beginRemoval: refusalsAreFinal(model.beginRemoval),

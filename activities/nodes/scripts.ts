@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Context, heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { CommandResult, NodeScriptResult, SshTarget } from '../../workflows/nodes.shared.ts';
-import { envPrefix, scriptCommand, SshKeyError, SshUnreachableError, type SshRunner } from './ssh.ts';
+import { envPrefix, scriptCommand, SshHostKeyMismatchError, SshKeyError, SshUnreachableError, type SshRunner } from './ssh.ts';
 
 /** The last lines of a stream, for an error message that fits on a screen. */
 export function tail(text: string, lines = 6): string {
@@ -29,6 +29,7 @@ async function runOn(ssh: SshRunner, target: SshTarget, command: string, options
     return await ssh.run(target, command, options);
   } catch (error) {
     if (error instanceof SshKeyError) throw ApplicationFailure.nonRetryable(error.message, 'SshKeyMissing');
+    if (error instanceof SshHostKeyMismatchError) throw ApplicationFailure.nonRetryable(error.message, 'SshHostKeyMismatch');
     if (error instanceof SshUnreachableError) throw ApplicationFailure.retryable(error.message, 'SshUnreachable');
     throw error;
   } finally {
@@ -49,7 +50,7 @@ export function createNodeScriptActivities(deps: { ssh: SshRunner }) {
      * Readiness is a real login that runs a command, not an open port 22 (PyScaler reported success
      * when its port probe timed out). Tries until the deadline, then fails with the last error.
      */
-    async waitSshLogin(request: { target: SshTarget; timeoutMs: number; pollMs: number }): Promise<{ loginMs: number; attempts: number }> {
+    async waitSshLogin(request: { target: SshTarget; timeoutMs: number; pollMs: number }): Promise<{ loginMs: number; attempts: number; hostKeySha256: string }> {
       const { target } = request;
       const deadline = Date.now() + request.timeoutMs;
       const cancelled = Context.current().cancellationSignal;
@@ -58,10 +59,11 @@ export function createNodeScriptActivities(deps: { ssh: SshRunner }) {
         heartbeat({ attempt, lastError });
         try {
           const result = await ssh.run(target, 'true', { timeoutMs: Math.max(1000, Math.min(10_000, deadline - Date.now())) });
-          if (result.exitCode === 0) return { loginMs: result.durationMs, attempts: attempt };
+          if (result.exitCode === 0) return { loginMs: result.durationMs, attempts: attempt, hostKeySha256: result.hostKeySha256 };
           lastError = `logged in, but \`true\` ${describeExit(result)}`;
         } catch (error) {
           if (error instanceof SshKeyError) throw ApplicationFailure.nonRetryable(error.message, 'SshKeyMissing');
+          if (error instanceof SshHostKeyMismatchError) throw ApplicationFailure.nonRetryable(error.message, 'SshHostKeyMismatch');
           if (!(error instanceof SshUnreachableError)) throw error;
           lastError = error.message;
         }

@@ -12,6 +12,11 @@ export class SshUnreachableError extends Error {
   override name = 'SshUnreachableError';
 }
 
+/** The node answered with another host key than the one learnt at its first login. */
+export class SshHostKeyMismatchError extends Error {
+  override name = 'SshHostKeyMismatchError';
+}
+
 export class SshKeyError extends Error {
   override name = 'SshKeyError';
 }
@@ -72,7 +77,14 @@ export function createSshRunner(options: { keysDir: string; connectTimeoutMs?: n
         privateKey: await privateKey(target.keyRef),
         readyTimeout: options.connectTimeoutMs ?? 10_000,
         keepaliveInterval: 5000,
+        hostHash: 'sha256',
+        // Trust on first use: the key seen at the first login is kept and required afterwards.
+        hostVerifier: (hash: string) => {
+          hostKeySha256 = hash;
+          return !target.hostKeySha256 || target.hostKeySha256 === hash;
+        },
       };
+      let hostKeySha256 = '';
       const limit = commandOptions.maxOutputBytes ?? MAX_OUTPUT_BYTES;
       const started = performance.now();
       return new Promise<CommandResult>((resolve, reject) => {
@@ -86,7 +98,15 @@ export function createSshRunner(options: { keysDir: string; connectTimeoutMs?: n
           client.end();
           outcome();
         };
-        client.on('error', (error) => finish(() => reject(new SshUnreachableError(`SSH to ${target.user}@${target.host}:${target.port} failed: ${error.message}`))));
+        client.on('error', (error) =>
+          finish(() =>
+            reject(
+              target.hostKeySha256 && hostKeySha256 && hostKeySha256 !== target.hostKeySha256
+                ? new SshHostKeyMismatchError(`${target.node} (${target.host}:${target.port}) presented host key SHA256 ${hostKeySha256}, not the ${target.hostKeySha256} it had at its first login: refusing to log in.`)
+                : new SshUnreachableError(`SSH to ${target.user}@${target.host}:${target.port} failed: ${error.message}`),
+            ),
+          ),
+        );
         client.on('ready', () => {
           client.exec(command, (error, channel) => {
             if (error) return finish(() => reject(new SshUnreachableError(`SSH exec on ${target.host} failed: ${error.message}`)));
@@ -103,6 +123,7 @@ export function createSshRunner(options: { keysDir: string; connectTimeoutMs?: n
               truncated: stdout.truncated || stderr.truncated,
               timedOut,
               durationMs: Math.round(performance.now() - started),
+              hostKeySha256,
             });
             timer = setTimeout(() => {
               timedOut = true;
