@@ -7,7 +7,7 @@ import type { ErrorBody } from '../api/errors.ts';
 import type { RunbookView } from '../api/nodes.ts';
 import { createAwsClients, type AwsClients } from '../activities/nodes/aws.ts';
 import { createFleetModel } from '../activities/nodes/fleetModel.ts';
-import type { NodeRecord, RunbookResult } from '../workflows/nodes.shared.ts';
+import { runbookStatusQuery, type NodeRecord, type RunbookResult } from '../workflows/nodes.shared.ts';
 import { createCluster, fastTimings, json, liveInstancesOf, mailTo, registeredTargets } from './support/nodes.ts';
 import { createTestApp, openTestEnvironment, startWorkerProcess, uniqueSuffix, type TestEnvironment } from './support/stack.ts';
 
@@ -169,6 +169,26 @@ describe('clusters and nodes: deployNode and removeNode sagas', () => {
       second.child.kill('SIGTERM');
       await second.exited;
     }
+  });
+
+  it('undoes a cancelled deployment and mails that it was cancelled', async () => {
+    const cluster = await createCluster(app, { tomcatScript: 'sleep 3' });
+    const { deploymentId, workflowId } = await deploy(cluster);
+    const handle = env.client.workflow.getHandle(workflowId);
+    for (let i = 0; i < 400; i++) {
+      const view = await json<RunbookView>(app, 'GET', `/api/runbooks/${encodeURIComponent(workflowId)}`);
+      if (view.body.steps?.find((s) => s.name === 'tomcat')?.status === 'running') break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    await handle.cancel();
+    await expect(handle.result()).rejects.toThrow(WorkflowFailedError);
+    expect((await handle.describe()).status.name).toBe('CANCELLED');
+    const status = await handle.query(runbookStatusQuery);
+    expect(status.state).toBe('rolled-back');
+    expect(status.steps.find((s) => s.name === 'launch')?.status).toBe('compensated');
+    expect(await liveInstancesOf(aws, env.config, deploymentId)).toEqual([]);
+    expect((await json<{ nodes: NodeRecord[] }>(app, 'GET', `/api/clusters/${cluster}`)).body.nodes).toEqual([]);
+    expect((await mailTo(env.config, `${cluster}@fleet.test`))[0]?.subject).toBe(`[fleet] Deployment of ${cluster}01 to ${cluster} was cancelled at step "Tomcat configuration"`);
   });
 
   it('a retried launch finds the instance the first attempt made (ClientToken and deployment tag)', async () => {

@@ -110,7 +110,7 @@ export async function deployNode(input: DeployNodeInput): Promise<RunbookResult>
     await CancellationScope.nonCancellable(async () => {
       if (runbook.status.steps.some((s) => s.status === 'done')) await runbook.rollBack();
       else runbook.setState('failed');
-      await notifier(acts, runbook, notify).failed(`Deployment of ${node || 'a new node'} to ${input.cluster} failed`);
+      await notifier(acts, runbook, notify).failed(`Deployment of ${node || 'a new node'} to ${input.cluster} ${isCancellation(error) ? 'was cancelled' : 'failed'}`);
     });
     if (isCancellation(error)) throw error;
     throw runbook.failure('Deployment');

@@ -44,7 +44,7 @@ export async function removeNode(input: RemoveNodeInput): Promise<RunbookResult>
       const undoable = !runbook.status.steps.some((s) => s.name === 'terminate' && s.status === 'done');
       if (undoable && runbook.status.steps.some((s) => s.status === 'done')) await runbook.rollBack();
       else runbook.setState('failed');
-      await notifier(acts, runbook, notify).failed(`Removal of ${input.node} from ${input.cluster} failed`);
+      await notifier(acts, runbook, notify).failed(`Removal of ${input.node} from ${input.cluster} ${isCancellation(error) ? 'was cancelled' : 'failed'}`);
     });
     if (isCancellation(error)) throw error;
     throw runbook.failure('Removal');
