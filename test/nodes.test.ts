@@ -5,7 +5,9 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { App } from '../api/app.ts';
 import type { ErrorBody } from '../api/errors.ts';
 import type { RunbookView } from '../api/nodes.ts';
+import { DeregisterTargetsCommand, DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { createAwsClients, type AwsClients } from '../activities/nodes/aws.ts';
+import { LOCAL_TARGET_GROUP } from '../activities/nodes/localFleet.ts';
 import { createFleetModel } from '../activities/nodes/fleetModel.ts';
 import { runbookStatusQuery, type NodeRecord, type RunbookResult } from '../workflows/nodes.shared.ts';
 import { createCluster, fastTimings, json, liveInstancesOf, mailTo, registeredTargets } from './support/nodes.ts';
@@ -169,6 +171,24 @@ describe('clusters and nodes: deployNode and removeNode sagas', () => {
       second.child.kill('SIGTERM');
       await second.exited;
     }
+  });
+
+  it('removes a node whose target was already deregistered and whose instance EC2 no longer knows', async () => {
+    const cluster = await createCluster(app);
+    const { deploymentId, workflowId } = await deploy(cluster);
+    const { result } = await outcome(workflowId);
+    const instanceId = result!.instanceId!;
+    // What a moto restart (or an operator's hand) leaves: no target, no instance.
+    const [group] = (await aws.elb(env.config.aws.region).send(new DescribeTargetGroupsCommand({ Names: [LOCAL_TARGET_GROUP] }))).TargetGroups!;
+    await aws.elb(env.config.aws.region).send(new DeregisterTargetsCommand({ TargetGroupArn: group!.TargetGroupArn, Targets: [{ Id: instanceId }] }));
+    await env.clients.mysql.query('UPDATE nodes SET instance_id = ? WHERE cluster = ?', ['i-0123456789abcdef0', cluster]);
+    const removal = await json<{ workflowId: string }>(app, 'DELETE', `/api/clusters/${cluster}/nodes/${cluster}01`, { timings: fastTimings });
+    const removed = await outcome(removal.body.workflowId);
+    expect(removed.error).toBeUndefined();
+    expect(removed.view.state).toBe('succeeded');
+    expect((await json<{ nodes: NodeRecord[] }>(app, 'GET', `/api/clusters/${cluster}`)).body.nodes).toEqual([]);
+    // The instance EC2 does know (found by its deployment tag) was terminated all the same.
+    expect(await liveInstancesOf(aws, env.config, deploymentId)).toEqual([]);
   });
 
   it('undoes a cancelled deployment and mails that it was cancelled', async () => {

@@ -95,9 +95,10 @@ function waiterTiming(timeoutMs: number, pollMs: number) {
   return { maxWaitTime: Math.max(minDelay * 2, timeoutMs / 1000), minDelay, maxDelay: Math.max(minDelay, Math.min(120, minDelay * 8)) };
 }
 
-function isAwsError(error: unknown, ...names: string[]): boolean {
-  const name = (error as { name?: string; Code?: string })?.name ?? '';
-  return names.includes(name) || names.some((n) => (error as Error)?.message?.includes(n));
+/** EC2 names errors by code (`InvalidInstanceID.NotFound`), ELBv2 by shape (`InvalidTargetException`). */
+function isAwsError(error: unknown, ...codes: string[]): boolean {
+  const name = (error as { name?: string })?.name ?? '';
+  return codes.some((code) => name === code || name === `${code}Exception` || name.startsWith(`${code}.`));
 }
 
 export interface LaunchRequest {
@@ -144,7 +145,7 @@ export function createAwsActivities(deps: { aws: AwsClients; resolveSshEndpoint:
       const arn = response.TargetGroups?.[0]?.TargetGroupArn;
       if (arn) return arn;
     } catch (error) {
-      if (!isAwsError(error, 'TargetGroupNotFound', 'TargetGroupNotFoundException')) throw error;
+      if (!isAwsError(error, 'TargetGroupNotFound')) throw error;
     }
     throw ApplicationFailure.nonRetryable(`No target group named ${JSON.stringify(targetGroup)} in ${region}.`, 'TargetGroupNotFound');
   }
@@ -229,11 +230,21 @@ export function createAwsActivities(deps: { aws: AwsClients; resolveSshEndpoint:
         await aws.ec2(request.region).send(new TerminateInstancesCommand({ InstanceIds: ids }));
       } catch (error) {
         if (!isAwsError(error, 'InvalidInstanceID.NotFound')) throw error;
+        // One unknown ID fails the whole call: terminate the ones EC2 does know.
+        if (found.length > 0) await aws.ec2(request.region).send(new TerminateInstancesCommand({ InstanceIds: found }));
       }
       return ids;
     },
 
     async waitInstanceTerminated(request: WaitRequest): Promise<void> {
+      // An instance EC2 no longer knows is as gone as a terminated one (moto forgets at a restart;
+      // AWS forgets terminated instances after about an hour).
+      try {
+        await aws.ec2(request.region).send(new DescribeInstancesCommand({ InstanceIds: [request.instanceId] }));
+      } catch (error) {
+        if (isAwsError(error, 'InvalidInstanceID.NotFound')) return;
+        throw error;
+      }
       await waitWithHeartbeat(`Instance ${request.instanceId} terminated`, (abortSignal) =>
         waitUntilInstanceTerminated({ client: aws.ec2(request.region), abortSignal, ...waiterTiming(request.timeoutMs, request.pollMs) }, { InstanceIds: [request.instanceId] }),
       );
