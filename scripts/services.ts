@@ -9,6 +9,8 @@ import { configToEnv, projectRoot, type Config, type HostEnv } from '../config.t
 import { findOnPath } from '../temporal/cli.ts';
 import { StackError, startProcess, waitUntilHealthy, type ManagedProcess } from './processes.ts';
 import { LOCAL_SSH_KEY } from '../activities/nodes/ssh.ts';
+import { createAwsClients } from '../activities/nodes/aws.ts';
+import { ensureTargetGroup } from '../activities/nodes/localFleet.ts';
 
 const runningAsRoot = process.getuid?.() === 0;
 
@@ -188,6 +190,14 @@ export async function startMoto(config: Config, hostEnv: HostEnv): Promise<Manag
     timeoutMs: 30_000,
     process: server,
   });
+  // moto forgets everything at a restart: the local target group is made again at once, while the
+  // other services start (moto builds its EC2 region lazily, which takes a second or two).
+  const aws = createAwsClients(config.aws);
+  try {
+    await ensureTargetGroup(aws, config.aws.region);
+  } finally {
+    aws.destroy();
+  }
   return server;
 }
 

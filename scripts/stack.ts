@@ -5,8 +5,7 @@ import { join } from 'node:path';
 import { configToEnv, projectRoot, type Config, type HostEnv } from '../config.ts';
 import { migrate } from '../activities/migrate.ts';
 import { createMysqlPool } from '../activities/clients.ts';
-import { createAwsClients } from '../activities/nodes/aws.ts';
-import { ensureTargetGroup, seedExampleCluster } from '../activities/nodes/localFleet.ts';
+import { seedExampleCluster } from '../activities/nodes/localFleet.ts';
 import { locateTemporalCli } from '../temporal/cli.ts';
 import { connectTemporal } from '../temporal/connection.ts';
 import { ensureSearchAttributes, startTemporalDevServer, waitForTemporal } from '../temporal/devServer.ts';
@@ -140,6 +139,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   try {
     const claims = portClaims(config, options);
     await assertPortsFree(claims);
+    // Bundling the workflows (webpack, 1–2 s) overlaps the services' start-up, which mostly waits.
+    const bundling = options.app ? writeWorkflowBundle(join(config.dataDir, 'build', 'workflow-bundle.js')) : undefined;
+    bundling?.catch(() => undefined);
     log(`Starting ${claims.map((c) => c.service).filter((name) => !name.includes(' ')).join(', ')}…`);
     const starting: Promise<ManagedProcess>[] = [];
     if (config.temporal.runLocalServer) {
@@ -176,7 +178,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     let appEnv: HostEnv = hostEnv;
     const launch = (name: string) => startAppProcess(name, entries.get(name)!, config, appEnv);
     if (options.app) {
-      workflowBundlePath = await writeWorkflowBundle(join(config.dataDir, 'build', 'workflow-bundle.js'));
+      workflowBundlePath = await bundling!;
       appEnv = { ...hostEnv, ...configToEnv(config), WORKFLOW_BUNDLE_PATH: workflowBundlePath };
       for (let i = 1; i <= options.app.workers; i++) entries.set(`worker-${i}`, 'workers/main.ts');
       entries.set('api', 'api/server.ts');
@@ -228,16 +230,8 @@ export async function freeStackPorts(): Promise<Record<string, string>> {
   };
 }
 
-/** moto forgets everything at a restart: its target group is made again; the example cluster is seeded once. */
+/** The example cluster (profiles for moto and the local sshd), seeded once. */
 async function prepareLocalFleet(config: Config): Promise<void> {
-  if (config.aws.moto.run) {
-    const aws = createAwsClients(config.aws);
-    try {
-      await ensureTargetGroup(aws, config.aws.region);
-    } finally {
-      aws.destroy();
-    }
-  }
   if (config.aws.moto.run && config.ssh.sshd.run) {
     const pool = createMysqlPool(config, { connectionLimit: 1 });
     try {

@@ -34,19 +34,20 @@ export interface WorkerDependencies {
 export async function createWorkers(deps: WorkerDependencies): Promise<Worker[]> {
   const common = { connection: deps.connection, namespace: deps.namespace, workflowBundle: deps.workflowBundle };
   const suffix = deps.taskQueueSuffix ?? '';
-  return [
-    await Worker.create({
+  // Created side by side: each loads the workflow bundle, and the start of the stack waits for all.
+  return Promise.all([
+    Worker.create({
       ...common,
       taskQueue: HEALTH_TASK_QUEUE + suffix,
       activities: createHealthActivities(createDependencyProbes(deps.clients), mysqlHealthReportRecorder(deps.clients)),
     }),
-    await Worker.create({
+    Worker.create({
       ...common,
       taskQueue: CF_CONVERGE_TASK_QUEUE + suffix,
       activities: createCfConvergeActivities({ clientFor: clientFactory(deps.cf.foundations), readBits: createBitsReader(deps.cf.bitsDir) }),
       maxHeartbeatThrottleInterval: '1 second',
     }),
-    await Worker.create({
+    Worker.create({
       ...common,
       taskQueue: REQUEST_RUN_TASK_QUEUE + suffix,
       activities: createRequestRunActivities({ ...deps.clients, allowedDestinations: deps.allowedDestinations }),
@@ -54,7 +55,7 @@ export async function createWorkers(deps: WorkerDependencies): Promise<Worker[]>
       maxHeartbeatThrottleInterval: '500 milliseconds',
       defaultHeartbeatThrottleInterval: '500 milliseconds',
     }),
-    await Worker.create({
+    Worker.create({
       ...common,
       taskQueue: NODES_TASK_QUEUE + suffix,
       activities: createNodeActivities({ ...deps.nodes, model: createFleetModel(deps.clients.mysql) }),
@@ -62,12 +63,12 @@ export async function createWorkers(deps: WorkerDependencies): Promise<Worker[]>
       maxConcurrentActivityTaskExecutions: 100,
       maxHeartbeatThrottleInterval: '2 seconds',
     }),
-    await Worker.create({
+    Worker.create({
       ...common,
       taskQueue: CPU_LOAD_CONTROL_TASK_QUEUE + suffix,
       activities: createCpuLoadActivities(deps.clients),
     }),
-  ];
+  ]);
 }
 
 export interface LoadWorkerDependencies extends Omit<BurnOptions, 'workerId'> {

@@ -1,7 +1,7 @@
 // What a fresh local stack needs to deploy nodes at once: a target group in moto (its state is
 // in memory, so it is made at every start) and, once, an example cluster with local profiles.
 import { userInfo } from 'node:os';
-import { CreateTargetGroupCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { CreateTargetGroupCommand, DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DescribeVpcsCommand } from '@aws-sdk/client-ec2';
 import type mysql from 'mysql2/promise';
 import type { Config } from '../../config.ts';
@@ -13,10 +13,17 @@ export const LOCAL_TARGET_GROUP = 'fleet-web';
 export const LOCAL_IMAGE_ID = 'ami-12c6146b';
 
 export async function ensureTargetGroup(aws: AwsClients, region: string, name = LOCAL_TARGET_GROUP): Promise<string> {
+  try {
+    const existing = await aws.elb(region).send(new DescribeTargetGroupsCommand({ Names: [name] }));
+    const arn = existing.TargetGroups?.[0]?.TargetGroupArn;
+    if (arn) return arn;
+  } catch (error) {
+    if ((error as Error).name !== 'TargetGroupNotFoundException') throw error;
+  }
   const vpcs = await aws.ec2(region).send(new DescribeVpcsCommand({ Filters: [{ Name: 'is-default', Values: ['true'] }] }));
-  const vpcId = vpcs.Vpcs?.[0]?.VpcId;
-  // Creating a target group that exists with the same settings returns it (on AWS and in moto).
-  const created = await aws.elb(region).send(new CreateTargetGroupCommand({ Name: name, Protocol: 'HTTP', Port: 8080, VpcId: vpcId, TargetType: 'instance', HealthCheckPath: '/' }));
+  const created = await aws.elb(region).send(
+    new CreateTargetGroupCommand({ Name: name, Protocol: 'HTTP', Port: 8080, VpcId: vpcs.Vpcs?.[0]?.VpcId, TargetType: 'instance', HealthCheckPath: '/' }),
+  );
   return created.TargetGroups![0]!.TargetGroupArn!;
 }
 

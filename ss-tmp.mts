@@ -1,0 +1,12 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { hostEnv, loadConfig } from '/work/main/config.ts';
+import { freeStackPorts, startStack } from '/work/main/scripts/stack.ts';
+const t0 = performance.now();
+const config = loadConfig({ ...hostEnv(), ...(await freeStackPorts()), FLEET_DATA_DIR: mkdtempSync(join(tmpdir(), 'ss-')) });
+const stack = await startStack({ config, hostEnv: hostEnv(), persistentTemporal: true, temporalUi: true, app: { workers: 1 }, log: (l) => console.log(((performance.now() - t0) / 1000).toFixed(2), l) });
+await stack.stop();
+const t1 = performance.now();
+const stack2 = await startStack({ config, hostEnv: hostEnv(), persistentTemporal: true, temporalUi: true, app: { workers: 1 }, log: (l) => console.log(((performance.now() - t1) / 1000).toFixed(2), l) });
+await stack2.stop();
