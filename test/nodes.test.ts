@@ -5,17 +5,27 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { App } from '../api/app.ts';
 import type { ErrorBody } from '../api/errors.ts';
 import type { RunbookView } from '../api/nodes.ts';
+import { DescribeInstanceAttributeCommand } from '@aws-sdk/client-ec2';
 import { DeregisterTargetsCommand, DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { createAwsClients, type AwsClients } from '../activities/nodes/aws.ts';
 import { LOCAL_TARGET_GROUP } from '../activities/nodes/localFleet.ts';
 import { createFleetModel } from '../activities/nodes/fleetModel.ts';
-import { runbookStatusQuery, type NodeRecord, type RunbookResult } from '../workflows/nodes.shared.ts';
+import { runbookStatusQuery, USER_DATA_WITHHELD, type NodeRecord, type RunbookResult } from '../workflows/nodes.shared.ts';
 import { createCluster, fastTimings, json, liveInstancesOf, mailTo, registeredTargets } from './support/nodes.ts';
 import { createTestApp, openTestEnvironment, startWorkerProcess, uniqueSuffix, type TestEnvironment } from './support/stack.ts';
 
 const manifest = `file { ["/tmp/fleet-nodes", "/tmp/fleet-nodes/\${facts['fleet_node']}"]: ensure => directory }
 file { "/tmp/fleet-nodes/\${facts['fleet_node']}/os-configured": content => "by puppet\\n" }
 `;
+
+/** Every string and every payload (bytes, decoded as UTF-8) in a history, joined: what a reader of the history could see. */
+function historyText(value: unknown, seen = new Set<unknown>()): string {
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
+  if (typeof value === 'string') return value;
+  if (!value || typeof value !== 'object' || seen.has(value)) return '';
+  seen.add(value);
+  return Object.values(value).map((v) => historyText(v, seen)).join('\n');
+}
 
 describe('clusters and nodes: deployNode and removeNode sagas', () => {
   let env: TestEnvironment;
@@ -189,6 +199,25 @@ describe('clusters and nodes: deployNode and removeNode sagas', () => {
     expect((await json<{ nodes: NodeRecord[] }>(app, 'GET', `/api/clusters/${cluster}`)).body.nodes).toEqual([]);
     // The instance EC2 does know (found by its deployment tag) was terminated all the same.
     expect(await liveInstancesOf(aws, env.config, deploymentId)).toEqual([]);
+  });
+
+  it('keeps secrets out of workflow history: user data and SSH keys stay with the worker', async () => {
+    const profile = `secret-${suffix.slice(-8)}`;
+    const saved = await json(app, 'PUT', `/api/ec2-profiles/${profile}`, {
+      region: env.config.aws.region, imageId: 'ami-12c6146b', instanceType: 't3.micro', targetGroup: LOCAL_TARGET_GROUP, userData: '#!/bin/sh\nexport DB_PASSWORD=hunter2-in-user-data\n',
+    });
+    expect(saved.status).toBe(200);
+    const cluster = await createCluster(app, { ec2Profile: profile });
+    const { workflowId } = await deploy(cluster);
+    const { result } = await outcome(workflowId);
+    const attribute = await aws.ec2(env.config.aws.region).send(new DescribeInstanceAttributeCommand({ InstanceId: result!.instanceId!, Attribute: 'userData' }));
+    expect(Buffer.from(attribute.UserData!.Value!, 'base64').toString()).toContain('hunter2-in-user-data');
+    const history = historyText((await env.client.workflow.getHandle(workflowId).fetchHistory()).events);
+    expect(history).toContain('launchInstance');
+    expect(history).not.toContain('hunter2-in-user-data');
+    expect(history).not.toContain('PRIVATE KEY');
+    expect(history).toContain('local-ed25519');
+    expect(history).toContain(USER_DATA_WITHHELD);
   });
 
   it('undoes a cancelled deployment and mails that it was cancelled', async () => {

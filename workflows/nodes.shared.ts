@@ -35,8 +35,11 @@ export interface Ec2Profile {
   targetGroup: string;
   /** The port targets are registered on (default: the target group's). */
   targetPort: number | null;
+  /** Instance user data. Workflows see only USER_DATA_WITHHELD: it may hold secrets, so the launch reads it itself. */
   userData: string | null;
 }
+
+export const USER_DATA_WITHHELD = '(withheld from workflow history)';
 
 export interface SshProfile {
   name: string;

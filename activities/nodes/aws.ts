@@ -21,7 +21,7 @@ import {
   waitUntilTargetInService,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { Config, SshEndpointMode } from '../../config.ts';
-import { NODE_TAGS, type Ec2Profile } from '../../workflows/nodes.shared.ts';
+import { NODE_TAGS, USER_DATA_WITHHELD, type Ec2Profile } from '../../workflows/nodes.shared.ts';
 
 export interface AwsClients {
   ec2(region: string): EC2Client;
@@ -123,7 +123,12 @@ export interface TargetRequest {
   port: number | null;
 }
 
-export function createAwsActivities(deps: { aws: AwsClients; resolveSshEndpoint: SshEndpointResolver }) {
+export function createAwsActivities(deps: {
+  aws: AwsClients;
+  resolveSshEndpoint: SshEndpointResolver;
+  /** The profile's real user data (the workflow carries only a placeholder). */
+  userDataOf?: (profile: string) => Promise<string | null | undefined>;
+}) {
   const { aws } = deps;
 
   async function instancesOfDeployment(region: string, deploymentId: string): Promise<Instance[]> {
@@ -158,6 +163,7 @@ export function createAwsActivities(deps: { aws: AwsClients; resolveSshEndpoint:
      */
     async launchInstance(request: LaunchRequest): Promise<{ instanceId: string; reused: boolean }> {
       const { profile } = request;
+      const userData = profile.userData === USER_DATA_WITHHELD ? await deps.userDataOf?.(profile.name) : profile.userData;
       const [existing] = await instancesOfDeployment(profile.region, request.deploymentId);
       if (existing?.InstanceId) return { instanceId: existing.InstanceId, reused: true };
       try {
@@ -168,7 +174,7 @@ export function createAwsActivities(deps: { aws: AwsClients; resolveSshEndpoint:
             KeyName: profile.keyName ?? undefined,
             SecurityGroupIds: profile.securityGroups.length > 0 ? profile.securityGroups : undefined,
             SubnetId: profile.subnetId ?? undefined,
-            UserData: profile.userData ? Buffer.from(profile.userData).toString('base64') : undefined,
+            UserData: userData ? Buffer.from(userData).toString('base64') : undefined,
             MinCount: 1,
             MaxCount: 1,
             ClientToken: request.clientToken,

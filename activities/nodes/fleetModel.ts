@@ -202,6 +202,11 @@ export function createFleetModel(pool: mysql.Pool) {
       await pool.query('INSERT INTO ec2_profiles SET ? ON DUPLICATE KEY UPDATE ?', [{ name: profile.name, ...columns }, columns]);
     },
 
+    async getEc2Profile(name: string): Promise<Ec2Profile | undefined> {
+      const [[row]] = await pool.query<Row[]>('SELECT * FROM ec2_profiles WHERE name = ?', [name]);
+      return row ? ec2ProfileFrom(row) : undefined;
+    },
+
     async listSshProfiles(): Promise<SshProfile[]> {
       const [rows] = await pool.query<Row[]>('SELECT * FROM ssh_profiles ORDER BY name');
       return rows.map(sshProfileFrom);

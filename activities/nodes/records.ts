@@ -1,6 +1,7 @@
 // The fleet model's writes as activities. A refusal (unknown cluster, bounds) is final, so it is a
 // non-retryable failure whose type is the model's error code.
 import { ApplicationFailure } from '@temporalio/common';
+import { USER_DATA_WITHHELD } from '../../workflows/nodes.shared.ts';
 import { FleetModelError, type FleetModel } from './fleetModel.ts';
 
 function refusalsAreFinal<Args extends unknown[], Result>(work: (...args: Args) => Promise<Result>) {
@@ -16,7 +17,11 @@ function refusalsAreFinal<Args extends unknown[], Result>(work: (...args: Args) 
 
 export function createFleetRecordActivities(model: FleetModel) {
   return {
-    reserveNode: refusalsAreFinal(model.reserveNode),
+    // User data may hold secrets: the reservation (an activity result, so history) only says it exists.
+    reserveNode: refusalsAreFinal(async (request: Parameters<FleetModel['reserveNode']>[0]) => {
+      const reservation = await model.reserveNode(request);
+      return { ...reservation, ec2Profile: { ...reservation.ec2Profile, userData: reservation.ec2Profile.userData ? USER_DATA_WITHHELD : null } };
+    }),
     recordInstance: refusalsAreFinal(model.recordInstance),
     recordHostKey: refusalsAreFinal(model.recordHostKey),
     setNodeState: refusalsAreFinal(model.setNodeState),
