@@ -1,9 +1,11 @@
 // The Nodes pages in headless Chromium against moto, the local sshd and the SMTP sink: create a
-// cluster, deploy a node and watch its runbook, run a script, remove a node, read the mail.
+// cluster and profiles, edit and delete clusters, deploy a node and watch its runbook, run a script,
+// remove a node, read the mail.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { App } from '../api/app.ts';
+import type { Cluster, Ec2Profile, SshProfile } from '../workflows/nodes.shared.ts';
 import { openAppInBrowser, screenshot, type BrowserSession } from './support/browser.ts';
 import { createCluster, fastTimings, json, uniqueClusterName } from './support/nodes.ts';
 import { createTestApp, openTestEnvironment, uniqueSuffix, type TestEnvironment } from './support/stack.ts';
@@ -38,6 +40,14 @@ describe('Nodes pages in headless Chromium', () => {
   }
 
   const texts = (selector: string) => page.locator(selector).allTextContents();
+
+  async function fill(fields: Record<string, string>) {
+    for (const [selector, value] of Object.entries(fields)) await page.fill(selector, value);
+  }
+
+  const ec2ProfileNames = async () => (await json<{ profiles: Ec2Profile[] }>(app, 'GET', '/api/ec2-profiles')).body.profiles.map((p) => p.name);
+  const sshProfileNames = async () => (await json<{ profiles: SshProfile[] }>(app, 'GET', '/api/ssh-profiles')).body.profiles.map((p) => p.name);
+  const storedCluster = async (name: string) => (await json<{ cluster: Cluster }>(app, 'GET', `/api/clusters/${name}`)).body.cluster;
 
   it('lists the profiles (SSH keys by reference only), creates a cluster from the form and refuses bad input', async () => {
     await open('/nodes');
@@ -76,6 +86,126 @@ describe('Nodes pages in headless Chromium', () => {
       if (why === 'min above max') await screenshot(page, 'nodes-create-error');
     }
     expect(await page.locator('table.clusters tr[data-cluster]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-cluster')))).not.toContain(`${cluster}x`);
+  });
+
+  it('creates and updates EC2 and SSH profiles from their forms; bad input is refused and saves nothing', async () => {
+    const ec2 = `ui${suffix}`;
+    const ssh = `ui${suffix}`;
+    await open('/nodes');
+
+    await fill({
+      '#ec2-name': ec2,
+      '#ec2-region': 'eu-west-1',
+      '#ec2-imageId': 'ami-0abcdef1234567890',
+      '#ec2-instanceType': 't3.small',
+      '#ec2-securityGroups': 'sg-0a1b2c3d, sg-4e5f6a7b',
+      '#ec2-targetGroup': 'ui-tg',
+      '#ec2-targetPort': '8080',
+    });
+    await page.getByRole('button', { name: 'Save EC2 profile' }).click();
+    await page.locator('#ec2-profile-form .notice').waitFor();
+    expect(await page.locator('#ec2-profile-form .notice').textContent()).toBe(`Created EC2 profile ${ec2}.`);
+    const ec2Row = page.locator(`table.ec2-profiles tr[data-profile="${ec2}"] td`);
+    expect(await ec2Row.allTextContents()).toEqual([ec2, 'eu-west-1', 'ami-0abcdef1234567890', 't3.small', 'sg-0a1b2c3d, sg-4e5f6a7b', 'ui-tg:8080', 'Edit']);
+    expect(await page.inputValue('#ec2-name')).toBe('');
+    // The create-cluster form offers the new profile without a reload.
+    await page.locator(`#ec2Profile option[value="${ec2}"]`).waitFor({ state: 'attached' });
+
+    // An AMI ID that is not one: the API's message, what was typed, and no profile.
+    await fill({ '#ec2-name': `${ec2}-bad`, '#ec2-region': 'eu-west-1', '#ec2-imageId': 'not-an-ami', '#ec2-instanceType': 't3.small', '#ec2-targetGroup': 'ui-tg' });
+    await page.getByRole('button', { name: 'Save EC2 profile' }).click();
+    await page.locator('#ec2-profile-form .error-text').waitFor();
+    expect(await page.locator('#ec2-profile-form .error-text').textContent()).toBe('imageId: must be an AMI ID such as ami-12c6146b');
+    expect(await page.inputValue('#ec2-name')).toBe(`${ec2}-bad`);
+    expect(await page.inputValue('#ec2-imageId')).toBe('not-an-ami');
+    await screenshot(page, 'nodes-profile-error');
+    expect(await page.locator(`table.ec2-profiles tr[data-profile="${ec2}-bad"]`).count()).toBe(0);
+    expect(await ec2ProfileNames()).not.toContain(`${ec2}-bad`);
+
+    // Edit fills the form in; a bad change leaves the profile as it was, a good one replaces it.
+    await page.locator(`table.ec2-profiles tr[data-profile="${ec2}"]`).getByRole('button', { name: 'Edit' }).click();
+    await page.waitForFunction((name) => (document.querySelector('#ec2-name') as HTMLInputElement).value === name, ec2);
+    expect(await page.inputValue('#ec2-securityGroups')).toBe('sg-0a1b2c3d, sg-4e5f6a7b');
+    expect(await page.inputValue('#ec2-targetPort')).toBe('8080');
+    await page.fill('#ec2-instanceType', 'large');
+    await page.getByRole('button', { name: 'Save EC2 profile' }).click();
+    await page.locator('#ec2-profile-form .error-text').waitFor();
+    expect(await page.locator('#ec2-profile-form .error-text').textContent()).toBe('instanceType: must be an instance type such as t3.micro');
+    expect(await ec2Row.nth(3).textContent()).toBe('t3.small');
+    await page.fill('#ec2-instanceType', 't3.large');
+    await page.getByRole('button', { name: 'Save EC2 profile' }).click();
+    await page.locator('#ec2-profile-form .notice').waitFor();
+    expect(await page.locator('#ec2-profile-form .notice').textContent()).toBe(`Updated EC2 profile ${ec2}.`);
+    expect(await ec2Row.nth(3).textContent()).toBe('t3.large');
+
+    // The SSH profile: its key by file name only; the choice made in the create-cluster form survives the reload of its options.
+    await page.selectOption('#ec2Profile', ec2);
+    expect(await page.locator('#ssh-profile-form .hint').textContent()).toBe('The file name of a private key in the worker’s SSH_KEYS_DIR. The key itself is never entered here.');
+    await fill({ '#ssh-name': ssh, '#ssh-user': 'deploy', '#ssh-keyRef': 'id_ed25519', '#ssh-port': '2222' });
+    await page.getByRole('button', { name: 'Save SSH profile' }).click();
+    await page.locator('#ssh-profile-form .notice').waitFor();
+    expect(await page.locator('#ssh-profile-form .notice').textContent()).toBe(`Created SSH profile ${ssh}.`);
+    expect(await page.locator(`table.ssh-profiles tr[data-profile="${ssh}"] td`).allTextContents()).toEqual([ssh, 'deploy', 'id_ed25519', '2222', 'Edit']);
+    await page.locator(`#sshProfile option[value="${ssh}"]`).waitFor({ state: 'attached' });
+    expect(await page.inputValue('#ec2Profile')).toBe(ec2);
+    await screenshot(page, 'nodes-profiles');
+
+    // A key pasted where its file name belongs is refused and not echoed back.
+    await fill({ '#ssh-name': `${ssh}-key`, '#ssh-user': 'deploy', '#ssh-keyRef': '-----BEGIN OPENSSH PRIVATE KEY----- b3BlbnNzaC1rZXktdjEAAAAA' });
+    await page.getByRole('button', { name: 'Save SSH profile' }).click();
+    await page.locator('#ssh-profile-form .error-text').waitFor();
+    expect(await page.locator('#ssh-profile-form .error-text').textContent()).toBe('keyRef: must be the file name of a key in SSH_KEYS_DIR (the key itself is never sent)');
+    expect(await page.inputValue('#ssh-name')).toBe(`${ssh}-key`);
+    expect(await page.inputValue('#ssh-keyRef')).toBe('');
+    expect(await page.content()).not.toContain('PRIVATE KEY');
+    expect(await sshProfileNames()).not.toContain(`${ssh}-key`);
+  });
+
+  it('edits a cluster’s settings from its page (full replace) and refuses min above max', async () => {
+    const edited = await createCluster(app);
+    await open(`/nodes/clusters/${edited}`);
+    expect(await page.inputValue('#minNodes')).toBe('0');
+    expect(await page.inputValue('#maxNodes')).toBe('5');
+    expect(await page.inputValue('#ec2Profile')).toBe('local');
+    expect(await page.inputValue('#notifyEmail')).toBe(`${edited}@fleet.test`);
+
+    await fill({ '#minNodes': '1', '#maxNodes': '4', '#notifyEmail': '', '#tomcatScript': 'echo "tomcat on $FLEET_NODE"' });
+    await page.getByRole('button', { name: 'Save cluster' }).click();
+    await page.locator('#cluster-edit-form .notice').waitFor();
+    expect(await page.locator('#cluster-edit-form .notice').textContent()).toBe(`Saved cluster ${edited}.`);
+    expect(await texts('#cluster-facts dd')).toEqual(['0 active of 0 (min 1, max 4)', 'EC2 local · SSH local', 'nobody', expect.stringContaining('Tomcat script yes')]);
+    expect(await page.inputValue('#maxNodes')).toBe('4');
+    expect(await storedCluster(edited)).toMatchObject({ minNodes: 1, maxNodes: 4, notifyEmail: null, tomcatScript: 'echo "tomcat on $FLEET_NODE"' });
+    await screenshot(page, 'nodes-cluster-edit');
+
+    await fill({ '#minNodes': '6', '#maxNodes': '2' });
+    await page.getByRole('button', { name: 'Save cluster' }).click();
+    await page.locator('#cluster-edit-form .error-text').waitFor();
+    expect(await page.locator('#cluster-edit-form .error-text').textContent()).toBe('minNodes: must not exceed maxNodes');
+    expect([await page.inputValue('#minNodes'), await page.inputValue('#maxNodes')]).toEqual(['6', '2']);
+    expect(await page.locator('#cluster-facts dd').first().textContent()).toBe('0 active of 0 (min 1, max 4)');
+    expect(await storedCluster(edited)).toMatchObject({ minNodes: 1, maxNodes: 4 });
+    await screenshot(page, 'nodes-cluster-edit-error');
+
+    await open('/nodes');
+    expect(await page.locator(`table.clusters tr[data-cluster="${edited}"] td`).nth(1).textContent()).toBe('1 / 4');
+  });
+
+  it('deletes an empty cluster from its page, after a confirm, and goes back to /nodes', async () => {
+    const doomed = await createCluster(app);
+    await open(`/nodes/clusters/${doomed}`);
+    let question = '';
+    page.once('dialog', (dialog) => {
+      question = dialog.message();
+      void dialog.accept();
+    });
+    await page.getByRole('button', { name: 'Delete cluster' }).click();
+    await page.waitForURL(`${baseUrl}/nodes?deleted=${doomed}`);
+    expect(question).toContain(`Delete cluster ${doomed}?`);
+    expect(await page.locator('main .notice').first().textContent()).toBe(`Deleted cluster ${doomed}.`);
+    expect(await page.locator(`table.clusters tr[data-cluster="${doomed}"]`).count()).toBe(0);
+    await screenshot(page, 'nodes-cluster-deleted');
+    expect((await json(app, 'GET', `/api/clusters/${doomed}`)).status).toBe(404);
   });
 
   it('deploys a node from the cluster page and follows its runbook until every step is done', async () => {
@@ -167,6 +297,17 @@ describe('Nodes pages in headless Chromium', () => {
     await open(`/nodes/clusters/${cluster}`);
     expect(await page.locator('#nodes tr[data-node]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-node')))).toEqual([first]);
   }, 90_000);
+
+  it('refuses to delete a cluster that still has a node, with the reason', async () => {
+    await open(`/nodes/clusters/${cluster}`);
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Delete cluster' }).click();
+    await page.locator('#cluster-delete-result .error-text').waitFor();
+    expect(await page.locator('#cluster-delete-result').textContent()).toBe(`Cluster ${cluster} still has 1 node(s): remove them first.`);
+    expect(page.url()).toBe(`${baseUrl}/nodes/clusters/${cluster}`);
+    expect(await storedCluster(cluster)).toMatchObject({ name: cluster, maxNodes: 2 });
+    await screenshot(page, 'nodes-cluster-delete-refused');
+  });
 
   it('shows the runbooks’ mail in the mailbox, newest first', async () => {
     await open(`/nodes/mailbox?to=${encodeURIComponent(`${cluster}@fleet.test`)}`);

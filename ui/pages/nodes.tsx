@@ -1,20 +1,21 @@
-// Clusters and nodes in the UI: the clusters and their profiles, a cluster's nodes with Deploy and
-// Remove buttons and a script runner, a deployment's or removal's steps live, a script run's output
-// per node, and the local SMTP sink's mailbox.
+// Clusters and nodes in the UI: the clusters and their EC2 and SSH profiles (create, update), a
+// cluster's nodes with Deploy and Remove buttons, its script runner, its settings (edit, delete), a
+// deployment's or removal's steps live, a script run's output per node, and the SMTP sink's mailbox.
 import { randomUUID } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import type { Child } from 'hono/jsx';
 import type { z } from 'zod';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { ApiError, validationError } from '../../api/errors.ts';
-import { clusterSchema, deploySchema, scriptSchema, type NodesService, type RunbookView, type ScriptRunView } from '../../api/nodes.ts';
+import { clusterSchema, deploySchema, ec2ProfileSchema, scriptSchema, sshProfileSchema, type NodesService, type RunbookView, type ScriptRunView } from '../../api/nodes.ts';
 import type { ExecutionSummary } from '../../api/workflows.ts';
-import type { ClusterSummary } from '../../activities/nodes/fleetModel.ts';
+import { FleetModelError, type ClusterSummary } from '../../activities/nodes/fleetModel.ts';
 import {
   deployNodeWorkflowId,
   failedOutcomes,
   failurePolicies,
   MAX_SCRIPT_PARALLELISM,
+  PROFILE_NAME_PATTERN,
   removeNodeWorkflowId,
   type Cluster,
   type Ec2Profile,
@@ -79,6 +80,11 @@ type Form = Record<string, unknown>;
 
 const text = (form: Form, name: string) => (typeof form[name] === 'string' ? (form[name] as string).replace(/\r\n?/g, '\n') : '');
 
+/** A one-line field, trimmed; empty optional ones are null, as the JSON API stores them. */
+const line = (form: Form, name: string) => text(form, name).trim();
+const optionalLine = (form: Form, name: string) => line(form, name) || null;
+const optionalText = (form: Form, name: string) => (line(form, name) === '' ? null : text(form, name));
+
 function number(form: Form, name: string): unknown {
   const value = text(form, name).trim();
   if (value === '') return undefined;
@@ -105,8 +111,44 @@ function formToCluster(form: Form) {
     ec2Profile: text(form, 'ec2Profile'),
     sshProfile: text(form, 'sshProfile'),
     notifyEmail: text(form, 'notifyEmail').trim() || null,
-    ...Object.fromEntries(clusterTextFields.map((field) => [field, text(form, field).trim() === '' ? null : text(form, field)])),
+    ...Object.fromEntries(clusterTextFields.map((field) => [field, optionalText(form, field)])),
   });
+}
+
+/** Profile names travel in the API's path, so they are checked (and refused) as it does. */
+function profileName(form: Form): string {
+  const name = line(form, 'name');
+  if (!PROFILE_NAME_PATTERN.test(name)) throw new ApiError(400, 'validation_failed', `${JSON.stringify(name)} is not a valid profile name.`, { field: 'name' });
+  return name;
+}
+
+function formToEc2Profile(form: Form): Ec2Profile {
+  const name = profileName(form);
+  const profile = parseWith(ec2ProfileSchema, {
+    region: line(form, 'region'),
+    imageId: line(form, 'imageId'),
+    instanceType: line(form, 'instanceType'),
+    keyName: optionalLine(form, 'keyName'),
+    securityGroups: line(form, 'securityGroups')
+      .split(',')
+      .map((group) => group.trim())
+      .filter(Boolean),
+    subnetId: optionalLine(form, 'subnetId'),
+    targetGroup: line(form, 'targetGroup'),
+    targetPort: number(form, 'targetPort'),
+    userData: optionalText(form, 'userData'),
+  });
+  return { name, ...profile };
+}
+
+function formToSshProfile(form: Form): SshProfile {
+  const name = profileName(form);
+  return { name, ...parseWith(sshProfileSchema, { user: line(form, 'user'), keyRef: line(form, 'keyRef'), port: number(form, 'port') }) };
+}
+
+/** A stored record as its form shows it: numbers as text, lists comma-separated, nulls empty. */
+function asFormValues(record: object): Form {
+  return Object.fromEntries(Object.entries(record).map(([key, value]) => [key, Array.isArray(value) ? value.join(', ') : String(value ?? '')]));
 }
 
 function formToScript(form: Form) {
@@ -120,20 +162,27 @@ function formToScript(form: Form) {
   });
 }
 
-/** After a start: htmx follows HX-Redirect, a plain form post a 303. */
-function goTo(c: Context, url: string, what: string) {
+/** htmx follows HX-Redirect, a plain form post a 303; the note shows until the browser has left. */
+function redirect(c: Context, url: string, note: Child) {
   if (!c.req.header('HX-Request')) return c.redirect(url, 303);
   c.header('HX-Redirect', url);
-  return c.html(
-    <span>
+  return c.html(<span>{note}</span>);
+}
+
+/** After a start: on to what was started. */
+function goTo(c: Context, url: string, what: string) {
+  return redirect(
+    c,
+    url,
+    <>
       Started <a href={url}>{what}</a>…
-    </span>,
+    </>,
   );
 }
 
-/** htmx swaps only 2xx answers, so refusals are reported in 200 fragments. */
+/** htmx swaps only 2xx answers, so refusals (the API's or the model's) are reported in 200 fragments. */
 function refusal(c: Context, error: unknown) {
-  if (error instanceof ApiError) return c.html(<span class="error-text" role="alert">{error.message}</span>);
+  if (error instanceof ApiError || error instanceof FleetModelError) return c.html(<span class="error-text" role="alert">{error.message}</span>);
   throw error;
 }
 
@@ -179,9 +228,11 @@ function ClustersTable({ clusters }: { clusters: ClusterSummary[] }) {
 interface ClusterFormProps {
   ec2Profiles: Ec2Profile[];
   sshProfiles: SshProfile[];
+  /** The cluster this form edits (its settings, fully replaced); without it the form creates one. */
+  editing?: string;
   values?: Form;
   error?: string;
-  created?: string;
+  notice?: Child;
 }
 
 const scriptPlaceholders: Record<(typeof clusterTextFields)[number], { label: string; placeholder: string }> = {
@@ -191,29 +242,51 @@ const scriptPlaceholders: Record<(typeof clusterTextFields)[number], { label: st
   clusterUpdateScript: { label: 'Cluster update script (every active node)', placeholder: 'echo "$FLEET_NODE joined or left $FLEET_CLUSTER"' },
 };
 
-function ClusterForm({ ec2Profiles, sshProfiles, values = {}, error, created }: ClusterFormProps) {
-  const value = (name: string) => text(values, name);
-  const option = (name: string, selected: string) => (
-    <option value={name} selected={name === selected}>
-      {name}
-    </option>
-  );
+function ProfileOptions({ names, selected }: { names: string[]; selected: string }) {
   return (
-    <form id="cluster-form" class="stacked wide" hx-post="/ui/nodes/clusters" hx-target="this" hx-swap="outerHTML">
-      <label for="cluster-name">Name</label>
-      <input id="cluster-name" name="name" value={value('name')} placeholder="web" required autocomplete="off" />
+    <>
+      {names.map((name) => (
+        <option value={name} selected={name === selected}>
+          {name}
+        </option>
+      ))}
+    </>
+  );
+}
+
+/** The event a saved profile sends (HX-Trigger): the cluster form's selects reload their options, keeping their choice. */
+const PROFILES_CHANGED = 'fleet-profiles-changed';
+const profileOptionsReload = (kind: 'ec2' | 'ssh') => ({
+  'hx-get': `/ui/partials/nodes/profile-options/${kind}`,
+  'hx-trigger': `${PROFILES_CHANGED} from:body`,
+  // Its own options, not the form's target it would inherit.
+  'hx-target': 'this',
+  'hx-swap': 'innerHTML',
+});
+
+function ClusterForm({ ec2Profiles, sshProfiles, editing, values = { minNodes: '0', maxNodes: '3' }, error, notice }: ClusterFormProps) {
+  const value = (name: string) => text(values, name);
+  const action = editing ? `/ui/nodes/clusters/${encodeURIComponent(editing)}` : '/ui/nodes/clusters';
+  return (
+    <form id={editing ? 'cluster-edit-form' : 'cluster-form'} class="stacked wide" hx-post={action} hx-target="this" hx-swap="outerHTML">
+      {editing ? null : (
+        <>
+          <label for="cluster-name">Name</label>
+          <input id="cluster-name" name="name" value={value('name')} placeholder="web" required autocomplete="off" />
+        </>
+      )}
       <label for="minNodes">Nodes (min – max)</label>
       <span>
-        <input id="minNodes" name="minNodes" type="number" min="0" max="99" value={value('minNodes') || '0'} /> –{' '}
-        <input id="maxNodes" name="maxNodes" type="number" min="1" max="99" value={value('maxNodes') || '3'} aria-label="Maximum nodes" />
+        <input id="minNodes" name="minNodes" type="number" min="0" max="99" value={value('minNodes')} aria-label="Minimum nodes" /> –{' '}
+        <input id="maxNodes" name="maxNodes" type="number" min="1" max="99" value={value('maxNodes')} aria-label="Maximum nodes" />
       </span>
       <label for="ec2Profile">EC2 profile</label>
-      <select id="ec2Profile" name="ec2Profile">
-        {ec2Profiles.map((p) => option(p.name, value('ec2Profile')))}
+      <select id="ec2Profile" name="ec2Profile" {...profileOptionsReload('ec2')}>
+        <ProfileOptions names={ec2Profiles.map((p) => p.name)} selected={value('ec2Profile')} />
       </select>
       <label for="sshProfile">SSH profile</label>
-      <select id="sshProfile" name="sshProfile">
-        {sshProfiles.map((p) => option(p.name, value('sshProfile')))}
+      <select id="sshProfile" name="sshProfile" {...profileOptionsReload('ssh')}>
+        <ProfileOptions names={sshProfiles.map((p) => p.name)} selected={value('sshProfile')} />
       </select>
       <label for="notifyEmail">Notify email</label>
       <input id="notifyEmail" name="notifyEmail" type="email" value={value('notifyEmail')} placeholder="ops@example.com (optional)" />
@@ -225,27 +298,125 @@ function ClusterForm({ ec2Profiles, sshProfiles, values = {}, error, created }: 
           </textarea>
         </>
       ))}
-      <div class="actions">
-        <button class="primary" type="submit">
-          Create cluster
-        </button>
-        {error ? (
-          <p class="error-text" role="alert">
-            {error}
-          </p>
-        ) : null}
-        {created ? (
-          <p class="notice" role="status">
-            Created cluster <a href={clusterPath(created)}>{created}</a>.
-          </p>
-        ) : null}
-      </div>
+      <FormActions submit={editing ? 'Save cluster' : 'Create cluster'} error={error} notice={notice} />
     </form>
   );
 }
 
+/** The submit button, then the refusal or the confirmation of the last save. */
+function FormActions({ submit, error, notice, children }: { submit: string; error?: string; notice?: Child; children?: Child }) {
+  return (
+    <div class="actions">
+      <button class="primary" type="submit">
+        {submit}
+      </button>
+      {children}
+      {error ? (
+        <p class="error-text" role="alert">
+          {error}
+        </p>
+      ) : null}
+      {notice ? (
+        <p class="notice" role="status">
+          {notice}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+/** A form field's explanation, under the field. */
+function Hint({ children }: { children?: Child }) {
+  return <small class="hint muted">{children}</small>;
+}
+
+interface ProfileFormProps {
+  values?: Form;
+  error?: string;
+  notice?: Child;
+}
+
+/** Saved under a new name it is a new profile, under an existing one it replaces that one (PUT). */
+function Ec2ProfileForm({ values = {}, error, notice }: ProfileFormProps) {
+  const value = (name: string) => text(values, name);
+  return (
+    <form id="ec2-profile-form" class="stacked wide" hx-post="/ui/nodes/ec2-profiles" hx-target="this" hx-swap="outerHTML">
+      <label for="ec2-name">Name</label>
+      <input id="ec2-name" name="name" value={value('name')} placeholder="web-us-east" required autocomplete="off" />
+      <label for="ec2-region">Region</label>
+      <input id="ec2-region" name="region" value={value('region')} placeholder="us-east-1" required />
+      <label for="ec2-imageId">Image (AMI)</label>
+      <input id="ec2-imageId" name="imageId" value={value('imageId')} placeholder="ami-12c6146b" required />
+      <label for="ec2-instanceType">Instance type</label>
+      <input id="ec2-instanceType" name="instanceType" value={value('instanceType')} placeholder="t3.micro" required />
+      <label for="ec2-keyName">EC2 key pair</label>
+      <input id="ec2-keyName" name="keyName" value={value('keyName')} placeholder="optional" />
+      <label for="ec2-securityGroups">Security groups</label>
+      <input id="ec2-securityGroups" name="securityGroups" value={value('securityGroups')} placeholder="sg-0a1b2c3d, sg-4e5f6a7b" />
+      <Hint>Comma-separated, at most 5; none uses the VPC’s default group.</Hint>
+      <label for="ec2-subnetId">Subnet</label>
+      <input id="ec2-subnetId" name="subnetId" value={value('subnetId')} placeholder="optional" />
+      <label for="ec2-targetGroup">Target group</label>
+      <input id="ec2-targetGroup" name="targetGroup" value={value('targetGroup')} placeholder="name or ARN" required />
+      <label for="ec2-targetPort">Target port</label>
+      <span>
+        <input id="ec2-targetPort" name="targetPort" type="number" min="1" max="65535" value={value('targetPort')} /> <span class="muted">empty: the target group’s port</span>
+      </span>
+      <label for="ec2-userData">User data</label>
+      <textarea id="ec2-userData" name="userData" rows={3} spellcheck={false} placeholder="#cloud-config (optional)">
+        {value('userData')}
+      </textarea>
+      <FormActions submit="Save EC2 profile" error={error} notice={notice}>
+        <ClearButton form="ec2-profile-form" />
+      </FormActions>
+    </form>
+  );
+}
+
+function SshProfileForm({ values = {}, error, notice }: ProfileFormProps) {
+  const value = (name: string) => text(values, name);
+  return (
+    <form id="ssh-profile-form" class="stacked wide" hx-post="/ui/nodes/ssh-profiles" hx-target="this" hx-swap="outerHTML">
+      <label for="ssh-name">Name</label>
+      <input id="ssh-name" name="name" value={value('name')} placeholder="ubuntu-deploy" required autocomplete="off" />
+      <label for="ssh-user">User</label>
+      <input id="ssh-user" name="user" value={value('user')} placeholder="ubuntu" required autocomplete="off" />
+      <label for="ssh-keyRef">Key reference</label>
+      <input id="ssh-keyRef" name="keyRef" value={value('keyRef')} placeholder="id_ed25519" required autocomplete="off" spellcheck={false} />
+      <Hint>
+        The file name of a private key in the worker’s <code>SSH_KEYS_DIR</code>. The key itself is never entered here.
+      </Hint>
+      <label for="ssh-port">Port</label>
+      <input id="ssh-port" name="port" type="number" min="1" max="65535" value={value('port')} placeholder="22" />
+      <FormActions submit="Save SSH profile" error={error} notice={notice}>
+        <ClearButton form="ssh-profile-form" />
+      </FormActions>
+    </form>
+  );
+}
+
+/** Swaps in an empty form, to start a new profile after editing one. */
+function ClearButton({ form }: { form: string }) {
+  return (
+    <button type="button" class="plain" hx-get={`/ui/nodes/${form}`} hx-target={`#${form}`} hx-swap="outerHTML">
+      Clear
+    </button>
+  );
+}
+
+/** The Edit button of a profile row: its form, filled in. */
+function EditProfileCell({ form, name }: { form: string; name: string }) {
+  return (
+    <td class="row-actions">
+      <button type="button" class="plain" hx-get={`/ui/nodes/${form}?name=${encodeURIComponent(name)}`} hx-target={`#${form}`} hx-swap="outerHTML show:top">
+        Edit
+      </button>
+    </td>
+  );
+}
+
 function Ec2ProfilesTable({ profiles }: { profiles: Ec2Profile[] }) {
-  if (profiles.length === 0) return <p class="muted">None: add one with PUT /api/ec2-profiles/&lt;name&gt;.</p>;
+  if (profiles.length === 0) return <p class="muted">None yet: add one below.</p>;
   return (
     <table class="ec2-profiles">
       <thead>
@@ -256,6 +427,7 @@ function Ec2ProfilesTable({ profiles }: { profiles: Ec2Profile[] }) {
           <th>Type</th>
           <th>Security groups</th>
           <th>Target group</th>
+          <th></th>
         </tr>
       </thead>
       <tbody>
@@ -272,6 +444,7 @@ function Ec2ProfilesTable({ profiles }: { profiles: Ec2Profile[] }) {
               {p.targetGroup}
               {p.targetPort ? `:${p.targetPort}` : ''}
             </td>
+            <EditProfileCell form="ec2-profile-form" name={p.name} />
           </tr>
         ))}
       </tbody>
@@ -280,7 +453,7 @@ function Ec2ProfilesTable({ profiles }: { profiles: Ec2Profile[] }) {
 }
 
 function SshProfilesTable({ profiles }: { profiles: SshProfile[] }) {
-  if (profiles.length === 0) return <p class="muted">None: add one with PUT /api/ssh-profiles/&lt;name&gt;.</p>;
+  if (profiles.length === 0) return <p class="muted">None yet: add one below.</p>;
   return (
     <table class="ssh-profiles">
       <thead>
@@ -289,6 +462,7 @@ function SshProfilesTable({ profiles }: { profiles: SshProfile[] }) {
           <th>User</th>
           <th>Key reference</th>
           <th>Port</th>
+          <th></th>
         </tr>
       </thead>
       <tbody>
@@ -300,6 +474,7 @@ function SshProfilesTable({ profiles }: { profiles: SshProfile[] }) {
               <code>{p.keyRef}</code>
             </td>
             <td>{p.port ?? 22}</td>
+            <EditProfileCell form="ssh-profile-form" name={p.name} />
           </tr>
         ))}
       </tbody>
@@ -367,13 +542,40 @@ function runbookOf(node: NodeRecord): string | null {
   return null;
 }
 
-export function NodesTable({ cluster, nodes }: { cluster: Cluster; nodes: NodeRecord[] }) {
+/** `oob`: sent beside another answer (a saved edit), in place of the one on the page. */
+const outOfBand = (oob: boolean | undefined) => (oob ? { 'hx-swap-oob': 'true' } : {});
+
+function ClusterFacts({ cluster, nodes, oob }: { cluster: Cluster; nodes: NodeRecord[]; oob?: boolean }) {
+  const active = nodes.filter((n) => n.state === 'active').length;
+  const step = (script: string | null) => (script ? <span>yes</span> : <span class="muted">none (skipped)</span>);
+  return (
+    <dl id="cluster-facts" class="facts" {...outOfBand(oob)}>
+      <dt>Nodes</dt>
+      <dd>
+        {active} active of {nodes.length} (min {cluster.minNodes}, max {cluster.maxNodes})
+      </dd>
+      <dt>Profiles</dt>
+      <dd>
+        EC2 {cluster.ec2Profile} · SSH {cluster.sshProfile}
+      </dd>
+      <dt>Notify</dt>
+      <dd>{cluster.notifyEmail ?? <span class="muted">nobody</span>}</dd>
+      <dt>Runbook</dt>
+      <dd>
+        Puppet manifest {step(cluster.puppetManifest)} · Tomcat script {step(cluster.tomcatScript)} · deploy script {step(cluster.deployScript)} · cluster update{' '}
+        {step(cluster.clusterUpdateScript)}
+      </dd>
+    </dl>
+  );
+}
+
+export function NodesTable({ cluster, nodes, oob }: { cluster: Cluster; nodes: NodeRecord[]; oob?: boolean }) {
   const changing = nodes.some((n) => n.state !== 'active');
   const active = nodes.filter((n) => n.state === 'active').length;
   // While a node is on its way in or out, the table follows it.
   const poll = changing ? { 'hx-get': `/ui/partials/nodes/clusters/${encodeURIComponent(cluster.name)}/nodes`, 'hx-trigger': 'every 2s', 'hx-swap': 'outerHTML' } : {};
   return (
-    <div id="nodes" {...poll}>
+    <div id="nodes" {...poll} {...outOfBand(oob)}>
       {nodes.length === 0 ? (
         <p class="muted">No node yet: deploy one.</p>
       ) : (
@@ -752,6 +954,8 @@ export function nodesPages(deps: NodesPagesDependencies) {
   return new Hono()
     .get('/nodes', async (c) => {
       const [clusters, ec2Profiles, sshProfiles, runbooks] = await Promise.all([model.listClusters(), model.listEc2Profiles(), model.listSshProfiles(), service.recentRunbooks(15)]);
+      // Where a deleted cluster's page sends the browser.
+      const deleted = c.req.query('deleted');
       return c.html(
         page(
           'Nodes',
@@ -765,6 +969,11 @@ export function nodesPages(deps: NodesPagesDependencies) {
                 Each cluster deploys EC2 nodes from its profiles, configures them over SSH (Puppet, then its scripts), registers them with its load balancer and mails
                 how it went. Open a cluster to deploy or remove nodes and run scripts on them.
               </p>
+              {deleted && !clusters.some((cluster) => cluster.name === deleted) ? (
+                <p class="notice" role="status">
+                  Deleted cluster {deleted}.
+                </p>
+              ) : null}
               <div id="clusters">
                 <ClustersTable clusters={clusters} />
               </div>
@@ -783,10 +992,21 @@ export function nodesPages(deps: NodesPagesDependencies) {
             </section>
             <section>
               <h2>EC2 profiles</h2>
-              <Ec2ProfilesTable profiles={ec2Profiles} />
-              <h2 class="spaced">SSH profiles</h2>
+              <div id="ec2-profiles">
+                <Ec2ProfilesTable profiles={ec2Profiles} />
+              </div>
+              <h3>Create or update an EC2 profile</h3>
+              <p class="muted">Saving under an existing name replaces that profile; clusters using it launch their next nodes with it.</p>
+              <Ec2ProfileForm />
+            </section>
+            <section>
+              <h2>SSH profiles</h2>
               <p class="muted">Only the key’s reference is stored: the worker reads the key from its SSH keys directory.</p>
-              <SshProfilesTable profiles={sshProfiles} />
+              <div id="ssh-profiles">
+                <SshProfilesTable profiles={sshProfiles} />
+              </div>
+              <h3>Create or update an SSH profile</h3>
+              <SshProfileForm />
             </section>
           </>,
         ),
@@ -798,7 +1018,13 @@ export function nodesPages(deps: NodesPagesDependencies) {
         const cluster = await service.putCluster(formToCluster(form), false);
         return c.html(
           <>
-            {await clusterForm({ created: cluster.name })}
+            {await clusterForm({
+              notice: (
+                <>
+                  Created cluster <a href={clusterPath(cluster.name)}>{cluster.name}</a>.
+                </>
+              ),
+            })}
             <div id="clusters" hx-swap-oob="true">
               <ClustersTable clusters={await model.listClusters()} />
             </div>
@@ -808,6 +1034,65 @@ export function nodesPages(deps: NodesPagesDependencies) {
         if (!(error instanceof ApiError)) throw error;
         return c.html(await clusterForm({ values: form, error: error.message }));
       }
+    })
+    .get('/ui/nodes/ec2-profile-form', async (c) => {
+      const name = c.req.query('name');
+      if (!name) return c.html(<Ec2ProfileForm />);
+      const profile = (await model.listEc2Profiles()).find((p) => p.name === name);
+      return c.html(profile ? <Ec2ProfileForm values={asFormValues(profile)} /> : <Ec2ProfileForm values={{ name }} error={`No EC2 profile named ${JSON.stringify(name)}.`} />);
+    })
+    .post('/ui/nodes/ec2-profiles', async (c) => {
+      const form = await c.req.parseBody();
+      try {
+        const profile = formToEc2Profile(form);
+        const existed = (await model.listEc2Profiles()).some((p) => p.name === profile.name);
+        await model.putEc2Profile(profile);
+        c.header('HX-Trigger', PROFILES_CHANGED);
+        return c.html(
+          <>
+            <Ec2ProfileForm notice={`${existed ? 'Updated' : 'Created'} EC2 profile ${profile.name}.`} />
+            <div id="ec2-profiles" hx-swap-oob="true">
+              <Ec2ProfilesTable profiles={await model.listEc2Profiles()} />
+            </div>
+          </>,
+        );
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+        return c.html(<Ec2ProfileForm values={form} error={error.message} />);
+      }
+    })
+    .get('/ui/nodes/ssh-profile-form', async (c) => {
+      const name = c.req.query('name');
+      if (!name) return c.html(<SshProfileForm />);
+      const profile = (await model.listSshProfiles()).find((p) => p.name === name);
+      return c.html(profile ? <SshProfileForm values={asFormValues(profile)} /> : <SshProfileForm values={{ name }} error={`No SSH profile named ${JSON.stringify(name)}.`} />);
+    })
+    .post('/ui/nodes/ssh-profiles', async (c) => {
+      const form = await c.req.parseBody();
+      try {
+        const profile = formToSshProfile(form);
+        const existed = (await model.listSshProfiles()).some((p) => p.name === profile.name);
+        await model.putSshProfile(profile);
+        c.header('HX-Trigger', PROFILES_CHANGED);
+        return c.html(
+          <>
+            <SshProfileForm notice={`${existed ? 'Updated' : 'Created'} SSH profile ${profile.name}.`} />
+            <div id="ssh-profiles" hx-swap-oob="true">
+              <SshProfilesTable profiles={await model.listSshProfiles()} />
+            </div>
+          </>,
+        );
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+        // A key pasted where its file name belongs is refused, and not sent back into the page.
+        const keyRef = /PRIVATE KEY|-----BEGIN/.test(text(form, 'keyRef')) ? '' : text(form, 'keyRef');
+        return c.html(<SshProfileForm values={{ ...form, keyRef }} error={error.message} />);
+      }
+    })
+    .get('/ui/partials/nodes/profile-options/:kind{ec2|ssh}', async (c) => {
+      const kind = c.req.param('kind') as 'ec2' | 'ssh';
+      const profiles = kind === 'ec2' ? await model.listEc2Profiles() : await model.listSshProfiles();
+      return c.html(<ProfileOptions names={profiles.map((p) => p.name)} selected={c.req.query(`${kind}Profile`) ?? ''} />);
     })
     .get('/nodes/mailbox', async (c) => {
       const to = c.req.query('to')?.trim() ?? '';
@@ -840,9 +1125,11 @@ export function nodesPages(deps: NodesPagesDependencies) {
     .get('/nodes/clusters/:name', (c) =>
       pageOr404(c, async () => {
         const { cluster, nodes } = await service.clusterDetail(c.req.param('name'));
-        const [scriptRuns, runbooks] = await Promise.all([service.recentScriptRuns(10, cluster.name), clusterRunbooks(cluster.name)]);
-        const active = nodes.filter((n) => n.state === 'active').length;
-        const step = (script: string | null) => (script ? <span>yes</span> : <span class="muted">none (skipped)</span>);
+        const [scriptRuns, runbooks, editForm] = await Promise.all([
+          service.recentScriptRuns(10, cluster.name),
+          clusterRunbooks(cluster.name),
+          clusterForm({ editing: cluster.name, values: asFormValues(cluster) }),
+        ]);
         return c.html(
           page(
             `Cluster ${cluster.name}`,
@@ -864,23 +1151,7 @@ export function nodesPages(deps: NodesPagesDependencies) {
                   </div>
                 </div>
                 <p id="cluster-result" class="notice" aria-live="polite"></p>
-                <dl class="facts">
-                  <dt>Nodes</dt>
-                  <dd>
-                    {active} active of {nodes.length} (min {cluster.minNodes}, max {cluster.maxNodes})
-                  </dd>
-                  <dt>Profiles</dt>
-                  <dd>
-                    EC2 {cluster.ec2Profile} · SSH {cluster.sshProfile}
-                  </dd>
-                  <dt>Notify</dt>
-                  <dd>{cluster.notifyEmail ?? <span class="muted">nobody</span>}</dd>
-                  <dt>Runbook</dt>
-                  <dd>
-                    Puppet manifest {step(cluster.puppetManifest)} · Tomcat script {step(cluster.tomcatScript)} · deploy script {step(cluster.deployScript)} · cluster
-                    update {step(cluster.clusterUpdateScript)}
-                  </dd>
-                </dl>
+                <ClusterFacts cluster={cluster} nodes={nodes} />
                 <NodesTable cluster={cluster} nodes={nodes} />
               </section>
               <section>
@@ -895,11 +1166,60 @@ export function nodesPages(deps: NodesPagesDependencies) {
                 <h2>Recent deployments and removals</h2>
                 <RunbooksTable runbooks={runbooks} showCluster={false} />
               </section>
+              <section>
+                <div class="section-head">
+                  <h2>Edit cluster</h2>
+                  <button
+                    type="button"
+                    class="danger"
+                    hx-post={`/ui/nodes/clusters/${encodeURIComponent(cluster.name)}/delete`}
+                    hx-confirm={`Delete cluster ${cluster.name}? Its settings and scripts are deleted; a cluster that still has nodes is kept.`}
+                    hx-target="#cluster-delete-result"
+                    hx-swap="innerHTML"
+                    hx-disabled-elt="this"
+                  >
+                    Delete cluster
+                  </button>
+                </div>
+                <p id="cluster-delete-result" class="notice" aria-live="polite"></p>
+                <p class="muted">
+                  Saving replaces every setting: an emptied script is skipped from then on. New bounds apply to the next deployment or removal; nodes keep the
+                  profiles they were deployed with.
+                </p>
+                {editForm}
+              </section>
             </>,
           ),
         );
       }),
     )
+    .post('/ui/nodes/clusters/:name', async (c) => {
+      const name = c.req.param('name');
+      const form = await c.req.parseBody();
+      try {
+        const cluster = await service.putCluster(formToCluster({ ...form, name }), true);
+        const nodes = await model.listNodes(name);
+        return c.html(
+          <>
+            {await clusterForm({ editing: name, values: asFormValues(cluster), notice: `Saved cluster ${name}.` })}
+            <ClusterFacts cluster={cluster} nodes={nodes} oob />
+            <NodesTable cluster={cluster} nodes={nodes} oob />
+          </>,
+        );
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+        return c.html(await clusterForm({ editing: name, values: form, error: error.message }));
+      }
+    })
+    .post('/ui/nodes/clusters/:name/delete', async (c) => {
+      const name = c.req.param('name');
+      try {
+        await model.deleteCluster(name);
+      } catch (error) {
+        return refusal(c, error);
+      }
+      return redirect(c, `/nodes?deleted=${encodeURIComponent(name)}`, `Deleted cluster ${name}.`);
+    })
     .get('/ui/partials/nodes/clusters/:name/nodes', (c) =>
       fragmentOrError(c, async () => {
         const { cluster, nodes } = await service.clusterDetail(c.req.param('name'));
