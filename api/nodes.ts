@@ -187,8 +187,8 @@ export function createNodesService(deps: NodesApiDependencies) {
       const cluster = await requireCluster(clusterName);
       const ec2Profile = body.ec2Profile ?? cluster.ec2Profile;
       const sshProfile = body.sshProfile ?? cluster.sshProfile;
-      if (!(await model.listEc2Profiles()).some((p) => p.name === ec2Profile)) throw new ApiError(422, 'unknown_profile', `No EC2 profile named ${JSON.stringify(ec2Profile)}.`, { field: 'ec2Profile' });
-      if (!(await model.listSshProfiles()).some((p) => p.name === sshProfile)) throw new ApiError(422, 'unknown_profile', `No SSH profile named ${JSON.stringify(sshProfile)}.`, { field: 'sshProfile' });
+      if (!(await model.getEc2Profile(ec2Profile))) throw new ApiError(422, 'unknown_profile', `No EC2 profile named ${JSON.stringify(ec2Profile)}.`, { field: 'ec2Profile' });
+      if (!(await model.getSshProfile(sshProfile))) throw new ApiError(422, 'unknown_profile', `No SSH profile named ${JSON.stringify(sshProfile)}.`, { field: 'sshProfile' });
       const nodes = await model.listNodes(clusterName);
       const deploymentId = body.deploymentId ?? randomUUID();
       const workflowId = deployNodeWorkflowId(clusterName, deploymentId);

@@ -102,6 +102,7 @@ export async function deployNode(input: DeployNodeInput): Promise<RunbookResult>
     await runbook.step('lb-register', () => acts.records.registerTarget(lbTarget), (r) => r.targetGroupArn.split(':').pop());
     await runbook.step('lb-healthy', () => acts.waitTarget.waitTargetHealthy({ ...lbTarget, timeoutMs: timings.targetHealthyMs, pollMs: timings.pollMs }));
 
+    // Undone first, so no script run picks the node while it is deregistered and terminated.
     runbook.compensate('cluster-update', () => acts.records.setNodeState(cluster.name, node, 'configuring'));
     await runbook.step('cluster-update', () => clusterUpdate(acts, cluster, 'activate', node, timings.scriptMs), (r) => r);
     runbook.setState('succeeded');

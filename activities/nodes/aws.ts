@@ -96,7 +96,7 @@ function waiterTiming(timeoutMs: number, pollMs: number) {
 }
 
 /** EC2 names errors by code (`InvalidInstanceID.NotFound`), ELBv2 by shape (`InvalidTargetException`). */
-function isAwsError(error: unknown, ...codes: string[]): boolean {
+export function isAwsError(error: unknown, ...codes: string[]): boolean {
   const name = (error as { name?: string })?.name ?? '';
   return codes.some((code) => name === code || name === `${code}Exception` || name.startsWith(`${code}.`));
 }

@@ -124,12 +124,24 @@ export function createFleetModel(pool: mysql.Pool) {
     return clusterFrom(rows[0]);
   }
 
-  async function profiles(queryable: mysql.Pool | mysql.PoolConnection, ec2Name: string, sshName: string) {
-    const [[ec2Row]] = await queryable.query<Row[]>('SELECT * FROM ec2_profiles WHERE name = ?', [ec2Name]);
-    if (!ec2Row) throw new FleetModelError('UnknownProfile', `No EC2 profile named ${JSON.stringify(ec2Name)}.`);
-    const [[sshRow]] = await queryable.query<Row[]>('SELECT * FROM ssh_profiles WHERE name = ?', [sshName]);
-    if (!sshRow) throw new FleetModelError('UnknownProfile', `No SSH profile named ${JSON.stringify(sshName)}.`);
-    return { ec2Profile: ec2ProfileFrom(ec2Row), sshProfile: sshProfileFrom(sshRow) };
+  type Queryable = mysql.Pool | mysql.PoolConnection;
+
+  async function findEc2Profile(queryable: Queryable, name: string): Promise<Ec2Profile | undefined> {
+    const [[row]] = await queryable.query<Row[]>('SELECT * FROM ec2_profiles WHERE name = ?', [name]);
+    return row ? ec2ProfileFrom(row) : undefined;
+  }
+
+  async function findSshProfile(queryable: Queryable, name: string): Promise<SshProfile | undefined> {
+    const [[row]] = await queryable.query<Row[]>('SELECT * FROM ssh_profiles WHERE name = ?', [name]);
+    return row ? sshProfileFrom(row) : undefined;
+  }
+
+  async function profiles(queryable: Queryable, ec2Name: string, sshName: string) {
+    const ec2Profile = await findEc2Profile(queryable, ec2Name);
+    if (!ec2Profile) throw new FleetModelError('UnknownProfile', `No EC2 profile named ${JSON.stringify(ec2Name)}.`);
+    const sshProfile = await findSshProfile(queryable, sshName);
+    if (!sshProfile) throw new FleetModelError('UnknownProfile', `No SSH profile named ${JSON.stringify(sshName)}.`);
+    return { ec2Profile, sshProfile };
   }
 
   return {
@@ -202,10 +214,8 @@ export function createFleetModel(pool: mysql.Pool) {
       await pool.query('INSERT INTO ec2_profiles SET ? ON DUPLICATE KEY UPDATE ?', [{ name: profile.name, ...columns }, columns]);
     },
 
-    async getEc2Profile(name: string): Promise<Ec2Profile | undefined> {
-      const [[row]] = await pool.query<Row[]>('SELECT * FROM ec2_profiles WHERE name = ?', [name]);
-      return row ? ec2ProfileFrom(row) : undefined;
-    },
+    getEc2Profile: (name: string) => findEc2Profile(pool, name),
+    getSshProfile: (name: string) => findSshProfile(pool, name),
 
     async listSshProfiles(): Promise<SshProfile[]> {
       const [rows] = await pool.query<Row[]>('SELECT * FROM ssh_profiles ORDER BY name');

@@ -6,7 +6,7 @@ import { DescribeVpcsCommand } from '@aws-sdk/client-ec2';
 import type mysql from 'mysql2/promise';
 import type { Config } from '../../config.ts';
 import { LOCAL_SSH_KEY } from './ssh.ts';
-import type { AwsClients } from './aws.ts';
+import { isAwsError, type AwsClients } from './aws.ts';
 
 export const LOCAL_TARGET_GROUP = 'fleet-web';
 /** One of the images moto lists by default: a launch of it needs no set-up. */
@@ -18,7 +18,7 @@ export async function ensureTargetGroup(aws: AwsClients, region: string, name = 
     const arn = existing.TargetGroups?.[0]?.TargetGroupArn;
     if (arn) return arn;
   } catch (error) {
-    if ((error as Error).name !== 'TargetGroupNotFoundException') throw error;
+    if (!isAwsError(error, 'TargetGroupNotFound')) throw error;
   }
   const vpcs = await aws.ec2(region).send(new DescribeVpcsCommand({ Filters: [{ Name: 'is-default', Values: ['true'] }] }));
   const created = await aws.elb(region).send(

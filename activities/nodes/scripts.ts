@@ -22,16 +22,21 @@ function nodeEnv(context: NodeContext): Record<string, string> {
   return { FLEET_CLUSTER: context.cluster, FLEET_NODE: context.node, FLEET_INSTANCE_ID: context.instanceId ?? '' };
 }
 
+/** SSH errors that no retry can fix (a missing key, a changed host key), as final Temporal failures. */
+function finalSshFailure(error: unknown): ApplicationFailure | undefined {
+  if (error instanceof SshKeyError) return ApplicationFailure.nonRetryable(error.message, 'SshKeyMissing');
+  if (error instanceof SshHostKeyMismatchError) return ApplicationFailure.nonRetryable(error.message, 'SshHostKeyMismatch');
+  return undefined;
+}
+
 /** Runs a command; an unreachable node or a missing key becomes the right kind of Temporal failure. */
 async function runOn(ssh: SshRunner, target: SshTarget, command: string, options: { timeoutMs: number; stdin?: string }): Promise<CommandResult> {
   const beat = setInterval(() => heartbeat(), 1000);
   try {
     return await ssh.run(target, command, options);
   } catch (error) {
-    if (error instanceof SshKeyError) throw ApplicationFailure.nonRetryable(error.message, 'SshKeyMissing');
-    if (error instanceof SshHostKeyMismatchError) throw ApplicationFailure.nonRetryable(error.message, 'SshHostKeyMismatch');
     if (error instanceof SshUnreachableError) throw ApplicationFailure.retryable(error.message, 'SshUnreachable');
-    throw error;
+    throw finalSshFailure(error) ?? error;
   } finally {
     clearInterval(beat);
   }
@@ -62,9 +67,7 @@ export function createNodeScriptActivities(deps: { ssh: SshRunner }) {
           if (result.exitCode === 0) return { loginMs: result.durationMs, attempts: attempt, hostKeySha256: result.hostKeySha256 };
           lastError = `logged in, but \`true\` ${describeExit(result)}`;
         } catch (error) {
-          if (error instanceof SshKeyError) throw ApplicationFailure.nonRetryable(error.message, 'SshKeyMissing');
-          if (error instanceof SshHostKeyMismatchError) throw ApplicationFailure.nonRetryable(error.message, 'SshHostKeyMismatch');
-          if (!(error instanceof SshUnreachableError)) throw error;
+          if (!(error instanceof SshUnreachableError)) throw finalSshFailure(error) ?? error;
           lastError = error.message;
         }
         if (Date.now() + request.pollMs >= deadline || cancelled.aborted) {

@@ -1038,14 +1038,14 @@ export function nodesPages(deps: NodesPagesDependencies) {
     .get('/ui/nodes/ec2-profile-form', async (c) => {
       const name = c.req.query('name');
       if (!name) return c.html(<Ec2ProfileForm />);
-      const profile = (await model.listEc2Profiles()).find((p) => p.name === name);
+      const profile = await model.getEc2Profile(name);
       return c.html(profile ? <Ec2ProfileForm values={asFormValues(profile)} /> : <Ec2ProfileForm values={{ name }} error={`No EC2 profile named ${JSON.stringify(name)}.`} />);
     })
     .post('/ui/nodes/ec2-profiles', async (c) => {
       const form = await c.req.parseBody();
       try {
         const profile = formToEc2Profile(form);
-        const existed = (await model.listEc2Profiles()).some((p) => p.name === profile.name);
+        const existed = Boolean(await model.getEc2Profile(profile.name));
         await model.putEc2Profile(profile);
         c.header('HX-Trigger', PROFILES_CHANGED);
         return c.html(
@@ -1064,14 +1064,14 @@ export function nodesPages(deps: NodesPagesDependencies) {
     .get('/ui/nodes/ssh-profile-form', async (c) => {
       const name = c.req.query('name');
       if (!name) return c.html(<SshProfileForm />);
-      const profile = (await model.listSshProfiles()).find((p) => p.name === name);
+      const profile = await model.getSshProfile(name);
       return c.html(profile ? <SshProfileForm values={asFormValues(profile)} /> : <SshProfileForm values={{ name }} error={`No SSH profile named ${JSON.stringify(name)}.`} />);
     })
     .post('/ui/nodes/ssh-profiles', async (c) => {
       const form = await c.req.parseBody();
       try {
         const profile = formToSshProfile(form);
-        const existed = (await model.listSshProfiles()).some((p) => p.name === profile.name);
+        const existed = Boolean(await model.getSshProfile(profile.name));
         await model.putSshProfile(profile);
         c.header('HX-Trigger', PROFILES_CHANGED);
         return c.html(
