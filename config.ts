@@ -12,6 +12,8 @@ export interface Endpoint {
 }
 
 export interface Config {
+  /** The environment this configuration was read from: child processes get exactly this, so they read the same settings. */
+  env: Readonly<Record<string, string | undefined>>;
   /** Where local services keep their data and logs (.data/ by default). */
   dataDir: string;
   logDir: string;
@@ -291,6 +293,7 @@ export function loadConfig(env: Env = process.env): Config {
   const dataDir = directory(env, 'FLEET_DATA_DIR', join(projectRoot, '.data'));
   const api = { host: text(env, 'API_HOST', '127.0.0.1'), port: port(env, 'API_PORT', 3000), instances: Math.max(1, count(env, 'API_INSTANCES', 2, 64)) };
   return {
+    env: { ...env },
     dataDir,
     logDir: join(dataDir, 'logs'),
     toolsDir: directory(env, 'FLEET_TOOLS_DIR', join(projectRoot, '.tools')),
@@ -325,66 +328,6 @@ export function loadConfig(env: Env = process.env): Config {
 function nodeSettings(env: Env, dataDir: string): Pick<Config, 'aws' | 'ssh' | 'smtp'> {
   const aws = awsSettings(env);
   return { aws, ssh: sshSettings(env, dataDir, aws.moto.run), smtp: smtpSettings(env) };
-}
-
-/** The environment a child process needs to see the same configuration (ports, data dir, bundle). */
-export function configToEnv(config: Config): Record<string, string> {
-  const env: Record<string, string> = {
-    FLEET_DATA_DIR: config.dataDir,
-    FLEET_TOOLS_DIR: config.toolsDir,
-    API_HOST: config.api.host,
-    API_PORT: String(config.api.port),
-    API_INSTANCES: String(config.api.instances),
-    REQUEST_RUN_ALLOWED_DESTINATIONS: config.requestRuns.allowedDestinations.join(','),
-    CPU_LOAD_WORKERS: String(config.cpuLoad.loadWorkers),
-    CONFIG_CACHE_KEY_PREFIX: config.configCache.keyPrefix,
-    CONFIG_CACHE_MAX_VALUE_BYTES: String(config.configCache.maxValueBytes),
-    CF_API_URL: config.cf.apiUrl,
-    CF_USERNAME: config.cf.username,
-    CF_PASSWORD: config.cf.password,
-    CF_APPS_DOMAIN: config.cf.appsDomain,
-    CF_SIM: String(config.cf.simulator.run),
-    CF_SIM_PORT: String(config.cf.simulator.port),
-    CF_BITS_DIR: config.cf.bitsDir,
-    TEMPORAL_ADDRESS: config.temporal.address,
-    TEMPORAL_NAMESPACE: config.temporal.namespace,
-    TEMPORAL_UI_PORT: String(config.temporal.uiPort),
-    TEMPORAL_WEB_URL: config.temporal.webUiUrl,
-    MYSQL_HOST: config.mysql.host,
-    MYSQL_PORT: String(config.mysql.port),
-    MYSQL_USER: config.mysql.user,
-    MYSQL_PASSWORD: config.mysql.password,
-    MYSQL_DATABASE: config.mysql.database,
-    MEMCACHED_HOST: config.memcached.host,
-    MEMCACHED_PORT: String(config.memcached.port),
-    ETCD_HOST: config.etcd.host,
-    ETCD_PORT: String(config.etcd.port),
-    ETCD_PEER_PORT: String(config.etcd.peerPort),
-  };
-  Object.assign(env, {
-    AWS_REGION: config.aws.region,
-    FLEET_AWS_ENDPOINT: config.aws.endpoint ?? 'aws',
-    MOTO: String(config.aws.moto.run),
-    MOTO_PORT: String(config.aws.moto.port),
-    SSH_KEYS_DIR: config.ssh.keysDir,
-    SSH_ENDPOINTS: config.ssh.endpoints,
-    SSHD: String(config.ssh.sshd.run),
-    SSHD_PORT: String(config.ssh.sshd.port),
-    SSHD_ADDRESSES: String(config.ssh.sshd.addresses.length),
-    SMTP_HOST: config.smtp.host,
-    SMTP_PORT: String(config.smtp.port),
-    SMTP_SECURE: String(config.smtp.secure),
-    SMTP_FROM: config.smtp.from,
-    SMTP_SINK: String(config.smtp.sink.run),
-    SMTP_SINK_HTTP_PORT: String(config.smtp.sink.httpPort),
-  });
-  if (config.aws.credentials) Object.assign(env, { AWS_ACCESS_KEY_ID: config.aws.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: config.aws.credentials.secretAccessKey });
-  if (config.smtp.user) Object.assign(env, { SMTP_USER: config.smtp.user, SMTP_PASSWORD: config.smtp.password ?? '' });
-  if (config.workflowBundlePath) env.WORKFLOW_BUNDLE_PATH = config.workflowBundlePath;
-  if (config.taskQueueSuffix) env.FLEET_TASK_QUEUE_SUFFIX = config.taskQueueSuffix;
-  if (config.configCache.instanceBasePort !== undefined) env.CONFIG_CACHE_INSTANCE_BASE_PORT = String(config.configCache.instanceBasePort);
-  if (config.cf.clientId) Object.assign(env, { CF_CLIENT_ID: config.cf.clientId, CF_CLIENT_SECRET: config.cf.clientSecret ?? '' });
-  return env;
 }
 
 /** The local SMTP sink's mailbox over HTTP, when the stack runs one. */

@@ -2,7 +2,7 @@
 // mirror of each target's switch that the control worker writes.
 import { hostname } from 'node:os';
 import { Context } from '@temporalio/activity';
-import type { ServiceClients } from './clients.ts';
+import type { ServiceClients } from '../db/clients.ts';
 import type { BurnRequest, CpuLoadState, CpuSample } from '../workflows/cpuLoad.shared.ts';
 
 /** What a load worker reports about each slice it runs (tests use it to time starts and stops). */

@@ -1,129 +1,15 @@
-// HTTP face of the CPU-load toggles: read a target's state, switch it ON or OFF. Switching a target
-// that has no workflow yet starts one (workflowIdConflictPolicy USE_EXISTING), then the switch
-// goes through the workflow's update so the answer is the new state.
+// HTTP routes of the CPU-load toggles: read a target's state, switch it ON or OFF.
 import { Hono, type Context } from 'hono';
-import { z } from 'zod';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { FleetDomain, FleetStatus } from '../temporal/searchAttributes.ts';
-import { cpuLoad } from '../workflows/cpuLoad.ts';
-import {
-  MAX_CPU_LOAD_TTL_MS,
-  cpuLoadDefaults,
-  cpuLoadStates,
-  cpuLoadStatusQuery,
-  cpuLoadWorkflowId,
-  isValidCpuLoadTarget,
-  switchCpuLoadUpdate,
-  type CpuLoadInput,
-  type CpuLoadStatus,
-} from '../workflows/cpuLoad.shared.ts';
-import { readJson, validationError } from './errors.ts';
-import type { WorkflowLinks } from './workflows.ts';
+import { cpuLoadSwitchSchema, parseCpuLoadTarget, type CpuLoadService } from '../services/cpuLoad.ts';
+import { readJson } from './errors.ts';
 
-export interface CpuLoadApiDependencies {
-  temporal: Client;
-  /** Where cpuLoad workflows run (the main worker). */
-  controlTaskQueue: string;
-  /** Where the load workers poll; given to new workflows. */
-  loadTaskQueue: string;
-  /** Load workers running (config.cpuLoad.loadWorkers): a new workflow runs that many slices at once. */
-  loadWorkers: number;
-  links: WorkflowLinks;
-  /** Settings for newly started workflows (tests shorten the slices). */
-  workflowSettings?: Pick<CpuLoadInput, 'sliceMs' | 'ttlMs' | 'historyThreshold' | 'maxSamples'>;
-}
-
-export const cpuLoadSwitchSchema = z.strictObject({
-  state: z.enum(cpuLoadStates),
-  /** How long this ON lasts before the load switches itself off (default 1 h). */
-  ttlSeconds: z.number().int().min(1).max(MAX_CPU_LOAD_TTL_MS / 1000).optional(),
-});
-export type CpuLoadSwitchBody = z.output<typeof cpuLoadSwitchSchema>;
-
-/** A target's state as the API and UI show it; a target never switched is OFF with no workflow. */
-export type CpuLoadView = Omit<CpuLoadStatus, 'since' | 'lastChange'> &
-  Pick<Partial<CpuLoadStatus>, 'lastChange'> & {
-    since: string | null;
-    workflowId: string;
-    /** Whether a workflow holds this target's switch. */
-    running: boolean;
-    webUiUrl: string | null;
-  };
-
-export function parseCpuLoadTarget(target: string | undefined): string {
-  if (target === undefined || !isValidCpuLoadTarget(target)) {
-    throw validationError('target', 'use 1 to 32 lowercase letters, digits and inner hyphens, for example "default" or "web-2"');
-  }
-  return target;
-}
-
-function workflowInput(deps: CpuLoadApiDependencies, target: string): CpuLoadInput {
-  return { target, parallelism: Math.max(1, deps.loadWorkers), loadTaskQueue: deps.loadTaskQueue, ...deps.workflowSettings };
-}
-
-function neverSwitched(deps: CpuLoadApiDependencies, target: string): CpuLoadView {
-  const input = workflowInput(deps, target);
-  return {
-    target,
-    state: 'OFF',
-    since: null,
-    expiresAt: null,
-    ttlMs: input.ttlMs ?? cpuLoadDefaults.ttlMs,
-    sliceMs: input.sliceMs ?? cpuLoadDefaults.sliceMs,
-    parallelism: input.parallelism!,
-    loadTaskQueue: deps.loadTaskQueue,
-    runningSlices: 0,
-    slicesCompleted: 0,
-    lastSliceError: null,
-    continuedAsNew: 0,
-    memcached: null,
-    samples: [],
-    workflowId: cpuLoadWorkflowId(target),
-    running: false,
-    webUiUrl: null,
-  };
-}
-
-export async function readCpuLoad(deps: CpuLoadApiDependencies, target: string): Promise<CpuLoadView> {
-  const handle = deps.temporal.workflow.getHandle(cpuLoadWorkflowId(target));
-  try {
-    const description = await handle.describe();
-    // A closed workflow (terminated by hand) holds no switch; its load workers were cancelled.
-    if (description.status.name !== 'RUNNING') return neverSwitched(deps, target);
-    const status = await handle.query(cpuLoadStatusQuery);
-    return { ...status, workflowId: handle.workflowId, running: true, webUiUrl: deps.links.execution(handle.workflowId, description.runId) };
-  } catch (error) {
-    if (error instanceof WorkflowNotFoundError) return neverSwitched(deps, target);
-    throw error;
-  }
-}
-
-export async function switchCpuLoad(deps: CpuLoadApiDependencies, target: string, body: CpuLoadSwitchBody): Promise<CpuLoadView> {
-  const workflowId = cpuLoadWorkflowId(target);
-  await deps.temporal.workflow.start(cpuLoad, {
-    workflowId,
-    taskQueue: deps.controlTaskQueue,
-    args: [workflowInput(deps, target)],
-    workflowIdConflictPolicy: 'USE_EXISTING',
-    typedSearchAttributes: [{ key: FleetDomain, value: 'cpu-load' }, { key: FleetStatus, value: 'off' }],
-  });
-  // By ID, not by the run start returned: the running run may be a later one (continue-as-new).
-  const handle = deps.temporal.workflow.getHandle(workflowId);
-  const status = await handle.executeUpdate(switchCpuLoadUpdate, {
-    args: [{ state: body.state, ...(body.ttlSeconds === undefined ? {} : { ttlMs: body.ttlSeconds * 1000 }) }],
-  });
-  const { runId } = await handle.describe();
-  return { ...status, workflowId, running: true, webUiUrl: deps.links.execution(workflowId, runId) };
-}
-
-export function cpuLoadRoutes(deps: CpuLoadApiDependencies) {
+export function cpuLoadRoutes(service: CpuLoadService) {
   const switchTarget = async (c: Context) => {
     const target = parseCpuLoadTarget(c.req.param('target'));
-    const body = await readJson(c, cpuLoadSwitchSchema);
-    return c.json(await switchCpuLoad(deps, target, body));
+    return c.json(await service.switch(target, await readJson(c, cpuLoadSwitchSchema)));
   };
   return new Hono()
-    .get('/:target', async (c) => c.json(await readCpuLoad(deps, parseCpuLoadTarget(c.req.param('target')))))
+    .get('/:target', async (c) => c.json(await service.read(parseCpuLoadTarget(c.req.param('target')))))
     .put('/:target', switchTarget)
     .post('/:target', switchTarget);
 }

@@ -3,27 +3,12 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { z } from 'zod';
+import { safeParse, type $ZodType, type output } from 'zod/v4/core';
+import { ServiceError, validationError } from '../services/errors.ts';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 
 export interface ErrorBody {
   error: { code: string; message: string; field?: string; [extra: string]: unknown };
-}
-
-export class ApiError extends Error {
-  constructor(
-    readonly status: ContentfulStatusCode,
-    readonly code: string,
-    message: string,
-    readonly details: Record<string, unknown> = {},
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
-}
-
-export function validationError(field: string, message: string): ApiError {
-  return new ApiError(400, 'validation_failed', field ? `${field}: ${message}` : message, field ? { field } : {});
 }
 
 function fieldPath(path: PropertyKey[]): string {
@@ -31,17 +16,17 @@ function fieldPath(path: PropertyKey[]): string {
 }
 
 /** Parses a JSON body against a schema; malformed JSON and invalid fields become 400s naming the problem. */
-export async function readJson<Schema extends z.ZodType>(c: Context, schema: Schema): Promise<z.output<Schema>> {
+export async function readJson<Schema extends $ZodType>(c: Context, schema: Schema): Promise<output<Schema>> {
   const text = await c.req.text();
   let body: unknown = {};
   if (text.trim() !== '') {
     try {
       body = JSON.parse(text);
     } catch {
-      throw new ApiError(400, 'invalid_json', 'The request body is not valid JSON.');
+      throw new ServiceError(400, 'invalid_json', 'The request body is not valid JSON.');
     }
   }
-  const parsed = schema.safeParse(body);
+  const parsed = safeParse(schema, body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw validationError(fieldPath(issue.path), issue.message);
@@ -53,7 +38,7 @@ export function errorResponse(error: unknown, c: Context): Response {
   const respond = (status: ContentfulStatusCode, code: string, message: string, details: Record<string, unknown> = {}) =>
     c.json<ErrorBody>({ error: { code, message, ...details } }, status);
 
-  if (error instanceof ApiError) return respond(error.status, error.code, error.message, error.details);
+  if (error instanceof ServiceError) return respond(error.status, error.code, error.message, error.details);
   if (error instanceof WorkflowExecutionAlreadyStartedError) {
     return respond(409, 'already_running', `A ${error.workflowType} workflow with ID ${error.workflowId} is already running.`, {
       workflowId: error.workflowId,

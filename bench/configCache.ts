@@ -1,4 +1,4 @@
-// config-cache: the config API as the stack runs it (api/server.ts, N cluster instances, each also
+// config-cache: the config API as the stack runs it (server/main.ts, N cluster instances, each also
 // on its own port), on a private stack. In one run:
 //   1. 8 instances: cached against uncached GET throughput (autocannon, alternating rounds), then
 //      propagation lag: a write through one instance until the 7 others answer it from memory.
@@ -6,13 +6,13 @@
 //      the same mix with no pauses, then every instance's digest against etcd's, and memory.
 import autocannon from 'autocannon';
 import { Agent, request } from 'undici';
-import { configToEnv, hostEnv, type Config } from '../config.ts';
-import { createConfigCacheEtcdClient } from '../activities/clients.ts';
-import { configDigest } from '../api/configCache.ts';
+import { loadConfig, type Config } from '../config.ts';
+import { createConfigCacheEtcdClient } from '../db/clients.ts';
+import { configDigest } from '../services/configCache.ts';
 import { findFreePort, findFreePortRange, waitUntilHealthy } from '../scripts/processes.ts';
 import { startAppProcess } from '../scripts/stack.ts';
 import { startPrivateStack } from './privateStack.ts';
-import type { ConfigCacheStatus } from '../workflows/configCache.shared.ts';
+import type { ConfigCacheStatus } from '../services/configCache.shared.ts';
 import { formatLoadResult, runConfigCacheLoad } from './configCacheLoad.ts';
 
 const KEY_PREFIX = '/bench/config/';
@@ -35,18 +35,20 @@ async function statusOf(url: string): Promise<InstanceStatus> {
   return (await (await fetch(`${url}/api/config-cache`, { signal: AbortSignal.timeout(5000) })).json()) as InstanceStatus;
 }
 
-/** api/server.ts with `count` instances, each also on its own port; resolves when every cache is in step. */
+/** server/main.ts with `count` instances, each also on its own port; resolves when every cache is in step. */
 async function startInstances(base: Config, count: number): Promise<Instances> {
   const [apiPort, basePort] = [await findFreePort(), await findFreePortRange(count)];
-  const config: Config = {
-    ...base,
-    api: { ...base.api, port: apiPort, instances: count },
-    configCache: { ...base.configCache, keyPrefix: KEY_PREFIX, instanceBasePort: basePort },
-  };
+  const config = loadConfig({
+    ...base.env,
+    API_PORT: String(apiPort),
+    API_INSTANCES: String(count),
+    CONFIG_CACHE_KEY_PREFIX: KEY_PREFIX,
+    CONFIG_CACHE_INSTANCE_BASE_PORT: String(basePort),
+  });
   const urls = Array.from({ length: count }, (_, i) => `http://127.0.0.1:${basePort + i}`);
-  console.log(`Starting api/server.ts with ${count} instances (ports ${basePort}–${basePort + count - 1})…`);
+  console.log(`Starting server/main.ts with ${count} instances (ports ${basePort}–${basePort + count - 1})…`);
   const started = performance.now();
-  const api = startAppProcess(`api-${count}`, 'api/server.ts', config, hostEnv(configToEnv(config)));
+  const api = startAppProcess(`api-${count}`, 'server/main.ts', config, config.env);
   const statuses = () => Promise.all(urls.map(statusOf));
   await waitUntilHealthy(`${count} API instances`, async () => (await statuses()).every((s) => s.state === 'synced'), { timeoutMs: 300_000, intervalMs: 500, process: api });
   const startSeconds = (performance.now() - started) / 1000;

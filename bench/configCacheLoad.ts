@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import { ConfigError, loadConfig } from '../config.ts';
-import { CONFIG_ROUTE } from '../workflows/configCache.shared.ts';
+import { CONFIG_ROUTE } from '../services/configCache.shared.ts';
 
 export interface ConfigCacheLoadOptions {
   /** Base URLs (http://127.0.0.1:PORT) of the instances, or of the shared API port. */

@@ -5,8 +5,8 @@
 import type { Client } from '@temporalio/client';
 import { connectClient } from '../temporal/connection.ts';
 import { startPrivateStack } from './privateStack.ts';
-import { createMysqlPool } from '../activities/clients.ts';
-import { createFleetModel } from '../activities/nodes/fleetModel.ts';
+import { createMysqlPool } from '../db/clients.ts';
+import { createFleetModel } from '../db/nodes.ts';
 import { deployNode } from '../workflows/deployNode.ts';
 import { distributedScript } from '../workflows/distributedScript.ts';
 import { deployNodeWorkflowId, NODES_TASK_QUEUE, scriptRunWorkflowId, type NodeTimings } from '../workflows/nodes.shared.ts';

@@ -4,7 +4,7 @@
 // number of connections.
 import autocannon from 'autocannon';
 import type { RowDataPacket } from 'mysql2';
-import { createMysqlPool } from '../activities/clients.ts';
+import { createMysqlPool } from '../db/clients.ts';
 import { connectClient } from '../temporal/connection.ts';
 import type { Stack } from '../scripts/stack.ts';
 import { startPrivateStack } from './privateStack.ts';

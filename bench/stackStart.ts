@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { hostEnv, loadConfig, projectRoot } from '../config.ts';
 import { freeStackPorts } from '../scripts/stack.ts';
 import { setup } from '../scripts/setup.ts';
-import { locateTemporalCli, projectCliPath } from '../temporal/cli.ts';
-import { startTemporalDevServer } from '../temporal/devServer.ts';
+import { locateTemporalCli, projectCliPath } from '../scripts/temporalCli.ts';
+import { startTemporalDevServer } from '../scripts/temporalDevServer.ts';
 
 const WARM_RUNS = 3;
 

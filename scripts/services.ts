@@ -5,12 +5,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect as connectTcp } from 'node:net';
 import { dirname, join } from 'node:path';
 import mysql from 'mysql2/promise';
-import { configToEnv, projectRoot, type Config, type HostEnv } from '../config.ts';
-import { findOnPath } from '../temporal/cli.ts';
+import { projectRoot, type Config, type HostEnv } from '../config.ts';
+import { findOnPath } from './temporalCli.ts';
 import { StackError, startProcess, waitUntilHealthy, type ManagedProcess } from './processes.ts';
 import { LOCAL_SSH_KEY } from '../activities/nodes/ssh.ts';
 import { createAwsClients } from '../activities/nodes/aws.ts';
-import { ensureTargetGroup } from '../activities/nodes/localFleet.ts';
+import { ensureTargetGroup } from './localFleet.ts';
 
 const runningAsRoot = process.getuid?.() === 0;
 
@@ -155,14 +155,14 @@ export async function etcdHealthy(clientUrl: string): Promise<boolean> {
 }
 
 /** The Cloud Controller v3 + UAA simulator (sim/cf/server.ts), healthy once GET / lists the v3 API. */
-export async function startCfSimulator(config: Config, hostEnv: HostEnv): Promise<ManagedProcess> {
+export async function startCfSimulator(config: Config): Promise<ManagedProcess> {
   const { host, port } = config.cf.simulator;
   const server = startProcess({
     name: 'cf-simulator',
     command: process.execPath,
     args: ['--import', 'tsx', join(projectRoot, 'sim/cf/server.ts')],
     logFile: join(config.logDir, 'cf-simulator.log'),
-    env: { ...hostEnv, ...configToEnv(config) },
+    env: config.env,
     cwd: projectRoot,
   });
   await waitUntilHealthy('The CF simulator', () => cfSimulatorAnswers(`http://${host}:${port}`), { timeoutMs: 30_000, process: server });
@@ -279,13 +279,13 @@ function sshBannerAnswers(host: string, port: number): Promise<boolean> {
 }
 
 /** The SMTP sink (sim/smtp/server.ts), healthy once its mailbox answers over HTTP. */
-export async function startSmtpSink(config: Config, hostEnv: HostEnv): Promise<ManagedProcess> {
+export async function startSmtpSink(config: Config): Promise<ManagedProcess> {
   const server = startProcess({
     name: 'smtp-sink',
     command: process.execPath,
     args: ['--import', 'tsx', join(projectRoot, 'sim/smtp/server.ts')],
     logFile: join(config.logDir, 'smtp-sink.log'),
-    env: { ...hostEnv, ...configToEnv(config) },
+    env: config.env,
     cwd: projectRoot,
   });
   const url = `http://${config.smtp.host}:${config.smtp.sink.httpPort}/healthz`;

@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { ConfigError, hostEnv as readHostEnv, loadConfig, type Config, type HostEnv } from '../config.ts';
-import { ensureTemporalCli, findOnPath } from '../temporal/cli.ts';
+import { ensureTemporalCli, findOnPath } from './temporalCli.ts';
 import { StackError } from './processes.ts';
 
 interface SystemPackage {

@@ -2,13 +2,13 @@
 // worker and API processes. Used by `npm start`, the test global setup and the benchmarks.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { configToEnv, projectRoot, type Config, type HostEnv } from '../config.ts';
-import { migrate } from '../activities/migrate.ts';
-import { createMysqlPool } from '../activities/clients.ts';
-import { seedExampleCluster } from '../activities/nodes/localFleet.ts';
-import { locateTemporalCli } from '../temporal/cli.ts';
+import { projectRoot, type Config, type HostEnv } from '../config.ts';
+import { migrate } from '../db/migrate.ts';
+import { createMysqlPool } from '../db/clients.ts';
+import { seedExampleCluster } from './localFleet.ts';
+import { locateTemporalCli } from './temporalCli.ts';
 import { connectTemporal } from '../temporal/connection.ts';
-import { ensureSearchAttributes, startTemporalDevServer, waitForTemporal } from '../temporal/devServer.ts';
+import { ensureSearchAttributes, startTemporalDevServer, waitForTemporal } from './temporalDevServer.ts';
 import { writeWorkflowBundle } from '../workers/bundle.ts';
 import {
   StackError,
@@ -152,10 +152,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     if (config.runLocalServices) {
       starting.push(startMariaDb(config, hostEnv), startMemcached(config, hostEnv), startEtcd(config, hostEnv));
     }
-    if (config.cf.simulator.run) starting.push(startCfSimulator(config, hostEnv));
+    if (config.cf.simulator.run) starting.push(startCfSimulator(config));
     if (config.aws.moto.run) starting.push(startMoto(config, hostEnv));
     if (config.ssh.sshd.run) starting.push(startSshd(config, hostEnv));
-    if (config.smtp.sink.run) starting.push(startSmtpSink(config, hostEnv));
+    if (config.smtp.sink.run) starting.push(startSmtpSink(config));
     const started = await Promise.allSettled(starting);
     for (const result of started) if (result.status === 'fulfilled') services.push(result.value);
     writeLock(config, services);
@@ -179,9 +179,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const launch = (name: string) => startAppProcess(name, entries.get(name)!, config, appEnv);
     if (options.app) {
       workflowBundlePath = await bundling!;
-      appEnv = { ...hostEnv, ...configToEnv(config), WORKFLOW_BUNDLE_PATH: workflowBundlePath };
+      appEnv = { ...config.env, WORKFLOW_BUNDLE_PATH: workflowBundlePath };
       for (let i = 1; i <= options.app.workers; i++) entries.set(`worker-${i}`, 'workers/main.ts');
-      entries.set('api', 'api/server.ts');
+      entries.set('api', 'server/main.ts');
       for (const name of entries.keys()) appProcesses.push(launch(name));
       const api = appProcesses.at(-1)!;
       writeLock(config, [...services, ...appProcesses]);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { App } from '../api/app.ts';
+import type { App } from '../server/app.ts';
 import type { ErrorBody } from '../api/errors.ts';
 import { HEALTH_TASK_QUEUE } from '../workflows/healthCheck.shared.ts';
 import { createTestApp, openTestEnvironment, uniqueSuffix, type TestEnvironment } from './support/stack.ts';

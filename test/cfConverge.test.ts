@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ServerType } from '@hono/node-server';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { App } from '../api/app.ts';
+import type { App } from '../server/app.ts';
 import type { ErrorBody } from '../api/errors.ts';
 import { createCfClient, type CfClient } from '../activities/cf/client.ts';
 import type { CfFoundation } from '../activities/cf/foundations.ts';

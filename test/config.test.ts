@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configToEnv, loadConfig } from '../config.ts';
+import { ConfigError, loadConfig } from '../config.ts';
 
 describe('configuration', () => {
   it('defaults to the documented laptop addresses', () => {
@@ -41,8 +41,8 @@ describe('configuration', () => {
     expect(real.aws).toMatchObject({ region: 'eu-west-1', endpoint: undefined, credentials: undefined, moto: { run: false } });
     expect(real.ssh).toMatchObject({ endpoints: 'private-ip', sshd: { run: false } });
     expect(real.smtp).toMatchObject({ host: 'smtp.example.com', port: 587, user: 'fleet', password: 'pw', sink: { run: false } });
-    expect(loadConfig(configToEnv(real))).toEqual(real);
-    expect(loadConfig(configToEnv(local))).toEqual(local);
+    expect(loadConfig(real.env)).toEqual(real);
+    expect(loadConfig(local.env)).toEqual(local);
   });
 
   it('reads Temporal connection settings the way the Temporal CLI and SDKs do', () => {
@@ -71,11 +71,11 @@ describe('configuration', () => {
     expect(() => loadConfig({ [name]: value })).toThrow(message);
   });
 
-  it('round-trips through the environment handed to child processes', () => {
+  it('hands child processes the environment it was read from, so they read the same settings', () => {
     const config = loadConfig({ API_PORT: '3100', ETCD_PORT: '2479', MYSQL_DATABASE: 'other' });
-    expect(loadConfig(configToEnv(config))).toEqual(config);
+    expect(loadConfig(config.env)).toEqual(config);
     const cf = loadConfig({ CF_SIM_PORT: '9100', CF_USERNAME: 'ops', CF_PASSWORD: 'p', CF_CLIENT_ID: 'c', CF_CLIENT_SECRET: 'cs', CF_APPS_DOMAIN: 'apps.example.com' });
-    expect(loadConfig(configToEnv(cf))).toEqual(cf);
+    expect(loadConfig(cf.env)).toEqual(cf);
   });
 
   it('sets up the config cache: the seed’s key prefix, a value limit, and optional per-instance ports', () => {
@@ -86,6 +86,6 @@ describe('configuration', () => {
     expect(() => loadConfig({ CONFIG_CACHE_MAX_VALUE_BYTES: '2000000' })).toThrow(/CONFIG_CACHE_MAX_VALUE_BYTES="2000000" is not a count/);
     const config = loadConfig({ CONFIG_CACHE_KEY_PREFIX: '/x/', CONFIG_CACHE_MAX_VALUE_BYTES: '1024', CONFIG_CACHE_INSTANCE_BASE_PORT: '4100', API_INSTANCES: '8' });
     expect(config.configCache).toEqual({ keyPrefix: '/x/', maxValueBytes: 1024, instanceBasePort: 4100 });
-    expect(loadConfig(configToEnv(config))).toEqual(config);
+    expect(loadConfig(config.env)).toEqual(config);
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import type { ConfigCache } from '../api/configCache.ts';
+import type { ConfigCache } from '../services/configCache.ts';
 import { openAppInBrowser, screenshot, type BrowserSession } from './support/browser.ts';
 import { cacheFactory, uniqueKeyPrefix } from './support/configCache.ts';
 import { createTestApp, openTestEnvironment, type TestEnvironment } from './support/stack.ts';

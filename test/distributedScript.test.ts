@@ -1,11 +1,11 @@
 // DistributedScript over a cluster's nodes (the local sshd): per-node results, failure policies,
 // output limits, timeouts, and a re-run on the failed nodes only.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { App } from '../api/app.ts';
+import type { App } from '../server/app.ts';
 import type { ErrorBody } from '../api/errors.ts';
-import type { ScriptRunView } from '../api/nodes.ts';
+import type { ScriptRunView } from '../services/nodes.ts';
 import { MAX_OUTPUT_BYTES, scriptRunVerdict, type NodeScriptResult } from '../workflows/nodes.shared.ts';
-import { firstFreeNodeName } from '../activities/nodes/fleetModel.ts';
+import { firstFreeNodeName } from '../db/nodes.ts';
 import { createCluster, fastTimings, json } from './support/nodes.ts';
 import { createTestApp, openTestEnvironment, uniqueSuffix, type TestEnvironment } from './support/stack.ts';
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { RowDataPacket } from 'mysql2';
-import { createMemcachedClient, createServiceClients } from '../activities/clients.ts';
+import { createMemcachedClient, createServiceClients } from '../db/clients.ts';
 import { findFreePort } from '../scripts/processes.ts';
 import { healthCheck } from '../workflows/healthCheck.ts';
 import { HEALTH_TASK_QUEUE, healthCheckProgressQuery, type HealthReport } from '../workflows/healthCheck.shared.ts';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mysql from 'mysql2/promise';
-import { loadMigrations, migrate, migrationsDir } from '../activities/migrate.ts';
+import { loadMigrations, migrate, migrationsDir } from '../db/migrate.ts';
 import { testConfig } from './support/stack.ts';
 
 // Each test migrates its own database, so the shared one keeps its state.

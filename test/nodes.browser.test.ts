@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import type { App } from '../api/app.ts';
+import type { App } from '../server/app.ts';
 import type { Cluster, Ec2Profile, SshProfile } from '../workflows/nodes.shared.ts';
 import { openAppInBrowser, screenshot, type BrowserSession } from './support/browser.ts';
 import { createCluster, fastTimings, json, uniqueClusterName } from './support/nodes.ts';

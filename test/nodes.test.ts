@@ -2,14 +2,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
-import type { App } from '../api/app.ts';
+import type { App } from '../server/app.ts';
 import type { ErrorBody } from '../api/errors.ts';
-import type { RunbookView } from '../api/nodes.ts';
+import type { RunbookView } from '../services/nodes.ts';
 import { DescribeInstanceAttributeCommand } from '@aws-sdk/client-ec2';
 import { DeregisterTargetsCommand, DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { createAwsClients, type AwsClients } from '../activities/nodes/aws.ts';
-import { LOCAL_TARGET_GROUP } from '../activities/nodes/localFleet.ts';
-import { createFleetModel } from '../activities/nodes/fleetModel.ts';
+import { LOCAL_TARGET_GROUP } from '../scripts/localFleet.ts';
+import { createFleetModel } from '../db/nodes.ts';
 import { runbookStatusQuery, USER_DATA_WITHHELD, type NodeRecord, type RunbookResult } from '../workflows/nodes.shared.ts';
 import { createCluster, fastTimings, json, liveInstancesOf, mailTo, registeredTargets } from './support/nodes.ts';
 import { createTestApp, openTestEnvironment, startWorkerProcess, uniqueSuffix, type TestEnvironment } from './support/stack.ts';

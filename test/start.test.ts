@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hostEnv, loadConfig, projectRoot } from '../config.ts';
 import { findFreePort, isPortFree } from '../scripts/processes.ts';
-import { locateTemporalCli } from '../temporal/cli.ts';
+import { locateTemporalCli } from '../scripts/temporalCli.ts';
 import { freeStackPorts } from '../scripts/stack.ts';
 
 

@@ -1,12 +1,15 @@
-// Server-rendered pages and the htmx partials they poll. htmx is served from its npm package.
+// The UI: server-rendered pages of every domain and the htmx partials they poll. htmx is served from its npm package.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Hono } from 'hono';
-import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import type { Readiness } from '../api/readiness.ts';
-import type { ExecutionSummary, WorkflowLinks } from '../api/workflows.ts';
-import { startHealthCheck } from '../api/healthChecks.ts';
+import type { Services } from '../services/index.ts';
+import type { NodeTimings } from '../workflows/nodes.shared.ts';
+import { cfConvergePages } from './pages/cfConverge.tsx';
+import { configCachePages } from './pages/configCache.tsx';
+import { cpuLoadPages } from './pages/cpuLoad.tsx';
+import { nodesPages } from './pages/nodes.tsx';
+import { requestRunPages } from './pages/requestRun.tsx';
 import { Layout } from './layout.tsx';
 import { ExecutionsTable, HealthCards, HomePage } from './pages/home.tsx';
 
@@ -17,31 +20,28 @@ function staticAsset(path: string, contentType: string) {
   return () => new Response(body, { headers: { 'content-type': contentType, 'cache-control': 'public, max-age=3600' } });
 }
 
-export interface UiDependencies {
-  readiness(): Promise<Readiness>;
-  recentExecutions(limit: number): Promise<ExecutionSummary[]>;
-  links: WorkflowLinks;
-  temporal: Client;
-  healthTaskQueue: string;
+export interface UiOptions {
+  /** Waits of node deployments and removals started from the UI (default: production timings; tests pass milliseconds). */
+  deployTimings?: Partial<NodeTimings>;
 }
 
-export function createUi(deps: UiDependencies) {
-  const temporalWebUiUrl = deps.links.list().replace(/\/namespaces\/.*$/, '');
-  return new Hono()
+export function createUi(services: Services, options: UiOptions = {}) {
+  const { temporalWebUiUrl, links } = services;
+  const ui = new Hono()
     .get('/static/htmx.min.js', staticAsset(require.resolve('htmx.org/dist/htmx.min.js'), 'text/javascript; charset=utf-8'))
     .get('/static/app.css', staticAsset(new URL('./static/app.css', import.meta.url).pathname, 'text/css; charset=utf-8'))
     .get('/', (c) =>
       c.html(
         <Layout title="Home" active="/" temporalWebUiUrl={temporalWebUiUrl}>
-          <HomePage workflowsUrl={deps.links.list()} />
+          <HomePage workflowsUrl={links.list()} />
         </Layout>,
       ),
     )
-    .get('/ui/partials/health', async (c) => c.html(<HealthCards readiness={await deps.readiness()} />))
-    .get('/ui/partials/executions', async (c) => c.html(<ExecutionsTable executions={await deps.recentExecutions(15)} />))
+    .get('/ui/partials/health', async (c) => c.html(<HealthCards readiness={await services.readiness()} />))
+    .get('/ui/partials/executions', async (c) => c.html(<ExecutionsTable executions={await services.recentExecutions(15)} />))
     .post('/ui/health-checks', async (c) => {
       try {
-        const started = await startHealthCheck({ temporal: deps.temporal, taskQueue: deps.healthTaskQueue, links: deps.links }, {});
+        const started = await services.healthCheck.start({});
         return c.html(
           <span>
             Started <a href={started.webUiUrl} target="_blank" rel="noopener">{started.workflowId}</a>; it appears below when it finishes.
@@ -55,4 +55,10 @@ export function createUi(deps: UiDependencies) {
         throw error;
       }
     });
+  ui.route('/', requestRunPages({ service: services.requestRun, temporalWebUiUrl }));
+  ui.route('/', cpuLoadPages({ cpuLoad: services.cpuLoad, temporalWebUiUrl }));
+  ui.route('/', cfConvergePages({ service: services.cfConverge, temporalWebUiUrl }));
+  ui.route('/', nodesPages({ service: services.nodes, temporalWebUiUrl, deployTimings: options.deployTimings }));
+  if (services.configCache) ui.route('/', configCachePages({ cache: services.configCache, temporalWebUiUrl }));
+  return ui;
 }

@@ -2,7 +2,7 @@
 // same command serves a production cluster.
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { loadConfig, ConfigError } from '../config.ts';
-import { createServiceClients, closeServiceClients } from '../activities/clients.ts';
+import { createServiceClients, closeServiceClients } from '../db/clients.ts';
 import { connectWorker } from '../temporal/connection.ts';
 import { buildWorkflowBundle } from './bundle.ts';
 import { createWorkers, runWorkers } from './workers.ts';

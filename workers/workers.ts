@@ -1,8 +1,9 @@
 // The workers of this product, one per task queue, built from injected clients so tests run
 // exactly what production runs.
 import { Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
-import { createDependencyProbes, createHealthActivities, mysqlHealthReportRecorder } from '../activities/health.ts';
-import type { ServiceClients } from '../activities/clients.ts';
+import { createHealthActivities } from '../activities/health.ts';
+import { createDependencyProbes, mysqlHealthReportRecorder } from '../db/health.ts';
+import type { ServiceClients } from '../db/clients.ts';
 import { HEALTH_TASK_QUEUE } from '../workflows/healthCheck.shared.ts';
 import { createRequestRunActivities } from '../activities/requestRun.ts';
 import { REQUEST_RUN_TASK_QUEUE } from '../workflows/requestRun.shared.ts';
@@ -13,7 +14,7 @@ import { createBitsReader } from '../activities/cf/bits.ts';
 import { clientFactory, type CfFoundation } from '../activities/cf/foundations.ts';
 import { CF_CONVERGE_TASK_QUEUE } from '../workflows/cfConverge.shared.ts';
 import { createNodeActivities, type NodeActivityDependencies } from '../activities/nodes/index.ts';
-import { createFleetModel } from '../activities/nodes/fleetModel.ts';
+import { createFleetModel } from '../db/nodes.ts';
 import { NODES_TASK_QUEUE } from '../workflows/nodes.shared.ts';
 
 export interface WorkerDependencies {

@@ -1,5 +1,6 @@
 // Vocabulary of the health-check domain, shared by the workflow, its activities, the API and tests.
 import { defineQuery } from '@temporalio/workflow';
+import * as z from 'zod/mini';
 
 export const HEALTH_TASK_QUEUE = 'health-checks';
 
@@ -7,12 +8,13 @@ export const HEALTH_TASK_QUEUE = 'health-checks';
 export const dependencyNames = ['mysql', 'memcached', 'etcd'] as const;
 export type DependencyName = (typeof dependencyNames)[number];
 
-export interface HealthCheckInput {
+export const healthCheckInputSchema = z.strictObject({
   /** Which dependencies to probe; all of them when omitted. */
-  dependencies?: DependencyName[];
+  dependencies: z.optional(z.array(z.enum(dependencyNames)).check(z.minLength(1, 'name at least one dependency'))),
   /** Per-probe time limit in milliseconds (default 3000). */
-  probeTimeoutMs?: number;
-}
+  probeTimeoutMs: z.optional(z.int().check(z.minimum(10), z.maximum(60_000))),
+});
+export type HealthCheckInput = z.infer<typeof healthCheckInputSchema>;
 
 export interface ProbeResult {
   name: DependencyName;

@@ -2,7 +2,7 @@
 import type { Config } from '../../config.ts';
 import { createAwsActivities, createAwsClients, createSshEndpointResolver, type AwsClients, type SshEndpointResolver } from './aws.ts';
 import { createEmailActivities, createSmtpMailer, type Mailer } from './email.ts';
-import type { FleetModel } from './fleetModel.ts';
+import type { FleetModel } from '../../db/nodes.ts';
 import { createFleetRecordActivities } from './records.ts';
 import { createNodeScriptActivities } from './scripts.ts';
 import { createSshRunner, type SshRunner } from './ssh.ts';

@@ -2,7 +2,7 @@
 // non-retryable failure whose type is the model's error code.
 import { ApplicationFailure } from '@temporalio/common';
 import { USER_DATA_WITHHELD } from '../../workflows/nodes.shared.ts';
-import { FleetModelError, type FleetModel } from './fleetModel.ts';
+import { FleetModelError, type FleetModel } from '../../db/nodes.ts';
 
 function refusalsAreFinal<Args extends unknown[], Result>(work: (...args: Args) => Promise<Result>) {
   return async (...args: Args): Promise<Result> => {

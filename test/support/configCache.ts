@@ -2,8 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Etcd3 } from 'etcd3';
 import type { Config } from '../../config.ts';
-import { createConfigCacheEtcdClient } from '../../activities/clients.ts';
-import { ConfigCache, type ConfigCacheOptions } from '../../api/configCache.ts';
+import { createConfigCacheEtcdClient } from '../../db/clients.ts';
+import { ConfigCache, type ConfigCacheOptions } from '../../services/configCache.ts';
 
 /** Every test writes under its own prefix, so test files sharing the stack's etcd never meet. */
 export function uniqueKeyPrefix(): string {

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { configToEnv, hostEnv, loadConfig } from '../../config.ts';
+import { hostEnv, loadConfig } from '../../config.ts';
 import { freeStackPorts, startStack } from '../../scripts/stack.ts';
 import { writeWorkflowBundle } from '../../workers/bundle.ts';
 
@@ -28,7 +28,7 @@ export default async function setup(project: TestProject) {
     log: () => {},
   });
   const bundlePath = await writeWorkflowBundle(join(dataDir, 'build', 'workflow-bundle.js'));
-  project.provide('stackEnv', { ...configToEnv(config), WORKFLOW_BUNDLE_PATH: bundlePath });
+  project.provide('stackEnv', { ...config.env, WORKFLOW_BUNDLE_PATH: bundlePath });
   return async () => {
     await stack.stop();
     rmSync(dataDir, { recursive: true, force: true });

@@ -4,9 +4,9 @@ import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { DescribeTargetGroupsCommand, DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { expect } from 'vitest';
 import { mailboxUrl, type Config } from '../../config.ts';
-import type { App } from '../../api/app.ts';
+import type { App } from '../../server/app.ts';
 import type { AwsClients } from '../../activities/nodes/aws.ts';
-import { LOCAL_TARGET_GROUP } from '../../activities/nodes/localFleet.ts';
+import { LOCAL_TARGET_GROUP } from '../../scripts/localFleet.ts';
 import { NODE_TAGS, type NodeTimings } from '../../workflows/nodes.shared.ts';
 
 /** Milliseconds where production waits minutes. */

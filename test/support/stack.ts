@@ -6,12 +6,12 @@ import { inject } from 'vitest';
 import { Client } from '@temporalio/client';
 import { Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import { hostEnv, loadConfig, mailboxUrl, projectRoot, type Config } from '../../config.ts';
-import { createServiceClients, closeServiceClients, type ServiceClients } from '../../activities/clients.ts';
+import { createServiceClients, closeServiceClients, type ServiceClients } from '../../db/clients.ts';
 import { connectTemporal, connectWorker } from '../../temporal/connection.ts';
 import { createWorkers } from '../../workers/workers.ts';
 import { foundationsFromConfig, type CfFoundation } from '../../activities/cf/foundations.ts';
-import { createDependencyProbes } from '../../activities/health.ts';
-import { createApp, type App, type AppDependencies } from '../../api/app.ts';
+import { createDependencyProbes } from '../../db/health.ts';
+import { createApp, type App, type AppDependencies } from '../../server/app.ts';
 import { nodeClientsFromConfig, type NodeActivityDependencies } from '../../activities/nodes/index.ts';
 
 let runtimeInstalled = false;

@@ -2,8 +2,8 @@
 // progress bars, its plan, and its apps; pause, resume or cancel it.
 import { Hono } from 'hono';
 import type { Child } from 'hono/jsx';
-import { ApiError } from '../../api/errors.ts';
-import { parseDesiredState, type CfConvergeService, type ConvergenceView } from '../../api/cfConvergences.ts';
+import { ServiceError } from '../../services/errors.ts';
+import { parseDesiredState, type CfConvergeService, type ConvergenceView } from '../../services/cfConverge.ts';
 import { appActions, type ConvergeInput } from '../../workflows/cfConverge.shared.ts';
 import { Layout } from '../layout.tsx';
 import { TemporalHistoryFact } from '../components/temporalHistory.tsx';
@@ -155,7 +155,7 @@ function formToDesired(form: Record<string, unknown>): unknown {
     try {
       return JSON.parse(form.json);
     } catch {
-      throw new ApiError(400, 'invalid_json', 'The desired state is not valid JSON.');
+      throw new ServiceError(400, 'invalid_json', 'The desired state is not valid JSON.');
     }
   }
   const number = (value: unknown) => (typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value)) ? Number(value) : value);
@@ -259,7 +259,7 @@ export function cfConvergePages(deps: { service: CfConvergeService; temporalWebU
           </span>,
         );
       } catch (error) {
-        if (error instanceof ApiError) return c.html(<span class="error-text">{error.message}</span>);
+        if (error instanceof ServiceError) return c.html(<span class="error-text">{error.message}</span>);
         throw error;
       }
     })
@@ -268,7 +268,7 @@ export function cfConvergePages(deps: { service: CfConvergeService; temporalWebU
     .post('/ui/cf-convergences/:workflowId/:action{pause|resume|cancel}', async (c) => {
       const workflowId = c.req.param('workflowId');
       await deps.service.signal(workflowId, c.req.param('action') as 'pause' | 'resume' | 'cancel').catch((error: unknown) => {
-        if (!(error instanceof ApiError)) throw error;
+        if (!(error instanceof ServiceError)) throw error;
       });
       return c.html(<ConvergenceDetails view={await deps.service.view(workflowId)} />);
     });

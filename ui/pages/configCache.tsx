@@ -2,8 +2,8 @@
 // another API instance, so every fragment says which instance rendered it and at which revision.
 import { Hono } from 'hono';
 import type { Child } from 'hono/jsx';
-import { ConfigStoreUnavailableError, type ConfigCache, type ConfigEntry } from '../../api/configCache.ts';
-import { CONFIG_ROUTE, configKeyProblem } from '../../workflows/configCache.shared.ts';
+import { ConfigStoreUnavailableError, type ConfigCache, type ConfigEntry } from '../../services/configCache.ts';
+import { CONFIG_ROUTE, configKeyProblem } from '../../services/configCache.shared.ts';
 import { Layout } from '../layout.tsx';
 
 const LIST_LIMIT = 200;

@@ -1,7 +1,7 @@
 // Home: dependency health (refreshed every 5 s), a button to run the health-check workflow,
 // and recent workflow executions linked into the Temporal Web UI.
-import type { DependencyStatus, Readiness } from '../../api/readiness.ts';
-import type { ExecutionSummary } from '../../api/workflows.ts';
+import type { DependencyStatus, Readiness } from '../../services/readiness.ts';
+import type { ExecutionSummary } from '../../services/executions.ts';
 
 export function HomePage(props: { workflowsUrl: string }) {
   return (

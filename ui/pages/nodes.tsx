@@ -6,10 +6,10 @@ import { Hono, type Context } from 'hono';
 import type { Child } from 'hono/jsx';
 import type { z } from 'zod';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { ApiError, validationError } from '../../api/errors.ts';
-import { clusterSchema, deploySchema, ec2ProfileSchema, scriptSchema, sshProfileSchema, type NodesService, type RunbookView, type ScriptRunView } from '../../api/nodes.ts';
-import type { ExecutionSummary } from '../../api/workflows.ts';
-import { FleetModelError, type ClusterSummary } from '../../activities/nodes/fleetModel.ts';
+import { ServiceError, validationError } from '../../services/errors.ts';
+import { clusterSchema, deploySchema, ec2ProfileSchema, scriptSchema, sshProfileSchema, type NodesService, type RunbookView, type ScriptRunView } from '../../services/nodes.ts';
+import type { ExecutionSummary } from '../../services/executions.ts';
+import { FleetModelError, type ClusterSummary } from '../../db/nodes.ts';
 import {
   deployNodeWorkflowId,
   failedOutcomes,
@@ -91,7 +91,7 @@ function number(form: Form, name: string): unknown {
   return Number.isNaN(Number(value)) ? value : Number(value);
 }
 
-/** The schema's first complaint as an ApiError, worded like the JSON API's. */
+/** The schema's first complaint as an ServiceError, worded like the JSON API's. */
 function parseWith<Schema extends z.ZodType>(schema: Schema, input: unknown): z.output<Schema> {
   const parsed = schema.safeParse(input);
   if (!parsed.success) {
@@ -118,7 +118,7 @@ function formToCluster(form: Form) {
 /** Profile names travel in the API's path, so they are checked (and refused) as it does. */
 function profileName(form: Form): string {
   const name = line(form, 'name');
-  if (!PROFILE_NAME_PATTERN.test(name)) throw new ApiError(400, 'validation_failed', `${JSON.stringify(name)} is not a valid profile name.`, { field: 'name' });
+  if (!PROFILE_NAME_PATTERN.test(name)) throw new ServiceError(400, 'validation_failed', `${JSON.stringify(name)} is not a valid profile name.`, { field: 'name' });
   return name;
 }
 
@@ -182,7 +182,7 @@ function goTo(c: Context, url: string, what: string) {
 
 /** htmx swaps only 2xx answers, so refusals (the API's or the model's) are reported in 200 fragments. */
 function refusal(c: Context, error: unknown) {
-  if (error instanceof ApiError || error instanceof FleetModelError) return c.html(<span class="error-text" role="alert">{error.message}</span>);
+  if (error instanceof ServiceError || error instanceof FleetModelError) return c.html(<span class="error-text" role="alert">{error.message}</span>);
   throw error;
 }
 
@@ -918,8 +918,8 @@ export function nodesPages(deps: NodesPagesDependencies) {
     try {
       return await render();
     } catch (error) {
-      const notFound = error instanceof WorkflowNotFoundError ? new ApiError(404, 'not_found', `No workflow with ID ${error.workflowId}.`) : error;
-      if (!(notFound instanceof ApiError)) throw error;
+      const notFound = error instanceof WorkflowNotFoundError ? new ServiceError(404, 'not_found', `No workflow with ID ${error.workflowId}.`) : error;
+      if (!(notFound instanceof ServiceError)) throw error;
       return c.html(
         page(
           'Not found',
@@ -940,7 +940,7 @@ export function nodesPages(deps: NodesPagesDependencies) {
       return await render();
     } catch (error) {
       if (error instanceof WorkflowNotFoundError) return c.html(<p class="error-text">No workflow with ID {error.workflowId}.</p>);
-      if (error instanceof ApiError) return c.html(<p class="error-text">{error.message}</p>);
+      if (error instanceof ServiceError) return c.html(<p class="error-text">{error.message}</p>);
       throw error;
     }
   }
@@ -1031,7 +1031,7 @@ export function nodesPages(deps: NodesPagesDependencies) {
           </>,
         );
       } catch (error) {
-        if (!(error instanceof ApiError)) throw error;
+        if (!(error instanceof ServiceError)) throw error;
         return c.html(await clusterForm({ values: form, error: error.message }));
       }
     })
@@ -1057,7 +1057,7 @@ export function nodesPages(deps: NodesPagesDependencies) {
           </>,
         );
       } catch (error) {
-        if (!(error instanceof ApiError)) throw error;
+        if (!(error instanceof ServiceError)) throw error;
         return c.html(<Ec2ProfileForm values={form} error={error.message} />);
       }
     })
@@ -1083,7 +1083,7 @@ export function nodesPages(deps: NodesPagesDependencies) {
           </>,
         );
       } catch (error) {
-        if (!(error instanceof ApiError)) throw error;
+        if (!(error instanceof ServiceError)) throw error;
         // A key pasted where its file name belongs is refused, and not sent back into the page.
         const keyRef = /PRIVATE KEY|-----BEGIN/.test(text(form, 'keyRef')) ? '' : text(form, 'keyRef');
         return c.html(<SshProfileForm values={{ ...form, keyRef }} error={error.message} />);
@@ -1100,7 +1100,7 @@ export function nodesPages(deps: NodesPagesDependencies) {
       try {
         content = <MailList mailbox={await service.mailbox(to || undefined)} to={to} />;
       } catch (error) {
-        if (!(error instanceof ApiError)) throw error;
+        if (!(error instanceof ServiceError)) throw error;
         content = <p class={error.code === 'no_local_mailbox' ? 'notice' : 'error-text'}>{error.message}</p>;
       }
       return c.html(
@@ -1207,7 +1207,7 @@ export function nodesPages(deps: NodesPagesDependencies) {
           </>,
         );
       } catch (error) {
-        if (!(error instanceof ApiError)) throw error;
+        if (!(error instanceof ServiceError)) throw error;
         return c.html(await clusterForm({ editing: name, values: form, error: error.message }));
       }
     })
@@ -1234,7 +1234,7 @@ export function nodesPages(deps: NodesPagesDependencies) {
         return goTo(c, runbookPath(started.workflowId), 'the deployment');
       } catch (error) {
         // The button's deployment ID makes a second click the same deployment: show it.
-        if (error instanceof ApiError && error.code === 'deployment_exists') return goTo(c, runbookPath(error.details.workflowId as string), 'the deployment');
+        if (error instanceof ServiceError && error.code === 'deployment_exists') return goTo(c, runbookPath(error.details.workflowId as string), 'the deployment');
         return refusal(c, error);
       }
     })
@@ -1243,7 +1243,7 @@ export function nodesPages(deps: NodesPagesDependencies) {
         const started = await service.startRemoval(c.req.param('name'), c.req.param('node'), { timings: deps.deployTimings });
         return goTo(c, runbookPath(started.workflowId), 'the removal');
       } catch (error) {
-        if (error instanceof ApiError && error.code === 'already_running') return goTo(c, runbookPath(error.details.workflowId as string), 'the removal');
+        if (error instanceof ServiceError && error.code === 'already_running') return goTo(c, runbookPath(error.details.workflowId as string), 'the removal');
         return refusal(c, error);
       }
     })

@@ -4,9 +4,9 @@ import { userInfo } from 'node:os';
 import { CreateTargetGroupCommand, DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DescribeVpcsCommand } from '@aws-sdk/client-ec2';
 import type mysql from 'mysql2/promise';
-import type { Config } from '../../config.ts';
-import { LOCAL_SSH_KEY } from './ssh.ts';
-import { isAwsError, type AwsClients } from './aws.ts';
+import type { Config } from '../config.ts';
+import { LOCAL_SSH_KEY } from '../activities/nodes/ssh.ts';
+import { isAwsError, type AwsClients } from '../activities/nodes/aws.ts';
 
 export const LOCAL_TARGET_GROUP = 'fleet-web';
 /** One of the images moto lists by default: a launch of it needs no set-up. */

@@ -9,7 +9,7 @@ import {
   type NodeState,
   type SshProfile,
   type SshTarget,
-} from '../../workflows/nodes.shared.ts';
+} from '../workflows/nodes.shared.ts';
 
 export const fleetErrorCodes = ['UnknownCluster', 'UnknownProfile', 'UnknownNode', 'ClusterAtMax', 'ClusterAtMin', 'AlreadyExists', 'InUse'] as const;
 export type FleetErrorCode = (typeof fleetErrorCodes)[number];

@@ -1,7 +1,7 @@
 // Readiness of each dependency, for /readyz and the Home page. Probes run in parallel with a short limit.
 import type { Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
-import type { Probe } from '../activities/health.ts';
+import type { Probe } from '../db/health.ts';
 import { dependencyNames, type DependencyName } from '../workflows/healthCheck.shared.ts';
 
 const { temporal } = proto; // CommonJS package: named imports do not resolve under ESM

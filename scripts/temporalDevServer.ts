@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { Connection, type ConnectionOptions } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import type { Config, HostEnv } from '../config.ts';
-import { startProcess, waitUntilHealthy, type ManagedProcess } from '../scripts/processes.ts';
-import { projectSearchAttributes } from './searchAttributes.ts';
+import { startProcess, waitUntilHealthy, type ManagedProcess } from './processes.ts';
+import { projectSearchAttributes } from '../temporal/searchAttributes.ts';
 
 const { temporal } = proto; // CommonJS package: named imports do not resolve under ESM
 

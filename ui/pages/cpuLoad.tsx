@@ -3,8 +3,8 @@
 // measured (server-rendered SVG, refreshed by htmx polling).
 import { Hono } from 'hono';
 import type { Child } from 'hono/jsx';
-import { cpuLoadSwitchSchema, parseCpuLoadTarget, readCpuLoad, switchCpuLoad, type CpuLoadApiDependencies, type CpuLoadView } from '../../api/cpuLoad.ts';
-import { ApiError } from '../../api/errors.ts';
+import { cpuLoadSwitchSchema, parseCpuLoadTarget, type CpuLoadService, type CpuLoadView } from '../../services/cpuLoad.ts';
+import { ServiceError } from '../../services/errors.ts';
 import { DEFAULT_CPU_LOAD_TARGET, cpuLoadMemcachedKey, samplesByWorker, type CpuSample } from '../../workflows/cpuLoad.shared.ts';
 import { Layout } from '../layout.tsx';
 
@@ -204,7 +204,7 @@ function formToSwitch(form: Record<string, unknown>) {
   return { state: form.state, ...(form.state === 'ON' && ttlSeconds !== undefined ? { ttlSeconds } : {}) };
 }
 
-export function autoscalerPages(deps: { cpuLoad: CpuLoadApiDependencies; temporalWebUiUrl: string }) {
+export function cpuLoadPages(deps: { cpuLoad: CpuLoadService; temporalWebUiUrl: string }) {
   const layout = (body: Child) => (
     <Layout title="Autoscaler" active="/autoscaler" temporalWebUiUrl={deps.temporalWebUiUrl}>
       {body}
@@ -216,7 +216,7 @@ export function autoscalerPages(deps: { cpuLoad: CpuLoadApiDependencies; tempora
       try {
         target = parseCpuLoadTarget(c.req.query('target') ?? DEFAULT_CPU_LOAD_TARGET);
       } catch (error) {
-        if (!(error instanceof ApiError)) throw error;
+        if (!(error instanceof ServiceError)) throw error;
         return c.html(
           layout(
             <section>
@@ -228,10 +228,10 @@ export function autoscalerPages(deps: { cpuLoad: CpuLoadApiDependencies; tempora
           400,
         );
       }
-      return c.html(layout(<AutoscalerPage view={await readCpuLoad(deps.cpuLoad, target)} />));
+      return c.html(layout(<AutoscalerPage view={await deps.cpuLoad.read(target)} />));
     })
     .get('/ui/partials/cpu-load/:target', async (c) =>
-      c.html(<CpuLoadPanel view={await readCpuLoad(deps.cpuLoad, parseCpuLoadTarget(c.req.param('target')))} />),
+      c.html(<CpuLoadPanel view={await deps.cpuLoad.read(parseCpuLoadTarget(c.req.param('target')))} />),
     )
     .post('/ui/cpu-load/:target', async (c) => {
       const target = parseCpuLoadTarget(c.req.param('target'));
@@ -240,8 +240,8 @@ export function autoscalerPages(deps: { cpuLoad: CpuLoadApiDependencies; tempora
       if (!parsed.success) {
         const issue = parsed.error.issues[0]!;
         const problem = <span class="error-text">{`${issue.path.join('.')}: ${issue.message}`}</span>;
-        return c.html(<CpuLoadPanel view={await readCpuLoad(deps.cpuLoad, target)} notice={problem} />);
+        return c.html(<CpuLoadPanel view={await deps.cpuLoad.read(target)} notice={problem} />);
       }
-      return c.html(<CpuLoadPanel view={await switchCpuLoad(deps.cpuLoad, target, parsed.data)} />);
+      return c.html(<CpuLoadPanel view={await deps.cpuLoad.switch(target, parsed.data)} />);
     });
 }

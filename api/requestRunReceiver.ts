@@ -2,9 +2,9 @@
 // in the run's counting mode. The hot path of request runs, so it validates by hand, without zod.
 import { Hono } from 'hono';
 import type { Pool } from 'mysql2/promise';
-import { recordCall } from '../activities/requestRun.ts';
+import { recordCall } from '../db/requestRun.ts';
 import { countingModes, type CountingMode } from '../workflows/requestRun.shared.ts';
-import { ApiError, validationError } from './errors.ts';
+import { ServiceError, validationError } from '../services/errors.ts';
 
 function wholeNumber(raw: string | undefined, field: string): number | undefined {
   if (raw === undefined) return undefined;
@@ -23,7 +23,7 @@ export function receiverRoutes(deps: { mysql: Pool; instance: string }) {
     if (runId === undefined && timestamp === undefined) throw validationError('timestamp', 'give the run (run=…) or, like the seed, its timestamp');
     if (mode === 'exactly-once' && (runId === undefined || seq === undefined)) throw validationError('seq', 'exactly-once calls need run and seq');
     const outcome = await recordCall(deps.mysql, { mode, runId, seq, timestamp });
-    if (outcome === 'unknown-run') throw new ApiError(404, 'not_found', `No request run ${runId ?? `at timestamp ${timestamp}`}.`);
+    if (outcome === 'unknown-run') throw new ServiceError(404, 'not_found', `No request run ${runId ?? `at timestamp ${timestamp}`}.`);
     c.header('x-receiver-instance', deps.instance);
     c.header('x-call', outcome);
     return c.json({});

@@ -1,6 +1,5 @@
-// HTTP face of cf-pusher convergence: start one (a dry run returns the plan), watch its phases,
+// cf-pusher convergence: start one (a dry run returns the plan), watch its phases,
 // pause, resume and cancel it. The desired state is validated here and again in the workflow.
-import { Hono } from 'hono';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { cfConverge } from '../workflows/cfConverge.ts';
@@ -15,9 +14,8 @@ import {
   type ConvergeInput,
   type ConvergeProgress,
 } from '../workflows/cfConverge.shared.ts';
-import { ApiError, readJson, validationError } from './errors.ts';
-import { listRecentExecutions, pendingHeartbeats, type ExecutionSummary, type WorkflowLinks } from './workflows.ts';
-import { z } from 'zod';
+import { ServiceError, validationError } from './errors.ts';
+import { listRecentExecutions, pendingHeartbeats, type ExecutionSummary, type WorkflowLinks } from './executions.ts';
 
 export interface CfConvergeApiDependencies {
   temporal: Client;
@@ -89,7 +87,7 @@ export function createCfConvergeService(deps: CfConvergeApiDependencies) {
         return { workflowId, runId: handle.firstExecutionRunId, webUiUrl: deps.links.execution(workflowId, handle.firstExecutionRunId) };
       } catch (error) {
         if (error instanceof WorkflowExecutionAlreadyStartedError) {
-          throw new ApiError(409, 'already_running', `A convergence of ${workflowId.replace(/^cf-converge-/, '')} is already running; pause, cancel or wait for it.`, { workflowId });
+          throw new ServiceError(409, 'already_running', `A convergence of ${workflowId.replace(/^cf-converge-/, '')} is already running; pause, cancel or wait for it.`, { workflowId });
         }
         throw error;
       }
@@ -98,7 +96,7 @@ export function createCfConvergeService(deps: CfConvergeApiDependencies) {
     async signal(workflowId: string, action: 'pause' | 'resume' | 'cancel'): Promise<void> {
       const handle = deps.temporal.workflow.getHandle(workflowId);
       const description = await handle.describe();
-      if (description.status.name !== 'RUNNING') throw new ApiError(409, 'not_running', `Convergence ${workflowId} has ended (${description.status.name.toLowerCase()}).`, { workflowId });
+      if (description.status.name !== 'RUNNING') throw new ServiceError(409, 'not_running', `Convergence ${workflowId} has ended (${description.status.name.toLowerCase()}).`, { workflowId });
       if (action === 'cancel') await handle.cancel();
       else await handle.signal(action === 'pause' ? pauseSignal : resumeSignal);
     },
@@ -106,20 +104,3 @@ export function createCfConvergeService(deps: CfConvergeApiDependencies) {
 }
 
 export type CfConvergeService = ReturnType<typeof createCfConvergeService>;
-
-const limitSchema = z.coerce.number().int().min(1).max(200).default(20);
-
-export function cfConvergeRoutes(service: CfConvergeService) {
-  return new Hono()
-    .post('/', async (c) => c.json(await service.start(parseDesiredState(await readJson(c, z.unknown()))), 201))
-    .get('/', async (c) => {
-      const limit = limitSchema.safeParse(c.req.query('limit'));
-      if (!limit.success) throw validationError('limit', limit.error.issues[0]!.message);
-      return c.json({ convergences: await service.recent(limit.data) });
-    })
-    .get('/:workflowId', async (c) => c.json(await service.view(c.req.param('workflowId'))))
-    .post('/:workflowId/:action{pause|resume|cancel}', async (c) => {
-      await service.signal(c.req.param('workflowId'), c.req.param('action') as 'pause' | 'resume' | 'cancel');
-      return c.json({ workflowId: c.req.param('workflowId'), requested: c.req.param('action') }, 202);
-    });
-}

@@ -2,9 +2,8 @@
 // progress bars) and a page per run with its calls/s chart and a Cancel button.
 import { Hono } from 'hono';
 import type { Child } from 'hono/jsx';
-import type { RequestRunService, RunView } from '../../api/requestRuns.ts';
-import { requestRunInputSchema } from '../../api/requestRuns.ts';
-import { ApiError } from '../../api/errors.ts';
+import type { RequestRunService, RunView } from '../../services/requestRun.ts';
+import { ServiceError } from '../../services/errors.ts';
 import { DEFAULT_CONCURRENCY, MAX_CALLS, MAX_CONCURRENCY, countingModes } from '../../workflows/requestRun.shared.ts';
 import { LineChart } from '../components/lineChart.tsx';
 import { Layout } from '../layout.tsx';
@@ -172,8 +171,8 @@ function formToInput(form: Record<string, unknown>) {
   return { calls: number(form.calls), concurrency: number(form.concurrency), mode: form.mode, destination: form.destination };
 }
 
-export function requestRunPages(deps: { service: RequestRunService; allowedDestinations: readonly string[]; temporalWebUiUrl: string }) {
-  const schema = requestRunInputSchema(deps.allowedDestinations);
+export function requestRunPages(deps: { service: RequestRunService; temporalWebUiUrl: string }) {
+  const schema = deps.service.inputSchema;
   const page = (title: string, active: string, body: Child) =>
     <Layout title={title} active={active} temporalWebUiUrl={deps.temporalWebUiUrl}>{body}</Layout>;
   return new Hono()
@@ -187,7 +186,7 @@ export function requestRunPages(deps: { service: RequestRunService; allowedDesti
             <p class="muted">
               Every call is an HTTP GET to a receiver, counted in MySQL. One run at a time; its progress shows on the Receiver Overview.
             </p>
-            <SenderForm allowedDestinations={deps.allowedDestinations} />
+            <SenderForm allowedDestinations={deps.service.allowedDestinations} />
             <p id="sender-result" class="notice" aria-live="polite"></p>
           </section>,
         ),
@@ -208,7 +207,7 @@ export function requestRunPages(deps: { service: RequestRunService; allowedDesti
           </span>,
         );
       } catch (error) {
-        if (error instanceof ApiError && error.status === 409) {
+        if (error instanceof ServiceError && error.status === 409) {
           const runId = error.details.runId as string | undefined;
           return c.html(
             <span class="warn">
@@ -254,7 +253,7 @@ export function requestRunPages(deps: { service: RequestRunService; allowedDesti
       try {
         await deps.service.cancel(runId);
       } catch (error) {
-        if (!(error instanceof ApiError)) throw error;
+        if (!(error instanceof ServiceError)) throw error;
       }
       const run = await deps.service.get(runId);
       return run ? c.html(<RunDetails run={run} />) : c.html(<p class="error-text">Run not found.</p>);

@@ -1,6 +1,5 @@
-// HTTP face of request runs: start one (409 naming the running run), list and show runs with live
+// Request runs: start one (409 naming the running run), list and show runs with live
 // progress, cancel. Finished runs are read from MySQL; a running one from its workflow.
-import { Hono } from 'hono';
 import { z } from 'zod';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
@@ -22,8 +21,8 @@ import {
   type RunStatus,
   type TimelineBucket,
 } from '../workflows/requestRun.shared.ts';
-import { ApiError, readJson } from './errors.ts';
-import { pendingHeartbeats, type WorkflowLinks } from './workflows.ts';
+import { ServiceError } from './errors.ts';
+import { pendingHeartbeats, type WorkflowLinks } from './executions.ts';
 
 export interface RequestRunApiDependencies {
   temporal: Client;
@@ -147,6 +146,9 @@ export function createRequestRunService(deps: RequestRunApiDependencies) {
   }
 
   return {
+    allowedDestinations: deps.allowedDestinations,
+    /** What a start request must look like: its destination must be on this service's allowlist. */
+    inputSchema: requestRunInputSchema(deps.allowedDestinations),
     runningRunId,
     get,
 
@@ -165,7 +167,7 @@ export function createRequestRunService(deps: RequestRunApiDependencies) {
         const running = await runningRunId();
         const progress = running ? await liveProgress(deps.temporal, workflowId, running) : undefined;
         const done = progress ? ` (${progress.ok + progress.failed} of ${progress.calls} calls done)` : '';
-        throw new ApiError(409, 'already_running', `Request run ${running ?? '?'} is running${done}; wait for it to finish or cancel it.`, {
+        throw new ServiceError(409, 'already_running', `Request run ${running ?? '?'} is running${done}; wait for it to finish or cancel it.`, {
           runId: running,
           workflowId,
   requestRunWorkflowId,
@@ -180,8 +182,8 @@ export function createRequestRunService(deps: RequestRunApiDependencies) {
 
     async cancel(runId: string): Promise<RunView> {
       const run = await get(runId);
-      if (!run) throw new ApiError(404, 'not_found', `No request run ${runId}.`, { runId });
-      if (run.status !== 'running') throw new ApiError(409, 'not_running', `Request run ${runId} has already ended (${run.status}).`, { runId });
+      if (!run) throw new ServiceError(404, 'not_found', `No request run ${runId}.`, { runId });
+      if (run.status !== 'running') throw new ServiceError(409, 'not_running', `Request run ${runId} has already ended (${run.status}).`, { runId });
       await deps.temporal.workflow.getHandle(requestRunWorkflowId(run.scope), runId).cancel();
       return run;
     },
@@ -189,25 +191,3 @@ export function createRequestRunService(deps: RequestRunApiDependencies) {
 }
 
 export type RequestRunService = ReturnType<typeof createRequestRunService>;
-
-const limitSchema = z.coerce.number().int().min(1).max(500).default(50);
-
-export function requestRunRoutes(service: RequestRunService, allowedDestinations: readonly string[]) {
-  const schema = requestRunInputSchema(allowedDestinations);
-  return new Hono()
-    .post('/', async (c) => c.json(await service.start(await readJson(c, schema)), 201))
-    .get('/', async (c) => {
-      const limit = limitSchema.safeParse(c.req.query('limit'));
-      if (!limit.success) throw new ApiError(400, 'validation_failed', `limit: ${limit.error.issues[0]!.message}`, { field: 'limit' });
-      return c.json({ runs: await service.list(limit.data) });
-    })
-    .get('/:runId', async (c) => {
-      const view = await service.get(c.req.param('runId'));
-      if (!view) throw new ApiError(404, 'not_found', `No request run ${c.req.param('runId')}.`, { runId: c.req.param('runId') });
-      return c.json(view);
-    })
-    .post('/:runId/cancel', async (c) => {
-      await service.cancel(c.req.param('runId'));
-      return c.json({ runId: c.req.param('runId'), status: 'cancelling' }, 202);
-    });
-}

@@ -1,15 +1,15 @@
-// API + UI + receiver process entry point: `tsx api/server.ts`. With API_INSTANCES > 1 the primary
+// API + UI + receiver process entry point: `tsx server/main.ts`. With API_INSTANCES > 1 the primary
 // forks that many instances sharing the port (Node's cluster module), like the seed's
 // load-balanced web app instances; each has its own MySQL pool and its own config cache. With
 // CONFIG_CACHE_INSTANCE_BASE_PORT set, instance i also listens alone on base + i − 1.
 import cluster from 'node:cluster';
 import { createAdaptorServer, serve } from '@hono/node-server';
 import { loadConfig, ConfigError, mailboxUrl, type Config } from '../config.ts';
-import { createConfigCacheEtcdClient, createServiceClients, closeServiceClients } from '../activities/clients.ts';
-import { createDependencyProbes } from '../activities/health.ts';
+import { createConfigCacheEtcdClient, createServiceClients, closeServiceClients } from '../db/clients.ts';
+import { createDependencyProbes } from '../db/health.ts';
 import { connectClient } from '../temporal/connection.ts';
 import { createApp, type App } from './app.ts';
-import { ConfigCache } from './configCache.ts';
+import { ConfigCache } from '../services/configCache.ts';
 
 /** This instance's own port: `exclusive`, so it listens here itself rather than through the cluster primary. */
 function listenOnInstancePort(app: App, host: string, port: number, instance: string) {

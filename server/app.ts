@@ -1,0 +1,52 @@
+// The one assembly of the HTTP server: domain services built from injected clients, the API and
+// the UI mounted side by side (neither imports the other), so tests drive it with app.request().
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { errorResponse, notFoundResponse } from '../api/errors.ts';
+import { configCacheResponseHeaders, rawConfigTargets } from '../api/configCache.ts';
+import { createApiRoutes } from '../api/routes.ts';
+import { ServiceError } from '../services/errors.ts';
+import { createServices, type ServiceDependencies } from '../services/index.ts';
+import { createUi } from '../ui/routes.tsx';
+import type { NodeTimings } from '../workflows/nodes.shared.ts';
+
+export interface AppDependencies extends ServiceDependencies {
+  /** Which API instance serves (shown by the receiver and the UI). */
+  instance?: string;
+  /** Largest accepted request body, in bytes (default 1 MiB). */
+  maxBodyBytes?: number;
+  /** Waits of node deployments and removals started from the UI (default: production timings; tests pass milliseconds). */
+  deployTimings?: Partial<NodeTimings>;
+}
+
+export function createApp(deps: AppDependencies) {
+  const services = createServices(deps);
+  const maxBodyBytes = deps.maxBodyBytes ?? 1024 * 1024;
+
+  const app = new Hono();
+  app.onError(errorResponse);
+  app.notFound(notFoundResponse);
+  if (deps.configCache) {
+    app.use('*', rawConfigTargets((request, env) => app.fetch(request, env)));
+    app.use('/config/*', configCacheResponseHeaders(deps.configCache));
+  }
+  const limitBody = bodyLimit({
+    maxSize: maxBodyBytes,
+    onError: () => {
+      throw new ServiceError(413, 'payload_too_large', `The request body is larger than ${maxBodyBytes} bytes.`);
+    },
+  });
+  // GET and HEAD carry no body; looking for one makes @hono/node-server build a full Request (about
+  // 30 % of what a cached config read costs), so they skip the check.
+  app.use('*', (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next)));
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', async (c) => {
+    const result = await services.readiness();
+    return c.json({ status: result.ready ? 'ready' : 'unready', dependencies: result.dependencies }, result.ready ? 200 : 503);
+  });
+  app.route('/', createApiRoutes(services, { instance: deps.instance ?? String(process.pid) }));
+  app.route('/', createUi(services, { deployTimings: deps.deployTimings }));
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

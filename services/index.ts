@@ -1,0 +1,81 @@
+// Every domain service, built once from injected clients; the API routes and the UI pages both use them.
+import type { Client } from '@temporalio/client';
+import type { Pool } from 'mysql2/promise';
+import type { Probe } from '../db/health.ts';
+import { CF_CONVERGE_TASK_QUEUE } from '../workflows/cfConverge.shared.ts';
+import { CPU_LOAD_CONTROL_TASK_QUEUE, CPU_LOAD_TASK_QUEUE } from '../workflows/cpuLoad.shared.ts';
+import { HEALTH_TASK_QUEUE, type DependencyName } from '../workflows/healthCheck.shared.ts';
+import { NODES_TASK_QUEUE } from '../workflows/nodes.shared.ts';
+import { REQUEST_RUN_TASK_QUEUE } from '../workflows/requestRun.shared.ts';
+import { createCfConvergeService } from './cfConverge.ts';
+import type { ConfigCache } from './configCache.ts';
+import { createCpuLoadService, type CpuLoadServiceDependencies } from './cpuLoad.ts';
+import { listRecentExecutions, temporalWebUiLinks } from './executions.ts';
+import { createHealthCheckService } from './healthCheck.ts';
+import { createNodesService } from './nodes.ts';
+import { checkReadiness } from './readiness.ts';
+import { createRequestRunService } from './requestRun.ts';
+
+export interface ServiceDependencies {
+  temporal: Client;
+  namespace: string;
+  probes: Record<DependencyName, Probe>;
+  temporalWebUiUrl: string;
+  mysql: Pool;
+  /** URL prefixes request runs may call (config.requestRuns.allowedDestinations). */
+  allowedDestinations: readonly string[];
+  /** Appended to every task queue (as workers' taskQueueSuffix): tests get workers of their own. */
+  taskQueueSuffix?: string;
+  /** Lock scope of request runs started here (tests use their own). */
+  requestRunScope?: string;
+  /** CPU-load toggles: load workers running (config.cpuLoad.loadWorkers); tests also pass their own task queues and settings. */
+  cpuLoad?: Partial<Pick<CpuLoadServiceDependencies, 'controlTaskQueue' | 'loadTaskQueue' | 'loadWorkers' | 'workflowSettings'>>;
+  /** This instance's config cache, when it serves one. */
+  configCache?: ConfigCache;
+  /** The local SMTP sink's mailbox (http://host:port), when the stack runs one. */
+  mailboxUrl?: string;
+}
+
+export function createServices(deps: ServiceDependencies) {
+  const links = temporalWebUiLinks(deps.temporalWebUiUrl, deps.namespace);
+  const suffix = deps.taskQueueSuffix ?? '';
+  const taskQueues = {
+    healthCheck: HEALTH_TASK_QUEUE + suffix,
+    requestRun: REQUEST_RUN_TASK_QUEUE + suffix,
+    cpuLoad: deps.cpuLoad?.controlTaskQueue ?? CPU_LOAD_CONTROL_TASK_QUEUE + suffix,
+    cfConverge: CF_CONVERGE_TASK_QUEUE + suffix,
+    nodes: NODES_TASK_QUEUE + suffix,
+  };
+  const { temporal } = deps;
+  return {
+    links,
+    temporalWebUiUrl: deps.temporalWebUiUrl,
+    // Ready means the main worker polls every queue it serves (load workers are optional capacity).
+    readiness: () => checkReadiness({ temporal, namespace: deps.namespace, probes: deps.probes, taskQueues: Object.values(taskQueues) }),
+    recentExecutions: (limit: number) => listRecentExecutions(temporal, links, { limit }),
+    healthCheck: createHealthCheckService({ temporal, taskQueue: taskQueues.healthCheck, links }),
+    requestRun: createRequestRunService({
+      temporal,
+      mysql: deps.mysql,
+      taskQueue: taskQueues.requestRun,
+      allowedDestinations: deps.allowedDestinations,
+      links,
+      scope: deps.requestRunScope,
+    }),
+    cpuLoad: createCpuLoadService({
+      temporal,
+      links,
+      controlTaskQueue: taskQueues.cpuLoad,
+      loadTaskQueue: deps.cpuLoad?.loadTaskQueue ?? CPU_LOAD_TASK_QUEUE + suffix,
+      loadWorkers: deps.cpuLoad?.loadWorkers ?? 1,
+      workflowSettings: deps.cpuLoad?.workflowSettings,
+    }),
+    cfConverge: createCfConvergeService({ temporal, taskQueue: taskQueues.cfConverge, links }),
+    nodes: createNodesService({ temporal, mysql: deps.mysql, taskQueue: taskQueues.nodes, links, mailboxUrl: deps.mailboxUrl }),
+    configCache: deps.configCache,
+    /** The receiver counts request-run calls straight into MySQL. */
+    mysql: deps.mysql,
+  };
+}
+
+export type Services = ReturnType<typeof createServices>;

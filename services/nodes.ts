@@ -1,0 +1,317 @@
+// clusters and nodes: the model (clusters, EC2 and SSH profiles), node deployments and
+// removals (runbook workflows), scripts over a cluster's nodes, and the local SMTP sink's mailbox.
+// Requests are checked here first, so a bad one gets a 4xx and changes nothing; the workflows
+// check again (bounds under a row lock), since the API's view may be stale by the time they run.
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client } from '@temporalio/client';
+import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
+import { createFleetModel, FleetModelError, type FleetErrorCode } from '../db/nodes.ts';
+import { KEY_REF_PATTERN } from '../activities/nodes/ssh.ts';
+import { deployNode } from '../workflows/deployNode.ts';
+import { distributedScript } from '../workflows/distributedScript.ts';
+import { removeNode } from '../workflows/removeNode.ts';
+import {
+  CLUSTER_NAME_PATTERN,
+  deployNodeWorkflowId,
+  failedOutcomes,
+  failurePolicies,
+  MAX_SCRIPT_BYTES,
+  MAX_SCRIPT_PARALLELISM,
+  PROFILE_NAME_PATTERN,
+  removeNodeWorkflowId,
+  runbookStatusQuery,
+  scriptRunStatusQuery,
+  scriptRunWorkflowId,
+  type Cluster,
+  type NodeTimings,
+  type RunbookStatus,
+  type ScriptRunStatus,
+} from '../workflows/nodes.shared.ts';
+import type { Pool } from 'mysql2/promise';
+import { ServiceError } from './errors.ts';
+import { listRecentExecutions, type ExecutionSummary, type WorkflowLinks } from './executions.ts';
+
+export interface NodesApiDependencies {
+  temporal: Client;
+  mysql: Pool;
+  taskQueue: string;
+  links: WorkflowLinks;
+  /** The local SMTP sink's mailbox URL (http://host:port), when the stack runs one. */
+  mailboxUrl?: string;
+}
+
+const httpStatusOf: Record<FleetErrorCode, 404 | 409 | 422> = {
+  UnknownCluster: 404,
+  UnknownNode: 404,
+  UnknownProfile: 422,
+  ClusterAtMax: 409,
+  ClusterAtMin: 409,
+  AlreadyExists: 409,
+  InUse: 409,
+};
+
+const snake = (code: string) => code.replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
+
+/** The model's refusals as API errors: unknown things are 404 (422 when named in a body), bounds 409. */
+export async function modelCall<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof FleetModelError) throw new ServiceError(httpStatusOf[error.code], snake(error.code), error.message);
+    throw error;
+  }
+}
+
+const optionalText = (max: number) => z.string().max(max).nullable().optional().transform((v) => (v === undefined || v === '' ? null : v));
+const scriptText = optionalText(MAX_SCRIPT_BYTES);
+
+const clusterFields = z.object({
+    name: z.string().regex(CLUSTER_NAME_PATTERN, 'must be a lowercase slug of up to 30 characters (it prefixes node names)'),
+    minNodes: z.number().int().min(0).max(99).default(0),
+    maxNodes: z.number().int().min(1).max(99),
+    ec2Profile: z.string().regex(PROFILE_NAME_PATTERN),
+    sshProfile: z.string().regex(PROFILE_NAME_PATTERN),
+    notifyEmail: z.email().nullable().optional().transform((v) => v ?? null),
+    puppetManifest: scriptText,
+    tomcatScript: scriptText,
+    deployScript: scriptText,
+    clusterUpdateScript: scriptText,
+  });
+const boundsInOrder = { message: 'must not exceed maxNodes', path: ['minNodes'] };
+export const clusterSchema = clusterFields.refine((c) => c.minNodes <= c.maxNodes, boundsInOrder);
+export const clusterUpdateSchema = clusterFields.omit({ name: true }).refine((c) => c.minNodes <= c.maxNodes, boundsInOrder);
+
+export const ec2ProfileSchema = z.object({
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1'),
+  imageId: z.string().regex(/^ami-[0-9a-f]{8,17}$/, 'must be an AMI ID such as ami-12c6146b'),
+  instanceType: z.string().regex(/^[a-z0-9-]+\.[a-z0-9]+$/, 'must be an instance type such as t3.micro'),
+  keyName: optionalText(255),
+  securityGroups: z.array(z.string().min(1).max(255)).max(5).default([]),
+  subnetId: optionalText(64),
+  targetGroup: z.string().min(1).max(255),
+  targetPort: z.number().int().min(1).max(65535).nullable().optional().transform((v) => v ?? null),
+  userData: optionalText(16 * 1024),
+});
+
+export const sshProfileSchema = z.object({
+  user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a user name such as ubuntu'),
+  keyRef: z.string().regex(KEY_REF_PATTERN, 'must be the file name of a key in SSH_KEYS_DIR (the key itself is never sent)'),
+  port: z.number().int().min(1).max(65535).nullable().optional().transform((v) => v ?? null),
+});
+
+const timingsSchema = z
+  .object({
+    pollMs: z.number().int().min(1),
+    instanceRunningMs: z.number().int().min(1),
+    instanceStatusOkMs: z.number().int().min(1),
+    sshReadyMs: z.number().int().min(1),
+    puppetMs: z.number().int().min(1),
+    scriptMs: z.number().int().min(1),
+    targetHealthyMs: z.number().int().min(1),
+    targetDrainedMs: z.number().int().min(1),
+    instanceTerminatedMs: z.number().int().min(1),
+  } satisfies Record<keyof NodeTimings, z.ZodType>)
+  .partial()
+  .strict();
+
+export const deploySchema = z.object({
+  deploymentId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/).optional(),
+  ec2Profile: z.string().regex(PROFILE_NAME_PATTERN).optional(),
+  sshProfile: z.string().regex(PROFILE_NAME_PATTERN).optional(),
+  notify: z.email().optional(),
+  timings: timingsSchema.optional(),
+});
+
+export const removeSchema = z.object({ notify: z.email().optional(), timings: timingsSchema.optional() });
+
+export const scriptSchema = z
+  .object({
+    script: z.string().min(1).max(MAX_SCRIPT_BYTES),
+    parallelism: z.number().int().min(1).max(MAX_SCRIPT_PARALLELISM).default(10),
+    failurePolicy: z.enum(failurePolicies).default('continue'),
+    toleratedFailureFraction: z.number().min(0).max(1).optional(),
+    nodes: z.array(z.string().min(1).max(48)).min(1).max(99).optional(),
+    nodeTimeoutMs: z.number().int().min(1).max(24 * 3600_000).optional(),
+  })
+  .refine((s) => s.failurePolicy === 'tolerate' || s.toleratedFailureFraction === undefined, {
+    message: 'toleratedFailureFraction applies only to failurePolicy "tolerate"',
+    path: ['toleratedFailureFraction'],
+  });
+
+export interface RunbookView extends RunbookStatus {
+  workflowId: string;
+  runId: string;
+  execution: string;
+  startTime: string;
+  closeTime: string | null;
+  webUiUrl: string;
+}
+
+export interface ScriptRunView extends ScriptRunStatus {
+  workflowId: string;
+  execution: string;
+  webUiUrl: string;
+}
+
+export function createNodesService(deps: NodesApiDependencies) {
+  const model = createFleetModel(deps.mysql);
+
+  async function failureDetails<T>(workflowId: string): Promise<T | undefined> {
+    const failure = await deps.temporal.workflow.getHandle(workflowId).result().catch((e: unknown) => e);
+    const cause = failure instanceof WorkflowFailedError ? failure.cause : undefined;
+    return cause instanceof ApplicationFailure ? (cause.details?.[0] as T | undefined) : undefined;
+  }
+
+  async function requireCluster(name: string): Promise<Cluster> {
+    const cluster = await model.getCluster(name);
+    if (!cluster) throw new ServiceError(404, 'unknown_cluster', `No cluster named ${JSON.stringify(name)}.`);
+    return cluster;
+  }
+
+  return {
+    model,
+
+    async clusterDetail(name: string) {
+      const cluster = await requireCluster(name);
+      return { cluster, nodes: await model.listNodes(name) };
+    },
+
+    async putCluster(body: z.output<typeof clusterSchema>, replace: boolean) {
+      await modelCall(() => model.putCluster(body, { replace }));
+      return requireCluster(body.name);
+    },
+
+    async startDeployment(clusterName: string, body: z.output<typeof deploySchema>) {
+      const cluster = await requireCluster(clusterName);
+      const ec2Profile = body.ec2Profile ?? cluster.ec2Profile;
+      const sshProfile = body.sshProfile ?? cluster.sshProfile;
+      if (!(await model.getEc2Profile(ec2Profile))) throw new ServiceError(422, 'unknown_profile', `No EC2 profile named ${JSON.stringify(ec2Profile)}.`, { field: 'ec2Profile' });
+      if (!(await model.getSshProfile(sshProfile))) throw new ServiceError(422, 'unknown_profile', `No SSH profile named ${JSON.stringify(sshProfile)}.`, { field: 'sshProfile' });
+      const nodes = await model.listNodes(clusterName);
+      const deploymentId = body.deploymentId ?? randomUUID();
+      const workflowId = deployNodeWorkflowId(clusterName, deploymentId);
+      if (!nodes.some((n) => n.deploymentId === deploymentId) && nodes.length >= cluster.maxNodes) {
+        throw new ServiceError(409, 'cluster_at_max', `Cluster ${clusterName} already has ${nodes.length} node(s), its maximum is ${cluster.maxNodes}.`);
+      }
+      try {
+        const handle = await deps.temporal.workflow.start(deployNode, {
+          workflowId,
+          taskQueue: deps.taskQueue,
+          args: [{ cluster: clusterName, deploymentId, ec2Profile: body.ec2Profile, sshProfile: body.sshProfile, notify: body.notify, timings: body.timings }],
+          // The deployment ID is an idempotency key: asking again returns the same deployment.
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        });
+        return { deploymentId, workflowId, runId: handle.firstExecutionRunId, webUiUrl: deps.links.execution(workflowId, handle.firstExecutionRunId) };
+      } catch (error) {
+        if (error instanceof WorkflowExecutionAlreadyStartedError) {
+          throw new ServiceError(409, 'deployment_exists', `Deployment ${deploymentId} has already run; pick a new deploymentId.`, { workflowId });
+        }
+        throw error;
+      }
+    },
+
+    async startRemoval(clusterName: string, nodeName: string, body: z.output<typeof removeSchema>) {
+      const cluster = await requireCluster(clusterName);
+      const node = await model.getNode(clusterName, nodeName);
+      if (!node) throw new ServiceError(404, 'unknown_node', `Cluster ${clusterName} has no node named ${JSON.stringify(nodeName)}.`);
+      const workflowId = removeNodeWorkflowId(clusterName, nodeName);
+      if (node.state === 'active') {
+        const active = (await model.listNodes(clusterName)).filter((n) => n.state === 'active').length;
+        if (active <= cluster.minNodes) throw new ServiceError(409, 'cluster_at_min', `Cluster ${clusterName} has ${active} active node(s), its minimum is ${cluster.minNodes}.`);
+      } else if (node.state !== 'removing') {
+        throw new ServiceError(409, 'node_busy', `Node ${nodeName} is ${node.state}: wait for its deployment to finish.`);
+      }
+      try {
+        const handle = await deps.temporal.workflow.start(removeNode, {
+          workflowId,
+          taskQueue: deps.taskQueue,
+          args: [{ cluster: clusterName, node: nodeName, notify: body.notify, timings: body.timings }],
+          workflowIdConflictPolicy: 'FAIL',
+        });
+        return { workflowId, runId: handle.firstExecutionRunId, webUiUrl: deps.links.execution(workflowId, handle.firstExecutionRunId) };
+      } catch (error) {
+        if (error instanceof WorkflowExecutionAlreadyStartedError) throw new ServiceError(409, 'already_running', `Node ${nodeName} is already being removed.`, { workflowId });
+        throw error;
+      }
+    },
+
+    async runbook(workflowId: string): Promise<RunbookView> {
+      if (!/^node-(deploy|remove):/.test(workflowId)) throw new ServiceError(404, 'not_found', `${workflowId} is not a node deployment or removal.`);
+      const handle = deps.temporal.workflow.getHandle(workflowId);
+      const description = await handle.describe();
+      const status = (description.status.name === 'FAILED' ? await failureDetails<RunbookStatus>(workflowId) : undefined) ?? (await handle.query(runbookStatusQuery));
+      return {
+        ...status,
+        workflowId,
+        runId: description.runId,
+        execution: description.status.name,
+        startTime: description.startTime.toISOString(),
+        closeTime: description.closeTime?.toISOString() ?? null,
+        webUiUrl: deps.links.execution(workflowId, description.runId),
+      };
+    },
+
+    recentRunbooks: (limit: number, cluster?: string): Promise<ExecutionSummary[]> =>
+      listRecentExecutions(deps.temporal, deps.links, { limit, query: 'WorkflowType IN ("deployNode", "removeNode")' }).then((list) => (cluster ? list.filter((e) => e.workflowId.split(':')[1] === cluster) : list)),
+
+    recentScriptRuns: (limit: number, cluster?: string): Promise<ExecutionSummary[]> =>
+      listRecentExecutions(deps.temporal, deps.links, { limit, query: 'WorkflowType = "distributedScript"' }).then((list) =>
+        cluster ? list.filter((e) => e.workflowId.startsWith(scriptRunWorkflowId(cluster, ''))) : list,
+      ),
+
+    async startScript(clusterName: string, body: z.output<typeof scriptSchema>) {
+      await requireCluster(clusterName);
+      const targets = await modelCall(() => model.activeNodeTargets(clusterName, body.nodes));
+      if (targets.length === 0) throw new ServiceError(422, 'no_active_nodes', `Cluster ${clusterName} has no active node to run the script on.`);
+      const runId = randomUUID();
+      const workflowId = scriptRunWorkflowId(clusterName, runId);
+      const handle = await deps.temporal.workflow.start(distributedScript, {
+        workflowId,
+        taskQueue: deps.taskQueue,
+        args: [{ cluster: clusterName, runId, script: body.script, parallelism: body.parallelism, failurePolicy: body.failurePolicy, toleratedFailureFraction: body.toleratedFailureFraction, nodes: body.nodes, nodeTimeoutMs: body.nodeTimeoutMs }],
+      });
+      return { runId, workflowId, nodes: targets.map((t) => t.node), webUiUrl: deps.links.execution(workflowId, handle.firstExecutionRunId) };
+    },
+
+    async scriptRun(workflowId: string): Promise<ScriptRunView> {
+      if (!workflowId.startsWith('script-run:')) throw new ServiceError(404, 'not_found', `${workflowId} is not a script run.`);
+      const handle = deps.temporal.workflow.getHandle(workflowId);
+      const description = await handle.describe();
+      const status = (description.status.name === 'FAILED' ? await failureDetails<ScriptRunStatus>(workflowId) : undefined) ?? (await handle.query(scriptRunStatusQuery));
+      return { ...status, workflowId, execution: description.status.name, webUiUrl: deps.links.execution(workflowId, description.runId) };
+    },
+
+    /** Runs the same script again on the nodes that did not succeed (Ansible's "relaunch on failed hosts"). */
+    async rerunFailed(workflowId: string) {
+      const previous = await this.scriptRun(workflowId);
+      if (previous.execution === 'RUNNING') throw new ServiceError(409, 'still_running', `Script run ${previous.runId} is still running.`);
+      const failed = previous.nodes.filter((n) => failedOutcomes.includes(n.outcome) || n.outcome === 'skipped').map((n) => n.node);
+      if (failed.length === 0) throw new ServiceError(422, 'nothing_failed', `Every node of script run ${previous.runId} succeeded.`);
+      const { input } = await readScriptInput(deps.temporal, workflowId);
+      return this.startScript(previous.cluster, { ...input, nodes: failed });
+    },
+
+    async mailbox(to?: string) {
+      if (!deps.mailboxUrl) throw new ServiceError(404, 'no_local_mailbox', 'Mail goes to a real SMTP server (SMTP_HOST); there is no local mailbox to show.');
+      const url = new URL('/messages', deps.mailboxUrl);
+      if (to) url.searchParams.set('to', to);
+      const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
+      if (!response.ok) throw new ServiceError(503, 'mailbox_unavailable', `The SMTP sink answered ${response.status}.`);
+      return (await response.json()) as { messages: { id: string; receivedAt: string; from: string; to: string[]; subject: string; text: string }[]; total: number };
+    },
+  };
+}
+
+/** The first run's input of a script run (its script and settings), read back from Temporal's history. */
+async function readScriptInput(temporal: Client, workflowId: string) {
+  const history = await temporal.workflow.getHandle(workflowId).fetchHistory();
+  const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+  const payload = started?.input?.payloads?.[0];
+  if (!payload) throw new ServiceError(409, 'no_input', `Script run ${workflowId} has no recorded input.`);
+  const input = defaultPayloadConverter.fromPayload<z.output<typeof scriptSchema>>(payload);
+  return { input: { script: input.script, parallelism: input.parallelism, failurePolicy: input.failurePolicy, toleratedFailureFraction: input.toleratedFailureFraction, nodeTimeoutMs: input.nodeTimeoutMs } };
+}
+
+export type NodesService = ReturnType<typeof createNodesService>;
