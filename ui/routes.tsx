@@ -8,7 +8,7 @@ import type { NodeTimings } from '../workflows/nodes.shared.ts';
 import { cfConvergePages } from './pages/cfConverge.tsx';
 import { configCachePages } from './pages/configCache.tsx';
 import { cpuLoadPages } from './pages/cpuLoad.tsx';
-import { nodesPages } from './pages/nodes.tsx';
+import { nodesPages } from './pages/nodes/index.tsx';
 import { requestRunPages } from './pages/requestRun.tsx';
 import { Layout } from './layout.tsx';
 import { ExecutionsTable, HealthCards, HomePage } from './pages/home.tsx';
