@@ -31,9 +31,9 @@ describe('Cloud Foundry page in headless Chromium', () => {
     await env?.close();
   });
 
-  /** The /cf form with 6 proxy apps × 2 and 4 tick apps × 1 under the prefix ui-. */
+  /** The /cf-convergences form with 6 proxy apps × 2 and 4 tick apps × 1 under the prefix ui-. */
   async function openFilledForm() {
-    await page.goto(`${baseUrl}/cf`);
+    await page.goto(`${baseUrl}/cf-convergences`);
     await page.waitForFunction(() => 'htmx' in window);
     await page.fill('#prefix', 'ui-');
     await page.fill('#proxyCount', '6');
@@ -51,6 +51,7 @@ describe('Cloud Foundry page in headless Chromium', () => {
     await link.waitFor({ timeout: 10_000 });
     expect(await link.textContent()).toBe('cf-converge-default-ui-org-ui-space');
     await link.click();
+    await page.waitForURL(`${baseUrl}/cf-convergences/cf-converge-default-ui-org-ui-space`);
     await page.locator('#convergence[data-status="converged"]').waitFor({ timeout: 30_000 });
     expect(await page.locator('[data-phase="create"] .progress span').textContent()).toBe('10 / 10');
     expect(await page.locator('[data-phase="push-prototype"] .progress span').textContent()).toBe('2 / 2');
@@ -58,6 +59,16 @@ describe('Cloud Foundry page in headless Chromium', () => {
     expect(await page.locator('table.apps tbody tr').count()).toBe(10);
     expect(await page.locator('table.apps .badge.completed').count()).toBe(10);
     await screenshot(page, 'cf-converged');
+
+    // Listed among the recent convergences, linked to its page, in its final state (once visibility has it).
+    const recent = page.locator('table.executions tr[data-workflow-id="cf-converge-default-ui-org-ui-space"]').first();
+    await expect
+      .poll(async () => {
+        await page.goto(`${baseUrl}/cf-convergences`);
+        return (await recent.count()) > 0 ? recent.locator('.badge').textContent() : null;
+      }, { timeout: 10_000 })
+      .toBe('converged');
+    expect(await recent.locator('a').getAttribute('href')).toBe('/cf-convergences/cf-converge-default-ui-org-ui-space');
 
     await openFilledForm();
     await page.getByRole('button', { name: 'Converge', exact: true }).click();
@@ -69,7 +80,7 @@ describe('Cloud Foundry page in headless Chromium', () => {
   });
 
   it('explains an invalid desired state instead of starting anything', async () => {
-    await page.goto(`${baseUrl}/cf`);
+    await page.goto(`${baseUrl}/cf-convergences`);
     await page.waitForFunction(() => 'htmx' in window);
     await page.locator('details summary').click();
     await page.fill('textarea[name="json"]', JSON.stringify({ kinds: [{ kind: 'proxy', count: -3, instances: 1 }] }));

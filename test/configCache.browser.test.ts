@@ -38,6 +38,7 @@ describe('Config Cache page in headless Chromium', () => {
     expect(await servedBy.getAttribute('data-instance')).toBe('browser-1');
     expect(Number(await servedBy.getAttribute('data-cache-revision'))).toBeGreaterThan(0);
     expect(await servedBy.textContent()).toContain(prefix);
+    expect(await servedBy.locator('.badge.synced').textContent()).toBe('synced');
     expect(await page.locator('tr[data-key="payments/retries"] .value-preview').textContent()).toBe('{"max": 3}');
     expect(await page.locator('nav a.active').textContent()).toBe('Config Cache');
   });

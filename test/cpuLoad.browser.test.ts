@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { NativeConnection, Worker } from '@temporalio/worker';
@@ -8,7 +7,7 @@ import { CPU_LOAD_CONTROL_TASK_QUEUE, CPU_LOAD_TASK_QUEUE, cpuLoadMemcachedKey, 
 import { openAppInBrowser, screenshot, type BrowserSession } from './support/browser.ts';
 import { createTestApp, openTestEnvironment, uniqueSuffix, type TestEnvironment } from './support/stack.ts';
 
-describe('Autoscaler page in headless Chromium', () => {
+describe('CPU load page (Autoscaler) in headless Chromium', () => {
   let env: TestEnvironment;
   let session: BrowserSession;
   let page: Page;
@@ -49,12 +48,12 @@ describe('Autoscaler page in headless Chromium', () => {
   it('switches the load ON, charts the CPU of each load worker, and switches it OFF', async () => {
     const requests: string[] = [];
     page.on('request', (request) => requests.push(request.url()));
-    await page.goto(`${baseUrl}/autoscaler?target=${target}`);
+    await page.goto(`${baseUrl}/cpu-load?target=${target}`);
     const state = page.locator('.load-state');
     await expect(state.textContent()).resolves.toBe('The current state of the load is OFF');
     expect(await page.locator('nav a.active').textContent()).toBe('Autoscaler');
     expect(await page.locator('svg .empty').textContent()).toMatch(/No CPU samples yet/);
-    await screenshot(page, 'autoscaler-off');
+    await screenshot(page, 'cpu-load-off');
 
     const toggle = page.getByRole('switch');
     expect(await toggle.getAttribute('aria-checked')).toBe('false');
@@ -74,7 +73,11 @@ describe('Autoscaler page in headless Chromium', () => {
     // Let a few slices land so the screenshot shows lines, not dots.
     await page.waitForFunction(() => (document.querySelector('path.cpu-line')?.getAttribute('d') ?? '').split('H').length > 3, null, { timeout: 20_000 });
     expect((await env.clients.memcached.get(cpuLoadMemcachedKey(target))).value?.toString()).toBe('ON');
-    expect(existsSync(await screenshot(page, 'autoscaler-on'))).toBe(true);
+    // The legend gives each worker's last measured CPU.
+    for (const workerId of workerIds) {
+      expect(await page.locator(`.cpu-legend [data-worker="${workerId}"] .muted`).textContent()).toMatch(/^\d+\.\d %$/);
+    }
+    await screenshot(page, 'cpu-load-on');
 
     await page.getByRole('switch').click();
     await page.locator('.load-state', { hasText: 'The current state of the load is OFF' }).waitFor({ timeout: 15_000 });
@@ -82,7 +85,7 @@ describe('Autoscaler page in headless Chromium', () => {
     expect((await env.clients.memcached.get(cpuLoadMemcachedKey(target))).value?.toString()).toBe('OFF');
     // The samples stay on the chart after OFF.
     expect(await page.locator('path.cpu-line').count()).toBe(2);
-    await screenshot(page, 'autoscaler-after-off');
+    await screenshot(page, 'cpu-load-after-off');
     // htmx and the stylesheet come from our server: no CDN.
     expect(requests.every((url) => url.startsWith(baseUrl))).toBe(true);
   }, 90_000);

@@ -371,15 +371,21 @@ describe('CPU-load toggles (real Temporal and memcached, in-process load workers
       expect(((await malformed.json()) as ErrorBody).error.code).toBe('invalid_json');
     });
 
-    it('renders the Autoscaler page with the state, and refuses a bad target', async () => {
-      const page = await app.request(`/autoscaler?target=${targetFor('page')}`);
+    it('renders the CPU load page with the state, and refuses a bad target', async () => {
+      const page = await app.request(`/cpu-load?target=${targetFor('page')}`);
       expect(page.status).toBe(200);
       const html = await page.text();
       expect(html).toContain('The current state of the load is <strong class="state off">OFF</strong>');
       expect(html).toContain(`hx-get="/ui/partials/cpu-load/${targetFor('page')}"`);
-      expect(html).toContain('href="/autoscaler" class="active"');
-      const bad = await app.request('/autoscaler?target=BAD');
+      expect(html).toContain('href="/cpu-load" class="active"');
+      const bad = await app.request('/cpu-load?target=BAD');
       expect(bad.status).toBe(400);
+    });
+
+    it('sends the old /autoscaler address on to /cpu-load, target and all', async () => {
+      const moved = await app.request(`/autoscaler?target=${targetFor('page')}`);
+      expect(moved.status).toBe(301);
+      expect(moved.headers.get('location')).toBe(`/cpu-load?target=${targetFor('page')}`);
     });
   });
 });

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { openAppInBrowser, screenshot, type BrowserSession } from './support/browser.ts';
@@ -35,7 +34,9 @@ describe('Home page in headless Chromium', () => {
     await expect(page.locator('.summary').textContent()).resolves.toBe('All dependencies are ready.');
     expect(requests.every((url) => url.startsWith(baseUrl))).toBe(true);
     expect(await page.locator('nav a', { hasText: 'Temporal Web UI' }).getAttribute('href')).toBe('http://127.0.0.1:8233');
-    expect(existsSync(await screenshot(page, 'home'))).toBe(true);
+    // Each dependency's latency, written as every page writes a duration.
+    expect(await page.locator('.card.health .latency').allTextContents()).toEqual(Array(5).fill(expect.stringMatching(/^\d+ ms$|^\d+\.\d s$/)));
+    await screenshot(page, 'home');
   });
 
   it('runs the health-check workflow from the button and lists it, linked into the Temporal Web UI', async () => {
@@ -51,6 +52,10 @@ describe('Home page in headless Chromium', () => {
     await row.first().waitFor({ timeout: 15_000 });
     const link = await row.first().locator('a').first().getAttribute('href');
     expect(link).toMatch(/^http:\/\/127\.0\.0\.1:8233\/namespaces\/default\/workflows\/health-check\/[\w-]+\/history$/);
+    const [, type, status, detail, started, duration] = await row.first().locator('td').allTextContents();
+    expect([type, status, detail]).toEqual(['healthCheck', 'completed', 'healthy']);
+    expect(started).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+    expect(duration).toMatch(/^\d+ ms$|^\d+(\.\d)? s$/);
     await screenshot(page, 'home-after-health-check');
   });
 });

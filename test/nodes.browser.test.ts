@@ -268,6 +268,8 @@ describe('Nodes pages in headless Chromium', () => {
     expect(await ok.locator('.badge').textContent()).toBe('succeeded');
     expect(await ok.locator('[data-exit-code]').textContent()).toBe('0');
     expect(await ok.locator('pre.stdout').textContent()).toBe(`hello from ${first}\n`);
+    // The script sleeps a second: its duration reads in seconds.
+    expect(await ok.locator('td').nth(3).textContent()).toMatch(/^\d\.\d s$/);
     const bad = page.locator(`tr[data-node="${second}"]`);
     expect(await bad.locator('.badge').textContent()).toBe('failed');
     expect(await bad.locator('[data-exit-code]').textContent()).toBe('3');

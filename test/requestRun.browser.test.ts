@@ -40,28 +40,33 @@ describe('Sender, Receiver Overview and run pages in headless Chromium', () => {
   });
 
   it('starts a run from the Sender form and shows it finished, with its calls/s chart', async () => {
-    await page.goto(`${baseUrl}/sender`);
+    await page.goto(`${baseUrl}/request-runs/new`);
+    expect(await page.locator('nav a.active').textContent()).toBe('Sender');
     await page.waitForFunction(() => 'htmx' in window);
     await page.fill('#calls', '600');
     await page.fill('#concurrency', '8');
     await page.selectOption('#mode', 'atomic');
     await screenshot(page, 'sender');
     await page.getByRole('button', { name: 'Go for it!' }).click();
-    const link = page.locator('#sender-result a');
+    const link = page.locator('#request-run-result a');
     await link.waitFor({ timeout: 10_000 });
     await link.click();
+    await page.waitForURL(/\/request-runs\/[\w-]+$/);
     await page.locator('#run-details[data-status="completed"]').waitFor({ timeout: 20_000 });
     expect(await page.locator('[data-progress="counted"] span').textContent()).toBe('600 counted');
     expect(await page.locator('[data-progress="sent"] span').textContent()).toBe('600 / 600 sent');
     expect(await page.locator('polyline[data-series="calls/s answered"]').count()).toBe(1);
     expect(await page.locator('[data-lost-updates]').getAttribute('data-lost-updates')).toBe('0');
+    expect(await page.locator('#run-details dl.facts dd').nth(3).textContent()).toMatch(/^[\d,]+ calls\/s over (\d+ ms|\d+(\.\d)? s)$/);
     await screenshot(page, 'run-completed');
   });
 
   it('shows runs with progress bars on the Receiver Overview', async () => {
-    await page.goto(`${baseUrl}/receiver-stats`);
+    await page.goto(`${baseUrl}/request-runs`);
+    expect(await page.locator('nav a.active').textContent()).toBe('Receiver Overview');
     const row = page.locator('table.runs tbody tr').first();
     await row.waitFor({ timeout: 10_000 });
+    expect(await row.locator('time').textContent()).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
     expect(await row.locator('.badge').textContent()).toBe('completed');
     expect(await row.locator('[data-progress="counted"] .bar').getAttribute('style')).toBe('width:100%');
     await screenshot(page, 'receiver-overview');
@@ -74,7 +79,7 @@ describe('Sender, Receiver Overview and run pages in headless Chromium', () => {
       body: JSON.stringify({ calls: 400, concurrency: 4, destination: slowUrl }),
     });
     const { runId } = (await response.json()) as { runId: string };
-    await page.goto(`${baseUrl}/runs/${runId}`);
+    await page.goto(`${baseUrl}/request-runs/${runId}`);
     await page.locator('#run-details[data-status="running"]').waitFor();
     // Wait until the progress bar has moved, so the screenshot shows a run under way.
     await page.waitForFunction(() => !document.querySelector('[data-progress="sent"] span')?.textContent?.startsWith('0 /'), undefined, { timeout: 10_000 });

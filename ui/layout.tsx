@@ -6,12 +6,13 @@ export interface NavItem {
   label: string;
 }
 
+/** The labels keep the seed's words; the paths carry the domains' names. */
 export const navigation: NavItem[] = [
   { href: '/', label: 'Home' },
-  { href: '/sender', label: 'Sender' },
-  { href: '/receiver-stats', label: 'Receiver Overview' },
-  { href: '/autoscaler', label: 'Autoscaler' },
-  { href: '/cf', label: 'Cloud Foundry' },
+  { href: '/request-runs/new', label: 'Sender' },
+  { href: '/request-runs', label: 'Receiver Overview' },
+  { href: '/cpu-load', label: 'Autoscaler' },
+  { href: '/cf-convergences', label: 'Cloud Foundry' },
   { href: '/config-cache', label: 'Config Cache' },
   { href: '/nodes', label: 'Nodes' },
 ];

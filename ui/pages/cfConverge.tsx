@@ -1,12 +1,19 @@
-// Cloud Foundry convergence in the UI: start one from a form or JSON, then watch its phases as
-// progress bars, its plan, and its apps; pause, resume or cancel it.
+// Cloud Foundry convergences in the UI: start one from a form or JSON (/cf-convergences), then watch
+// its phases as progress bars, its plan, and its apps; pause, resume or cancel it
+// (/cf-convergences/:workflowId).
 import { Hono } from 'hono';
 import type { Child } from 'hono/jsx';
 import { ServiceError } from '../../services/errors.ts';
 import { parseDesiredState, type CfConvergeService, type ConvergenceView } from '../../services/cfConverge.ts';
 import { appActions, type ConvergeInput } from '../../workflows/cfConverge.shared.ts';
-import { Layout } from '../layout.tsx';
+import { ExecutionsTable, executionColumns } from '../components/executionsTable.tsx';
+import { StatusBadge } from '../components/format.tsx';
+import { ProgressBar } from '../components/progressBar.tsx';
 import { TemporalHistoryFact } from '../components/temporalHistory.tsx';
+import { numberOrAsSent, type Form } from '../forms.ts';
+import { Layout } from '../layout.tsx';
+
+const convergencePath = (workflowId: string) => `/cf-convergences/${encodeURIComponent(workflowId)}`;
 
 /** The seed's scaling-test parameters: 100 proxy and 100 tick apps, 2 instances each, concurrency 20. */
 export const seedDesiredState: ConvergeInput = {
@@ -35,18 +42,13 @@ function PhaseBars({ view }: { view: ConvergenceView }) {
     <div class="phases">
       {phases.map((action) => {
         const p = view.phases[action];
-        const pct = (n: number) => Math.min(100, Math.round((n / p.total) * 1000) / 10);
         return (
           <div class="phase" data-phase={action}>
             <span class="phase-label">{actionLabels[action]}</span>
-            <div class="progress">
-              <div class="bar counted" style={`width:${pct(p.done)}%`}></div>
-              <div class="bar failed" style={`left:${pct(p.done)}%;width:${pct(p.failed)}%`}></div>
-              <span>
-                {p.done} / {p.total}
-                {p.failed > 0 ? ` (${p.failed} failed)` : ''}
-              </span>
-            </div>
+            <ProgressBar tone="counted" total={p.total} done={p.done} failed={p.failed}>
+              {p.done} / {p.total}
+              {p.failed > 0 ? ` (${p.failed} failed)` : ''}
+            </ProgressBar>
           </div>
         );
       })}
@@ -82,11 +84,9 @@ function AppTable({ view }: { view: ConvergenceView }) {
                 <td>
                   {outcome ? (
                     outcome.ok ? (
-                      <span class="badge completed">done</span>
+                      <StatusBadge status="completed" label="done" />
                     ) : (
-                      <span class="badge failed" title={outcome.error}>
-                        {outcome.failedAction} failed
-                      </span>
+                      <StatusBadge status="failed" label={`${outcome.failedAction} failed`} title={outcome.error} />
                     )
                   ) : (
                     <span class="muted">pending</span>
@@ -109,10 +109,10 @@ export function ConvergenceDetails({ view }: { view: ConvergenceView }) {
     </button>
   );
   return (
-    <div id="convergence" data-status={view.status} {...(running ? { 'hx-get': `/ui/partials/cf/${view.workflowId}`, 'hx-trigger': 'every 1s', 'hx-swap': 'outerHTML' } : {})}>
+    <div id="convergence" data-status={view.status} {...(running ? { 'hx-get': `/ui/partials/cf-convergences/${encodeURIComponent(view.workflowId)}`, 'hx-trigger': 'every 1s', 'hx-swap': 'outerHTML' } : {})}>
       <div class="section-head">
         <h1>
-          {view.workflowId} <span class={`badge ${view.status === 'converged' || view.status === 'planned' ? 'completed' : view.status}`}>{view.status}</span>
+          {view.workflowId} <StatusBadge status={view.status} />
         </h1>
         <div class="actions-row">
           {running && view.status !== 'paused' ? act('pause', 'Pause') : null}
@@ -150,7 +150,7 @@ export function ConvergenceDetails({ view }: { view: ConvergenceView }) {
 }
 
 /** The simple form's fields into a desired state (numbers stay strings when they are not numbers, so validation names them). */
-function formToDesired(form: Record<string, unknown>): unknown {
+function formToDesired(form: Form): unknown {
   if (typeof form.json === 'string' && form.json.trim() !== '') {
     try {
       return JSON.parse(form.json);
@@ -158,24 +158,23 @@ function formToDesired(form: Record<string, unknown>): unknown {
       throw new ServiceError(400, 'invalid_json', 'The desired state is not valid JSON.');
     }
   }
-  const number = (value: unknown) => (typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value)) ? Number(value) : value);
-  const kinds = ['proxy', 'tick'].map((kind) => ({ kind, count: number(form[`${kind}Count`]), instances: number(form[`${kind}Instances`]) }));
+  const kinds = ['proxy', 'tick'].map((kind) => ({ kind, count: numberOrAsSent(form[`${kind}Count`]), instances: numberOrAsSent(form[`${kind}Instances`]) }));
   return {
     prefix: form.prefix,
     kinds,
-    concurrency: number(form.concurrency),
+    concurrency: numberOrAsSent(form.concurrency),
     dryRun: form.dryRun === 'on',
   };
 }
 
 export function cfConvergePages(deps: { service: CfConvergeService; temporalWebUiUrl: string }) {
   const page = (title: string, body: Child) => (
-    <Layout title={title} active="/cf" temporalWebUiUrl={deps.temporalWebUiUrl}>
+    <Layout title={title} active="/cf-convergences" temporalWebUiUrl={deps.temporalWebUiUrl}>
       {body}
     </Layout>
   );
   return new Hono()
-    .get('/cf', async (c) => {
+    .get('/cf-convergences', async (c) => {
       const recent = await deps.service.recent(15);
       return c.html(
         page(
@@ -225,25 +224,11 @@ export function cfConvergePages(deps: { service: CfConvergeService; temporalWebU
             </section>
             <section>
               <h2>Recent convergences</h2>
-              {recent.length === 0 ? (
-                <p class="muted">None yet.</p>
-              ) : (
-                <table class="executions">
-                  <tbody>
-                    {recent.map((e) => (
-                      <tr>
-                        <td>
-                          <a href={`/cf/${e.workflowId}`}>{e.workflowId}</a>
-                        </td>
-                        <td>
-                          <span class={`badge ${e.status.toLowerCase()}`}>{e.fleetStatus ?? e.status.toLowerCase()}</span>
-                        </td>
-                        <td>{e.startTime.replace('T', ' ').slice(0, 19)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              )}
+              <ExecutionsTable
+                executions={recent}
+                columns={[executionColumns.workflowId((e) => convergencePath(e.workflowId), 'Convergence'), executionColumns.state, executionColumns.started]}
+                empty="None yet."
+              />
             </section>
           </>,
         ),
@@ -255,7 +240,7 @@ export function cfConvergePages(deps: { service: CfConvergeService; temporalWebU
         const started = await deps.service.start(parseDesiredState(formToDesired(await c.req.parseBody())));
         return c.html(
           <span>
-            Started <a href={`/cf/${started.workflowId}`}>{started.workflowId}</a>.
+            Started <a href={convergencePath(started.workflowId)}>{started.workflowId}</a>.
           </span>,
         );
       } catch (error) {
@@ -263,8 +248,8 @@ export function cfConvergePages(deps: { service: CfConvergeService; temporalWebU
         throw error;
       }
     })
-    .get('/cf/:workflowId', async (c) => c.html(page(c.req.param('workflowId'), <section><ConvergenceDetails view={await deps.service.view(c.req.param('workflowId'))} /></section>)))
-    .get('/ui/partials/cf/:workflowId', async (c) => c.html(<ConvergenceDetails view={await deps.service.view(c.req.param('workflowId'))} />))
+    .get('/cf-convergences/:workflowId', async (c) => c.html(page(c.req.param('workflowId'), <section><ConvergenceDetails view={await deps.service.view(c.req.param('workflowId'))} /></section>)))
+    .get('/ui/partials/cf-convergences/:workflowId', async (c) => c.html(<ConvergenceDetails view={await deps.service.view(c.req.param('workflowId'))} />))
     .post('/ui/cf-convergences/:workflowId/:action{pause|resume|cancel}', async (c) => {
       const workflowId = c.req.param('workflowId');
       await deps.service.signal(workflowId, c.req.param('action') as 'pause' | 'resume' | 'cancel').catch((error: unknown) => {

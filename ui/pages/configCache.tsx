@@ -4,6 +4,7 @@ import { Hono } from 'hono';
 import type { Child } from 'hono/jsx';
 import { ConfigStoreUnavailableError, type ConfigCache, type ConfigEntry } from '../../services/configCache.ts';
 import { CONFIG_ROUTE, configKeyProblem } from '../../services/configCache.shared.ts';
+import { StatusBadge } from '../components/format.tsx';
 import { Layout } from '../layout.tsx';
 
 const LIST_LIMIT = 200;
@@ -24,7 +25,7 @@ function ServedBy({ cache }: { cache: ConfigCache }) {
   return (
     <p class="served-by muted" data-instance={status.instance} data-cache-revision={String(status.revision)}>
       Served by instance <strong>{status.instance}</strong> (pid {process.pid}) · cache revision <strong>{status.revision}</strong> ·{' '}
-      <span class={`badge ${status.state === 'synced' ? 'completed' : 'running'}`}>{status.state}</span> · {status.keys.toLocaleString('en')} {status.keys === 1 ? 'key' : 'keys'} under{' '}
+      <StatusBadge status={status.state} /> · {status.keys.toLocaleString('en')} {status.keys === 1 ? 'key' : 'keys'} under{' '}
       <code>{status.keyPrefix}</code>
     </p>
   );

@@ -1,11 +1,13 @@
-// Autoscaler: the seed's "Autoscaler View", made durable. Shows a target's CPU-load state with an
-// ON/OFF switch, when the load switches itself off, and a live chart of the CPU each load worker
-// measured (server-rendered SVG, refreshed by htmx polling).
+// CPU load (/cpu-load?target=…, "Autoscaler" in the navigation): the seed's "Autoscaler View", made
+// durable. Shows a target's CPU-load state with an ON/OFF switch, when the load switches itself off,
+// and a live chart of the CPU each load worker measured (server-rendered SVG, refreshed by htmx polling).
 import { Hono } from 'hono';
 import type { Child } from 'hono/jsx';
 import { cpuLoadSwitchSchema, parseCpuLoadTarget, type CpuLoadService, type CpuLoadView } from '../../services/cpuLoad.ts';
 import { ServiceError } from '../../services/errors.ts';
 import { DEFAULT_CPU_LOAD_TARGET, cpuLoadMemcachedKey, samplesByWorker, type CpuSample } from '../../workflows/cpuLoad.shared.ts';
+import { Duration, Percent, Time, timeOfDay } from '../components/format.tsx';
+import { issueText, numberOrAsSent, type Form } from '../forms.ts';
 import { Layout } from '../layout.tsx';
 
 const POLL = 'every 1500ms';
@@ -16,17 +18,6 @@ const ttlChoices: [seconds: number, label: string][] = [
   [4 * 3600, '4 hours'],
 ];
 const palette = ['#2f5bea', '#16a34a', '#d97706', '#9333ea', '#dc2626', '#0891b2', '#db2777', '#4b5563'];
-
-const clock = (ms: number) => new Date(ms).toISOString().slice(11, 19);
-const dateTime = (iso: string) => iso.replace('T', ' ').slice(0, 19);
-
-function inWords(ms: number): string {
-  const seconds = Math.max(0, Math.round(ms / 1000));
-  if (seconds < 60) return `${seconds} s`;
-  const minutes = Math.round(seconds / 60);
-  if (minutes < 60) return `${minutes} min`;
-  return minutes % 60 === 0 ? `${minutes / 60} h` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
-}
 
 /** The chart shows the last ten minutes that have samples, so an old ON period does not squash a new one. */
 const CHART_WINDOW_MS = 10 * 60_000;
@@ -71,7 +62,7 @@ export function CpuChart({ samples: all, width = 720, height = 240 }: { samples:
         {samples.length > 0
           ? [0, 0.5, 1].map((f) => (
               <text x={x(xMin + f * (xMax - xMin))} y={height - margin.bottom + 16} text-anchor={f === 0 ? 'start' : f === 1 ? 'end' : 'middle'} class="tick">
-                {clock(xMin + f * (xMax - xMin))}
+                {timeOfDay(xMin + f * (xMax - xMin))}
               </text>
             ))
           : (
@@ -88,7 +79,10 @@ export function CpuChart({ samples: all, width = 720, height = 240 }: { samples:
         {workers.map((w) => (
           <span data-worker={w.workerId}>
             <i style={`background:${w.color}`}></i>
-            {w.workerId} <span class="muted">{w.list.at(-1)!.cpuPercent.toFixed(1)} %</span>
+            {w.workerId}{' '}
+            <span class="muted">
+              <Percent fraction={w.list.at(-1)!.cpuPercent / 100} digits={1} />
+            </span>
           </span>
         ))}
       </figcaption>
@@ -99,7 +93,6 @@ export function CpuChart({ samples: all, width = 720, height = 240 }: { samples:
 /** The live part of the page: state, switch, facts and chart (htmx replaces it every 1.5 s). */
 export function CpuLoadPanel({ view, notice }: { view: CpuLoadView; notice?: Child }) {
   const on = view.state === 'ON';
-  const now = Date.now();
   return (
     <div class="cpu-load" data-state={view.state}>
       <div class="section-head">
@@ -127,12 +120,14 @@ export function CpuLoadPanel({ view, notice }: { view: CpuLoadView; notice?: Chi
       {notice ? <p class="notice">{notice}</p> : null}
       <dl class="facts">
         <dt>Since</dt>
-        <dd>{view.since ? <time datetime={view.since}>{dateTime(view.since)}</time> : 'never switched'}</dd>
+        <dd>
+          <Time iso={view.since} missing="never switched" />
+        </dd>
         <dt>Switches off</dt>
         <dd data-expires={view.expiresAt ?? ''}>
           {view.expiresAt ? (
             <>
-              automatically at <time datetime={view.expiresAt}>{dateTime(view.expiresAt)}</time> (in {inWords(Date.parse(view.expiresAt) - now)})
+              automatically at <Time iso={view.expiresAt} /> (in <Duration ms={Date.parse(view.expiresAt) - Date.now()} />)
             </>
           ) : (
             '–'
@@ -140,13 +135,13 @@ export function CpuLoadPanel({ view, notice }: { view: CpuLoadView; notice?: Chi
         </dd>
         <dt>Slices</dt>
         <dd>
-          {view.runningSlices} running (of {view.parallelism} at a time), {(view.sliceMs / 1000).toLocaleString('en')} s each, {view.slicesCompleted.toLocaleString('en')} done
+          {view.runningSlices} running (of {view.parallelism} at a time), <Duration ms={view.sliceMs} /> each, {view.slicesCompleted.toLocaleString('en')} done
           {view.lastSliceError ? <span class="error-text"> (last slice failed: {view.lastSliceError})</span> : null}
         </dd>
         <dt>memcached</dt>
         <dd>
           <code>{cpuLoadMemcachedKey(view.target)}</code>
-          {view.memcached ? (view.memcached.ok ? ` = ${view.memcached.value}, expires after ${inWords(view.memcached.expirySeconds * 1000)}` : <span class="error-text"> not written: {view.memcached.error}</span>) : ' not written yet'}
+          {view.memcached ? (view.memcached.ok ? <> = {view.memcached.value}, expires after <Duration ms={view.memcached.expirySeconds * 1000} /></> : <span class="error-text"> not written: {view.memcached.error}</span>) : ' not written yet'}
         </dd>
         <dt>Temporal</dt>
         <dd>
@@ -165,12 +160,12 @@ export function CpuLoadPanel({ view, notice }: { view: CpuLoadView; notice?: Chi
   );
 }
 
-export function AutoscalerPage({ view }: { view: CpuLoadView }) {
+export function CpuLoadPage({ view }: { view: CpuLoadView }) {
   return (
     <section>
       <div class="section-head">
         <h1>Autoscaler: CPU load</h1>
-        <form class="target-picker" method="get" action="/autoscaler">
+        <form class="target-picker" method="get" action="/cpu-load">
           <label for="target">Target</label>
           <input id="target" name="target" value={view.target} pattern="[a-z0-9]([a-z0-9\-]{0,30}[a-z0-9])?" required />
           <button type="submit">Show</button>
@@ -197,21 +192,19 @@ export function AutoscalerPage({ view }: { view: CpuLoadView }) {
   );
 }
 
-/** Form fields arrive as strings; a number that is not one stays a string so the schema names it. */
-function formToSwitch(form: Record<string, unknown>) {
-  const ttl = form.ttlSeconds;
-  const ttlSeconds = typeof ttl === 'string' && ttl.trim() !== '' && !Number.isNaN(Number(ttl)) ? Number(ttl) : ttl;
+function formToSwitch(form: Form) {
+  const ttlSeconds = numberOrAsSent(form.ttlSeconds);
   return { state: form.state, ...(form.state === 'ON' && ttlSeconds !== undefined ? { ttlSeconds } : {}) };
 }
 
 export function cpuLoadPages(deps: { cpuLoad: CpuLoadService; temporalWebUiUrl: string }) {
   const layout = (body: Child) => (
-    <Layout title="Autoscaler" active="/autoscaler" temporalWebUiUrl={deps.temporalWebUiUrl}>
+    <Layout title="Autoscaler" active="/cpu-load" temporalWebUiUrl={deps.temporalWebUiUrl}>
       {body}
     </Layout>
   );
   return new Hono()
-    .get('/autoscaler', async (c) => {
+    .get('/cpu-load', async (c) => {
       let target: string;
       try {
         target = parseCpuLoadTarget(c.req.query('target') ?? DEFAULT_CPU_LOAD_TARGET);
@@ -222,13 +215,13 @@ export function cpuLoadPages(deps: { cpuLoad: CpuLoadService; temporalWebUiUrl: 
             <section>
               <h1>Autoscaler</h1>
               <p class="error-text">{error.message}</p>
-              <a href="/autoscaler">The default target</a>
+              <a href="/cpu-load">The default target</a>
             </section>,
           ),
           400,
         );
       }
-      return c.html(layout(<AutoscalerPage view={await deps.cpuLoad.read(target)} />));
+      return c.html(layout(<CpuLoadPage view={await deps.cpuLoad.read(target)} />));
     })
     .get('/ui/partials/cpu-load/:target', async (c) =>
       c.html(<CpuLoadPanel view={await deps.cpuLoad.read(parseCpuLoadTarget(c.req.param('target')))} />),
@@ -238,8 +231,7 @@ export function cpuLoadPages(deps: { cpuLoad: CpuLoadService; temporalWebUiUrl: 
       const parsed = cpuLoadSwitchSchema.safeParse(formToSwitch(await c.req.parseBody()));
       // htmx swaps only 2xx answers, so a bad switch is reported inside the (unchanged) panel.
       if (!parsed.success) {
-        const issue = parsed.error.issues[0]!;
-        const problem = <span class="error-text">{`${issue.path.join('.')}: ${issue.message}`}</span>;
+        const problem = <span class="error-text">{issueText(parsed.error)}</span>;
         return c.html(<CpuLoadPanel view={await deps.cpuLoad.read(target)} notice={problem} />);
       }
       return c.html(<CpuLoadPanel view={await deps.cpuLoad.switch(target, parsed.data)} />);

@@ -1,7 +1,13 @@
 // Home: dependency health (refreshed every 5 s), a button to run the health-check workflow,
 // and recent workflow executions linked into the Temporal Web UI.
+import { Hono } from 'hono';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { Services } from '../../services/index.ts';
 import type { DependencyStatus, Readiness } from '../../services/readiness.ts';
 import type { ExecutionSummary } from '../../services/executions.ts';
+import { ExecutionsTable, executionColumns } from '../components/executionsTable.tsx';
+import { Duration } from '../components/format.tsx';
+import { Layout } from '../layout.tsx';
 
 export function HomePage(props: { workflowsUrl: string }) {
   return (
@@ -46,7 +52,9 @@ function HealthCard({ dependency }: { dependency: DependencyStatus }) {
       <div class="detail" title={dependency.detail}>
         {dependency.detail}
       </div>
-      <div class="latency">{dependency.latencyMs} ms</div>
+      <div class="latency">
+        <Duration ms={dependency.latencyMs} />
+      </div>
     </div>
   );
 }
@@ -66,46 +74,43 @@ export function HealthCards({ readiness }: { readiness: Readiness }) {
   );
 }
 
-function duration(execution: ExecutionSummary): string {
-  const end = execution.closeTime ? Date.parse(execution.closeTime) : Date.now();
-  const ms = end - Date.parse(execution.startTime);
-  return ms < 1000 ? `${ms} ms` : ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 60_000)} min`;
+const { workflowId, type, execution, detail, started, duration } = executionColumns;
+
+export function RecentExecutions({ executions }: { executions: ExecutionSummary[] }) {
+  return (
+    <ExecutionsTable
+      executions={executions}
+      columns={[workflowId(), type, execution, detail, started, duration]}
+      empty="No workflow has run yet. Start one with the button above."
+    />
+  );
 }
 
-export function ExecutionsTable({ executions }: { executions: ExecutionSummary[] }) {
-  if (executions.length === 0) return <p class="muted">No workflow has run yet. Start one with the button above.</p>;
-  return (
-    <table class="executions">
-      <thead>
-        <tr>
-          <th>Workflow ID</th>
-          <th>Type</th>
-          <th>Status</th>
-          <th>Detail</th>
-          <th>Started</th>
-          <th>Duration</th>
-        </tr>
-      </thead>
-      <tbody>
-        {executions.map((e) => (
-          <tr>
-            <td>
-              <a href={e.webUiUrl} target="_blank" rel="noopener">
-                {e.workflowId}
-              </a>
-            </td>
-            <td>{e.type}</td>
-            <td>
-              <span class={`badge ${e.status.toLowerCase()}`}>{e.status.toLowerCase().replace('_', ' ')}</span>
-            </td>
-            <td>{e.fleetStatus ?? ''}</td>
-            <td>
-              <time datetime={e.startTime}>{e.startTime.replace('T', ' ').slice(0, 19)}</time>
-            </td>
-            <td>{duration(e)}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
+export function homePages(services: Services) {
+  return new Hono()
+    .get('/', (c) =>
+      c.html(
+        <Layout title="Home" active="/" temporalWebUiUrl={services.temporalWebUiUrl}>
+          <HomePage workflowsUrl={services.links.list()} />
+        </Layout>,
+      ),
+    )
+    .get('/ui/partials/health', async (c) => c.html(<HealthCards readiness={await services.readiness()} />))
+    .get('/ui/partials/executions', async (c) => c.html(<RecentExecutions executions={await services.recentExecutions(15)} />))
+    .post('/ui/health-checks', async (c) => {
+      try {
+        const started = await services.healthCheck.start({});
+        return c.html(
+          <span>
+            Started <a href={started.webUiUrl} target="_blank" rel="noopener">{started.workflowId}</a>; it appears below when it finishes.
+          </span>,
+        );
+      } catch (error) {
+        // htmx swaps only 2xx answers, so the conflict is reported in a 200 fragment.
+        if (error instanceof WorkflowExecutionAlreadyStartedError) {
+          return c.html(<span class="warn">A health check is already running ({error.workflowId}); wait for it to finish.</span>);
+        }
+        throw error;
+      }
+    });
 }

@@ -1,13 +1,19 @@
-// Request runs in the UI: the Sender (the seed's form), the Receiver Overview (runs with live
-// progress bars) and a page per run with its calls/s chart and a Cancel button.
+// Request runs in the UI: the seed's Sender form (/request-runs/new), the Receiver Overview of all
+// runs with live progress bars (/request-runs) and a page per run with its calls/s chart and a Cancel
+// button (/request-runs/:runId).
 import { Hono } from 'hono';
 import type { Child } from 'hono/jsx';
 import type { RequestRunService, RunView } from '../../services/requestRun.ts';
 import { ServiceError } from '../../services/errors.ts';
 import { DEFAULT_CONCURRENCY, MAX_CALLS, MAX_CONCURRENCY, countingModes } from '../../workflows/requestRun.shared.ts';
+import { Duration, StatusBadge, Time } from '../components/format.tsx';
 import { LineChart } from '../components/lineChart.tsx';
-import { Layout } from '../layout.tsx';
+import { ProgressBar } from '../components/progressBar.tsx';
 import { TemporalHistoryFact } from '../components/temporalHistory.tsx';
+import { issueText, numberOrAsSent, type Form } from '../forms.ts';
+import { Layout } from '../layout.tsx';
+
+const requestRunPath = (runId: string) => `/request-runs/${encodeURIComponent(runId)}`;
 
 const modeHelp: Record<string, string> = {
   atomic: 'atomic: one UPDATE … + 1 per call (what the original did)',
@@ -15,34 +21,21 @@ const modeHelp: Record<string, string> = {
   'exactly-once': 'exactly-once: each call recorded once by (run, sequence)',
 };
 
-function percent(part: number, whole: number): number {
-  return whole > 0 ? Math.min(100, Math.round((part / whole) * 1000) / 10) : 0;
-}
-
 function ProgressBars({ run }: { run: RunView }) {
   const sent = run.ok + run.failed;
   return (
     <div class="progress-stack">
-      <div class="progress" title="calls answered (failed in red)" data-progress="sent">
-        <div class="bar" style={`width:${percent(sent, run.calls)}%`}></div>
-        <div class="bar failed" style={`left:${percent(run.ok, run.calls)}%;width:${percent(run.failed, run.calls)}%`}></div>
-        <span>
-          {sent.toLocaleString('en')} / {run.calls.toLocaleString('en')} sent{run.failed > 0 ? ` (${run.failed.toLocaleString('en')} failed)` : ''}
-        </span>
-      </div>
-      <div class="progress" title="current_request_count in MySQL" data-progress="counted">
-        <div class="bar counted" style={`width:${percent(run.counted, run.calls)}%`}></div>
-        <span>{run.counted.toLocaleString('en')} counted</span>
-      </div>
+      <ProgressBar name="sent" title="calls answered (failed in red)" total={run.calls} done={run.ok} failed={run.failed}>
+        {sent.toLocaleString('en')} / {run.calls.toLocaleString('en')} sent{run.failed > 0 ? ` (${run.failed.toLocaleString('en')} failed)` : ''}
+      </ProgressBar>
+      <ProgressBar name="counted" title="current_request_count in MySQL" tone="counted" total={run.calls} done={run.counted}>
+        {run.counted.toLocaleString('en')} counted
+      </ProgressBar>
     </div>
   );
 }
 
-function StatusBadge({ status }: { status: string }) {
-  return <span class={`badge ${status === 'completed' ? 'completed' : status}`}>{status}</span>;
-}
-
-export function RunsTable({ runs }: { runs: RunView[] }) {
+export function RequestRunsTable({ runs }: { runs: RunView[] }) {
   if (runs.length === 0) return <p class="muted">No request run yet. Start one on the Sender page.</p>;
   return (
     <table class="runs">
@@ -61,10 +54,10 @@ export function RunsTable({ runs }: { runs: RunView[] }) {
         {runs.map((run) => (
           <tr data-run={run.runId}>
             <td>
-              <a href={`/runs/${run.runId}`}>{run.runId.slice(0, 13)}…</a>
+              <a href={requestRunPath(run.runId)}>{run.runId.slice(0, 13)}…</a>
             </td>
             <td>
-              <time datetime={run.startedAt}>{run.startedAt.replace('T', ' ').slice(0, 19)}</time>
+              <Time iso={run.startedAt} />
             </td>
             <td>{run.mode}</td>
             <td>
@@ -96,12 +89,12 @@ function callsPerSecondChart(run: RunView) {
   );
 }
 
-export function RunDetails({ run }: { run: RunView }) {
-  const seconds = ((run.endedAt ? Date.parse(run.endedAt) : Date.now()) - Date.parse(run.startedAt)) / 1000;
-  const rate = seconds > 0 ? Math.round((run.ok + run.failed) / seconds) : 0;
+export function RequestRunDetails({ run }: { run: RunView }) {
+  const ms = (run.endedAt ? Date.parse(run.endedAt) : Date.now()) - Date.parse(run.startedAt);
+  const rate = ms > 0 ? Math.round(((run.ok + run.failed) * 1000) / ms) : 0;
   const lost = run.status === 'running' ? null : run.ok - run.counted;
   return (
-    <div id="run-details" data-status={run.status} {...(run.status === 'running' ? { 'hx-get': `/ui/partials/runs/${run.runId}`, 'hx-trigger': 'every 1s', 'hx-swap': 'outerHTML' } : {})}>
+    <div id="run-details" data-status={run.status} {...(run.status === 'running' ? { 'hx-get': `/ui/partials/request-runs/${run.runId}`, 'hx-trigger': 'every 1s', 'hx-swap': 'outerHTML' } : {})}>
       <div class="section-head">
         <h2>
           Run <code>{run.runId}</code> <StatusBadge status={run.status} />
@@ -121,7 +114,9 @@ export function RunDetails({ run }: { run: RunView }) {
         <dt>Concurrency</dt>
         <dd>{run.concurrency}</dd>
         <dt>Average rate</dt>
-        <dd>{rate.toLocaleString('en')} calls/s over {seconds.toFixed(1)} s</dd>
+        <dd>
+          {rate.toLocaleString('en')} calls/s over <Duration ms={ms} />
+        </dd>
         <dt>Latency</dt>
         <dd>{run.latencyMs ? `p50 ${run.latencyMs.p50} ms, p90 ${run.latencyMs.p90} ms, p99 ${run.latencyMs.p99} ms, max ${run.latencyMs.max} ms` : 'when the run ends'}</dd>
         {lost !== null ? (
@@ -137,9 +132,9 @@ export function RunDetails({ run }: { run: RunView }) {
   );
 }
 
-function SenderForm({ allowedDestinations }: { allowedDestinations: readonly string[] }) {
+function NewRequestRunForm({ allowedDestinations }: { allowedDestinations: readonly string[] }) {
   return (
-    <form class="stacked" hx-post="/ui/request-runs" hx-target="#sender-result" hx-swap="innerHTML">
+    <form class="stacked" hx-post="/ui/request-runs" hx-target="#request-run-result" hx-swap="innerHTML">
       <label for="calls">How many calls should be made (between 1 and {MAX_CALLS.toLocaleString('en')})</label>
       <input id="calls" name="calls" type="number" min="1" max={String(MAX_CALLS)} step="1" value="500" required />
       <label for="concurrency">Calls in parallel</label>
@@ -165,29 +160,28 @@ function SenderForm({ allowedDestinations }: { allowedDestinations: readonly str
   );
 }
 
-/** Form fields arrive as strings; numbers that are not numbers stay strings so the schema names them. */
-function formToInput(form: Record<string, unknown>) {
-  const number = (value: unknown) => (typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value)) ? Number(value) : value);
-  return { calls: number(form.calls), concurrency: number(form.concurrency), mode: form.mode, destination: form.destination };
+function formToInput(form: Form) {
+  return { calls: numberOrAsSent(form.calls), concurrency: numberOrAsSent(form.concurrency), mode: form.mode, destination: form.destination };
 }
 
 export function requestRunPages(deps: { service: RequestRunService; temporalWebUiUrl: string }) {
   const schema = deps.service.inputSchema;
   const page = (title: string, active: string, body: Child) =>
     <Layout title={title} active={active} temporalWebUiUrl={deps.temporalWebUiUrl}>{body}</Layout>;
+  const notFound = <p class="error-text">Run not found.</p>;
   return new Hono()
-    .get('/sender', (c) =>
+    .get('/request-runs/new', (c) =>
       c.html(
         page(
           'Sender',
-          '/sender',
+          '/request-runs/new',
           <section>
             <h1>Sender: start a request run</h1>
             <p class="muted">
               Every call is an HTTP GET to a receiver, counted in MySQL. One run at a time; its progress shows on the Receiver Overview.
             </p>
-            <SenderForm allowedDestinations={deps.service.allowedDestinations} />
-            <p id="sender-result" class="notice" aria-live="polite"></p>
+            <NewRequestRunForm allowedDestinations={deps.service.allowedDestinations} />
+            <p id="request-run-result" class="notice" aria-live="polite"></p>
           </section>,
         ),
       ),
@@ -195,15 +189,12 @@ export function requestRunPages(deps: { service: RequestRunService; temporalWebU
     .post('/ui/request-runs', async (c) => {
       const parsed = schema.safeParse(formToInput(await c.req.parseBody()));
       // htmx swaps only 2xx answers, so problems are reported in 200 fragments.
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0]!;
-        return c.html(<span class="error-text">{`${issue.path.join('.')}: ${issue.message}`}</span>);
-      }
+      if (!parsed.success) return c.html(<span class="error-text">{issueText(parsed.error)}</span>);
       try {
         const started = await deps.service.start(parsed.data);
         return c.html(
           <span>
-            Started run <a href={`/runs/${started.runId}`}>{started.runId}</a>.
+            Started run <a href={requestRunPath(started.runId)}>{started.runId}</a>.
           </span>,
         );
       } catch (error) {
@@ -211,42 +202,42 @@ export function requestRunPages(deps: { service: RequestRunService; temporalWebU
           const runId = error.details.runId as string | undefined;
           return c.html(
             <span class="warn">
-              {error.message} {runId ? <a href={`/runs/${runId}`}>Show it</a> : null}
+              {error.message} {runId ? <a href={requestRunPath(runId)}>Show it</a> : null}
             </span>,
           );
         }
         throw error;
       }
     })
-    .get('/receiver-stats', (c) =>
+    .get('/request-runs', (c) =>
       c.html(
         page(
           'Receiver Overview',
-          '/receiver-stats',
+          '/request-runs',
           <section>
             <div class="section-head">
               <h1>Receiver Overview</h1>
-              <a href="/sender">Start a run</a>
+              <a href="/request-runs/new">Start a run</a>
             </div>
             <p class="muted">Request runs, newest first: calls answered (blue, failures red) and calls counted by the receivers in MySQL (green).</p>
-            <div id="runs" hx-get="/ui/partials/runs" hx-trigger="load, every 2s" hx-swap="innerHTML">
+            <div id="runs" hx-get="/ui/partials/request-runs" hx-trigger="load, every 2s" hx-swap="innerHTML">
               <p class="muted">Loading…</p>
             </div>
           </section>,
         ),
       ),
     )
-    .get('/ui/partials/runs', async (c) => c.html(<RunsTable runs={await deps.service.list(25)} />))
-    .get('/runs/:runId', async (c) => {
+    .get('/ui/partials/request-runs', async (c) => c.html(<RequestRunsTable runs={await deps.service.list(25)} />))
+    .get('/request-runs/:runId', async (c) => {
       const run = await deps.service.get(c.req.param('runId'));
       if (!run) {
-        return c.html(page('Run not found', '', <section><h1>No request run {c.req.param('runId')}</h1><a href="/receiver-stats">All runs</a></section>), 404);
+        return c.html(page('Run not found', '/request-runs', <section><h1>No request run {c.req.param('runId')}</h1><a href="/request-runs">All runs</a></section>), 404);
       }
-      return c.html(page(`Run ${run.runId.slice(0, 8)}`, '', <section><RunDetails run={run} /></section>));
+      return c.html(page(`Run ${run.runId.slice(0, 8)}`, '/request-runs', <section><RequestRunDetails run={run} /></section>));
     })
-    .get('/ui/partials/runs/:runId', async (c) => {
+    .get('/ui/partials/request-runs/:runId', async (c) => {
       const run = await deps.service.get(c.req.param('runId'));
-      return run ? c.html(<RunDetails run={run} />) : c.html(<p class="error-text">Run not found.</p>);
+      return c.html(run ? <RequestRunDetails run={run} /> : notFound);
     })
     .post('/ui/request-runs/:runId/cancel', async (c) => {
       const runId = c.req.param('runId');
@@ -256,6 +247,6 @@ export function requestRunPages(deps: { service: RequestRunService; temporalWebU
         if (!(error instanceof ServiceError)) throw error;
       }
       const run = await deps.service.get(runId);
-      return run ? c.html(<RunDetails run={run} />) : c.html(<p class="error-text">Run not found.</p>);
+      return c.html(run ? <RequestRunDetails run={run} /> : notFound);
     });
 }
