@@ -4,11 +4,12 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { Client } from '@temporalio/client';
-import { Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
+import { Runtime, DefaultLogger, type NativeConnection, type Worker } from '@temporalio/worker';
 import { hostEnv, loadConfig, mailboxUrl, projectRoot, type Config } from '../../config.ts';
 import { createServiceClients, closeServiceClients, type ServiceClients } from '../../db/clients.ts';
 import { connectTemporal, connectWorker } from '../../temporal/connection.ts';
-import { createWorkers } from '../../workers/workers.ts';
+import { createLoadWorker, createWorkers } from '../../workers/workers.ts';
+import type { SliceEvent } from '../../activities/cpuLoad.ts';
 import { foundationsFromConfig, type CfFoundation } from '../../activities/cf/foundations.ts';
 import { createDependencyProbes } from '../../db/health.ts';
 import { createApp, type App, type AppDependencies } from '../../server/app.ts';
@@ -39,18 +40,27 @@ export function createTestApp(env: TestEnvironment, overrides: Partial<AppDepend
   });
 }
 
+/** What the product's workers run with, when a test wants other clients, allowlist, foundations or node clients. */
+export interface StartWorkersOptions {
+  clients?: ServiceClients;
+  allowedDestinations?: string[];
+  cfFoundations?: Record<string, CfFoundation>;
+  nodes?: Partial<Omit<NodeActivityDependencies, 'model'>>;
+}
+
 export interface TestEnvironment {
   config: Config;
   client: Client;
   clients: ServiceClients;
-  /** Starts the product's workers on task queues ending in `suffix` (optionally with other clients or allowlist). */
-  startWorkers(
-    suffix: string,
-    options?: { clients?: ServiceClients; allowedDestinations?: string[]; cfFoundations?: Record<string, CfFoundation>; nodes?: Partial<Omit<NodeActivityDependencies, 'model'>> },
-  ): Promise<Worker[]>;
+  /** Starts the product's workers on task queues ending in `suffix`. */
+  startWorkers(suffix: string, options?: StartWorkersOptions): Promise<Worker[]>;
+  /** Starts a CPU-load worker per ID on `taskQueue`, each on its own connection as separate load-worker processes are. */
+  startLoadWorkers(taskQueue: string, workerIds: string[], onSlice?: (event: SliceEvent) => void): Promise<Worker[]>;
+  /** Stops every worker it started, then closes the connections and clients. */
   close(): Promise<void>;
 }
 
+/** The shared stack's clients; tests get it from useStack() (fixture.ts), which closes it. */
 export async function openTestEnvironment(): Promise<TestEnvironment> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -61,7 +71,8 @@ export async function openTestEnvironment(): Promise<TestEnvironment> {
   const clients = createServiceClients(config);
   const nativeConnection = await connectWorker(config);
   const nodeClients = nodeClientsFromConfig(config);
-  const running: { worker: Worker; done: Promise<void> }[] = [];
+  /** Running workers, with the connection of their own that load workers have. */
+  const running: { worker: Worker; done: Promise<void>; connection?: NativeConnection }[] = [];
   return {
     config,
     client,
@@ -80,9 +91,21 @@ export async function openTestEnvironment(): Promise<TestEnvironment> {
       for (const worker of workers) running.push({ worker, done: worker.run() });
       return workers;
     },
+    async startLoadWorkers(taskQueue, workerIds, onSlice) {
+      const workers: Worker[] = [];
+      for (const workerId of workerIds) {
+        // One connection each: a connection polls a task queue once, and these must poll side by side.
+        const connection = await connectWorker(config);
+        const worker = await createLoadWorker({ connection, namespace: config.temporal.namespace, taskQueue, workerId, onSlice });
+        running.push({ worker, done: worker.run(), connection });
+        workers.push(worker);
+      }
+      return workers;
+    },
     async close() {
       for (const { worker } of running) if (worker.getState() === 'RUNNING') worker.shutdown();
       await Promise.all(running.map((r) => r.done));
+      await Promise.all(running.map((r) => r.connection?.close()));
       await closeServiceClients(clients);
       nodeClients.close();
       await nativeConnection.close();
