@@ -5,7 +5,7 @@ import { afterAll, beforeAll } from 'vitest';
 import type { Worker } from '@temporalio/worker';
 import type { App, AppDependencies } from '../../server/app.ts';
 import { openAppInBrowser, type BrowserSession } from './browser.ts';
-import { createTestApp, openTestEnvironment, uniqueSuffix, type StartWorkersOptions, type TestEnvironment } from './stack.ts';
+import { createTestApp, TestEnvironment, uniqueSuffix, type StartWorkersOptions } from './stack.ts';
 
 /** A value, or a function that makes it from the stack when the stack's beforeAll runs. */
 type FromStack<T> = T | ((stack: Stack) => T);
@@ -20,9 +20,9 @@ export interface StackOptions {
 }
 
 export interface Stack {
-  /** Ends this block's task queues (and names what it creates), so parallel test files never meet. Known at once. */
+  /** Ends this block's task queues (and names what it creates), so parallel test files never meet. */
   readonly suffix: string;
-  /** Config, Temporal client, service clients, startWorkers and startLoadWorkers (for other task queues). */
+  /** Config at once; Temporal client, service clients, startWorkers and startLoadWorkers (other task queues) in hooks and tests. */
   readonly env: TestEnvironment;
   /** The workers started on this block's task queues. */
   readonly workers: Worker[];
@@ -33,7 +33,8 @@ export interface Stack {
 
 /**
  * Registers the beforeAll that opens the stack and the afterAll that closes it (browser, workers,
- * clients). What it gives exists once that beforeAll has run: read it in a hook or a test.
+ * clients). `suffix` and `env` can be taken at once (`const { env, suffix } = useStack()`); the
+ * rest exists once that beforeAll has run: read it in a hook or a test.
  *
  * In the beforeAll, in this order: the environment, the browser, the workers, the app. Options given
  * as functions are read there, so they may use what a beforeAll declared above useStack() made
@@ -41,7 +42,7 @@ export interface Stack {
  */
 export function useStack(options: StackOptions = {}): Stack {
   const suffix = uniqueSuffix();
-  let env: TestEnvironment | undefined;
+  const env = new TestEnvironment();
   let workers: Worker[] = [];
   let app: App | undefined;
   let browser: BrowserSession | undefined;
@@ -51,9 +52,7 @@ export function useStack(options: StackOptions = {}): Stack {
   };
   const stack: Stack = {
     suffix,
-    get env() {
-      return ready(env, 'environment');
-    },
+    env,
     get workers() {
       return workers;
     },
@@ -67,10 +66,12 @@ export function useStack(options: StackOptions = {}): Stack {
   const fromStack = <T>(value: FromStack<T>): T => (typeof value === 'function' ? (value as (stack: Stack) => T)(stack) : value);
 
   beforeAll(async () => {
-    env = await openTestEnvironment();
+    await env.open();
     if (options.browser) {
-      // The app is built below: the page asks it for nothing before the tests run.
-      browser = await openAppInBrowser((request) => stack.app.fetch(request), options.browser === true ? undefined : options.browser);
+      // The app is built below: the page asks it for nothing before the tests run. The node server's
+      // bindings go along, as they would to app.fetch itself (config keys are read from the raw target).
+      const fetch = (...args: Parameters<App['fetch']>) => stack.app.fetch(...args);
+      browser = await openAppInBrowser(fetch, options.browser === true ? undefined : options.browser);
     }
     const workerOptions = options.workers ?? true;
     if (workerOptions !== false) workers = await env.startWorkers(suffix, workerOptions === true ? {} : fromStack(workerOptions));
@@ -78,7 +79,7 @@ export function useStack(options: StackOptions = {}): Stack {
   });
   afterAll(async () => {
     await browser?.close();
-    await env?.close();
+    await env.close();
   });
   return stack;
 }
