@@ -1,25 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../server/app.ts';
 import type { ErrorBody } from '../api/errors.ts';
 import { HEALTH_TASK_QUEUE } from '../workflows/healthCheck.shared.ts';
-import { createTestApp, openTestEnvironment, uniqueSuffix, type TestEnvironment } from './support/stack.ts';
-
-const json = (body: unknown) => ({ method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+import { requestJson, useStack } from './support/fixture.ts';
+import { createTestApp } from './support/stack.ts';
 
 describe('HTTP API (app.request against real Temporal and services)', () => {
-  let env: TestEnvironment;
+  const stack = useStack({ app: { maxBodyBytes: 4096 } });
+  const { env, suffix } = stack;
   let app: App;
   /** An app whose health task queue has no worker, so started workflows stay running. */
   let idleApp: App;
-  const suffix = uniqueSuffix();
 
-  beforeAll(async () => {
-    env = await openTestEnvironment();
-    await env.startWorkers(suffix);
-    app = createTestApp(env, { taskQueueSuffix: suffix, maxBodyBytes: 4096 });
+  beforeAll(() => {
+    app = stack.app;
     idleApp = createTestApp(env, { taskQueueSuffix: `-no-worker${suffix}` });
   });
-  afterAll(() => env.close());
 
   it('GET /healthz answers while the process is alive', async () => {
     const response = await app.request('/healthz');
@@ -29,11 +25,8 @@ describe('HTTP API (app.request against real Temporal and services)', () => {
 
   it('GET /readyz reports each dependency and is 200 when all are up', async () => {
     // A worker shows up as a poller once its first poll reaches the server: give it a moment.
-    let response = await app.request('/readyz');
-    for (let tries = 0; response.status !== 200 && tries < 50; tries++) {
-      await new Promise((r) => setTimeout(r, 200));
-      response = await app.request('/readyz');
-    }
+    await expect.poll(async () => (await app.request('/readyz')).status, { timeout: 10_000, interval: 200 }).toBe(200);
+    const response = await app.request('/readyz');
     const body = (await response.json()) as { status: string; dependencies: { name: string; ok: boolean }[] };
     expect(response.status).toBe(200);
     expect(body.status).toBe('ready');
@@ -55,9 +48,9 @@ describe('HTTP API (app.request against real Temporal and services)', () => {
   });
 
   it('starts a health check, then shows its report', async () => {
-    const started = await app.request('/api/health-checks', json({ dependencies: ['etcd', 'mysql'] }));
+    const started = await requestJson<{ workflowId: string; runId: string; webUiUrl: string }>(app, 'POST', '/api/health-checks', { dependencies: ['etcd', 'mysql'] });
     expect(started.status).toBe(201);
-    const { workflowId, runId, webUiUrl } = (await started.json()) as { workflowId: string; runId: string; webUiUrl: string };
+    const { workflowId, runId, webUiUrl } = started.body;
     expect(workflowId).toBe('health-check-etcd+mysql');
     expect(webUiUrl).toBe(`http://127.0.0.1:8233/namespaces/default/workflows/${encodeURIComponent(workflowId)}/${runId}/history`);
     await env.client.workflow.getHandle(workflowId).result();
@@ -67,12 +60,12 @@ describe('HTTP API (app.request against real Temporal and services)', () => {
   });
 
   it('answers 409 naming the running workflow when the same check is started twice', async () => {
-    const first = await idleApp.request('/api/health-checks', json({ dependencies: ['memcached'] }));
+    const first = await requestJson(idleApp, 'POST', '/api/health-checks', { dependencies: ['memcached'] });
     expect(first.status).toBe(201);
     try {
-      const second = await idleApp.request('/api/health-checks', json({ dependencies: ['memcached'] }));
+      const second = await requestJson<ErrorBody>(idleApp, 'POST', '/api/health-checks', { dependencies: ['memcached'] });
       expect(second.status).toBe(409);
-      const body = (await second.json()) as ErrorBody;
+      const body = second.body;
       expect(body.error).toMatchObject({ code: 'already_running', workflowId: 'health-check-memcached' });
       expect(body.error.message).toMatch(/health-check-memcached is already running/);
     } finally {
@@ -87,9 +80,9 @@ describe('HTTP API (app.request against real Temporal and services)', () => {
     ['an unknown field', { dependency: 'mysql' }, ''],
   ])('answers 400 naming the field for %s, and starts nothing', async (_what, body, field) => {
     const before = await env.client.workflow.count(`TaskQueue = "${HEALTH_TASK_QUEUE + suffix}"`);
-    const response = await app.request('/api/health-checks', json(body));
+    const response = await requestJson<ErrorBody>(app, 'POST', '/api/health-checks', body);
     expect(response.status).toBe(400);
-    const error = ((await response.json()) as ErrorBody).error;
+    const error = response.body.error;
     expect(error.code).toBe('validation_failed');
     if (field) expect(error.field).toBe(field);
     else expect(error.message).toMatch(/dependency/);
@@ -97,12 +90,12 @@ describe('HTTP API (app.request against real Temporal and services)', () => {
   });
 
   it('answers 400 for malformed JSON and 413 for an oversized body', async () => {
-    const malformed = await app.request('/api/health-checks', json('{"dependencies": ['));
+    const malformed = await requestJson<ErrorBody>(app, 'POST', '/api/health-checks', '{"dependencies": [');
     expect(malformed.status).toBe(400);
-    expect(((await malformed.json()) as ErrorBody).error.code).toBe('invalid_json');
-    const oversized = await app.request('/api/health-checks', json({ padding: 'x'.repeat(10_000) }));
+    expect(malformed.body.error.code).toBe('invalid_json');
+    const oversized = await requestJson<ErrorBody>(app, 'POST', '/api/health-checks', { padding: 'x'.repeat(10_000) });
     expect(oversized.status).toBe(413);
-    expect(((await oversized.json()) as ErrorBody).error.code).toBe('payload_too_large');
+    expect(oversized.body.error.code).toBe('payload_too_large');
   });
 
   it('answers 404 in the same shape for an unknown workflow and an unknown route', async () => {

@@ -2,33 +2,27 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { ServerType } from '@hono/node-server';
 import { createCfSimulator } from '../sim/cf/simulator.ts';
-import { openAppInBrowser, screenshot, serveForBrowser, type BrowserSession } from './support/browser.ts';
-import { createTestApp, openTestEnvironment, uniqueSuffix, type TestEnvironment } from './support/stack.ts';
+import { screenshot, serveForBrowser } from './support/browser.ts';
+import { useStack } from './support/fixture.ts';
 
 describe('Cloud Foundry page in headless Chromium', () => {
-  let env: TestEnvironment;
-  let session: BrowserSession;
-  let page: Page;
   let simServer: ServerType;
-  let baseUrl: string;
   let simUrl: string;
-  const suffix = uniqueSuffix();
+  let page: Page;
+  let baseUrl: string;
 
+  // The simulator comes first: the stack's workers converge against it, and it closes after them.
   beforeAll(async () => {
-    env = await openTestEnvironment();
     const simulator = createCfSimulator({ stagingDelayMs: 30, copyDelayMs: 20, instanceStartDelayMs: 20, jobDelayMs: 10 });
-    const sim = await serveForBrowser(simulator.fetch);
-    simUrl = sim.url;
-    await env.startWorkers(suffix, { cfFoundations: { default: { apiUrl: simUrl, credentials: { kind: 'password', username: 'admin', password: 'admin-secret' } } } });
-    simServer = sim.server;
-    const app = createTestApp(env, { taskQueueSuffix: suffix });
-    session = await openAppInBrowser(app.fetch, { width: 1200, height: 1000 });
-    ({ baseUrl, page } = session);
+    ({ url: simUrl, server: simServer } = await serveForBrowser(simulator.fetch));
   });
-  afterAll(async () => {
-    await session?.close();
-    simServer?.close();
-    await env?.close();
+  afterAll(() => simServer?.close());
+  const stack = useStack({
+    workers: () => ({ cfFoundations: { default: { apiUrl: simUrl, credentials: { kind: 'password', username: 'admin', password: 'admin-secret' } } } }),
+    browser: { width: 1200, height: 1000 },
+  });
+  beforeAll(() => {
+    ({ baseUrl, page } = stack.browser);
   });
 
   /** The /cf-convergences form with 6 proxy apps × 2 and 4 tick apps × 1 under the prefix ui-. */

@@ -5,24 +5,21 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { App } from '../server/app.ts';
 import type { ErrorBody } from '../api/errors.ts';
 import { createCfClient, type CfClient } from '../activities/cf/client.ts';
-import type { CfFoundation } from '../activities/cf/foundations.ts';
 import { createCfSimulator } from '../sim/cf/simulator.ts';
 import type { Counters } from '../sim/cf/traffic.ts';
 import { cfConverge } from '../workflows/cfConverge.ts';
 import { CF_CONVERGE_TASK_QUEUE, computePlan, settingsFrom, type ConvergeInput, type ConvergeResult } from '../workflows/cfConverge.shared.ts';
 import { serveForBrowser } from './support/browser.ts';
-import { createTestApp, openTestEnvironment, startWorkerProcess, uniqueSuffix, type TestEnvironment } from './support/stack.ts';
+import { requestJson, useStack } from './support/fixture.ts';
+import { startWorkerProcess, uniqueSuffix } from './support/stack.ts';
 
 const credentials = { kind: 'password' as const, username: 'admin', password: 'admin-secret' };
 
 describe('cf-pusher convergence against the Cloud Controller simulator', () => {
-  let env: TestEnvironment;
   let server: ServerType;
   let simUrl: string;
   let app: App;
   let cf: CfClient;
-  const suffix = uniqueSuffix();
-  const taskQueue = CF_CONVERGE_TASK_QUEUE + suffix;
   let prefixCounter = 0;
   let prefix: string;
 
@@ -33,18 +30,17 @@ describe('cf-pusher convergence against the Cloud Controller simulator', () => {
   };
   const fastKnobs = { latencyMs: 0, stagingDelayMs: 30, copyDelayMs: 20, instanceStartDelayMs: 20, jobDelayMs: 10, faults: { serverErrorRate: 0, copyFailureRate: 0, failNextCopies: 0, lostResponseRate: 0 } };
 
+  // The simulator comes first: the stack's workers converge against it, and it closes after them.
   beforeAll(async () => {
-    env = await openTestEnvironment();
-    const simulator = createCfSimulator({ ...fastKnobs, appsDomain: 'apps.internal' });
-    ({ url: simUrl, server } = await serveForBrowser(simulator.fetch));
-    const foundations: Record<string, CfFoundation> = { default: { apiUrl: simUrl, credentials } };
-    await env.startWorkers(suffix, { cfFoundations: foundations });
-    app = createTestApp(env, { taskQueueSuffix: suffix });
+    ({ url: simUrl, server } = await serveForBrowser(createCfSimulator({ ...fastKnobs, appsDomain: 'apps.internal' }).fetch));
     cf = createCfClient({ apiUrl: simUrl, credentials });
   });
-  afterAll(async () => {
-    server?.close();
-    await env?.close();
+  afterAll(() => server?.close());
+  const stack = useStack({ workers: () => ({ cfFoundations: { default: { apiUrl: simUrl, credentials } } }) });
+  const { env, suffix } = stack;
+  const taskQueue = CF_CONVERGE_TASK_QUEUE + suffix;
+  beforeAll(() => {
+    app = stack.app;
   });
   beforeEach(async () => {
     prefix = `t${++prefixCounter}-`;
@@ -167,10 +163,7 @@ describe('cf-pusher convergence against the Cloud Controller simulator', () => {
     await first.ready;
     const input = desired({ kinds: [{ kind: 'proxy', count: 30, instances: 1 }], concurrency: 4 });
     const handle = await env.client.workflow.start(cfConverge, { workflowId: `converge-crash-${prefix}`, taskQueue: CF_CONVERGE_TASK_QUEUE + crashSuffix, args: [input] });
-    for (let created = 0; created < 8; ) {
-      created = (await sim.counters()).mutations.applied.byKind['POST /v3/apps'] ?? 0;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await expect.poll(async () => (await sim.counters()).mutations.applied.byKind['POST /v3/apps'] ?? 0, { timeout: 60_000, interval: 50 }).toBeGreaterThanOrEqual(8);
     first.child.kill('SIGKILL');
     await first.exited;
     const second = startWorkerProcess(lane);
@@ -199,9 +192,9 @@ describe('cf-pusher convergence against the Cloud Controller simulator', () => {
     ['no kinds', { kinds: [] }, 'kinds'],
   ])('refuses %s with 400 naming the field, before anything is created', async (_what, body, field) => {
     const before = (await sim.counters()).mutations.attempted.total;
-    const response = await app.request('/api/cf-convergences', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prefix, ...body }) });
+    const response = await requestJson<ErrorBody>(app, 'POST', '/api/cf-convergences', { prefix, ...body });
     expect(response.status).toBe(400);
-    expect(((await response.json()) as ErrorBody).error).toMatchObject({ code: 'validation_failed', field });
+    expect(response.body.error).toMatchObject({ code: 'validation_failed', field });
     expect((await sim.counters()).mutations.attempted.total).toBe(before);
   });
 
@@ -212,21 +205,18 @@ describe('cf-pusher convergence against the Cloud Controller simulator', () => {
 
   it('starts from the API, shows phase progress, answers 409 while running, pauses and resumes', async () => {
     await sim.configure({ latencyMs: 10 });
-    const body = JSON.stringify(desired({ kinds: [{ kind: 'proxy', count: 12, instances: 1 }], concurrency: 2 }));
-    const started = await app.request('/api/cf-convergences', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const body = desired({ kinds: [{ kind: 'proxy', count: 12, instances: 1 }], concurrency: 2 });
+    const started = await requestJson<{ workflowId: string }>(app, 'POST', '/api/cf-convergences', body);
     expect(started.status).toBe(201);
-    const { workflowId } = (await started.json()) as { workflowId: string };
+    const { workflowId } = started.body;
     expect(workflowId).toBe(`cf-converge-default-${prefix}org-${prefix}space`);
-    const again = await app.request('/api/cf-convergences', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const again = await requestJson<ErrorBody>(app, 'POST', '/api/cf-convergences', body);
     expect(again.status).toBe(409);
-    expect(((await again.json()) as ErrorBody).error).toMatchObject({ code: 'already_running', workflowId });
+    expect(again.body.error).toMatchObject({ code: 'already_running', workflowId });
 
     expect((await app.request(`/api/cf-convergences/${workflowId}/pause`, { method: 'POST' })).status).toBe(202);
     let view: { status: string; phases: Record<string, { done: number; total: number }> };
-    do {
-      view = await (await app.request(`/api/cf-convergences/${workflowId}`)).json();
-      await new Promise((r) => setTimeout(r, 50));
-    } while (view.status !== 'paused');
+    await expect.poll(async () => ((await (await app.request(`/api/cf-convergences/${workflowId}`)).json()) as typeof view).status, { timeout: 20_000, interval: 50 }).toBe('paused');
     const pausedAt = (await sim.counters()).mutations.applied.total;
     await new Promise((r) => setTimeout(r, 300));
     expect((await sim.counters()).mutations.applied.total).toBe(pausedAt);

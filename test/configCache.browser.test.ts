@@ -1,34 +1,30 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { ConfigCache } from '../services/configCache.ts';
-import { openAppInBrowser, screenshot, type BrowserSession } from './support/browser.ts';
+import { screenshot } from './support/browser.ts';
 import { cacheFactory, uniqueKeyPrefix } from './support/configCache.ts';
-import { createTestApp, openTestEnvironment, type TestEnvironment } from './support/stack.ts';
+import { useStack } from './support/fixture.ts';
+import { testConfig } from './support/stack.ts';
 
 describe('Config Cache page in headless Chromium', () => {
-  let env: TestEnvironment;
-  let caches: ReturnType<typeof cacheFactory>;
+  const prefix = uniqueKeyPrefix();
+  const caches = cacheFactory(testConfig());
   let cache: ConfigCache;
-  let session: BrowserSession;
   let page: Page;
   let baseUrl: string;
-  const prefix = uniqueKeyPrefix();
-  const etcdValue = (key: string) => env.clients.etcd.get(prefix + key).string();
 
+  // The cache comes first: the stack's app serves it, and it closes after the stack.
   beforeAll(async () => {
-    env = await openTestEnvironment();
-    caches = cacheFactory(env.config);
     cache = caches.open(prefix, 'browser-1');
     await cache.whenSynced();
     await cache.put('payments/retries', '{"max": 3}');
-    const app = createTestApp(env, { configCache: cache });
-    session = await openAppInBrowser(app.fetch);
-    ({ baseUrl, page } = session);
   });
-  afterAll(async () => {
-    await session?.close();
-    await caches?.closeAll();
-    await env?.close();
+  afterAll(() => caches.closeAll());
+  const stack = useStack({ workers: false, app: () => ({ configCache: cache }), browser: true });
+  const { env } = stack;
+  const etcdValue = (key: string) => env.clients.etcd.get(prefix + key).string();
+  beforeAll(() => {
+    ({ baseUrl, page } = stack.browser);
   });
 
   it('lists keys and says which instance served the page at which cache revision', async () => {

@@ -1,6 +1,6 @@
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { serve, type ServerType } from '@hono/node-server';
 import type { App } from '../server/app.ts';
 import { createConfigCacheEtcdClient } from '../db/clients.ts';
@@ -8,8 +8,9 @@ import type { ErrorBody } from '../api/errors.ts';
 import { configDigest, type ConfigCache } from '../services/configCache.ts';
 import { findFreePort } from '../scripts/processes.ts';
 import { runConfigCacheLoad } from '../bench/configCacheLoad.ts';
-import { cacheFactory, cachedValues, eventually, uniqueKeyPrefix } from './support/configCache.ts';
-import { createTestApp, openTestEnvironment, type TestEnvironment } from './support/stack.ts';
+import { cacheFactory, cachedValues, cachePolling, uniqueKeyPrefix } from './support/configCache.ts';
+import { useStack } from './support/fixture.ts';
+import { testConfig } from './support/stack.ts';
 
 const put = (value: string, method = 'PUT') => ({ method, body: value, headers: { 'content-type': 'application/json' } });
 
@@ -28,30 +29,30 @@ function rawRequest(port: number, method: string, path: string, body?: string): 
 }
 
 describe('config cache: the seed API on one instance (real etcd)', () => {
-  let env: TestEnvironment;
-  let caches: ReturnType<typeof cacheFactory>;
+  const prefix = uniqueKeyPrefix();
+  const caches = cacheFactory(testConfig());
   let cache: ConfigCache;
   let app: App;
   let server: ServerType;
   let port: number;
-  const prefix = uniqueKeyPrefix();
+
+  // The cache comes first: the stack's app serves it, and it closes after the stack.
+  beforeAll(async () => {
+    cache = caches.open(prefix, 'a', { maxValueBytes: 1024 });
+    await cache.whenSynced();
+  });
+  afterAll(() => caches.closeAll());
+  const stack = useStack({ workers: false, app: () => ({ configCache: cache }) });
+  const { env } = stack;
   const etcdValue = (key: string) => env.clients.etcd.get(prefix + key).string();
 
   beforeAll(async () => {
-    env = await openTestEnvironment();
-    caches = cacheFactory(env.config);
-    cache = caches.open(prefix, 'a', { maxValueBytes: 1024 });
-    await cache.whenSynced();
-    app = createTestApp(env, { configCache: cache });
+    app = stack.app;
     port = await findFreePort();
     // app.fetch itself (not a wrapper), so the node server hands it the raw request target.
     server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port });
   });
-  afterAll(async () => {
-    server?.close();
-    await caches?.closeAll();
-    await env?.close();
-  });
+  afterAll(() => server?.close());
 
   it('PUT echoes the value, GET answers it from memory or etcd, a missing key is 200 null, DELETE is 204', async () => {
     const written = await app.request('/config/feature/checkout', put('{"enabled": true, "big": 12345678901234567890}'));
@@ -142,27 +143,20 @@ describe('config cache: the seed API on one instance (real etcd)', () => {
 
   it('reads a value another tool wrote as JSON text, or as a JSON string when it is not JSON', async () => {
     await env.clients.etcd.put(`${prefix}written/elsewhere`).value('plain text, not JSON');
-    const read = await eventually('the foreign value', async () => {
+    const read = await vi.waitFor(async () => {
       const response = await app.request('/config/written/elsewhere');
       const text = await response.text();
-      return text !== 'null' ? text : undefined;
-    });
+      expect(text, 'the foreign value').not.toBe('null');
+      return text;
+    }, cachePolling);
     expect(JSON.parse(read)).toBe('plain text, not JSON');
   });
 });
 
 describe('config cache: several instances in step (real etcd, one client each)', () => {
-  let env: TestEnvironment;
-  let caches: ReturnType<typeof cacheFactory>;
-
-  beforeAll(async () => {
-    env = await openTestEnvironment();
-    caches = cacheFactory(env.config);
-  });
-  afterAll(async () => {
-    await caches?.closeAll();
-    await env?.close();
-  });
+  const { env } = useStack({ workers: false });
+  const caches = cacheFactory(env.config);
+  afterAll(() => caches.closeAll());
 
   const openInstances = async (prefix: string, count: number) => {
     const opened = Array.from({ length: count }, (_, i) => caches.open(prefix, `i${i + 1}`));
@@ -181,7 +175,7 @@ describe('config cache: several instances in step (real etcd, one client each)',
       expect(await writer!.get('flags/rollout', { useCache: true })).toEqual({ json: value, source: 'cache' });
       await Promise.all(
         others.map(async (other) => {
-          await eventually(`round ${i} on ${other.instance}`, async () => (await other.get('flags/rollout', { useCache: true })).json === value, 2000, 1);
+          await expect.poll(async () => (await other.get('flags/rollout', { useCache: true })).json, { timeout: 2000, interval: 1, message: `round ${i} on ${other.instance}` }).toBe(value);
           lags.push(performance.now() - acked);
         }),
       );
@@ -195,11 +189,11 @@ describe('config cache: several instances in step (real etcd, one client each)',
     const instances = await openInstances(uniqueKeyPrefix(), 3);
     await instances[0]!.put('doomed', '"here"');
     await instances[0]!.put('kept', '"here too"');
-    await eventually('the value everywhere', async () => (await cachedValues(instances, 'doomed')).every((v) => v === '"here"'));
+    await expect.poll(() => cachedValues(instances, 'doomed'), { ...cachePolling, message: 'the value everywhere' }).toEqual(instances.map(() => '"here"'));
     const { deleted } = await instances[2]!.delete('doomed');
     expect(deleted).toBe(true);
     expect((await instances[2]!.get('doomed', { useCache: true })).json).toBeNull();
-    await eventually('the delete everywhere', async () => (await cachedValues(instances, 'doomed')).every((v) => v === null));
+    await expect.poll(() => cachedValues(instances, 'doomed'), { ...cachePolling, message: 'the delete everywhere' }).toEqual(instances.map(() => null));
     expect(await cachedValues(instances, 'kept')).toEqual(['"here too"', '"here too"', '"here too"']);
     expect(instances.map((c) => c.status().keys)).toEqual([1, 1, 1]);
   });
@@ -218,10 +212,10 @@ describe('config cache: several instances in step (real etcd, one client each)',
     const final = await env.clients.etcd.get(`${prefix}contended`).exec();
     const finalJson = final.kvs[0]?.value.toString() ?? null;
     const finalRevision = Number(final.header.revision);
-    await eventually('every instance on etcd’s final value', async () => {
-      const values = await cachedValues([a!, b!, observer!], 'contended');
-      return values.every((v) => v === finalJson) && [a!, b!, observer!].every((c) => c.revision >= finalRevision);
-    });
+    await vi.waitFor(async () => {
+      expect(await cachedValues([a!, b!, observer!], 'contended'), 'every instance on etcd’s final value').toEqual([finalJson, finalJson, finalJson]);
+      expect([a!, b!, observer!].every((c) => c.revision >= finalRevision), 'every instance at etcd’s final revision').toBe(true);
+    }, cachePolling);
     expect((await a!.list()).entries.map((e) => e.json)).toEqual(finalJson === null ? [] : [finalJson]);
     // The digests say the same of everything each instance holds: exactly what etcd has.
     const listing = await env.clients.etcd.getAll().prefix(prefix).exec();
@@ -270,18 +264,18 @@ describe('config cache: several instances in step (real etcd, one client each)',
 
     // And it keeps following writes after the resync.
     await env.clients.etcd.put(`${prefix}setting`).value('"v6"');
-    await eventually('v6', async () => (await lagging.get('setting', { useCache: true })).json === '"v6"');
+    await expect.poll(async () => (await lagging.get('setting', { useCache: true })).json, cachePolling).toBe('"v6"');
   });
 
   it('keeps its watch when etcd compacts history it has already applied', async () => {
     const prefix = uniqueKeyPrefix();
     const [first, second] = await openInstances(prefix, 2);
     for (let i = 0; i < 5; i++) await first!.put('counter', String(i));
-    await eventually('both at 4', async () => (await cachedValues([first!, second!], 'counter')).every((v) => v === '4'));
+    await expect.poll(() => cachedValues([first!, second!], 'counter'), cachePolling).toEqual(['4', '4']);
     const { header } = await env.clients.etcd.get(`${prefix}counter`).exec();
     await env.clients.etcd.kv.compact({ revision: header.revision, physical: true });
     await first!.put('counter', '5');
-    await eventually('both at 5', async () => (await cachedValues([first!, second!], 'counter')).every((v) => v === '5'));
+    await expect.poll(() => cachedValues([first!, second!], 'counter'), cachePolling).toEqual(['5', '5']);
     expect([first!.status().resyncs, second!.status().resyncs]).toEqual([0, 0]);
   });
 });

@@ -2,12 +2,12 @@
 // its own port (CONFIG_CACHE_INSTANCE_BASE_PORT), against the test stack's etcd.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { hostEnv, projectRoot } from '../config.ts';
 import type { ConfigCacheStatus } from '../services/configCache.shared.ts';
 import { findFreePort, findFreePortRange } from '../scripts/processes.ts';
 import { runConfigCacheLoad } from '../bench/configCacheLoad.ts';
-import { eventually, uniqueKeyPrefix } from './support/configCache.ts';
+import { cachePolling, uniqueKeyPrefix } from './support/configCache.ts';
 
 const INSTANCES = 3;
 
@@ -38,15 +38,13 @@ describe('config cache across API processes (server/main.ts, 3 instances)', () =
     api.stdout!.on('data', (data: Buffer) => (output += data.toString()));
     api.stderr!.on('data', (data: Buffer) => (output += data.toString()));
     exited = new Promise((resolve) => api.once('exit', resolve));
-    await eventually(
-      'every instance in step on its own port',
+    await vi.waitFor(
       async () => {
         if (api.exitCode !== null) throw new Error(`server/main.ts exited:\n${output}`);
         const states = await Promise.all(instanceUrls.map(async (url) => ((await (await fetch(`${url}/api/config-cache`)).json()) as ConfigCacheStatus).state));
-        return states.every((state) => state === 'synced');
+        expect(states, 'every instance in step on its own port').toEqual(instanceUrls.map(() => 'synced'));
       },
-      60_000,
-      100,
+      { timeout: 60_000, interval: 100 },
     );
   });
   afterAll(async () => {
@@ -64,11 +62,11 @@ describe('config cache across API processes (server/main.ts, 3 instances)', () =
     expect(written.status).toBe(200);
     expect(written.headers.get('x-instance')).toBe('1');
     for (const [index, url] of instanceUrls.entries()) {
-      const read = await eventually(`the write on instance ${index + 1}`, async () => {
+      const read = await vi.waitFor(async () => {
         const response = await fetch(`${url}/config/service/timeouts`);
-        const text = await response.text();
-        return text === '{"connectMs": 250}' ? response : undefined;
-      });
+        expect(await response.text(), `the write on instance ${index + 1}`).toBe('{"connectMs": 250}');
+        return response;
+      }, cachePolling);
       expect(read.headers.get('x-instance')).toBe(String(index + 1));
       expect(read.headers.get('x-config-source')).toBe('cache');
       expect(Number(read.headers.get('x-cache-revision'))).toBeGreaterThan(0);
@@ -76,7 +74,7 @@ describe('config cache across API processes (server/main.ts, 3 instances)', () =
 
     expect((await fetch(`${instanceUrls[2]}/config/service/timeouts`, { method: 'DELETE' })).status).toBe(204);
     for (const url of instanceUrls) {
-      await eventually(`the delete on ${url}`, async () => (await (await fetch(`${url}/config/service/timeouts`)).text()) === 'null');
+      await expect.poll(async () => (await fetch(`${url}/config/service/timeouts`)).text(), { ...cachePolling, message: `the delete on ${url}` }).toBe('null');
     }
     // The shared port (the cluster's) serves the same API from any instance.
     const viaShared = await fetch(`${shared}/config/service/timeouts?use_cache=false`);
@@ -100,9 +98,9 @@ describe('config cache across API processes (server/main.ts, 3 instances)', () =
     expect(result.requests).toBeGreaterThanOrEqual(600);
     expect(result.byRequest.find((r) => r.name === 'GET ?use_cache=true')!.requests).toBeGreaterThan(100);
     // Afterwards every instance holds the same keys at the same revisions.
-    await eventually('equal digests', async () => {
+    await expect.poll(async () => {
       const digests = await Promise.all(instanceUrls.map(async (url) => ((await (await fetch(`${url}/api/config-cache`)).json()) as { digest: string }).digest));
-      return new Set(digests).size === 1;
-    });
+      return new Set(digests).size;
+    }, { ...cachePolling, message: 'equal digests' }).toBe(1);
   });
 });

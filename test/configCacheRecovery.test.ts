@@ -4,14 +4,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Etcd3 } from 'etcd3';
 import { hostEnv, type Config } from '../config.ts';
 import { createConfigCacheEtcdClient } from '../db/clients.ts';
 import { ConfigStoreUnavailableError } from '../services/configCache.ts';
 import { findFreePort, type ManagedProcess } from '../scripts/processes.ts';
 import { startEtcd } from '../scripts/services.ts';
-import { cacheFactory, cachedValues, eventually, uniqueKeyPrefix } from './support/configCache.ts';
+import { cacheFactory, cachedValues, cachePolling, uniqueKeyPrefix } from './support/configCache.ts';
 import { testConfig } from './support/stack.ts';
 
 /**
@@ -88,33 +88,32 @@ describe('config cache when etcd goes away (its own etcd)', () => {
     await Promise.all(instances.map((c) => c.whenSynced()));
     await instances[0]!.put('limits', '"v1"');
     await instances[0]!.put('doomed', '"soon gone"');
-    await eventually('v1 everywhere', async () => (await cachedValues(instances, 'limits')).every((v) => v === '"v1"'));
+    await expect.poll(() => cachedValues(instances, 'limits'), { ...cachePolling, message: 'v1 everywhere' }).toEqual(instances.map(() => '"v1"'));
 
     await etcdServer.stop();
-    await eventually('every instance out of step', () => instances.every((c) => c.state === 'resyncing'));
+    await expect.poll(() => instances.map((c) => c.state), { ...cachePolling, message: 'every instance out of step' }).toEqual(instances.map(() => 'resyncing'));
     // Out of step, a cached read goes to etcd, which is down: an error, never a value from before.
     for (const cache of instances) await expect(cache.get('limits', { useCache: true })).rejects.toBeInstanceOf(ConfigStoreUnavailableError);
 
     etcdServer = await startEtcd(config, hostEnv());
     const restartedAt = performance.now();
-    await eventually('etcd answering the writer', async () => Boolean(await writer.put(`${prefix}limits`).value('"v2"')), 10_000);
+    // Once etcd answers the writer:
+    await vi.waitFor(() => writer.put(`${prefix}limits`).value('"v2"'), { ...cachePolling, timeout: 10_000 });
     await writer.delete().key(`${prefix}doomed`);
     await writer.put(`${prefix}added`).value('"after the restart"');
 
     const seen = new Map<string, string[]>();
-    await eventually(
-      'every instance in step on the new values',
-      async () => {
+    await vi
+      .waitFor(async () => {
         let allInStep = true;
         for (const cache of instances) {
           const [limits, doomed, added] = await Promise.all(['limits', 'doomed', 'added'].map(async (key) => (await cache.get(key, { useCache: true })).json));
           seen.set(cache.instance, [...(seen.get(cache.instance) ?? []), limits ?? 'null']);
           allInStep &&= cache.state === 'synced' && limits === '"v2"' && doomed === null && added === '"after the restart"';
         }
-        return allInStep;
-      },
-      10_000,
-    ).catch(() => undefined);
+        expect(allInStep, 'every instance in step on the new values').toBe(true);
+      }, { ...cachePolling, timeout: 10_000 })
+      .catch(() => undefined);
     for (const cache of instances) {
       expect(cache.state, cache.instance).toBe('synced');
       expect(cache.status().resyncs, cache.instance).toBeGreaterThanOrEqual(1);
@@ -136,17 +135,20 @@ describe('config cache when etcd goes away (its own etcd)', () => {
       await Promise.all([direct.whenSynced(), behind.whenSynced()]);
       await direct.put('route', '"blue"');
       await direct.put('doomed', '"here"');
-      await eventually('blue behind the proxy', async () => (await behind.get('route', { useCache: true })).json === '"blue"');
+      await expect.poll(async () => (await behind.get('route', { useCache: true })).json, { ...cachePolling, message: 'blue behind the proxy' }).toBe('"blue"');
 
       proxy.cut();
-      await eventually('the cut-off instance out of step', () => behind.state === 'resyncing');
+      await expect.poll(() => behind.state, { ...cachePolling, message: 'the cut-off instance out of step' }).toBe('resyncing');
       await direct.put('route', '"green"');
       await direct.delete('doomed');
       await direct.put('added', '"while cut off"');
       await expect(behind.get('route', { useCache: true })).rejects.toBeInstanceOf(ConfigStoreUnavailableError);
 
       proxy.restore();
-      await eventually('the cut-off instance in step again', async () => behind.state === 'synced' && (await behind.get('route', { useCache: true })).json === '"green"', 10_000);
+      await vi.waitFor(async () => {
+        expect(behind.state, 'the cut-off instance in step again').toBe('synced');
+        expect((await behind.get('route', { useCache: true })).json).toBe('"green"');
+      }, { ...cachePolling, timeout: 10_000 });
       expect(await cachedValues([behind], 'doomed')).toEqual([null]);
       expect(await cachedValues([behind], 'added')).toEqual(['"while cut off"']);
       expect(behind.status().resyncs).toBeGreaterThanOrEqual(1);
@@ -165,19 +167,22 @@ describe('config cache when etcd goes away (its own etcd)', () => {
       const behind = caches.open(prefix, 'behind-silence', { etcd });
       await Promise.all([direct.whenSynced(), behind.whenSynced()]);
       await direct.put('route', '"blue"');
-      await eventually('blue behind the proxy', async () => (await behind.get('route', { useCache: true })).json === '"blue"');
+      await expect.poll(async () => (await behind.get('route', { useCache: true })).json, { ...cachePolling, message: 'blue behind the proxy' }).toBe('"blue"');
 
       proxy.silence();
       const silencedAt = performance.now();
       await direct.put('route', '"green"');
       // Nothing tells it: until a ping goes unanswered it still serves blue (the bound is interval + timeout).
-      await eventually('the silenced instance out of step', () => behind.state === 'resyncing', 8000, 50);
+      await expect.poll(() => behind.state, { timeout: 8000, interval: 50, message: 'the silenced instance out of step' }).toBe('resyncing');
       const noticedMs = performance.now() - silencedAt;
       expect(noticedMs).toBeLessThan(7000);
       await expect(behind.get('route', { useCache: true })).rejects.toBeInstanceOf(ConfigStoreUnavailableError);
 
       proxy.restore();
-      await eventually('green behind the proxy', async () => behind.state === 'synced' && (await behind.get('route', { useCache: true })).json === '"green"', 10_000);
+      await vi.waitFor(async () => {
+        expect(behind.state, 'green behind the proxy').toBe('synced');
+        expect((await behind.get('route', { useCache: true })).json).toBe('"green"');
+      }, { ...cachePolling, timeout: 10_000 });
       console.log(`a silent partition noticed after ${Math.round(noticedMs)} ms`);
     } finally {
       await proxy.close();

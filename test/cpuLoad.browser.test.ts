@@ -1,49 +1,32 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import type { NativeConnection, Worker } from '@temporalio/worker';
-import { connectWorker } from '../temporal/connection.ts';
-import { createLoadWorker } from '../workers/workers.ts';
 import { CPU_LOAD_CONTROL_TASK_QUEUE, CPU_LOAD_TASK_QUEUE, cpuLoadMemcachedKey, cpuLoadWorkflowId } from '../workflows/cpuLoad.shared.ts';
-import { openAppInBrowser, screenshot, type BrowserSession } from './support/browser.ts';
-import { createTestApp, openTestEnvironment, uniqueSuffix, type TestEnvironment } from './support/stack.ts';
+import { screenshot } from './support/browser.ts';
+import { useStack } from './support/fixture.ts';
 
 describe('CPU load page (Autoscaler) in headless Chromium', () => {
-  let env: TestEnvironment;
-  let session: BrowserSession;
-  let page: Page;
-  let baseUrl: string;
-  const suffix = uniqueSuffix();
-  const target = `browser${suffix}`;
-  const workerIds = [`load-1${suffix}`, `load-2${suffix}`];
-  const loadWorkers: { worker: Worker; connection: NativeConnection; done: Promise<void> }[] = [];
-
-  beforeAll(async () => {
-    env = await openTestEnvironment();
-    await env.startWorkers(suffix);
-    for (const workerId of workerIds) {
-      const connection = await connectWorker(env.config);
-      const worker = await createLoadWorker({ connection, namespace: env.config.temporal.namespace, taskQueue: CPU_LOAD_TASK_QUEUE + suffix, workerId });
-      loadWorkers.push({ worker, connection, done: worker.run() });
-    }
-    const app = createTestApp(env, {
+  const stack = useStack({
+    app: ({ suffix }) => ({
       cpuLoad: {
         controlTaskQueue: CPU_LOAD_CONTROL_TASK_QUEUE + suffix,
         loadTaskQueue: CPU_LOAD_TASK_QUEUE + suffix,
         loadWorkers: 2,
         workflowSettings: { sliceMs: 500 },
       },
-    });
-    session = await openAppInBrowser(app.fetch);
-    ({ baseUrl, page } = session);
+    }),
+    browser: true,
   });
-  afterAll(async () => {
-    await session?.close();
-    await env?.client.workflow.getHandle(cpuLoadWorkflowId(target)).terminate('test cleanup').catch(() => undefined);
-    for (const { worker } of loadWorkers) if (worker.getState() === 'RUNNING') worker.shutdown();
-    await Promise.all(loadWorkers.map((w) => w.done));
-    await Promise.all(loadWorkers.map((w) => w.connection.close()));
-    await env?.close();
+  const { env, suffix } = stack;
+  let page: Page;
+  let baseUrl: string;
+  const target = `browser${suffix}`;
+  const workerIds = [`load-1${suffix}`, `load-2${suffix}`];
+
+  beforeAll(async () => {
+    ({ baseUrl, page } = stack.browser);
+    await env.startLoadWorkers(CPU_LOAD_TASK_QUEUE + suffix, workerIds);
   });
+  afterAll(() => env.client.workflow.getHandle(cpuLoadWorkflowId(target)).terminate('test cleanup').catch(() => undefined));
 
   it('switches the load ON, charts the CPU of each load worker, and switches it OFF', async () => {
     const requests: string[] = [];

@@ -1,17 +1,14 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { App } from '../server/app.ts';
 import type { CpuLoadView } from '../services/cpuLoad.ts';
 import type { ErrorBody } from '../api/errors.ts';
 import type { SliceEvent } from '../activities/cpuLoad.ts';
 import { hostEnv } from '../config.ts';
 import { locateTemporalCli } from '../scripts/temporalCli.ts';
-import { connectWorker } from '../temporal/connection.ts';
 import { FleetDomain, FleetStatus } from '../temporal/searchAttributes.ts';
-import { createLoadWorker } from '../workers/workers.ts';
 import { cpuLoad } from '../workflows/cpuLoad.ts';
 import {
   CPU_LOAD_CONTROL_TASK_QUEUE,
@@ -24,13 +21,13 @@ import {
   type CpuLoadInput,
   type CpuLoadStatus,
 } from '../workflows/cpuLoad.shared.ts';
-import { createTestApp, openTestEnvironment, uniqueSuffix, type TestEnvironment } from './support/stack.ts';
+import { requestJson, useStack } from './support/fixture.ts';
 
 describe('CPU-load toggles (real Temporal and memcached, in-process load workers)', () => {
-  let env: TestEnvironment;
-  const loadConnections: NativeConnection[] = [];
-  const loadWorkers: { worker: Worker; done: Promise<void> }[] = [];
-  const suffix = uniqueSuffix();
+  const stack = useStack({
+    app: () => ({ cpuLoad: { controlTaskQueue: controlQueue, loadTaskQueue: idleLoadQueue, loadWorkers: 2, workflowSettings: { sliceMs: 300 } } }),
+  });
+  const { env, suffix } = stack;
   const controlQueue = CPU_LOAD_CONTROL_TASK_QUEUE + suffix;
   const loadQueue = CPU_LOAD_TASK_QUEUE + suffix;
   /** A load queue nobody polls: slices stay scheduled, so tests about the switch burn no CPU. */
@@ -63,32 +60,12 @@ describe('CPU-load toggles (real Temporal and memcached, in-process load workers
     }, { timeout, interval: 100 });
 
   beforeAll(async () => {
-    env = await openTestEnvironment();
-    await env.startWorkers(suffix);
-    for (const workerId of workerIds) {
-      // One connection each, as separate load-worker processes have (a connection polls a queue once).
-      const connection = await connectWorker(env.config);
-      loadConnections.push(connection);
-      const worker = await createLoadWorker({
-        connection,
-        namespace: env.config.temporal.namespace,
-        taskQueue: loadQueue,
-        workerId,
-        onSlice: (event) => slices.push(event),
-      });
-      loadWorkers.push({ worker, done: worker.run() });
-    }
-    app = createTestApp(env, { cpuLoad: { controlTaskQueue: controlQueue, loadTaskQueue: idleLoadQueue, loadWorkers: 2, workflowSettings: { sliceMs: 300 } } });
+    app = stack.app;
+    await env.startLoadWorkers(loadQueue, workerIds, (event) => slices.push(event));
   });
   afterEach(async () => {
     // The workflows run forever: end each test's, which also cancels any slice still burning.
     await Promise.all(started.splice(0).map((handle) => handle.terminate('test cleanup').catch(() => undefined)));
-  });
-  afterAll(async () => {
-    for (const { worker } of loadWorkers) if (worker.getState() === 'RUNNING') worker.shutdown();
-    await Promise.all(loadWorkers.map((w) => w.done));
-    await Promise.all(loadConnections.map((connection) => connection.close()));
-    await env?.close();
   });
 
   it('keeps the seed key CPULoad for the default target and a key per other target', () => {
@@ -303,8 +280,7 @@ describe('CPU-load toggles (real Temporal and memcached, in-process load workers
   }
 
   describe('HTTP API', () => {
-    const json = (method: string, body: unknown) => ({ method, body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
-    const get = async (target: string) => (await (await app.request(`/api/cpu-load/${target}`)).json()) as CpuLoadView;
+    const get = async (target: string) => (await requestJson<CpuLoadView>(app, 'GET', `/api/cpu-load/${target}`)).body;
 
     it('reports a target that was never switched as OFF, without starting anything', async () => {
       const target = targetFor('never');
@@ -318,9 +294,9 @@ describe('CPU-load toggles (real Temporal and memcached, in-process load workers
       const target = targetFor('api');
       started.push(env.client.workflow.getHandle(cpuLoadWorkflowId(target)));
       const before = Date.now();
-      const response = await app.request(`/api/cpu-load/${target}`, json('PUT', { state: 'ON', ttlSeconds: 90 }));
+      const response = await requestJson<CpuLoadView>(app, 'PUT', `/api/cpu-load/${target}`, { state: 'ON', ttlSeconds: 90 });
       expect(response.status).toBe(200);
-      const on = (await response.json()) as CpuLoadView;
+      const on = response.body;
       expect(on).toMatchObject({ target, state: 'ON', running: true, workflowId: cpuLoadWorkflowId(target), parallelism: 2, sliceMs: 300 });
       expect(on.webUiUrl).toMatch(new RegExp(`/workflows/${cpuLoadWorkflowId(target)}/[\\w-]+/history$`));
       expect(Date.parse(on.expiresAt!) - before).toBeGreaterThanOrEqual(89_000);
@@ -329,14 +305,14 @@ describe('CPU-load toggles (real Temporal and memcached, in-process load workers
       expect(await get(target)).toMatchObject({ state: 'ON', expiresAt: on.expiresAt });
 
       // Again: the same workflow (USE_EXISTING), with a fresh TTL.
-      const again = (await (await app.request(`/api/cpu-load/${target}`, json('PUT', { state: 'ON' }))).json()) as CpuLoadView;
+      const again = (await requestJson<CpuLoadView>(app, 'PUT', `/api/cpu-load/${target}`, { state: 'ON' })).body;
       expect(again.since).toBe(on.since);
       expect(Date.parse(again.expiresAt!) - before).toBeGreaterThan(3_500_000);
       expect((await collectRuns(target)).length).toBe(1);
 
-      const off = await app.request(`/api/cpu-load/${target}`, json('POST', { state: 'OFF' }));
+      const off = await requestJson(app, 'POST', `/api/cpu-load/${target}`, { state: 'OFF' });
       expect(off.status).toBe(200);
-      expect(await off.json()).toMatchObject({ state: 'OFF', expiresAt: null, lastChange: { by: 'update' } });
+      expect(off.body).toMatchObject({ state: 'OFF', expiresAt: null, lastChange: { by: 'update' } });
       expect(await memcachedValue(target)).toBe('OFF');
       expect((await get(target)).state).toBe('OFF');
     });
@@ -353,9 +329,9 @@ describe('CPU-load toggles (real Temporal and memcached, in-process load workers
       ['a target ending in a hyphen', 'trailing-', { state: 'ON' }, 'target'],
     ])('answers 400 naming the field for %s, and starts nothing', async (_what, name, body, field) => {
       const target = field === 'target' ? name : targetFor(name);
-      const response = await app.request(`/api/cpu-load/${target}`, json('PUT', body));
+      const response = await requestJson<ErrorBody>(app, 'PUT', `/api/cpu-load/${target}`, body);
       expect(response.status).toBe(400);
-      const error = ((await response.json()) as ErrorBody).error;
+      const error = response.body.error;
       expect(error.code).toBe('validation_failed');
       if (field) expect(error.field).toBe(field);
       else expect(error.message).toMatch(/desiredState/);
@@ -366,9 +342,9 @@ describe('CPU-load toggles (real Temporal and memcached, in-process load workers
       const bad = await app.request('/api/cpu-load/Nope!');
       expect(bad.status).toBe(400);
       expect(((await bad.json()) as ErrorBody).error.field).toBe('target');
-      const malformed = await app.request(`/api/cpu-load/${targetFor('json')}`, { method: 'PUT', body: '{"state": ', headers: { 'content-type': 'application/json' } });
+      const malformed = await requestJson<ErrorBody>(app, 'PUT', `/api/cpu-load/${targetFor('json')}`, '{"state": ');
       expect(malformed.status).toBe(400);
-      expect(((await malformed.json()) as ErrorBody).error.code).toBe('invalid_json');
+      expect(malformed.body.error.code).toBe('invalid_json');
     });
 
     it('renders the CPU load page with the state, and refuses a bad target', async () => {

@@ -1,37 +1,32 @@
 // DistributedScript over a cluster's nodes (the local sshd): per-node results, failure policies,
 // output limits, timeouts, and a re-run on the failed nodes only.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../server/app.ts';
 import type { ErrorBody } from '../api/errors.ts';
 import type { ScriptRunView } from '../services/nodes.ts';
 import { MAX_OUTPUT_BYTES, scriptRunVerdict, type NodeScriptResult } from '../workflows/nodes.shared.ts';
 import { firstFreeNodeName } from '../db/nodes.ts';
-import { createCluster, fastTimings, json } from './support/nodes.ts';
-import { createTestApp, openTestEnvironment, uniqueSuffix, type TestEnvironment } from './support/stack.ts';
+import { requestJson, useStack } from './support/fixture.ts';
+import { createCluster, fastTimings } from './support/nodes.ts';
 
 describe('DistributedScript on a cluster of three nodes', () => {
-  let env: TestEnvironment;
+  const stack = useStack();
+  const { env } = stack;
   let app: App;
   let cluster: string;
-  const suffix = uniqueSuffix();
 
   beforeAll(async () => {
-    env = await openTestEnvironment();
-    await env.startWorkers(suffix);
-    app = createTestApp(env, { taskQueueSuffix: suffix });
+    app = stack.app;
     cluster = await createCluster(app, { maxNodes: 3 });
-    const deployments = await Promise.all([1, 2, 3].map(() => json<{ workflowId: string }>(app, 'POST', `/api/clusters/${cluster}/deployments`, { timings: fastTimings })));
+    const deployments = await Promise.all([1, 2, 3].map(() => requestJson<{ workflowId: string }>(app, 'POST', `/api/clusters/${cluster}/deployments`, { timings: fastTimings })));
     await Promise.all(deployments.map((d) => env.client.workflow.getHandle(d.body.workflowId).result()));
-  });
-  afterAll(async () => {
-    await env?.close();
   });
 
   async function run(body: Record<string, unknown>): Promise<ScriptRunView> {
-    const started = await json<{ workflowId: string }>(app, 'POST', `/api/clusters/${cluster}/scripts`, body);
+    const started = await requestJson<{ workflowId: string }>(app, 'POST', `/api/clusters/${cluster}/scripts`, body);
     expect(started.status, JSON.stringify(started.body)).toBe(202);
     await env.client.workflow.getHandle(started.body.workflowId).result().catch(() => undefined);
-    const view = await json<ScriptRunView>(app, 'GET', `/api/script-runs/${encodeURIComponent(started.body.workflowId)}`);
+    const view = await requestJson<ScriptRunView>(app, 'GET', `/api/script-runs/${encodeURIComponent(started.body.workflowId)}`);
     expect(view.status).toBe(200);
     return view.body;
   }
@@ -49,11 +44,11 @@ describe('DistributedScript on a cluster of three nodes', () => {
     for (const node of view.nodes) expect(node.durationMs).toBeGreaterThan(0);
 
     // Re-run on the failed node only.
-    const rerun = await json<{ workflowId: string; nodes: string[] }>(app, 'POST', `/api/script-runs/${encodeURIComponent(view.workflowId)}/rerun-failed`);
+    const rerun = await requestJson<{ workflowId: string; nodes: string[] }>(app, 'POST', `/api/script-runs/${encodeURIComponent(view.workflowId)}/rerun-failed`);
     expect(rerun.status).toBe(202);
     expect(rerun.body.nodes).toEqual([`${cluster}02`]);
     await env.client.workflow.getHandle(rerun.body.workflowId).result().catch(() => undefined);
-    const again = await json<ScriptRunView>(app, 'GET', `/api/script-runs/${encodeURIComponent(rerun.body.workflowId)}`);
+    const again = await requestJson<ScriptRunView>(app, 'GET', `/api/script-runs/${encodeURIComponent(rerun.body.workflowId)}`);
     expect(outcomes(again.body)).toEqual(['02:failed']);
   });
 
@@ -81,19 +76,19 @@ describe('DistributedScript on a cluster of three nodes', () => {
   });
 
   it('keeps the cluster at its minimum: removing a node below it is refused and changes nothing', async () => {
-    const raised = await json(app, 'PUT', `/api/clusters/${cluster}`, { minNodes: 3, maxNodes: 3, ec2Profile: 'local', sshProfile: 'local' });
+    const raised = await requestJson(app, 'PUT', `/api/clusters/${cluster}`, { minNodes: 3, maxNodes: 3, ec2Profile: 'local', sshProfile: 'local' });
     expect(raised.status, JSON.stringify(raised.body)).toBe(200);
     try {
-      const refused = await json<ErrorBody>(app, 'DELETE', `/api/clusters/${cluster}/nodes/${cluster}01`, {});
+      const refused = await requestJson<ErrorBody>(app, 'DELETE', `/api/clusters/${cluster}/nodes/${cluster}01`, {});
       expect(refused.status).toBe(409);
       expect(refused.body.error).toMatchObject({ code: 'cluster_at_min', message: `Cluster ${cluster} has 3 active node(s), its minimum is 3.` });
-      const busy = await json<ErrorBody>(app, 'DELETE', `/api/clusters/${cluster}`);
+      const busy = await requestJson<ErrorBody>(app, 'DELETE', `/api/clusters/${cluster}`);
       expect(busy.status).toBe(409);
       expect(busy.body.error.code).toBe('in_use');
-      const detail = await json<{ nodes: { state: string }[] }>(app, 'GET', `/api/clusters/${cluster}`);
+      const detail = await requestJson<{ nodes: { state: string }[] }>(app, 'GET', `/api/clusters/${cluster}`);
       expect(detail.body.nodes.map((n) => n.state)).toEqual(['active', 'active', 'active']);
     } finally {
-      await json(app, 'PUT', `/api/clusters/${cluster}`, { minNodes: 0, maxNodes: 3, ec2Profile: 'local', sshProfile: 'local' });
+      await requestJson(app, 'PUT', `/api/clusters/${cluster}`, { minNodes: 0, maxNodes: 3, ec2Profile: 'local', sshProfile: 'local' });
     }
   });
 
@@ -119,7 +114,7 @@ describe('DistributedScript on a cluster of three nodes', () => {
       [{ script: 'true', nodes: [`${cluster}42`] }, 404, 'unknown_node'],
     ];
     for (const [body, status, code] of cases) {
-      const response = await json<ErrorBody>(app, 'POST', `/api/clusters/${cluster}/scripts`, body);
+      const response = await requestJson<ErrorBody>(app, 'POST', `/api/clusters/${cluster}/scripts`, body);
       expect(response.status, JSON.stringify(body)).toBe(status);
       expect(response.body.error.code).toBe(code);
     }

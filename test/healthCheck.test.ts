@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { RowDataPacket } from 'mysql2';
@@ -7,16 +7,11 @@ import { findFreePort } from '../scripts/processes.ts';
 import { healthCheck } from '../workflows/healthCheck.ts';
 import { HEALTH_TASK_QUEUE, healthCheckProgressQuery, type HealthReport } from '../workflows/healthCheck.shared.ts';
 import { FleetDomain, FleetStatus } from '../temporal/searchAttributes.ts';
-import { openTestEnvironment, testConfig, uniqueSuffix, type TestEnvironment } from './support/stack.ts';
+import { useStack } from './support/fixture.ts';
+import { testConfig, uniqueSuffix } from './support/stack.ts';
 
 describe('healthCheck workflow (real Temporal, MariaDB, memcached, etcd)', () => {
-  let env: TestEnvironment;
-  const suffix = uniqueSuffix();
-  beforeAll(async () => {
-    env = await openTestEnvironment();
-    await env.startWorkers(suffix);
-  });
-  afterAll(() => env.close());
+  const { env, suffix } = useStack();
 
   const run = (workflowId: string, input: Parameters<typeof healthCheck>[0], taskQueue = HEALTH_TASK_QUEUE + suffix) =>
     env.client.workflow.execute(healthCheck, { workflowId: `${workflowId}${suffix}`, taskQueue, args: [input] });

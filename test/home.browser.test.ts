@@ -1,25 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { openAppInBrowser, screenshot, type BrowserSession } from './support/browser.ts';
-import { createTestApp, openTestEnvironment, uniqueSuffix, type TestEnvironment } from './support/stack.ts';
+import { screenshot } from './support/browser.ts';
+import { useStack } from './support/fixture.ts';
 
 describe('Home page in headless Chromium', () => {
-  let env: TestEnvironment;
-  let session: BrowserSession;
+  const stack = useStack({ browser: { width: 1200, height: 800 } });
   let page: Page;
   let baseUrl: string;
-  const suffix = uniqueSuffix();
 
-  beforeAll(async () => {
-    env = await openTestEnvironment();
-    await env.startWorkers(suffix);
-    const app = createTestApp(env, { taskQueueSuffix: suffix });
-    session = await openAppInBrowser(app.fetch, { width: 1200, height: 800 });
-    ({ baseUrl, page } = session);
-  });
-  afterAll(async () => {
-    await session?.close();
-    await env?.close();
+  beforeAll(() => {
+    ({ baseUrl, page } = stack.browser);
   });
 
   it('shows every dependency healthy, with htmx loaded from our own server', async () => {

@@ -2,36 +2,29 @@
 // cluster and profiles, edit and delete clusters, deploy a node and watch its runbook, run a script,
 // remove a node, read the mail.
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { App } from '../server/app.ts';
 import type { Cluster, Ec2Profile, SshProfile } from '../workflows/nodes.shared.ts';
-import { openAppInBrowser, screenshot, type BrowserSession } from './support/browser.ts';
-import { createCluster, fastTimings, json, uniqueClusterName } from './support/nodes.ts';
-import { createTestApp, openTestEnvironment, uniqueSuffix, type TestEnvironment } from './support/stack.ts';
+import { screenshot } from './support/browser.ts';
+import { requestJson, useStack } from './support/fixture.ts';
+import { createCluster, fastTimings, uniqueClusterName } from './support/nodes.ts';
+import { createTestApp } from './support/stack.ts';
 
 describe('Nodes pages in headless Chromium', () => {
-  let env: TestEnvironment;
+  // Deployments and removals started from the UI wait milliseconds, not the production minutes.
+  const stack = useStack({ app: { deployTimings: fastTimings }, browser: { width: 1200, height: 1000 } });
+  const { env, suffix } = stack;
   let app: App;
-  let session: BrowserSession;
   let page: Page;
   let baseUrl: string;
-  const suffix = uniqueSuffix();
   const cluster = uniqueClusterName();
   const first = `${cluster}01`;
   const second = `${cluster}02`;
 
-  beforeAll(async () => {
-    env = await openTestEnvironment();
-    await env.startWorkers(suffix);
-    // Deployments and removals started from the UI wait milliseconds, not the production minutes.
-    app = createTestApp(env, { taskQueueSuffix: suffix, deployTimings: fastTimings });
-    session = await openAppInBrowser(app.fetch, { width: 1200, height: 1000 });
-    ({ baseUrl, page } = session);
-  });
-  afterAll(async () => {
-    await session?.close();
-    await env?.close();
+  beforeAll(() => {
+    app = stack.app;
+    ({ baseUrl, page } = stack.browser);
   });
 
   async function open(path: string) {
@@ -45,9 +38,9 @@ describe('Nodes pages in headless Chromium', () => {
     for (const [selector, value] of Object.entries(fields)) await page.fill(selector, value);
   }
 
-  const ec2ProfileNames = async () => (await json<{ profiles: Ec2Profile[] }>(app, 'GET', '/api/ec2-profiles')).body.profiles.map((p) => p.name);
-  const sshProfileNames = async () => (await json<{ profiles: SshProfile[] }>(app, 'GET', '/api/ssh-profiles')).body.profiles.map((p) => p.name);
-  const storedCluster = async (name: string) => (await json<{ cluster: Cluster }>(app, 'GET', `/api/clusters/${name}`)).body.cluster;
+  const ec2ProfileNames = async () => (await requestJson<{ profiles: Ec2Profile[] }>(app, 'GET', '/api/ec2-profiles')).body.profiles.map((p) => p.name);
+  const sshProfileNames = async () => (await requestJson<{ profiles: SshProfile[] }>(app, 'GET', '/api/ssh-profiles')).body.profiles.map((p) => p.name);
+  const storedCluster = async (name: string) => (await requestJson<{ cluster: Cluster }>(app, 'GET', `/api/clusters/${name}`)).body.cluster;
 
   it('lists the profiles (SSH keys by reference only), creates a cluster from the form and refuses bad input', async () => {
     await open('/nodes');
@@ -205,7 +198,7 @@ describe('Nodes pages in headless Chromium', () => {
     expect(await page.locator('main .notice').first().textContent()).toBe(`Deleted cluster ${doomed}.`);
     expect(await page.locator(`table.clusters tr[data-cluster="${doomed}"]`).count()).toBe(0);
     await screenshot(page, 'nodes-cluster-deleted');
-    expect((await json(app, 'GET', `/api/clusters/${doomed}`)).status).toBe(404);
+    expect((await requestJson(app, 'GET', `/api/clusters/${doomed}`)).status).toBe(404);
   });
 
   it('deploys a node from the cluster page and follows its runbook until every step is done', async () => {
@@ -244,7 +237,7 @@ describe('Nodes pages in headless Chromium', () => {
   }, 90_000);
 
   it('runs a script on every node, shows each node’s output and re-runs it on the failed one', async () => {
-    const deployed = await json<{ workflowId: string }>(app, 'POST', `/api/clusters/${cluster}/deployments`, { timings: fastTimings });
+    const deployed = await requestJson<{ workflowId: string }>(app, 'POST', `/api/clusters/${cluster}/deployments`, { timings: fastTimings });
     expect(deployed.status, JSON.stringify(deployed.body)).toBe(202);
     await env.client.workflow.getHandle(deployed.body.workflowId).result();
 

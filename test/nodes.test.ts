@@ -11,8 +11,9 @@ import { createAwsClients, type AwsClients } from '../activities/nodes/aws.ts';
 import { LOCAL_TARGET_GROUP } from '../scripts/localFleet.ts';
 import { createFleetModel } from '../db/nodes.ts';
 import { runbookStatusQuery, USER_DATA_WITHHELD, type NodeRecord, type RunbookResult } from '../workflows/nodes.shared.ts';
-import { createCluster, fastTimings, json, liveInstancesOf, mailTo, registeredTargets } from './support/nodes.ts';
-import { createTestApp, openTestEnvironment, startWorkerProcess, uniqueSuffix, type TestEnvironment } from './support/stack.ts';
+import { requestJson, useStack } from './support/fixture.ts';
+import { createCluster, fastTimings, liveInstancesOf, mailTo, registeredTargets } from './support/nodes.ts';
+import { createTestApp, startWorkerProcess, uniqueSuffix } from './support/stack.ts';
 
 const manifest = `file { ["/tmp/fleet-nodes", "/tmp/fleet-nodes/\${facts['fleet_node']}"]: ensure => directory }
 file { "/tmp/fleet-nodes/\${facts['fleet_node']}/os-configured": content => "by puppet\\n" }
@@ -28,24 +29,19 @@ function historyText(value: unknown, seen = new Set<unknown>()): string {
 }
 
 describe('clusters and nodes: deployNode and removeNode sagas', () => {
-  let env: TestEnvironment;
+  const stack = useStack();
+  const { env, suffix } = stack;
   let app: App;
   let aws: AwsClients;
-  const suffix = uniqueSuffix();
 
-  beforeAll(async () => {
-    env = await openTestEnvironment();
-    await env.startWorkers(suffix);
-    app = createTestApp(env, { taskQueueSuffix: suffix });
+  beforeAll(() => {
+    app = stack.app;
     aws = createAwsClients(env.config.aws);
   });
-  afterAll(async () => {
-    aws?.destroy();
-    await env?.close();
-  });
+  afterAll(() => aws?.destroy());
 
   async function deploy(cluster: string, body: Record<string, unknown> = {}) {
-    const started = await json<{ deploymentId: string; workflowId: string }>(app, 'POST', `/api/clusters/${cluster}/deployments`, { timings: fastTimings, ...body });
+    const started = await requestJson<{ deploymentId: string; workflowId: string }>(app, 'POST', `/api/clusters/${cluster}/deployments`, { timings: fastTimings, ...body });
     expect(started.status, JSON.stringify(started.body)).toBe(202);
     return started.body;
   }
@@ -59,9 +55,15 @@ describe('clusters and nodes: deployNode and removeNode sagas', () => {
       expect(failure).toBeInstanceOf(WorkflowFailedError);
       error = (failure as WorkflowFailedError).cause?.message;
     }
-    const view = await json<RunbookView>(app, 'GET', `/api/runbooks/${encodeURIComponent(workflowId)}`);
+    const view = await requestJson<RunbookView>(app, 'GET', `/api/runbooks/${encodeURIComponent(workflowId)}`);
     expect(view.status).toBe(200);
     return { result, error, view: view.body };
+  }
+
+  /** Where a runbook's step is, as its API shows it (undefined until the runbook is there). */
+  async function stepStatus(from: App, workflowId: string, step: string) {
+    const view = await requestJson<RunbookView>(from, 'GET', `/api/runbooks/${encodeURIComponent(workflowId)}`);
+    return view.body.steps?.find((s) => s.name === step)?.status;
   }
 
   it('deploys a node through every step, then removes it: instance, target, record and mail all follow', async () => {
@@ -88,28 +90,28 @@ describe('clusters and nodes: deployNode and removeNode sagas', () => {
     const instances = await liveInstancesOf(aws, env.config, deploymentId);
     expect(instances).toEqual([result!.instanceId]);
     expect(await registeredTargets(aws, env.config)).toContainEqual({ id: result!.instanceId!, state: 'healthy' });
-    const detail = await json<{ nodes: NodeRecord[] }>(app, 'GET', `/api/clusters/${cluster}`);
+    const detail = await requestJson<{ nodes: NodeRecord[] }>(app, 'GET', `/api/clusters/${cluster}`);
     expect(detail.body.nodes).toMatchObject([{ name: node, state: 'active', instanceId: result!.instanceId }]);
     expect((await mailTo(env.config, `${cluster}@fleet.test`)).map((m) => m.subject)).toEqual([`[fleet] ${node} deployed to cluster ${cluster}`]);
 
     // The cluster is at its maximum now: a second deployment is refused and starts nothing.
-    const refused = await json<ErrorBody>(app, 'POST', `/api/clusters/${cluster}/deployments`, {});
+    const refused = await requestJson<ErrorBody>(app, 'POST', `/api/clusters/${cluster}/deployments`, {});
     expect(refused.status).toBe(409);
     expect(refused.body.error.code).toBe('cluster_at_max');
 
-    const removal = await json<{ workflowId: string }>(app, 'DELETE', `/api/clusters/${cluster}/nodes/${node}`, { timings: fastTimings });
+    const removal = await requestJson<{ workflowId: string }>(app, 'DELETE', `/api/clusters/${cluster}/nodes/${node}`, { timings: fastTimings });
     expect(removal.status, JSON.stringify(removal.body)).toBe(202);
     const removed = await outcome(removal.body.workflowId);
     expect(removed.view.state).toBe('succeeded');
     expect(removed.view.steps.every((s) => s.status === 'done')).toBe(true);
     expect(await liveInstancesOf(aws, env.config, deploymentId)).toEqual([]);
     expect((await registeredTargets(aws, env.config)).map((t) => t.id)).not.toContain(result!.instanceId);
-    expect((await json<{ nodes: NodeRecord[] }>(app, 'GET', `/api/clusters/${cluster}`)).body.nodes).toEqual([]);
+    expect((await requestJson<{ nodes: NodeRecord[] }>(app, 'GET', `/api/clusters/${cluster}`)).body.nodes).toEqual([]);
     expect((await mailTo(env.config, `${cluster}@fleet.test`))[0]!.subject).toBe(`[fleet] ${node} removed from cluster ${cluster}`);
   });
 
   it('rolls back a failure at each step and mails which step failed and why', async () => {
-    const badTargetGroup = await json(app, 'PUT', `/api/ec2-profiles/no-such-target-group`, {
+    const badTargetGroup = await requestJson(app, 'PUT', `/api/ec2-profiles/no-such-target-group`, {
       region: env.config.aws.region, imageId: 'ami-12c6146b', instanceType: 't3.micro', targetGroup: 'does-not-exist',
     });
     expect(badTargetGroup.status).toBe(200);
@@ -131,7 +133,7 @@ describe('clusters and nodes: deployNode and removeNode sagas', () => {
         expect(view.steps.find((s) => s.label === step)?.status, why).toBe('failed');
         expect(view.steps.filter((s) => s.status === 'compensated').map((s) => s.name), why).toEqual(expect.arrayContaining(['reserve']));
         expect(await liveInstancesOf(aws, env.config, deploymentId), why).toEqual([]);
-        expect((await json<{ nodes: NodeRecord[] }>(app, 'GET', `/api/clusters/${cluster}`)).body.nodes, why).toEqual([]);
+        expect((await requestJson<{ nodes: NodeRecord[] }>(app, 'GET', `/api/clusters/${cluster}`)).body.nodes, why).toEqual([]);
         const [mail] = await mailTo(env.config, `${cluster}@fleet.test`);
         expect(mail?.subject, why).toBe(`[fleet] Deployment of ${cluster}01 to ${cluster} failed at step "${step}"`);
         expect(mail?.text, why).toMatch(message);
@@ -149,7 +151,7 @@ describe('clusters and nodes: deployNode and removeNode sagas', () => {
     await env.startWorkers(unreachable, { nodes: { resolveSshEndpoint: () => ({ host: '127.0.0.1', port: 9 }) } });
     const unreachableApp = createTestApp(env, { taskQueueSuffix: unreachable });
     const cluster = await createCluster(unreachableApp);
-    const started = await json<{ deploymentId: string; workflowId: string }>(unreachableApp, 'POST', `/api/clusters/${cluster}/deployments`, { timings: { ...fastTimings, sshReadyMs: 1500 } });
+    const started = await requestJson<{ deploymentId: string; workflowId: string }>(unreachableApp, 'POST', `/api/clusters/${cluster}/deployments`, { timings: { ...fastTimings, sshReadyMs: 1500 } });
     const { error, view } = await outcome(started.body.workflowId);
     expect(error).toMatch(/^Deployment failed at "Wait for an SSH login": no SSH login to \w+@127\.0\.0\.1:9 within 1500 ms \(\d+ attempts\); last error: .*ECONNREFUSED/);
     expect(view.steps.find((s) => s.name === 'launch')?.status).toBe('compensated');
@@ -157,19 +159,16 @@ describe('clusters and nodes: deployNode and removeNode sagas', () => {
     expect((await mailTo(env.config, `${cluster}@fleet.test`))[0]?.subject).toMatch(/failed at step "Wait for an SSH login"/);
   });
 
-  it('ends with exactly one instance when the worker is SIGKILLed mid-deployment', async () => {
+  // Two worker processes start and one is killed: generous on a busy 2-core machine.
+  it('ends with exactly one instance when the worker is SIGKILLed mid-deployment', { timeout: 90_000 }, async () => {
     const crashSuffix = uniqueSuffix();
     const crashApp = createTestApp(env, { taskQueueSuffix: crashSuffix });
     const cluster = await createCluster(crashApp, { tomcatScript: 'sleep 1; echo tomcat' });
     const first = startWorkerProcess({ FLEET_TASK_QUEUE_SUFFIX: crashSuffix });
     await first.ready;
-    const started = await json<{ deploymentId: string; workflowId: string }>(crashApp, 'POST', `/api/clusters/${cluster}/deployments`, { timings: fastTimings });
+    const started = await requestJson<{ deploymentId: string; workflowId: string }>(crashApp, 'POST', `/api/clusters/${cluster}/deployments`, { timings: fastTimings });
     // Kill it as soon as the instance exists, while later steps are running.
-    for (let i = 0; i < 400; i++) {
-      const view = await json<RunbookView>(crashApp, 'GET', `/api/runbooks/${encodeURIComponent(started.body.workflowId)}`);
-      if (view.body.steps?.find((s) => s.name === 'launch')?.status === 'done') break;
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await expect.poll(() => stepStatus(crashApp, started.body.workflowId, 'launch'), { timeout: 20_000, interval: 25 }).toBe('done');
     first.child.kill('SIGKILL');
     await first.exited;
     const second = startWorkerProcess({ FLEET_TASK_QUEUE_SUFFIX: crashSuffix });
@@ -192,18 +191,18 @@ describe('clusters and nodes: deployNode and removeNode sagas', () => {
     const [group] = (await aws.elb(env.config.aws.region).send(new DescribeTargetGroupsCommand({ Names: [LOCAL_TARGET_GROUP] }))).TargetGroups!;
     await aws.elb(env.config.aws.region).send(new DeregisterTargetsCommand({ TargetGroupArn: group!.TargetGroupArn, Targets: [{ Id: instanceId }] }));
     await env.clients.mysql.query('UPDATE nodes SET instance_id = ? WHERE cluster = ?', ['i-0123456789abcdef0', cluster]);
-    const removal = await json<{ workflowId: string }>(app, 'DELETE', `/api/clusters/${cluster}/nodes/${cluster}01`, { timings: fastTimings });
+    const removal = await requestJson<{ workflowId: string }>(app, 'DELETE', `/api/clusters/${cluster}/nodes/${cluster}01`, { timings: fastTimings });
     const removed = await outcome(removal.body.workflowId);
     expect(removed.error).toBeUndefined();
     expect(removed.view.state).toBe('succeeded');
-    expect((await json<{ nodes: NodeRecord[] }>(app, 'GET', `/api/clusters/${cluster}`)).body.nodes).toEqual([]);
+    expect((await requestJson<{ nodes: NodeRecord[] }>(app, 'GET', `/api/clusters/${cluster}`)).body.nodes).toEqual([]);
     // The instance EC2 does know (found by its deployment tag) was terminated all the same.
     expect(await liveInstancesOf(aws, env.config, deploymentId)).toEqual([]);
   });
 
   it('keeps secrets out of workflow history: user data and SSH keys stay with the worker', async () => {
     const profile = `secret-${suffix.slice(-8)}`;
-    const saved = await json(app, 'PUT', `/api/ec2-profiles/${profile}`, {
+    const saved = await requestJson(app, 'PUT', `/api/ec2-profiles/${profile}`, {
       region: env.config.aws.region, imageId: 'ami-12c6146b', instanceType: 't3.micro', targetGroup: LOCAL_TARGET_GROUP, userData: '#!/bin/sh\nexport DB_PASSWORD=hunter2-in-user-data\n',
     });
     expect(saved.status).toBe(200);
@@ -224,11 +223,7 @@ describe('clusters and nodes: deployNode and removeNode sagas', () => {
     const cluster = await createCluster(app, { tomcatScript: 'sleep 3' });
     const { deploymentId, workflowId } = await deploy(cluster);
     const handle = env.client.workflow.getHandle(workflowId);
-    for (let i = 0; i < 400; i++) {
-      const view = await json<RunbookView>(app, 'GET', `/api/runbooks/${encodeURIComponent(workflowId)}`);
-      if (view.body.steps?.find((s) => s.name === 'tomcat')?.status === 'running') break;
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await expect.poll(() => stepStatus(app, workflowId, 'tomcat'), { timeout: 20_000, interval: 25 }).toBe('running');
     await handle.cancel();
     await expect(handle.result()).rejects.toThrow(WorkflowFailedError);
     expect((await handle.describe()).status.name).toBe('CANCELLED');
@@ -236,7 +231,7 @@ describe('clusters and nodes: deployNode and removeNode sagas', () => {
     expect(status.state).toBe('rolled-back');
     expect(status.steps.find((s) => s.name === 'launch')?.status).toBe('compensated');
     expect(await liveInstancesOf(aws, env.config, deploymentId)).toEqual([]);
-    expect((await json<{ nodes: NodeRecord[] }>(app, 'GET', `/api/clusters/${cluster}`)).body.nodes).toEqual([]);
+    expect((await requestJson<{ nodes: NodeRecord[] }>(app, 'GET', `/api/clusters/${cluster}`)).body.nodes).toEqual([]);
     expect((await mailTo(env.config, `${cluster}@fleet.test`))[0]?.subject).toBe(`[fleet] Deployment of ${cluster}01 to ${cluster} was cancelled at step "Tomcat configuration"`);
   });
 
@@ -268,12 +263,12 @@ describe('clusters and nodes: deployNode and removeNode sagas', () => {
       ['POST', `/api/clusters/${cluster}/scripts`, { script: 'true' }, 422, 'no_active_nodes'],
     ];
     for (const [method, path, body, status, code] of cases) {
-      const response = await json<ErrorBody>(app, method, path, body);
+      const response = await requestJson<ErrorBody>(app, method, path, body);
       expect(response.status, `${method} ${path}`).toBe(status);
       expect(response.body.error.code, `${method} ${path}`).toBe(code);
       expect(response.body.error.message.length).toBeGreaterThan(10);
     }
-    expect((await json<{ nodes: NodeRecord[] }>(app, 'GET', `/api/clusters/${cluster}`)).body.nodes).toEqual([]);
+    expect((await requestJson<{ nodes: NodeRecord[] }>(app, 'GET', `/api/clusters/${cluster}`)).body.nodes).toEqual([]);
     expect(existsSync('/etc/shadow')).toBe(true);
   });
 });

@@ -3,40 +3,39 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { App } from '../server/app.ts';
-import { openAppInBrowser, screenshot, type BrowserSession } from './support/browser.ts';
-import { createTestApp, openTestEnvironment, uniqueSuffix, type TestEnvironment } from './support/stack.ts';
+import { screenshot } from './support/browser.ts';
+import { requestJson, useStack, type Stack } from './support/fixture.ts';
 
 describe('Sender, Receiver Overview and run pages in headless Chromium', () => {
-  let env: TestEnvironment;
-  let session: BrowserSession;
-  let page: Page;
-  let baseUrl: string;
-  let app: App;
   const slowServer = createServer((_request, response) => {
     setTimeout(() => response.end('{}'), 200).unref();
   });
   let slowUrl: string;
-  const suffix = uniqueSuffix();
+  let page: Page;
+  let baseUrl: string;
+  let app: App;
+  /** The run the Sender test started and saw finish. */
+  let finishedRunId = '';
 
+  // The slow receiver comes first: the stack's workers may call it, and it closes after them.
   beforeAll(async () => {
-    env = await openTestEnvironment();
     await new Promise<void>((resolve) => slowServer.listen(0, '127.0.0.1', resolve));
     slowUrl = `http://127.0.0.1:${(slowServer.address() as AddressInfo).port}/slow`;
-    session = await openAppInBrowser((request) => app.fetch(request));
-    ({ baseUrl, page } = session);
-    const allowedDestinations = [`${baseUrl}/receiver`, slowUrl];
-    app = createTestApp(env, {
-      taskQueueSuffix: suffix,
-      allowedDestinations,
-      requestRunScope: `b${suffix.slice(-8)}`,
-    });
-    await env.startWorkers(suffix, { allowedDestinations });
   });
-  afterAll(async () => {
-    await session?.close();
+  afterAll(() => {
     slowServer.closeAllConnections();
     slowServer.close();
-    await env?.close();
+  });
+  /** The app's own receiver (served to the browser) and the slow one. */
+  const allowedDestinations = ({ browser }: Stack) => [`${browser.baseUrl}/receiver`, slowUrl];
+  const stack = useStack({
+    browser: true,
+    workers: (s) => ({ allowedDestinations: allowedDestinations(s) }),
+    app: (s) => ({ allowedDestinations: allowedDestinations(s), requestRunScope: `b${s.suffix.slice(-8)}` }),
+  });
+  beforeAll(() => {
+    app = stack.app;
+    ({ baseUrl, page } = stack.browser);
   });
 
   it('starts a run from the Sender form and shows it finished, with its calls/s chart', async () => {
@@ -52,6 +51,7 @@ describe('Sender, Receiver Overview and run pages in headless Chromium', () => {
     await link.waitFor({ timeout: 10_000 });
     await link.click();
     await page.waitForURL(/\/request-runs\/[\w-]+$/);
+    finishedRunId = new URL(page.url()).pathname.split('/').pop()!;
     await page.locator('#run-details[data-status="completed"]').waitFor({ timeout: 20_000 });
     expect(await page.locator('[data-progress="counted"] span').textContent()).toBe('600 counted');
     expect(await page.locator('[data-progress="sent"] span').textContent()).toBe('600 / 600 sent');
@@ -64,7 +64,8 @@ describe('Sender, Receiver Overview and run pages in headless Chromium', () => {
   it('shows runs with progress bars on the Receiver Overview', async () => {
     await page.goto(`${baseUrl}/request-runs`);
     expect(await page.locator('nav a.active').textContent()).toBe('Receiver Overview');
-    const row = page.locator('table.runs tbody tr').first();
+    // Other test files write runs to the same table: look for this file's run, not the newest.
+    const row = page.locator(`table.runs tbody tr[data-run="${finishedRunId}"]`);
     await row.waitFor({ timeout: 10_000 });
     expect(await row.locator('time').textContent()).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
     expect(await row.locator('.badge').textContent()).toBe('completed');
@@ -73,12 +74,8 @@ describe('Sender, Receiver Overview and run pages in headless Chromium', () => {
   });
 
   it('cancels a running run from its page', async () => {
-    const response = await app.request('/api/request-runs', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ calls: 400, concurrency: 4, destination: slowUrl }),
-    });
-    const { runId } = (await response.json()) as { runId: string };
+    const response = await requestJson<{ runId: string }>(app, 'POST', '/api/request-runs', { calls: 400, concurrency: 4, destination: slowUrl });
+    const { runId } = response.body;
     await page.goto(`${baseUrl}/request-runs/${runId}`);
     await page.locator('#run-details[data-status="running"]').waitFor();
     // Wait until the progress bar has moved, so the screenshot shows a run under way.

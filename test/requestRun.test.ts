@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RowDataPacket } from 'mysql2';
 import type { ServerType } from '@hono/node-server';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -13,7 +13,8 @@ import { findFreePort } from '../scripts/processes.ts';
 import { requestRun } from '../workflows/requestRun.ts';
 import { REQUEST_RUN_TASK_QUEUE, requestRunWorkflowId, type RequestRunSummary } from '../workflows/requestRun.shared.ts';
 import { serveForBrowser } from './support/browser.ts';
-import { createTestApp, openTestEnvironment, startWorkerProcess, uniqueSuffix, type TestEnvironment } from './support/stack.ts';
+import { requestJson, useStack } from './support/fixture.ts';
+import { startWorkerProcess, uniqueSuffix } from './support/stack.ts';
 
 /** A receiver stand-in that answers after `delayMs` and counts the requests in flight (to see cancels land). */
 function slowServer(delayMs: number) {
@@ -41,51 +42,45 @@ function slowServer(delayMs: number) {
   };
 }
 
-const post = (body: unknown) => ({ method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
-
-async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** How the tests below poll (every 50 ms, for up to 15 s unless they say otherwise). */
+const polling = { timeout: 15_000, interval: 50 };
 
 describe('request runs (real Temporal, MariaDB, memcached; receivers over HTTP)', () => {
-  let env: TestEnvironment;
   let app: App;
   let server: ServerType;
   let receiver: string;
   const slow = slowServer(250);
   let slowUrl: string;
   let deadUrl: string;
-  const suffix = uniqueSuffix();
-  const scope = `t${suffix.slice(-8)}`;
-  const workflowId = requestRunWorkflowId(scope);
-  const keys = triggerKeys(scope);
 
+  // The receivers come first: the stack's workers call them, and they close after them.
   beforeAll(async () => {
-    env = await openTestEnvironment();
     slowUrl = await slow.listen();
     deadUrl = `http://127.0.0.1:${await findFreePort()}/receiver`;
     ({ url: receiver, server } = await serveForBrowser((request) => app.fetch(request)));
     receiver += '/receiver';
-    const allowedDestinations = [receiver, slowUrl, deadUrl];
-    app = createTestApp(env, { taskQueueSuffix: suffix, allowedDestinations, requestRunScope: scope });
-    await env.startWorkers(suffix, { allowedDestinations });
   });
   afterAll(async () => {
     server?.close();
     await slow.close();
-    await env?.close();
+  });
+  const allowedDestinations = () => [receiver, slowUrl, deadUrl];
+  const stack = useStack({
+    workers: () => ({ allowedDestinations: allowedDestinations() }),
+    app: () => ({ allowedDestinations: allowedDestinations(), requestRunScope: scope }),
+  });
+  const { env, suffix } = stack;
+  const scope = `t${suffix.slice(-8)}`;
+  const workflowId = requestRunWorkflowId(scope);
+  const keys = triggerKeys(scope);
+  beforeAll(() => {
+    app = stack.app;
   });
 
   const start = async (body: Record<string, unknown>) => {
-    const response = await app.request('/api/request-runs', post(body));
-    expect(response.status, await response.clone().text()).toBe(201);
-    return (await response.json()) as { runId: string; workflowId: string };
+    const response = await requestJson<{ runId: string; workflowId: string }>(app, 'POST', '/api/request-runs', body);
+    expect(response.status, JSON.stringify(response.body)).toBe(201);
+    return response.body;
   };
   const result = (runId: string) => env.client.workflow.getHandle(workflowId, runId).result() as Promise<RequestRunSummary>;
   const row = async (runId: string) => {
@@ -110,27 +105,28 @@ describe('request runs (real Temporal, MariaDB, memcached; receivers over HTTP)'
 
   it('holds the seed trigger keys while running, answers 409 naming the run, and cancels within 2 s', async () => {
     const { runId } = await start({ calls: 200, concurrency: 4, destination: slowUrl });
-    await waitFor('calls in flight', () => slow.inFlight() === 4 || undefined);
+    await expect.poll(() => slow.inFlight(), { ...polling, message: 'calls in flight' }).toBe(4);
     expect(await memcachedValue(keys.workInProgress)).toBe('True');
     expect(await memcachedValue(keys.amountOfCalls)).toBe('200');
     expect(await memcachedValue(keys.destinationURL)).toBe(slowUrl);
 
-    const conflict = await app.request('/api/request-runs', post({ calls: 5, destination: receiver }));
+    const conflict = await requestJson<ErrorBody>(app, 'POST', '/api/request-runs', { calls: 5, destination: receiver });
     expect(conflict.status).toBe(409);
-    const error = ((await conflict.json()) as ErrorBody).error;
+    const error = conflict.body.error;
     expect(error).toMatchObject({ code: 'already_running', runId, workflowId });
     expect(error.message).toMatch(new RegExp(`Request run ${runId} is running \\(\\d+ of 200 calls done\\)`));
 
-    const progress = await waitFor('progress from heartbeats', async () => {
+    const progress = await vi.waitFor(async () => {
       const view = (await (await app.request(`/api/request-runs/${runId}`)).json()) as RunView;
-      return view.ok > 0 ? view : undefined;
-    });
+      expect(view.ok, 'progress from heartbeats').toBeGreaterThan(0);
+      return view;
+    }, polling);
     expect(progress.status).toBe('running');
 
     const cancelledAt = Date.now();
     const cancel = await app.request(`/api/request-runs/${runId}/cancel`, { method: 'POST' });
     expect(cancel.status).toBe(202);
-    await waitFor('in-flight calls to stop', () => slow.inFlight() === 0 || undefined, 2000);
+    await expect.poll(() => slow.inFlight(), { ...polling, timeout: 2000, message: 'in-flight calls to stop' }).toBe(0);
     expect(Date.now() - cancelledAt).toBeLessThan(2000);
     await expect(result(runId)).rejects.toBeInstanceOf(WorkflowFailedError);
     expect((await row(runId)).status).toBe('cancelled');
@@ -150,9 +146,9 @@ describe('request runs (real Temporal, MariaDB, memcached; receivers over HTTP)'
     ['a disallowed URL', { calls: 5, destination: 'http://169.254.169.254/latest/meta-data' }, 'destination'],
   ])('refuses %s with 400 naming the field, and starts nothing', async (_what, body, field) => {
     const [before] = await env.clients.mysql.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM request_recorder');
-    const response = await app.request('/api/request-runs', post(body));
+    const response = await requestJson<ErrorBody>(app, 'POST', '/api/request-runs', body);
     expect(response.status).toBe(400);
-    expect(((await response.json()) as ErrorBody).error).toMatchObject({ code: 'validation_failed', field });
+    expect(response.body.error).toMatchObject({ code: 'validation_failed', field });
     const [after] = await env.clients.mysql.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM request_recorder');
     expect(after[0]!.n).toBe(before[0]!.n);
   });
@@ -194,7 +190,7 @@ describe('request runs (real Temporal, MariaDB, memcached; receivers over HTTP)'
       args: [{ calls, concurrency: 8, mode: 'exactly-once', destination: receiver, scope: crashScope, chunkSize: 4000, heartbeatTimeoutMs: 1500 }],
     });
     const runId = handle.firstExecutionRunId;
-    await waitFor('a quarter of the calls', async () => ((await row(runId).catch(() => undefined))?.current_request_count >= calls / 4 ? true : undefined));
+    await expect.poll(async () => (await row(runId))?.current_request_count, { ...polling, message: 'a quarter of the calls' }).toBeGreaterThanOrEqual(calls / 4);
     first.child.kill('SIGKILL');
     expect(await first.exited).toBe('SIGKILL');
     const countAtCrash = (await row(runId)).current_request_count as number;
@@ -215,13 +211,12 @@ describe('request runs (real Temporal, MariaDB, memcached; receivers over HTTP)'
 });
 
 describe('receiver (GET /receiver)', () => {
-  let env: TestEnvironment;
+  const stack = useStack({ workers: false });
+  const { env } = stack;
   let app: App;
-  beforeAll(async () => {
-    env = await openTestEnvironment();
-    app = createTestApp(env);
+  beforeAll(() => {
+    app = stack.app;
   });
-  afterAll(() => env.close());
 
   async function insertRun(runId: string, timestamp: number) {
     await env.clients.mysql.query(

@@ -4,7 +4,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { hostEnv, loadConfig, projectRoot } from '../config.ts';
 import { findFreePort, isPortFree } from '../scripts/processes.ts';
 import { locateTemporalCli } from '../scripts/temporalCli.ts';
@@ -30,13 +30,12 @@ function runStart(env: Record<string, string>): Started {
   return { child, output: () => output, exit };
 }
 
+/** Waits until the output shows `text`; stops waiting when start exits, and then fails. */
 async function waitForOutput(started: Started, text: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!started.output().includes(text)) {
-    if (started.child.exitCode !== null) throw new Error(`start exited early:\n${started.output()}`);
-    if (Date.now() > deadline) throw new Error(`no "${text}" within ${timeoutMs} ms:\n${started.output()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await vi.waitFor(() => {
+    if (!started.output().includes(text) && started.child.exitCode === null) throw new Error(`no "${text}" within ${timeoutMs} ms:\n${started.output()}`);
+  }, { timeout: timeoutMs, interval: 100 });
+  if (!started.output().includes(text)) throw new Error(`start exited early:\n${started.output()}`);
 }
 
 describe('npm start (scripts/start.ts)', () => {

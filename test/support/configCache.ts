@@ -1,4 +1,4 @@
-// Helpers for config-cache tests: caches with their own etcd clients, unique prefixes, polling.
+// Helpers for config-cache tests: caches with their own etcd clients, unique prefixes, how to poll them.
 import { randomUUID } from 'node:crypto';
 import type { Etcd3 } from 'etcd3';
 import type { Config } from '../../config.ts';
@@ -10,21 +10,8 @@ export function uniqueKeyPrefix(): string {
   return `/test-config-${randomUUID().slice(0, 8)}/`;
 }
 
-/** Polls until `check` returns something other than undefined/false; fails naming `what` after `timeoutMs`. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 5000, intervalMs = 10): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
+/** How config-cache tests poll what the caches hold: every 10 ms, for up to 5 s unless they say otherwise. */
+export const cachePolling = { timeout: 5000, interval: 10 };
 
 /** Caches an API instance would run, each with its own etcd client; `closeAll` stops them. */
 export function cacheFactory(config: Config) {

@@ -8,21 +8,16 @@ import type { App } from '../../server/app.ts';
 import type { AwsClients } from '../../activities/nodes/aws.ts';
 import { LOCAL_TARGET_GROUP } from '../../scripts/localFleet.ts';
 import { NODE_TAGS, type NodeTimings } from '../../workflows/nodes.shared.ts';
+import { requestJson } from './fixture.ts';
 
 /** Milliseconds where production waits minutes. */
 export const fastTimings: Partial<NodeTimings> = { pollMs: 50, sshReadyMs: 5000, instanceRunningMs: 10_000, instanceStatusOkMs: 10_000, targetHealthyMs: 10_000, targetDrainedMs: 10_000, instanceTerminatedMs: 10_000, scriptMs: 20_000, puppetMs: 60_000 };
 
 export const uniqueClusterName = () => `t${randomUUID().replace(/-/g, '').slice(0, 10)}`;
 
-export async function json<T = Record<string, unknown>>(app: App, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const response = await app.request(path, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await response.text();
-  return { status: response.status, body: (text ? JSON.parse(text) : {}) as T };
-}
-
 export async function createCluster(app: App, fields: Record<string, unknown> = {}): Promise<string> {
   const name = (fields.name as string | undefined) ?? uniqueClusterName();
-  const created = await json(app, 'POST', '/api/clusters', { name, minNodes: 0, maxNodes: 5, ec2Profile: 'local', sshProfile: 'local', notifyEmail: `${name}@fleet.test`, ...fields });
+  const created = await requestJson(app, 'POST', '/api/clusters', { name, minNodes: 0, maxNodes: 5, ec2Profile: 'local', sshProfile: 'local', notifyEmail: `${name}@fleet.test`, ...fields });
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   return name;
 }

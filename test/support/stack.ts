@@ -4,11 +4,12 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { Client } from '@temporalio/client';
-import { Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
+import { Runtime, DefaultLogger, type NativeConnection, type Worker } from '@temporalio/worker';
 import { hostEnv, loadConfig, mailboxUrl, projectRoot, type Config } from '../../config.ts';
 import { createServiceClients, closeServiceClients, type ServiceClients } from '../../db/clients.ts';
 import { connectTemporal, connectWorker } from '../../temporal/connection.ts';
-import { createWorkers } from '../../workers/workers.ts';
+import { createLoadWorker, createWorkers } from '../../workers/workers.ts';
+import type { SliceEvent } from '../../activities/cpuLoad.ts';
 import { foundationsFromConfig, type CfFoundation } from '../../activities/cf/foundations.ts';
 import { createDependencyProbes } from '../../db/health.ts';
 import { createApp, type App, type AppDependencies } from '../../server/app.ts';
@@ -39,56 +40,97 @@ export function createTestApp(env: TestEnvironment, overrides: Partial<AppDepend
   });
 }
 
-export interface TestEnvironment {
-  config: Config;
-  client: Client;
-  clients: ServiceClients;
-  /** Starts the product's workers on task queues ending in `suffix` (optionally with other clients or allowlist). */
-  startWorkers(
-    suffix: string,
-    options?: { clients?: ServiceClients; allowedDestinations?: string[]; cfFoundations?: Record<string, CfFoundation>; nodes?: Partial<Omit<NodeActivityDependencies, 'model'>> },
-  ): Promise<Worker[]>;
-  close(): Promise<void>;
+/** What the product's workers run with, when a test wants other clients, allowlist, foundations or node clients. */
+export interface StartWorkersOptions {
+  clients?: ServiceClients;
+  allowedDestinations?: string[];
+  cfFoundations?: Record<string, CfFoundation>;
+  nodes?: Partial<Omit<NodeActivityDependencies, 'model'>>;
 }
 
-export async function openTestEnvironment(): Promise<TestEnvironment> {
-  if (!runtimeInstalled) {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
-    runtimeInstalled = true;
+/**
+ * The shared stack as a test sees it: its config at once; its Temporal client, service clients and
+ * workers once `open` has run. useStack() (fixture.ts) opens and closes it.
+ */
+export class TestEnvironment {
+  readonly config: Config = testConfig();
+  #opened?: { client: Client; clients: ServiceClients; workerConnection: NativeConnection; nodeClients: ReturnType<typeof nodeClientsFromConfig> };
+  /** Running workers, with the connection of their own that load workers have. */
+  readonly #running: { worker: Worker; done: Promise<void>; connection?: NativeConnection }[] = [];
+
+  get client(): Client {
+    return this.#connections().client;
   }
-  const config = testConfig();
-  const client = new Client({ connection: await connectTemporal(config), namespace: config.temporal.namespace });
-  const clients = createServiceClients(config);
-  const nativeConnection = await connectWorker(config);
-  const nodeClients = nodeClientsFromConfig(config);
-  const running: { worker: Worker; done: Promise<void> }[] = [];
-  return {
-    config,
-    client,
-    clients,
-    async startWorkers(suffix, options = {}) {
-      const workers = await createWorkers({
-        connection: nativeConnection,
-        namespace: config.temporal.namespace,
-        workflowBundle: { codePath: config.workflowBundlePath! },
-        clients: options.clients ?? clients,
-        allowedDestinations: options.allowedDestinations ?? config.requestRuns.allowedDestinations,
-        cf: { foundations: options.cfFoundations ?? foundationsFromConfig(config), bitsDir: config.cf.bitsDir },
-        nodes: { ...nodeClients, ...options.nodes },
-        taskQueueSuffix: suffix,
-      });
-      for (const worker of workers) running.push({ worker, done: worker.run() });
-      return workers;
-    },
-    async close() {
-      for (const { worker } of running) if (worker.getState() === 'RUNNING') worker.shutdown();
-      await Promise.all(running.map((r) => r.done));
-      await closeServiceClients(clients);
-      nodeClients.close();
-      await nativeConnection.close();
-      await client.connection.close();
-    },
-  };
+
+  get clients(): ServiceClients {
+    return this.#connections().clients;
+  }
+
+  async open(): Promise<void> {
+    if (!runtimeInstalled) {
+      Runtime.install({ logger: new DefaultLogger('WARN') });
+      runtimeInstalled = true;
+    }
+    const { config } = this;
+    this.#opened = {
+      client: new Client({ connection: await connectTemporal(config), namespace: config.temporal.namespace }),
+      clients: createServiceClients(config),
+      workerConnection: await connectWorker(config),
+      nodeClients: nodeClientsFromConfig(config),
+    };
+  }
+
+  /** Starts the product's workers on task queues ending in `suffix`. */
+  async startWorkers(suffix: string, options: StartWorkersOptions = {}): Promise<Worker[]> {
+    const { config } = this;
+    const { clients, workerConnection, nodeClients } = this.#connections();
+    const workers = await createWorkers({
+      connection: workerConnection,
+      namespace: config.temporal.namespace,
+      workflowBundle: { codePath: config.workflowBundlePath! },
+      clients: options.clients ?? clients,
+      allowedDestinations: options.allowedDestinations ?? config.requestRuns.allowedDestinations,
+      cf: { foundations: options.cfFoundations ?? foundationsFromConfig(config), bitsDir: config.cf.bitsDir },
+      nodes: { ...nodeClients, ...options.nodes },
+      taskQueueSuffix: suffix,
+    });
+    for (const worker of workers) this.#running.push({ worker, done: worker.run() });
+    return workers;
+  }
+
+  /** Starts a CPU-load worker per ID on `taskQueue`, each on its own connection as separate load-worker processes are. */
+  async startLoadWorkers(taskQueue: string, workerIds: string[], onSlice?: (event: SliceEvent) => void): Promise<Worker[]> {
+    this.#connections();
+    const workers: Worker[] = [];
+    for (const workerId of workerIds) {
+      // One connection each: a connection polls a task queue once, and these must poll side by side.
+      const connection = await connectWorker(this.config);
+      const worker = await createLoadWorker({ connection, namespace: this.config.temporal.namespace, taskQueue, workerId, onSlice });
+      this.#running.push({ worker, done: worker.run(), connection });
+      workers.push(worker);
+    }
+    return workers;
+  }
+
+  /** Stops every worker it started, then closes the connections and clients. */
+  async close(): Promise<void> {
+    const running = this.#running.splice(0);
+    for (const { worker } of running) if (worker.getState() === 'RUNNING') worker.shutdown();
+    await Promise.all(running.map((r) => r.done));
+    await Promise.all(running.map((r) => r.connection?.close()));
+    const opened = this.#opened;
+    this.#opened = undefined;
+    if (!opened) return;
+    await closeServiceClients(opened.clients);
+    opened.nodeClients.close();
+    await opened.workerConnection.close();
+    await opened.client.connection.close();
+  }
+
+  #connections() {
+    if (!this.#opened) throw new Error('The test environment is not open yet: use its clients in a hook or a test, after the beforeAll of useStack()');
+    return this.#opened;
+  }
 }
 
 export interface WorkerProcess {
