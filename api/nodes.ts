@@ -2,7 +2,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { ServiceError } from '../services/errors.ts';
-import { readJson } from './errors.ts';
+import { readJson } from './validation.ts';
 import { CLUSTER_NAME_PATTERN, PROFILE_NAME_PATTERN } from '../workflows/nodes.shared.ts';
 import { clusterSchema, clusterUpdateSchema, deploySchema, ec2ProfileSchema, modelCall, removeSchema, scriptSchema, sshProfileSchema, type NodesService } from '../services/nodes.ts';
 
