@@ -6,9 +6,11 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { HttpBindings } from '@hono/node-server';
-import { CONFIG_ROUTE, configCacheHeaders, configKeyProblem, useCacheFromQuery } from '../services/configCache.shared.ts';
+import { CONFIG_ROUTE, configCacheHeaders, configKeySchema, configReadQuerySchema, configValueSchema } from '../services/configCache.shared.ts';
 import { ConfigStoreUnavailableError, type ConfigCache } from '../services/configCache.ts';
-import { ServiceError, validationError } from '../services/errors.ts';
+import { parseInput, ServiceError } from '../services/errors.ts';
+import { parseOr } from '../workflows/validation.shared.ts';
+import { readQuery } from './validation.ts';
 
 /**
  * Names the instance and its cache revision (as the request arrived) on every answer, errors
@@ -42,7 +44,7 @@ export function rawConfigTargets(fetch: (request: Request, env: unknown) => Resp
   };
 }
 
-/** The key exactly as the client sent it; configKeyProblem (configCache.shared.ts) says which keys are refused. */
+/** The key exactly as the client sent it; configKeySchema (configCache.shared.ts) says which keys are refused. */
 function requestedKey(c: Context): string {
   const raw = rawTarget(c);
   let target = raw?.startsWith(CONFIG_ROUTE) ? raw : undefined;
@@ -51,22 +53,7 @@ function requestedKey(c: Context): string {
     target = url.slice(url.indexOf('/', url.indexOf('//') + 2));
   }
   const end = target.search(/[?#]/);
-  const key = (end === -1 ? target : target.slice(0, end)).slice(CONFIG_ROUTE.length);
-  const problem = configKeyProblem(key);
-  if (problem) throw validationError('key', problem);
-  return key;
-}
-
-/** The body as JSON text, kept as sent (big numbers keep their digits); it must be one JSON value. */
-async function readJsonValue(c: Context): Promise<string> {
-  const text = (await c.req.text()).trim();
-  if (text === '') throw new ServiceError(400, 'invalid_json', 'The request body is empty: send one JSON value, e.g. {"enabled": true}.');
-  try {
-    JSON.parse(text);
-  } catch (error) {
-    throw new ServiceError(400, 'invalid_json', `The request body is not valid JSON: ${(error as Error).message}`);
-  }
-  return text;
+  return parseInput(configKeySchema, (end === -1 ? target : target.slice(0, end)).slice(CONFIG_ROUTE.length), 'key');
 }
 
 async function available<T>(operation: Promise<T>): Promise<T> {
@@ -87,16 +74,21 @@ export function configCacheRoutes(cache: ConfigCache) {
       throw new ServiceError(413, 'payload_too_large', `The value is larger than ${cache.maxValueBytes} bytes (CONFIG_CACHE_MAX_VALUE_BYTES).`);
     },
   });
+  // The seed's API: the body is one JSON value whatever its content type (its README's curl -d sends a form type).
+  const valueSchema = configValueSchema(cache.maxValueBytes);
   const write = async (c: Context) => {
     const key = requestedKey(c);
-    const value = await readJsonValue(c);
+    // Kept as sent (big numbers keep their digits).
+    const value = parseOr(valueSchema, await c.req.text(), ({ message }) => {
+      throw new ServiceError(400, 'invalid_json', message);
+    });
     await available(cache.put(key, value));
     return json(c, value);
   };
   return new Hono()
     .get(`${CONFIG_ROUTE}*`, async (c) => {
       const key = requestedKey(c);
-      const read = await available(cache.get(key, { useCache: useCacheFromQuery(c.req.query('use_cache')) }));
+      const read = await available(cache.get(key, readQuery(c, configReadQuerySchema)));
       c.header(configCacheHeaders.source, read.source);
       return json(c, read.json ?? 'null');
     })

@@ -1,15 +1,16 @@
 // HTTP routes of the CPU-load toggles: read a target's state, switch it ON or OFF.
 import { Hono, type Context } from 'hono';
-import { cpuLoadSwitchSchema, parseCpuLoadTarget, type CpuLoadService } from '../services/cpuLoad.ts';
-import { readJson } from './errors.ts';
+import type { CpuLoadService } from '../services/cpuLoad.ts';
+import { cpuLoadSwitchBodySchema, cpuLoadTargetSchema } from '../workflows/cpuLoad.shared.ts';
+import { readJson, readParam } from './validation.ts';
 
 export function cpuLoadRoutes(service: CpuLoadService) {
   const switchTarget = async (c: Context) => {
-    const target = parseCpuLoadTarget(c.req.param('target'));
-    return c.json(await service.switch(target, await readJson(c, cpuLoadSwitchSchema)));
+    const target = readParam(c, 'target', cpuLoadTargetSchema);
+    return c.json(await service.switch(target, await readJson(c, cpuLoadSwitchBodySchema)));
   };
   return new Hono()
-    .get('/:target', async (c) => c.json(await service.read(parseCpuLoadTarget(c.req.param('target')))))
+    .get('/:target', async (c) => c.json(await service.read(readParam(c, 'target', cpuLoadTargetSchema))))
     .put('/:target', switchTarget)
     .post('/:target', switchTarget);
 }

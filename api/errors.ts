@@ -3,35 +3,11 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { safeParse, type $ZodType, type output } from 'zod/v4/core';
-import { ServiceError, validationError } from '../services/errors.ts';
+import { ServiceError } from '../services/errors.ts';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 
 export interface ErrorBody {
   error: { code: string; message: string; field?: string; [extra: string]: unknown };
-}
-
-function fieldPath(path: PropertyKey[]): string {
-  return path.map(String).join('.');
-}
-
-/** Parses a JSON body against a schema; malformed JSON and invalid fields become 400s naming the problem. */
-export async function readJson<Schema extends $ZodType>(c: Context, schema: Schema): Promise<output<Schema>> {
-  const text = await c.req.text();
-  let body: unknown = {};
-  if (text.trim() !== '') {
-    try {
-      body = JSON.parse(text);
-    } catch {
-      throw new ServiceError(400, 'invalid_json', 'The request body is not valid JSON.');
-    }
-  }
-  const parsed = safeParse(schema, body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw validationError(fieldPath(issue.path), issue.message);
-  }
-  return parsed.data;
 }
 
 export function errorResponse(error: unknown, c: Context): Response {

@@ -2,7 +2,7 @@
 import { Hono } from 'hono';
 import { healthCheckInputSchema } from '../workflows/healthCheck.shared.ts';
 import type { HealthCheckService } from '../services/healthCheck.ts';
-import { readJson } from './errors.ts';
+import { readJson } from './validation.ts';
 
 export function healthCheckRoutes(service: HealthCheckService) {
   return new Hono()

@@ -1,9 +1,7 @@
 // The HTTP API: JSON under /api (one sub-app per domain, each a thin layer over its service), the
 // request-run receiver at /receiver and the config cache at /config/<key>.
 import { Hono } from 'hono';
-import { z } from 'zod';
 import type { Services } from '../services/index.ts';
-import { validationError } from '../services/errors.ts';
 import { cfConvergeRoutes } from './cfConverge.ts';
 import { cpuLoadRoutes } from './cpuLoad.ts';
 import { healthCheckRoutes } from './healthCheck.ts';
@@ -11,17 +9,14 @@ import { nodesRoutes } from './nodes.ts';
 import { requestRunRoutes } from './requestRun.ts';
 import { receiverRoutes } from './requestRunReceiver.ts';
 import { configCacheRoutes } from './configCache.ts';
+import { listQuery, readQuery } from './validation.ts';
 
-const limitSchema = z.coerce.number().int().min(1).max(200).default(20);
+const executionsQuery = listQuery(200, 20);
 
 /** The JSON API under /api. */
 function jsonApi(services: Services) {
   return new Hono()
-    .get('/workflows', async (c) => {
-      const parsed = limitSchema.safeParse(c.req.query('limit'));
-      if (!parsed.success) throw validationError('limit', parsed.error.issues[0]!.message);
-      return c.json({ executions: await services.recentExecutions(parsed.data) });
-    })
+    .get('/workflows', async (c) => c.json({ executions: await services.recentExecutions(readQuery(c, executionsQuery).limit) }))
     .route('/health-checks', healthCheckRoutes(services.healthCheck))
     .route('/request-runs', requestRunRoutes(services.requestRun))
     .route('/cpu-load', cpuLoadRoutes(services.cpuLoad))

@@ -3,10 +3,13 @@
 import type mysql from 'mysql2/promise';
 import {
   MAX_NODE_NUMBER,
+  profileKinds,
   type Cluster,
   type Ec2Profile,
   type NodeRecord,
   type NodeState,
+  type ProfileKind,
+  type ProfileOf,
   type SshProfile,
   type SshTarget,
 } from '../workflows/nodes.shared.ts';
@@ -44,23 +47,25 @@ function clusterFrom(row: Row): Cluster {
   };
 }
 
-function ec2ProfileFrom(row: Row): Ec2Profile {
-  return {
-    name: row.name,
-    region: row.region,
-    imageId: row.image_id,
-    instanceType: row.instance_type,
-    keyName: row.key_name,
-    securityGroups: typeof row.security_groups === 'string' ? (JSON.parse(row.security_groups) as string[]) : row.security_groups,
-    subnetId: row.subnet_id,
-    targetGroup: row.target_group,
-    targetPort: row.target_port,
-    userData: row.user_data,
-  };
+/** Where each kind of profile is kept: its table, and its fields stored as JSON. Columns are the fields in snake_case. */
+const profileTables: Record<ProfileKind, { table: string; json: readonly string[] }> = {
+  ec2: { table: 'ec2_profiles', json: ['securityGroups'] },
+  ssh: { table: 'ssh_profiles', json: [] },
+};
+const columnOf = (field: string) => field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+
+function profileFrom<Kind extends ProfileKind>(kind: Kind, row: Row): ProfileOf<Kind> {
+  const { json } = profileTables[kind];
+  const fields = profileKinds[kind].fields.map((field) => {
+    const value: unknown = row[columnOf(field)];
+    return [field, json.includes(field) && typeof value === 'string' ? JSON.parse(value) : value];
+  });
+  return { name: row.name as string, ...Object.fromEntries(fields) } as ProfileOf<Kind>;
 }
 
-function sshProfileFrom(row: Row): SshProfile {
-  return { name: row.name, user: row.user, keyRef: row.key_ref, port: row.port };
+function profileColumns(kind: ProfileKind, profile: Record<string, unknown>): Record<string, unknown> {
+  const { json } = profileTables[kind];
+  return Object.fromEntries(profileKinds[kind].fields.map((field) => [columnOf(field), json.includes(field) ? JSON.stringify(profile[field]) : profile[field]]));
 }
 
 function nodeFrom(row: Row): NodeRecord {
@@ -126,23 +131,31 @@ export function createFleetModel(pool: mysql.Pool) {
 
   type Queryable = mysql.Pool | mysql.PoolConnection;
 
-  async function findEc2Profile(queryable: Queryable, name: string): Promise<Ec2Profile | undefined> {
-    const [[row]] = await queryable.query<Row[]>('SELECT * FROM ec2_profiles WHERE name = ?', [name]);
-    return row ? ec2ProfileFrom(row) : undefined;
+  async function findProfile<Kind extends ProfileKind>(queryable: Queryable, kind: Kind, name: string): Promise<ProfileOf<Kind> | undefined> {
+    const [[row]] = await queryable.query<Row[]>(`SELECT * FROM ${profileTables[kind].table} WHERE name = ?`, [name]);
+    return row ? profileFrom(kind, row) : undefined;
   }
 
-  async function findSshProfile(queryable: Queryable, name: string): Promise<SshProfile | undefined> {
-    const [[row]] = await queryable.query<Row[]>('SELECT * FROM ssh_profiles WHERE name = ?', [name]);
-    return row ? sshProfileFrom(row) : undefined;
+  async function requireProfile<Kind extends ProfileKind>(queryable: Queryable, kind: Kind, name: string): Promise<ProfileOf<Kind>> {
+    const profile = await findProfile(queryable, kind, name);
+    if (!profile) throw new FleetModelError('UnknownProfile', `No ${profileKinds[kind].label} profile named ${JSON.stringify(name)}.`);
+    return profile;
   }
 
-  async function profiles(queryable: Queryable, ec2Name: string, sshName: string) {
-    const ec2Profile = await findEc2Profile(queryable, ec2Name);
-    if (!ec2Profile) throw new FleetModelError('UnknownProfile', `No EC2 profile named ${JSON.stringify(ec2Name)}.`);
-    const sshProfile = await findSshProfile(queryable, sshName);
-    if (!sshProfile) throw new FleetModelError('UnknownProfile', `No SSH profile named ${JSON.stringify(sshName)}.`);
-    return { ec2Profile, sshProfile };
+  async function profiles(queryable: Queryable, ec2Name: string, sshName: string): Promise<{ ec2Profile: Ec2Profile; sshProfile: SshProfile }> {
+    return { ec2Profile: await requireProfile(queryable, 'ec2', ec2Name), sshProfile: await requireProfile(queryable, 'ssh', sshName) };
   }
+
+  const listProfiles = async <Kind extends ProfileKind>(kind: Kind): Promise<ProfileOf<Kind>[]> => {
+    const [rows] = await pool.query<Row[]>(`SELECT * FROM ${profileTables[kind].table} ORDER BY name`);
+    return rows.map((row) => profileFrom(kind, row));
+  };
+  const getProfile = <Kind extends ProfileKind>(kind: Kind, name: string) => findProfile(pool, kind, name);
+  /** Creates or replaces a profile of either kind. */
+  const putProfile = async <Kind extends ProfileKind>(kind: Kind, profile: ProfileOf<Kind>): Promise<void> => {
+    const columns = profileColumns(kind, profile);
+    await pool.query(`INSERT INTO ${profileTables[kind].table} SET ? ON DUPLICATE KEY UPDATE ?`, [{ name: profile.name, ...columns }, columns]);
+  };
 
   return {
     async listClusters(): Promise<ClusterSummary[]> {
@@ -194,38 +207,16 @@ export function createFleetModel(pool: mysql.Pool) {
       });
     },
 
-    async listEc2Profiles(): Promise<Ec2Profile[]> {
-      const [rows] = await pool.query<Row[]>('SELECT * FROM ec2_profiles ORDER BY name');
-      return rows.map(ec2ProfileFrom);
-    },
-
-    async putEc2Profile(profile: Ec2Profile): Promise<void> {
-      const columns = {
-        region: profile.region,
-        image_id: profile.imageId,
-        instance_type: profile.instanceType,
-        key_name: profile.keyName,
-        security_groups: JSON.stringify(profile.securityGroups),
-        subnet_id: profile.subnetId,
-        target_group: profile.targetGroup,
-        target_port: profile.targetPort,
-        user_data: profile.userData,
-      };
-      await pool.query('INSERT INTO ec2_profiles SET ? ON DUPLICATE KEY UPDATE ?', [{ name: profile.name, ...columns }, columns]);
-    },
-
-    getEc2Profile: (name: string) => findEc2Profile(pool, name),
-    getSshProfile: (name: string) => findSshProfile(pool, name),
-
-    async listSshProfiles(): Promise<SshProfile[]> {
-      const [rows] = await pool.query<Row[]>('SELECT * FROM ssh_profiles ORDER BY name');
-      return rows.map(sshProfileFrom);
-    },
-
-    async putSshProfile(profile: SshProfile): Promise<void> {
-      const columns = { user: profile.user, key_ref: profile.keyRef, port: profile.port };
-      await pool.query('INSERT INTO ssh_profiles SET ? ON DUPLICATE KEY UPDATE ?', [{ name: profile.name, ...columns }, columns]);
-    },
+    listProfiles,
+    getProfile,
+    putProfile,
+    // The same three, by kind, for ui/pages/nodes.tsx until it calls the ones above.
+    listEc2Profiles: () => listProfiles('ec2'),
+    getEc2Profile: (name: string) => getProfile('ec2', name),
+    putEc2Profile: (profile: Ec2Profile) => putProfile('ec2', profile),
+    listSshProfiles: () => listProfiles('ssh'),
+    getSshProfile: (name: string) => getProfile('ssh', name),
+    putSshProfile: (profile: SshProfile) => putProfile('ssh', profile),
 
     async listNodes(cluster?: string): Promise<NodeRecord[]> {
       const [rows] = cluster

@@ -1,26 +1,30 @@
 // cf-pusher convergence: start one (a dry run returns the plan), watch its phases,
-// pause, resume and cancel it. The desired state is validated here and again in the workflow.
+// pause, resume and cancel it. The desired state is checked here (against the configured
+// foundations too) and again in the workflow, with the same schema.
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { cfConverge } from '../workflows/cfConverge.ts';
 import {
+  DEFAULT_FOUNDATION,
   convergeProgressQuery,
+  convergeRequestSchema,
   convergeWorkflowId,
   pauseSignal,
   resumeSignal,
   settingsFrom,
-  validateConvergeInput,
   type AppOutcome,
   type ConvergeInput,
   type ConvergeProgress,
 } from '../workflows/cfConverge.shared.ts';
-import { ServiceError, validationError } from './errors.ts';
+import { ServiceError } from './errors.ts';
 import { listRecentExecutions, pendingHeartbeats, type ExecutionSummary, type WorkflowLinks } from './executions.ts';
 
 export interface CfConvergeApiDependencies {
   temporal: Client;
   taskQueue: string;
   links: WorkflowLinks;
+  /** Foundations a desired state may name (the workers' configured ones; default: the default one). */
+  foundations?: readonly string[];
 }
 
 export interface ConvergenceView extends ConvergeProgress {
@@ -31,18 +35,6 @@ export interface ConvergenceView extends ConvergeProgress {
   closeTime: string | null;
   error: string | null;
   webUiUrl: string;
-}
-
-/** Parses a desired state; the first problem becomes a 400 naming its field. */
-export function parseDesiredState(body: unknown): ConvergeInput {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw validationError('', 'The desired state must be a JSON object.');
-  const input = body as ConvergeInput;
-  const [problem] = validateConvergeInput(input);
-  if (problem) {
-    const [field, ...message] = problem.split(': ');
-    throw validationError(field!, message.join(': '));
-  }
-  return input;
 }
 
 export function createCfConvergeService(deps: CfConvergeApiDependencies) {
@@ -79,6 +71,8 @@ export function createCfConvergeService(deps: CfConvergeApiDependencies) {
   }
 
   return {
+    /** What a start request must look like: the workflow's schema, its foundation one of the configured ones. */
+    inputSchema: convergeRequestSchema(deps.foundations ?? [DEFAULT_FOUNDATION]),
     view,
     async start(input: ConvergeInput): Promise<{ workflowId: string; runId: string; webUiUrl: string }> {
       const workflowId = convergeWorkflowId(settingsFrom(input));

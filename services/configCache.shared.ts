@@ -1,5 +1,6 @@
 // Vocabulary of the config cache (the etcd lab's distributed cache), shared by the cache, its HTTP
 // API, the UI page, the load test and tests. No workflow runs here: reads and writes are plain HTTP.
+import * as z from 'zod/mini';
 
 /** The seed's route: `/config/<key>`, where the key may contain `/`. */
 export const CONFIG_ROUTE = '/config/';
@@ -43,17 +44,31 @@ export const MAX_CONFIG_KEY_BYTES = 1024;
  * resolution, so `a/../b`, `a%2Fb` and `a/b` are three keys. It is limited to the characters a
  * URL path carries unencoded, so the key a user types in the UI is the one its URL addresses.
  */
-export const configKeyPattern = /^[A-Za-z0-9\-._~!$&'()*+,;=:@%/]+$/;
+export const configKeySchema = z.string().check(
+  z.minLength(1, 'must not be empty: use /config/<key>'),
+  // Only ASCII passes the pattern, so characters are bytes.
+  z.maxLength(MAX_CONFIG_KEY_BYTES, `must be at most ${MAX_CONFIG_KEY_BYTES} bytes`),
+  z.regex(/^[A-Za-z0-9\-._~!$&'()*+,;=:@%/]+$/, "must contain only letters, digits, / and -._~!$&'()*+,;=:@%"),
+);
 
-/** Why a key cannot be used, or undefined when it can. */
-export function configKeyProblem(key: string): string | undefined {
-  if (key === '') return 'the key is empty: use /config/<key>';
-  if (key.length > MAX_CONFIG_KEY_BYTES) return `the key is longer than ${MAX_CONFIG_KEY_BYTES} bytes`;
-  if (!configKeyPattern.test(key)) return "the key may contain only letters, digits, / and -._~!$&'()*+,;=:@%";
-  return undefined;
-}
+/** GET /config/<key>'s query, the seed's rule: `use_cache` is true when absent, and only the exact string `true` is true. */
+export const configReadQuerySchema = z.pipe(
+  z.object({ use_cache: z.optional(z.string()) }),
+  z.transform((query) => ({ useCache: query.use_cache === undefined || query.use_cache === 'true' })),
+);
 
-/** The seed's rule: `use_cache` is true when absent, and only the exact string `true` is true. */
-export function useCacheFromQuery(raw: string | undefined): boolean {
-  return raw === undefined || raw === 'true';
+/** A value to store (a PUT body, the editor's text): one JSON value, kept as sent but for surrounding blanks. */
+export function configValueSchema(maxBytes: number) {
+  return z.string().check(
+    z.trim(),
+    z.minLength(1, 'The value is empty: send one JSON value, e.g. {"enabled": true}.'),
+    z.refine((text) => Buffer.byteLength(text) <= maxBytes, `The value is larger than ${maxBytes} bytes.`),
+    z.superRefine((text, ctx) => {
+      try {
+        JSON.parse(text);
+      } catch (error) {
+        ctx.issues.push({ code: 'custom', input: text, message: `The value is not valid JSON: ${(error as Error).message}` });
+      }
+    }),
+  );
 }

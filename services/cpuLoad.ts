@@ -1,22 +1,18 @@
 // CPU-load toggles: read a target's state, switch it ON or OFF. Switching a target
 // that has no workflow yet starts one (workflowIdConflictPolicy USE_EXISTING), then the switch
 // goes through the workflow's update so the answer is the new state.
-import { z } from 'zod';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { FleetDomain, FleetStatus } from '../temporal/searchAttributes.ts';
 import { cpuLoad } from '../workflows/cpuLoad.ts';
 import {
-  MAX_CPU_LOAD_TTL_MS,
   cpuLoadDefaults,
-  cpuLoadStates,
   cpuLoadStatusQuery,
   cpuLoadWorkflowId,
-  isValidCpuLoadTarget,
   switchCpuLoadUpdate,
   type CpuLoadInput,
   type CpuLoadStatus,
+  type CpuLoadSwitchBody,
 } from '../workflows/cpuLoad.shared.ts';
-import { validationError } from './errors.ts';
 import type { WorkflowLinks } from './executions.ts';
 
 export interface CpuLoadServiceDependencies {
@@ -32,13 +28,6 @@ export interface CpuLoadServiceDependencies {
   workflowSettings?: Pick<CpuLoadInput, 'sliceMs' | 'ttlMs' | 'historyThreshold' | 'maxSamples'>;
 }
 
-export const cpuLoadSwitchSchema = z.strictObject({
-  state: z.enum(cpuLoadStates),
-  /** How long this ON lasts before the load switches itself off (default 1 h). */
-  ttlSeconds: z.number().int().min(1).max(MAX_CPU_LOAD_TTL_MS / 1000).optional(),
-});
-export type CpuLoadSwitchBody = z.output<typeof cpuLoadSwitchSchema>;
-
 /** A target's state as the API and UI show it; a target never switched is OFF with no workflow. */
 export type CpuLoadView = Omit<CpuLoadStatus, 'since' | 'lastChange'> &
   Pick<Partial<CpuLoadStatus>, 'lastChange'> & {
@@ -48,13 +37,6 @@ export type CpuLoadView = Omit<CpuLoadStatus, 'since' | 'lastChange'> &
     running: boolean;
     webUiUrl: string | null;
   };
-
-export function parseCpuLoadTarget(target: string | undefined): string {
-  if (target === undefined || !isValidCpuLoadTarget(target)) {
-    throw validationError('target', 'use 1 to 32 lowercase letters, digits and inner hyphens, for example "default" or "web-2"');
-  }
-  return target;
-}
 
 function workflowInput(deps: CpuLoadServiceDependencies, target: string): CpuLoadInput {
   return { target, parallelism: Math.max(1, deps.loadWorkers), loadTaskQueue: deps.loadTaskQueue, ...deps.workflowSettings };

@@ -1,30 +1,31 @@
 // clusters and nodes: the model (clusters, EC2 and SSH profiles), node deployments and
 // removals (runbook workflows), scripts over a cluster's nodes, and the local SMTP sink's mailbox.
-// Requests are checked here first, so a bad one gets a 4xx and changes nothing; the workflows
-// check again (bounds under a row lock), since the API's view may be stale by the time they run.
+// Requests arrive parsed with the vocabulary's schemas (workflows/nodes.shared.ts) and are checked
+// against the model here, so a bad one gets a 4xx and changes nothing; the workflows check their
+// input with the same schemas, and bounds again under a row lock, since this view may be stale.
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import type { $ZodType, output } from 'zod/v4/core';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
 import { createFleetModel, FleetModelError, type FleetErrorCode } from '../db/nodes.ts';
-import { KEY_REF_PATTERN } from '../activities/nodes/ssh.ts';
 import { deployNode } from '../workflows/deployNode.ts';
 import { distributedScript } from '../workflows/distributedScript.ts';
 import { removeNode } from '../workflows/removeNode.ts';
+import * as vocabulary from '../workflows/nodes.shared.ts';
 import {
-  CLUSTER_NAME_PATTERN,
   deployNodeWorkflowId,
   failedOutcomes,
-  failurePolicies,
-  MAX_SCRIPT_BYTES,
-  MAX_SCRIPT_PARALLELISM,
-  PROFILE_NAME_PATTERN,
+  profileKindNames,
+  profileKinds,
   removeNodeWorkflowId,
   runbookStatusQuery,
   scriptRunStatusQuery,
   scriptRunWorkflowId,
   type Cluster,
-  type NodeTimings,
+  type ProfileKind,
+  type ProfileBody,
+  type ProfileOf,
   type RunbookStatus,
   type ScriptRunStatus,
 } from '../workflows/nodes.shared.ts';
@@ -63,81 +64,15 @@ export async function modelCall<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-const optionalText = (max: number) => z.string().max(max).nullable().optional().transform((v) => (v === undefined || v === '' ? null : v));
-const scriptText = optionalText(MAX_SCRIPT_BYTES);
-
-const clusterFields = z.object({
-    name: z.string().regex(CLUSTER_NAME_PATTERN, 'must be a lowercase slug of up to 30 characters (it prefixes node names)'),
-    minNodes: z.number().int().min(0).max(99).default(0),
-    maxNodes: z.number().int().min(1).max(99),
-    ec2Profile: z.string().regex(PROFILE_NAME_PATTERN),
-    sshProfile: z.string().regex(PROFILE_NAME_PATTERN),
-    notifyEmail: z.email().nullable().optional().transform((v) => v ?? null),
-    puppetManifest: scriptText,
-    tomcatScript: scriptText,
-    deployScript: scriptText,
-    clusterUpdateScript: scriptText,
-  });
-const boundsInOrder = { message: 'must not exceed maxNodes', path: ['minNodes'] };
-export const clusterSchema = clusterFields.refine((c) => c.minNodes <= c.maxNodes, boundsInOrder);
-export const clusterUpdateSchema = clusterFields.omit({ name: true }).refine((c) => c.minNodes <= c.maxNodes, boundsInOrder);
-
-export const ec2ProfileSchema = z.object({
-  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1'),
-  imageId: z.string().regex(/^ami-[0-9a-f]{8,17}$/, 'must be an AMI ID such as ami-12c6146b'),
-  instanceType: z.string().regex(/^[a-z0-9-]+\.[a-z0-9]+$/, 'must be an instance type such as t3.micro'),
-  keyName: optionalText(255),
-  securityGroups: z.array(z.string().min(1).max(255)).max(5).default([]),
-  subnetId: optionalText(64),
-  targetGroup: z.string().min(1).max(255),
-  targetPort: z.number().int().min(1).max(65535).nullable().optional().transform((v) => v ?? null),
-  userData: optionalText(16 * 1024),
-});
-
-export const sshProfileSchema = z.object({
-  user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a user name such as ubuntu'),
-  keyRef: z.string().regex(KEY_REF_PATTERN, 'must be the file name of a key in SSH_KEYS_DIR (the key itself is never sent)'),
-  port: z.number().int().min(1).max(65535).nullable().optional().transform((v) => v ?? null),
-});
-
-const timingsSchema = z
-  .object({
-    pollMs: z.number().int().min(1),
-    instanceRunningMs: z.number().int().min(1),
-    instanceStatusOkMs: z.number().int().min(1),
-    sshReadyMs: z.number().int().min(1),
-    puppetMs: z.number().int().min(1),
-    scriptMs: z.number().int().min(1),
-    targetHealthyMs: z.number().int().min(1),
-    targetDrainedMs: z.number().int().min(1),
-    instanceTerminatedMs: z.number().int().min(1),
-  } satisfies Record<keyof NodeTimings, z.ZodType>)
-  .partial()
-  .strict();
-
-export const deploySchema = z.object({
-  deploymentId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/).optional(),
-  ec2Profile: z.string().regex(PROFILE_NAME_PATTERN).optional(),
-  sshProfile: z.string().regex(PROFILE_NAME_PATTERN).optional(),
-  notify: z.email().optional(),
-  timings: timingsSchema.optional(),
-});
-
-export const removeSchema = z.object({ notify: z.email().optional(), timings: timingsSchema.optional() });
-
-export const scriptSchema = z
-  .object({
-    script: z.string().min(1).max(MAX_SCRIPT_BYTES),
-    parallelism: z.number().int().min(1).max(MAX_SCRIPT_PARALLELISM).default(10),
-    failurePolicy: z.enum(failurePolicies).default('continue'),
-    toleratedFailureFraction: z.number().min(0).max(1).optional(),
-    nodes: z.array(z.string().min(1).max(48)).min(1).max(99).optional(),
-    nodeTimeoutMs: z.number().int().min(1).max(24 * 3600_000).optional(),
-  })
-  .refine((s) => s.failurePolicy === 'tolerate' || s.toleratedFailureFraction === undefined, {
-    message: 'toleratedFailureFraction applies only to failurePolicy "tolerate"',
-    path: ['toleratedFailureFraction'],
-  });
+// ui/pages/nodes.tsx parses with classic-zod types, which the vocabulary's zod/mini schemas do not
+// satisfy: these classic pipes into them (same checks, same output) keep it compiling until it
+// imports the schemas from workflows/nodes.shared.ts and parses with parseInput (services/errors.ts).
+const classic = <Schema extends $ZodType>(schema: Schema) => z.pipe(z.unknown(), schema);
+export const clusterSchema = classic(vocabulary.clusterSchema);
+export const deploySchema = classic(vocabulary.deploySchema);
+export const scriptSchema = classic(vocabulary.scriptSchema);
+export const ec2ProfileSchema = classic(vocabulary.ec2ProfileSchema);
+export const sshProfileSchema = classic(vocabulary.sshProfileSchema);
 
 export interface RunbookView extends RunbookStatus {
   workflowId: string;
@@ -177,17 +112,25 @@ export function createNodesService(deps: NodesApiDependencies) {
       return { cluster, nodes: await model.listNodes(name) };
     },
 
-    async putCluster(body: z.output<typeof clusterSchema>, replace: boolean) {
+    async putCluster(body: output<typeof vocabulary.clusterSchema>, replace: boolean) {
       await modelCall(() => model.putCluster(body, { replace }));
       return requireCluster(body.name);
     },
 
-    async startDeployment(clusterName: string, body: z.output<typeof deploySchema>) {
+    /** Creates or replaces a profile of either kind; the answer is the profile as stored. */
+    async putProfile<Kind extends ProfileKind>(kind: Kind, name: string, body: ProfileBody<Kind>): Promise<ProfileOf<Kind>> {
+      const profile: ProfileOf<Kind> = { name, ...body };
+      await model.putProfile(kind, profile);
+      return profile;
+    },
+
+    async startDeployment(clusterName: string, body: output<typeof vocabulary.deploySchema>) {
       const cluster = await requireCluster(clusterName);
-      const ec2Profile = body.ec2Profile ?? cluster.ec2Profile;
-      const sshProfile = body.sshProfile ?? cluster.sshProfile;
-      if (!(await model.getEc2Profile(ec2Profile))) throw new ServiceError(422, 'unknown_profile', `No EC2 profile named ${JSON.stringify(ec2Profile)}.`, { field: 'ec2Profile' });
-      if (!(await model.getSshProfile(sshProfile))) throw new ServiceError(422, 'unknown_profile', `No SSH profile named ${JSON.stringify(sshProfile)}.`, { field: 'sshProfile' });
+      for (const kind of profileKindNames) {
+        const { field, label } = profileKinds[kind];
+        const name = body[field] ?? cluster[field];
+        if (!(await model.getProfile(kind, name))) throw new ServiceError(422, 'unknown_profile', `No ${label} profile named ${JSON.stringify(name)}.`, { field });
+      }
       const nodes = await model.listNodes(clusterName);
       const deploymentId = body.deploymentId ?? randomUUID();
       const workflowId = deployNodeWorkflowId(clusterName, deploymentId);
@@ -212,7 +155,7 @@ export function createNodesService(deps: NodesApiDependencies) {
       }
     },
 
-    async startRemoval(clusterName: string, nodeName: string, body: z.output<typeof removeSchema>) {
+    async startRemoval(clusterName: string, nodeName: string, body: output<typeof vocabulary.removeSchema>) {
       const cluster = await requireCluster(clusterName);
       const node = await model.getNode(clusterName, nodeName);
       if (!node) throw new ServiceError(404, 'unknown_node', `Cluster ${clusterName} has no node named ${JSON.stringify(nodeName)}.`);
@@ -261,7 +204,7 @@ export function createNodesService(deps: NodesApiDependencies) {
         cluster ? list.filter((e) => e.workflowId.startsWith(scriptRunWorkflowId(cluster, ''))) : list,
       ),
 
-    async startScript(clusterName: string, body: z.output<typeof scriptSchema>) {
+    async startScript(clusterName: string, body: output<typeof vocabulary.scriptSchema>) {
       await requireCluster(clusterName);
       const targets = await modelCall(() => model.activeNodeTargets(clusterName, body.nodes));
       if (targets.length === 0) throw new ServiceError(422, 'no_active_nodes', `Cluster ${clusterName} has no active node to run the script on.`);
@@ -310,7 +253,7 @@ async function readScriptInput(temporal: Client, workflowId: string) {
   const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
   const payload = started?.input?.payloads?.[0];
   if (!payload) throw new ServiceError(409, 'no_input', `Script run ${workflowId} has no recorded input.`);
-  const input = defaultPayloadConverter.fromPayload<z.output<typeof scriptSchema>>(payload);
+  const input = defaultPayloadConverter.fromPayload<output<typeof vocabulary.scriptSchema>>(payload);
   return { input: { script: input.script, parallelism: input.parallelism, failurePolicy: input.failurePolicy, toleratedFailureFraction: input.toleratedFailureFraction, nodeTimeoutMs: input.nodeTimeoutMs } };
 }
 

@@ -1,23 +1,19 @@
 // Request runs: start one (409 naming the running run), list and show runs with live
 // progress, cancel. Finished runs are read from MySQL; a running one from its workflow.
-import { z } from 'zod';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { requestRun } from '../workflows/requestRun.ts';
 import {
-  DEFAULT_CONCURRENCY,
-  MAX_CALLS,
-  MAX_CONCURRENCY,
   DEFAULT_SCOPE,
   requestRunWorkflowId,
-  countingModes,
-  isAllowedDestination,
   mergeTally,
   requestRunProgressQuery,
+  requestRunRequestSchema,
   type CallTally,
   type CountingMode,
   type LatencySummary,
   type RequestRunProgress,
+  type RequestRunRequest,
   type RunStatus,
   type TimelineBucket,
 } from '../workflows/requestRun.shared.ts';
@@ -33,21 +29,6 @@ export interface RequestRunApiDependencies {
   /** Lock scope of the runs this service starts (tests use their own). */
   scope?: string;
 }
-
-export function requestRunInputSchema(allowedDestinations: readonly string[]) {
-  return z.strictObject({
-    calls: z.number().int('must be a whole number').min(1).max(MAX_CALLS),
-    concurrency: z.number().int('must be a whole number').min(1).max(MAX_CONCURRENCY).default(DEFAULT_CONCURRENCY),
-    mode: z.enum(countingModes).default('atomic'),
-    destination: z
-      .string()
-      .default(allowedDestinations[0] ?? '')
-      .refine((url) => URL.canParse(url), 'must be a URL')
-      .refine((url) => isAllowedDestination(url, allowedDestinations), `is not allowed; allowed: ${allowedDestinations.join(', ')}`),
-  });
-}
-
-export type RequestRunRequest = z.output<ReturnType<typeof requestRunInputSchema>>;
 
 /** A run as the UI and API show it: the MySQL row, plus live progress while it runs. */
 export interface RunView {
@@ -148,7 +129,7 @@ export function createRequestRunService(deps: RequestRunApiDependencies) {
   return {
     allowedDestinations: deps.allowedDestinations,
     /** What a start request must look like: its destination must be on this service's allowlist. */
-    inputSchema: requestRunInputSchema(deps.allowedDestinations),
+    inputSchema: requestRunRequestSchema(deps.allowedDestinations),
     runningRunId,
     get,
 
@@ -170,7 +151,6 @@ export function createRequestRunService(deps: RequestRunApiDependencies) {
         throw new ServiceError(409, 'already_running', `Request run ${running ?? '?'} is running${done}; wait for it to finish or cancel it.`, {
           runId: running,
           workflowId,
-  requestRunWorkflowId,
         });
       }
     },

@@ -58,7 +58,7 @@ describe('healthCheck workflow (real Temporal, MariaDB, memcached, etcd)', () =>
     const cause = (failure as WorkflowFailedError).cause;
     expect(cause).toBeInstanceOf(ApplicationFailure);
     expect((cause as ApplicationFailure).type).toBe('InvalidInput');
-    expect((cause as ApplicationFailure).message).toMatch(/Unknown dependency redis/);
+    expect((cause as ApplicationFailure).message).toMatch(/dependencies\.0: unknown dependency redis/);
   });
 
   it('answers the progress query once done', async () => {

@@ -238,7 +238,7 @@ describe('clusters and nodes: deployNode and removeNode sagas', () => {
   it('a retried launch finds the instance the first attempt made (ClientToken and deployment tag)', async () => {
     const { createAwsActivities, createSshEndpointResolver } = await import('../activities/nodes/aws.ts');
     const activities = createAwsActivities({ aws, resolveSshEndpoint: createSshEndpointResolver('local-sshd', env.config.ssh.sshd) });
-    const profile = (await createFleetModel(env.clients.mysql).listEc2Profiles()).find((p) => p.name === 'local')!;
+    const profile = (await createFleetModel(env.clients.mysql).listProfiles('ec2')).find((p) => p.name === 'local')!;
     const request = { deploymentId: `retry-${suffix}`, clientToken: `fleet-retry-${suffix}`, cluster: 'web', node: 'web99', profile };
     const first = await activities.launchInstance(request);
     const second = await activities.launchInstance(request);

@@ -3,49 +3,92 @@
 // Shared by the workflow, its activities, the API, UI and tests. The plan is a pure function of
 // the desired state and what was observed, so the workflow computes it deterministically.
 import { defineQuery, defineSignal } from '@temporalio/workflow';
+import * as z from 'zod/mini';
+import { wholeNumber } from './validation.shared.ts';
 
 export const CF_CONVERGE_TASK_QUEUE = 'cf-converge';
+/** The foundation a desired state names when it names none (the one the configuration defines). */
+export const DEFAULT_FOUNDATION = 'default';
 export const DEFAULT_PREFIX = 'scale-';
 export const DEFAULT_CONCURRENCY = 20;
 export const MAX_CONCURRENCY = 200;
 export const MAX_APPS_PER_KIND = 10_000;
 export const MAX_INSTANCES = 1000;
 
-export interface AppKindSpec {
+const cfName = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1 to 64 letters, digits, dots, dashes or underscores'));
+const domainLabel = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+const domainName = z.string().check(z.regex(new RegExp(`^(?=.{1,253}$)${domainLabel}(?:\\.${domainLabel})*$`), 'must be a domain name such as apps.example.com'));
+// CF names become route hosts here, so they must be DNS labels.
+const dnsLabel = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const namePart = /^[a-z0-9][a-z0-9-]{0,39}$/;
+
+export const appKindSchema = z.strictObject({
   /** Lowercase name of the kind, e.g. "proxy" or "tick"; apps are named `<prefix><kind>-<i>`. */
-  kind: string;
-  count: number;
-  instances: number;
+  kind: z.string().check(z.regex(namePart, 'must be 1 to 40 lowercase letters, digits or dashes')),
+  count: wholeNumber(0, MAX_APPS_PER_KIND),
+  instances: wholeNumber(0, MAX_INSTANCES),
   /** Environment variables of every app of this kind (not secrets: they are stored in history). */
-  env?: Record<string, string>;
+  env: z.optional(
+    z.record(z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/, 'must be a variable name of letters, digits, _, . or -')), z.string(), {
+      error: 'must map names to strings',
+    }),
+  ),
   /** The prototype's bits: `builtin:<name>` or a zip under CF_BITS_DIR. */
-  bits?: string;
+  bits: z.optional(z.string().check(z.minLength(1), z.maxLength(255), z.refine((bits) => !bits.includes('..'), 'must be builtin:<name> or a file name under CF_BITS_DIR'))),
   /** Give each app a route `<app name>.<domain>` (default true). */
-  route?: boolean;
+  route: z.optional(z.boolean()),
+});
+export type AppKindSpec = z.infer<typeof appKindSchema>;
+
+/** A desired state whose foundation names are checked by `foundation` (the workflow cannot know the configured ones). */
+function desiredStateSchema(foundation: typeof cfName) {
+  return z
+    .strictObject({
+      /** Which configured foundation (credentials are resolved by the activities, never passed here). */
+      foundation: z.optional(foundation),
+      prefix: z.optional(z.string().check(z.regex(/^[a-z0-9-]{0,20}$/, 'must be up to 20 lowercase letters, digits or dashes'))),
+      org: z.optional(cfName),
+      space: z.optional(cfName),
+      /** Apps domain; default: the foundation's first shared domain. */
+      domain: z.optional(domainName),
+      kinds: z.array(appKindSchema).check(z.minLength(1, 'declare at least one app kind')),
+      concurrency: z.optional(wholeNumber(1, MAX_CONCURRENCY)),
+      /** Stop after computing the plan, and return it. */
+      dryRun: z.optional(z.boolean()),
+      /** Delete apps of a declared kind beyond its count (default true; the original never deleted). */
+      deleteExtras: z.optional(z.boolean()),
+      /** Wait until every instance is RUNNING before an app counts as converged (default true). */
+      waitForRunning: z.optional(z.boolean()),
+      /** Apps per activity; each activity heartbeats which apps are done. */
+      batchSize: z.optional(wholeNumber(1, 5000)),
+      /** First poll interval for droplets, jobs and instance states (grows 1.5× per poll up to 2 s). */
+      pollIntervalMs: z.optional(wholeNumber(0, 60_000)),
+      /** Observe → plan → apply rounds before giving up on apps that keep failing. */
+      maxRounds: z.optional(wholeNumber(1, 10)),
+    })
+    .check(
+      z.superRefine((input, ctx) => {
+        const prefix = input.prefix ?? DEFAULT_PREFIX;
+        const seen = new Set<string>();
+        input.kinds.forEach((spec, i) => {
+          const problem = (message: string) => ctx.issues.push({ code: 'custom', input: spec.kind, path: ['kinds', i, 'kind'], message });
+          if (seen.has(spec.kind)) problem(`${spec.kind} is declared twice`);
+          seen.add(spec.kind);
+          const last = appName(prefix, spec.kind, spec.count - 1);
+          if (spec.count > 0 && !dnsLabel.test(last)) problem(`app names like ${last} must be valid DNS labels (63 characters at most)`);
+        });
+      }),
+    );
 }
 
-export interface ConvergeInput {
-  /** Which configured foundation (credentials are resolved by the activities, never passed here). */
-  foundation?: string;
-  prefix?: string;
-  org?: string;
-  space?: string;
-  /** Apps domain; default: the foundation's first shared domain. */
-  domain?: string;
-  kinds: AppKindSpec[];
-  concurrency?: number;
-  /** Stop after computing the plan, and return it. */
-  dryRun?: boolean;
-  /** Delete apps of a declared kind beyond its count (default true; the original never deleted). */
-  deleteExtras?: boolean;
-  /** Wait until every instance is RUNNING before an app counts as converged (default true). */
-  waitForRunning?: boolean;
-  /** Apps per activity; each activity heartbeats which apps are done. */
-  batchSize?: number;
-  /** First poll interval for droplets, jobs and instance states (grows 1.5× per poll up to 2 s). */
-  pollIntervalMs?: number;
-  /** Observe → plan → apply rounds before giving up on apps that keep failing. */
-  maxRounds?: number;
+/** The desired state, as the workflow checks it at start (also what `temporal workflow start --input` passes). */
+export const convergeInputSchema = desiredStateSchema(cfName);
+export type ConvergeInput = z.infer<typeof convergeInputSchema>;
+
+/** The desired state as the API and UI take it: the foundation must also be one of the configured ones. */
+export function convergeRequestSchema(foundations: readonly string[]) {
+  const configured = new Set(foundations);
+  return desiredStateSchema(cfName.check(z.refine((name) => configured.has(name), `is not a configured foundation; configured: ${foundations.join(', ')}`)));
 }
 
 export type Settings = Required<Omit<ConvergeInput, 'domain'>> & { domain: string | undefined };
@@ -144,49 +187,10 @@ export function appName(prefix: string, kind: string, index: number): string {
   return `${prefix}${kind}-${index}`;
 }
 
-// CF names become route hosts here, so they must be DNS labels.
-const dnsLabel = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-const namePart = /^[a-z0-9][a-z0-9-]{0,39}$/;
-
-/** Every problem with the desired state, as `field: message` (empty when valid). */
-export function validateConvergeInput(input: ConvergeInput): string[] {
-  const problems: string[] = [];
-  const whole = (value: unknown, min: number, max: number) => typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
-  const prefix = input.prefix ?? DEFAULT_PREFIX;
-  if (typeof prefix !== 'string' || !/^[a-z0-9-]{0,20}$/.test(prefix)) problems.push('prefix: must be up to 20 lowercase letters, digits or dashes');
-  for (const field of ['org', 'space', 'foundation'] as const) {
-    const value = input[field];
-    if (value !== undefined && (typeof value !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(value))) problems.push(`${field}: must be 1 to 64 letters, digits, dots, dashes or underscores`);
-  }
-  if (input.concurrency !== undefined && !whole(input.concurrency, 1, MAX_CONCURRENCY)) problems.push(`concurrency: must be a whole number from 1 to ${MAX_CONCURRENCY}`);
-  if (input.batchSize !== undefined && !whole(input.batchSize, 1, 5000)) problems.push('batchSize: must be a whole number from 1 to 5000');
-  if (input.maxRounds !== undefined && !whole(input.maxRounds, 1, 10)) problems.push('maxRounds: must be a whole number from 1 to 10');
-  if (input.pollIntervalMs !== undefined && !whole(input.pollIntervalMs, 0, 60_000)) problems.push('pollIntervalMs: must be a whole number from 0 to 60000');
-  if (!Array.isArray(input.kinds) || input.kinds.length === 0) {
-    problems.push('kinds: declare at least one app kind');
-    return problems;
-  }
-  const seen = new Set<string>();
-  input.kinds.forEach((spec, i) => {
-    const at = `kinds.${i}`;
-    if (typeof spec.kind !== 'string' || !namePart.test(spec.kind)) problems.push(`${at}.kind: must be 1 to 40 lowercase letters, digits or dashes`);
-    else if (seen.has(spec.kind)) problems.push(`${at}.kind: ${spec.kind} is declared twice`);
-    seen.add(spec.kind);
-    if (!whole(spec.count, 0, MAX_APPS_PER_KIND)) problems.push(`${at}.count: must be a whole number from 0 to ${MAX_APPS_PER_KIND}`);
-    if (!whole(spec.instances, 0, MAX_INSTANCES)) problems.push(`${at}.instances: must be a whole number from 0 to ${MAX_INSTANCES}`);
-    if (typeof spec.kind === 'string' && whole(spec.count, 1, MAX_APPS_PER_KIND) && !dnsLabel.test(appName(prefix, spec.kind, spec.count - 1))) {
-      problems.push(`${at}.kind: app names like ${appName(prefix, spec.kind, spec.count - 1)} must be valid DNS labels (63 characters at most)`);
-    }
-    if (spec.env !== undefined && (typeof spec.env !== 'object' || Object.values(spec.env).some((v) => typeof v !== 'string'))) problems.push(`${at}.env: must map names to strings`);
-    if (spec.bits !== undefined && (typeof spec.bits !== 'string' || spec.bits.includes('..'))) problems.push(`${at}.bits: must be builtin:<name> or a file name under CF_BITS_DIR`);
-  });
-  return problems;
-}
-
 export function settingsFrom(input: ConvergeInput): Settings {
   const prefix = input.prefix ?? DEFAULT_PREFIX;
   return {
-    foundation: input.foundation ?? 'default',
+    foundation: input.foundation ?? DEFAULT_FOUNDATION,
     prefix,
     org: input.org ?? `${prefix}org`,
     space: input.space ?? `${prefix}space`,

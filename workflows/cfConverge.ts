@@ -15,11 +15,11 @@ import { FleetDomain, FleetStatus } from '../temporal/searchAttributes.ts';
 import {
   appActions,
   computePlan,
+  convergeInputSchema,
   convergeProgressQuery,
   pauseSignal,
   resumeSignal,
   settingsFrom,
-  validateConvergeInput,
   type AppAction,
   type AppOutcome,
   type ConvergeInput,
@@ -29,6 +29,7 @@ import {
   type ConvergeStatus,
   type PhaseProgress,
 } from './cfConverge.shared.ts';
+import { workflowInput } from './validation.shared.ts';
 
 const { observeFoundation } = proxyActivities<CfConvergeActivities>({
   startToCloseTimeout: '5 minutes',
@@ -47,9 +48,7 @@ function chunks<T>(items: T[], size: number): T[][] {
 }
 
 export async function cfConverge(input: ConvergeInput): Promise<ConvergeResult> {
-  const problems = validateConvergeInput(input);
-  if (problems.length > 0) throw ApplicationFailure.nonRetryable(`Invalid desired state: ${problems.join('; ')}`, 'InvalidInput');
-  const settings = settingsFrom(input);
+  const settings = settingsFrom(workflowInput(convergeInputSchema, input));
   const startedAt = new Date().toISOString();
 
   let status = 'observing' as ConvergeStatus;

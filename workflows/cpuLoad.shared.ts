@@ -1,6 +1,8 @@
 // Vocabulary of the CPU-load domain (the seed's "CPU Load Worker", made durable), shared by the
 // workflow, its activities, the load workers, the API, the UI and tests.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import * as z from 'zod/mini';
+import { wholeNumber } from './validation.shared.ts';
 
 /** Task queue of the cpuLoad workflows and their memcached activities (the main worker). */
 export const CPU_LOAD_CONTROL_TASK_QUEUE = 'cpu-load-control';
@@ -12,8 +14,10 @@ export type CpuLoadState = (typeof cpuLoadStates)[number];
 
 /** The target the seed had (its only one): it keeps the seed's exact memcached key. */
 export const DEFAULT_CPU_LOAD_TARGET = 'default';
-/** Lowercase letters, digits and inner hyphens, at most 32 characters. */
-export const cpuLoadTargetPattern = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
+/** A target's name: lowercase letters, digits and inner hyphens, at most 32 characters (it is in the workflow ID). */
+export const cpuLoadTargetSchema = z
+  .string()
+  .check(z.regex(/^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/, 'use 1 to 32 lowercase letters, digits and inner hyphens, for example "default" or "web-2"'));
 
 export const cpuLoadDefaults = {
   /** The load switches itself off after an hour, as the seed's memcached key expired after 3600 s. */
@@ -30,9 +34,18 @@ export const cpuLoadDefaults = {
 /** Longest TTL a switch may ask for: memcached reads expiries over 30 days as timestamps. */
 export const MAX_CPU_LOAD_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 
-export function isValidCpuLoadTarget(target: string): boolean {
-  return cpuLoadTargetPattern.test(target);
-}
+/** Below this, a run could continue as new before doing anything (its first events alone are ~12). */
+export const MIN_HISTORY_THRESHOLD = 40;
+
+const stateSchema = z.enum(cpuLoadStates, { error: 'must be "ON" or "OFF"' });
+
+/** A switch, by signal or update. `ttlMs` overrides the workflow's TTL for this ON. */
+export const cpuLoadSwitchSchema = z.strictObject({ state: stateSchema, ttlMs: z.optional(wholeNumber(1, MAX_CPU_LOAD_TTL_MS)) });
+export type CpuLoadSwitch = z.infer<typeof cpuLoadSwitchSchema>;
+
+/** A switch as the API and the UI take it: the TTL of this ON in seconds (default: the workflow's, 1 h). */
+export const cpuLoadSwitchBodySchema = z.strictObject({ state: stateSchema, ttlSeconds: z.optional(wholeNumber(1, MAX_CPU_LOAD_TTL_MS / 1000)) });
+export type CpuLoadSwitchBody = z.infer<typeof cpuLoadSwitchBodySchema>;
 
 /** One workflow per target: the workflow ID is derived from the target name. */
 export function cpuLoadWorkflowId(target: string): string {
@@ -42,7 +55,7 @@ export function cpuLoadWorkflowId(target: string): string {
 /** The target a workflow ID names, when it follows cpuLoadWorkflowId (for starts from the CLI). */
 export function cpuLoadTargetOf(workflowId: string): string | undefined {
   const target = workflowId.startsWith('cpu-load-') ? workflowId.slice('cpu-load-'.length) : '';
-  return isValidCpuLoadTarget(target) ? target : undefined;
+  return z.safeParse(cpuLoadTargetSchema, target).success ? target : undefined;
 }
 
 /** The memcached key mirroring a target's state: the seed's `CPULoad` for the default target. */
@@ -72,12 +85,6 @@ export interface BurnRequest {
   lane: number;
 }
 
-/** A switch, by signal or update. `ttlMs` overrides the workflow's TTL for this ON. */
-export interface CpuLoadSwitch {
-  state: CpuLoadState;
-  ttlMs?: number;
-}
-
 export type CpuLoadChangeSource = 'start' | 'signal' | 'update' | 'ttl';
 
 export interface MemcachedMirror {
@@ -102,24 +109,26 @@ export interface CpuLoadCarriedState {
   memcached: MemcachedMirror | null;
 }
 
-export interface CpuLoadInput {
+/** A cpuLoad workflow's input, checked at start (also what `temporal workflow start --input` passes). */
+export const cpuLoadInputSchema = z.strictObject({
   /** Defaults to the target named by the workflow ID (cpu-load-<target>), else `default`. */
-  target?: string;
+  target: z.optional(cpuLoadTargetSchema),
   /** How long an ON lasts before the load switches itself off (default 1 h). */
-  ttlMs?: number;
+  ttlMs: z.optional(wholeNumber(1, MAX_CPU_LOAD_TTL_MS)),
   /** Length of one burn activity (default 10 s). */
-  sliceMs?: number;
+  sliceMs: z.optional(wholeNumber(1)),
   /** Slices run at once: the number of load workers, so each one is busy (default 1). */
-  parallelism?: number;
+  parallelism: z.optional(wholeNumber(1)),
   /** Where the load workers poll (default `cpu-load`; tests add a suffix). */
-  loadTaskQueue?: string;
+  loadTaskQueue: z.optional(z.string().check(z.minLength(1), z.maxLength(1000))),
   /** History length that triggers continue-as-new (default 2000 events). */
-  historyThreshold?: number;
+  historyThreshold: z.optional(wholeNumber(MIN_HISTORY_THRESHOLD)),
   /** Samples kept for the chart (default 120). */
-  maxSamples?: number;
-  /** Set by continue-as-new only. */
-  carried?: CpuLoadCarriedState;
-}
+  maxSamples: z.optional(wholeNumber(1)),
+  /** Set by continue-as-new only: the previous run's state, which this workflow wrote itself. */
+  carried: z.optional(z.custom<CpuLoadCarriedState>((value) => typeof value === 'object' && value !== null, 'must be the state a previous run carried over')),
+});
+export type CpuLoadInput = z.infer<typeof cpuLoadInputSchema>;
 
 export interface CpuLoadStatus {
   target: string;
@@ -148,17 +157,6 @@ export const setCpuLoadSignal = defineSignal<[CpuLoadSwitch]>('setCpuLoad');
 /** Switch ON/OFF and get the new status back once memcached mirrors it; invalid switches are rejected. */
 export const switchCpuLoadUpdate = defineUpdate<CpuLoadStatus, [CpuLoadSwitch]>('switchCpuLoad');
 export const cpuLoadStatusQuery = defineQuery<CpuLoadStatus>('cpuLoadStatus');
-
-/** Why a switch cannot be applied, or undefined when it can (used by the update validator). */
-export function cpuLoadSwitchProblem(request: unknown): string | undefined {
-  if (typeof request !== 'object' || request === null) return 'expected {"state": "ON" | "OFF", "ttlMs"?: number}';
-  const { state, ttlMs } = request as Record<string, unknown>;
-  if (!(cpuLoadStates as readonly unknown[]).includes(state)) return `state must be "ON" or "OFF", not ${JSON.stringify(state)}`;
-  if (ttlMs !== undefined && (typeof ttlMs !== 'number' || !Number.isInteger(ttlMs) || ttlMs < 1 || ttlMs > MAX_CPU_LOAD_TTL_MS)) {
-    return `ttlMs must be a whole number of milliseconds from 1 to ${MAX_CPU_LOAD_TTL_MS}, not ${JSON.stringify(ttlMs)}`;
-  }
-  return undefined;
-}
 
 /** Samples grouped per load worker, in order of first appearance (for charts). */
 export function samplesByWorker(samples: readonly CpuSample[]): Map<string, CpuSample[]> {

@@ -3,7 +3,6 @@
 // them. The switch is mirrored in memcached under the seed's `CPULoad` key, and the workflow
 // continues as new, carrying its state, before its history grows long.
 import {
-  ApplicationFailure,
   CancellationScope,
   allHandlersFinished,
   condition,
@@ -22,11 +21,11 @@ import {
   CPU_LOAD_TASK_QUEUE,
   DEFAULT_CPU_LOAD_TARGET,
   cpuLoadDefaults,
+  cpuLoadInputSchema,
   cpuLoadMemcachedKey,
   cpuLoadStatusQuery,
-  cpuLoadSwitchProblem,
+  cpuLoadSwitchSchema,
   cpuLoadTargetOf,
-  isValidCpuLoadTarget,
   setCpuLoadSignal,
   switchCpuLoadUpdate,
   type CpuLoadChangeSource,
@@ -36,34 +35,23 @@ import {
   type CpuSample,
   type MemcachedMirror,
 } from './cpuLoad.shared.ts';
+import { problemOf, workflowInput } from './validation.shared.ts';
 
 const { mirrorCpuLoadKey } = proxyActivities<CpuLoadActivities>({
   startToCloseTimeout: '10 seconds',
   retry: { maximumAttempts: 3, initialInterval: '200 milliseconds' },
 });
 
-function wholeNumber(name: string, value: number | undefined, fallback: number, min = 1): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min) throw ApplicationFailure.nonRetryable(`${name} must be a whole number from ${min}, not ${value}`, 'InvalidInput');
-  return value;
-}
-
-/** Below this, a run could continue as new before doing anything (its first events alone are ~12). */
-const MIN_HISTORY_THRESHOLD = 40;
-
-function settingsOf(input: CpuLoadInput) {
-  const target = input.target ?? cpuLoadTargetOf(workflowInfo().workflowId) ?? DEFAULT_CPU_LOAD_TARGET;
-  if (!isValidCpuLoadTarget(target)) {
-    throw ApplicationFailure.nonRetryable(`Target ${JSON.stringify(target)} is not a short name of a-z, 0-9 and inner hyphens`, 'InvalidInput');
-  }
+function settingsOf(rawInput: CpuLoadInput) {
+  const input = workflowInput(cpuLoadInputSchema, rawInput);
   return {
-    target,
-    ttlMs: wholeNumber('ttlMs', input.ttlMs, cpuLoadDefaults.ttlMs),
-    sliceMs: wholeNumber('sliceMs', input.sliceMs, cpuLoadDefaults.sliceMs),
-    parallelism: wholeNumber('parallelism', input.parallelism, cpuLoadDefaults.parallelism),
+    target: input.target ?? cpuLoadTargetOf(workflowInfo().workflowId) ?? DEFAULT_CPU_LOAD_TARGET,
+    ttlMs: input.ttlMs ?? cpuLoadDefaults.ttlMs,
+    sliceMs: input.sliceMs ?? cpuLoadDefaults.sliceMs,
+    parallelism: input.parallelism ?? cpuLoadDefaults.parallelism,
     loadTaskQueue: input.loadTaskQueue ?? CPU_LOAD_TASK_QUEUE,
-    historyThreshold: wholeNumber('historyThreshold', input.historyThreshold, cpuLoadDefaults.historyThreshold, MIN_HISTORY_THRESHOLD),
-    maxSamples: wholeNumber('maxSamples', input.maxSamples, cpuLoadDefaults.maxSamples),
+    historyThreshold: input.historyThreshold ?? cpuLoadDefaults.historyThreshold,
+    maxSamples: input.maxSamples ?? cpuLoadDefaults.maxSamples,
   };
 }
 
@@ -127,7 +115,7 @@ export async function cpuLoad(input: CpuLoadInput = {}): Promise<never> {
 
   setHandler(cpuLoadStatusQuery, status);
   setHandler(setCpuLoadSignal, (request) => {
-    const problem = cpuLoadSwitchProblem(request);
+    const problem = problemOf(cpuLoadSwitchSchema, request);
     if (problem) log.warn('Ignored an invalid setCpuLoad signal', { problem });
     else apply(request, 'signal');
   });
@@ -141,7 +129,7 @@ export async function cpuLoad(input: CpuLoadInput = {}): Promise<never> {
     },
     {
       validator: (request) => {
-        const problem = cpuLoadSwitchProblem(request);
+        const problem = problemOf(cpuLoadSwitchSchema, request);
         if (problem) throw new Error(problem);
       },
     },

@@ -8,6 +8,7 @@ import { FleetDomain } from '../temporal/searchAttributes.ts';
 import {
   clientTokenFor,
   defaultNodeTimings,
+  deployNodeInputSchema,
   deploySteps,
   runbookStatusQuery,
   type DeployNodeInput,
@@ -15,9 +16,11 @@ import {
   type SshTarget,
 } from './nodes.shared.ts';
 import { Runbook } from './runbook.ts';
+import { workflowInput } from './validation.shared.ts';
 import { clusterUpdate, notifier, runbookActivities } from './runbookActivities.ts';
 
-export async function deployNode(input: DeployNodeInput): Promise<RunbookResult> {
+export async function deployNode(rawInput: DeployNodeInput): Promise<RunbookResult> {
+  const input = workflowInput(deployNodeInputSchema, rawInput);
   upsertSearchAttributes([{ key: FleetDomain, value: 'nodes' }]);
   const timings = { ...defaultNodeTimings, ...input.timings };
   const runbook = new Runbook('deploy', input.cluster, deploySteps);

@@ -3,15 +3,17 @@
 import { ApplicationFailure, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { NodeActivities } from '../activities/nodes/index.ts';
 import { FleetDomain, FleetStatus } from '../temporal/searchAttributes.ts';
-import { scriptRunStatusQuery, scriptRunVerdict, type DistributedScriptInput, type ScriptRunStatus } from './nodes.shared.ts';
+import { distributedScriptInputSchema, scriptRunStatusQuery, scriptRunVerdict, type DistributedScriptInput, type ScriptRunStatus } from './nodes.shared.ts';
 import { runScriptOnNodes } from './scriptFanOut.ts';
+import { workflowInput } from './validation.shared.ts';
 
 const { activeNodeTargets } = proxyActivities<NodeActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { maximumAttempts: 10, maximumInterval: '10 seconds' },
 });
 
-export async function distributedScript(input: DistributedScriptInput): Promise<ScriptRunStatus> {
+export async function distributedScript(rawInput: DistributedScriptInput): Promise<ScriptRunStatus> {
+  const input = workflowInput(distributedScriptInputSchema, rawInput);
   upsertSearchAttributes([{ key: FleetDomain, value: 'nodes' }, { key: FleetStatus, value: 'running' }]);
   const status: ScriptRunStatus = {
     cluster: input.cluster,

@@ -10,7 +10,11 @@ export type DependencyName = (typeof dependencyNames)[number];
 
 export const healthCheckInputSchema = z.strictObject({
   /** Which dependencies to probe; all of them when omitted. */
-  dependencies: z.optional(z.array(z.enum(dependencyNames)).check(z.minLength(1, 'name at least one dependency'))),
+  dependencies: z.optional(
+    z.array(z.enum(dependencyNames, { error: (issue) => `unknown dependency ${String(issue.input)}; expected some of ${dependencyNames.join(', ')}` })).check(
+      z.minLength(1, 'name at least one dependency'),
+    ),
+  ),
   /** Per-probe time limit in milliseconds (default 3000). */
   probeTimeoutMs: z.optional(z.int().check(z.minimum(10), z.maximum(60_000))),
 });

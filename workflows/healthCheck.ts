@@ -1,16 +1,18 @@
 // Probes each dependency through an activity, in parallel, and reports; the report is also
 // recorded in MySQL (when MySQL is up) so the UI can show a history.
-import { ApplicationFailure, log, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { log, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { HealthActivities } from '../activities/health.ts';
 import { FleetDomain, FleetStatus } from '../temporal/searchAttributes.ts';
 import {
   dependencyNames,
+  healthCheckInputSchema,
   healthCheckProgressQuery,
   type DependencyName,
   type HealthCheckInput,
   type HealthReport,
   type ProbeResult,
 } from './healthCheck.shared.ts';
+import { workflowInput } from './validation.shared.ts';
 
 const { checkDependency } = proxyActivities<HealthActivities>({
   startToCloseTimeout: '30 seconds',
@@ -21,12 +23,9 @@ const { recordHealthReport } = proxyActivities<HealthActivities>({
   retry: { maximumAttempts: 2, initialInterval: '200 milliseconds' },
 });
 
-export async function healthCheck(input: HealthCheckInput = {}): Promise<HealthReport> {
+export async function healthCheck(rawInput: HealthCheckInput = {}): Promise<HealthReport> {
+  const input = workflowInput(healthCheckInputSchema, rawInput);
   const dependencies = [...new Set(input.dependencies ?? dependencyNames)];
-  const unknown = dependencies.filter((name) => !(dependencyNames as readonly string[]).includes(name));
-  if (unknown.length > 0) {
-    throw ApplicationFailure.nonRetryable(`Unknown dependency ${unknown.join(', ')}; expected some of ${dependencyNames.join(', ')}`, 'InvalidInput');
-  }
   const timeoutMs = input.probeTimeoutMs ?? 3000;
   upsertSearchAttributes([{ key: FleetDomain, value: 'health' }, { key: FleetStatus, value: 'checking' }]);
 

@@ -3,12 +3,21 @@
 // the API, the UI and the tests. Nothing here is a secret: SSH keys travel as references (a key
 // name), AWS and SMTP credentials stay in the worker's configuration.
 import { defineQuery } from '@temporalio/workflow';
+import * as z from 'zod/mini';
+import type { $ZodType } from 'zod/v4/core';
+import { wholeNumber } from './validation.shared.ts';
 
 export const NODES_TASK_QUEUE = 'nodes';
 
-/** Cluster names become node names (`web01`) and EC2 tags: a short slug. */
-export const CLUSTER_NAME_PATTERN = /^[a-z][a-z0-9-]{0,29}$/;
 export const PROFILE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** An SSH key is named by a plain file name under SSH_KEYS_DIR: no path, so no way out of it. */
+export const KEY_REF_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** Cluster names become node names (`web01`) and EC2 tags: a short slug. */
+export const clusterNameSchema = z.string().check(z.regex(/^[a-z][a-z0-9-]{0,29}$/, 'must be a lowercase slug of up to 30 characters (it prefixes node names)'));
+export const profileNameSchema = z.string().check(z.regex(PROFILE_NAME_PATTERN, 'must be 1 to 64 letters, digits, dots, dashes or underscores'));
+/** A node's name: its cluster's and a number from 01 to 99. */
+export const nodeNameSchema = z.string().check(z.regex(/^[a-z][a-z0-9-]{0,29}[0-9]{2}$/, 'must be a node name such as web01'));
 /** Node names are `<cluster>01` … `<cluster>99`, the first free one, as in the original. */
 export const MAX_NODE_NUMBER = 99;
 
@@ -23,31 +32,62 @@ export const clientTokenFor = (deploymentId: string) => `fleet-${deploymentId}`.
 /** EC2 tags every node carries from launch: how a retried launch finds the instance it already made. */
 export const NODE_TAGS = { deployment: 'fleet:deployment', cluster: 'fleet:cluster', name: 'Name' } as const;
 
-export interface Ec2Profile {
-  name: string;
-  region: string;
-  imageId: string;
-  instanceType: string;
-  keyName: string | null;
-  securityGroups: string[];
-  subnetId: string | null;
+/** Optional text: absent, null and '' are all stored as null. */
+const optionalText = (max: number) => z.pipe(z.optional(z.nullable(z.string().check(z.maxLength(max)))), z.transform((v) => (v === undefined || v === '' ? null : v)));
+const optionalPort = z.pipe(z.optional(z.nullable(wholeNumber(1, 65535))), z.transform((v) => v ?? null));
+
+/** An EC2 profile as PUT /api/ec2-profiles/<name> takes it (the name is in the path). */
+export const ec2ProfileSchema = z.strictObject({
+  region: z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1')),
+  imageId: z.string().check(z.regex(/^ami-[0-9a-f]{8,17}$/, 'must be an AMI ID such as ami-12c6146b')),
+  instanceType: z.string().check(z.regex(/^[a-z0-9-]+\.[a-z0-9]+$/, 'must be an instance type such as t3.micro')),
+  keyName: optionalText(255),
+  securityGroups: z._default(z.array(z.string().check(z.minLength(1), z.maxLength(255))).check(z.maxLength(5)), () => []),
+  subnetId: optionalText(64),
   /** A target group name or ARN. */
-  targetGroup: string;
+  targetGroup: z.string().check(z.minLength(1), z.maxLength(255)),
   /** The port targets are registered on (default: the target group's). */
-  targetPort: number | null;
+  targetPort: optionalPort,
   /** Instance user data. Workflows see only USER_DATA_WITHHELD: it may hold secrets, so the launch reads it itself. */
-  userData: string | null;
-}
+  userData: optionalText(16 * 1024),
+});
+export type Ec2Profile = { name: string } & z.output<typeof ec2ProfileSchema>;
 
 export const USER_DATA_WITHHELD = '(withheld from workflow history)';
 
-export interface SshProfile {
-  name: string;
-  user: string;
+/** An SSH profile as PUT /api/ssh-profiles/<name> takes it: a key by reference only. */
+export const sshProfileSchema = z.strictObject({
+  user: z.string().check(z.regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a user name such as ubuntu')),
   /** A file name under SSH_KEYS_DIR; the worker reads the key, workflows never see it. */
-  keyRef: string;
-  port: number | null;
+  keyRef: z.string().check(z.regex(KEY_REF_PATTERN, 'must be the file name of a key in SSH_KEYS_DIR (the key itself is never sent)')),
+  port: optionalPort,
+});
+export type SshProfile = { name: string } & z.output<typeof sshProfileSchema>;
+
+/**
+ * The two kinds of profile differ only in this: how they are named in messages, the cluster field
+ * that names one, and their fields (the schema). One route, service and model function serves both.
+ */
+export const profileKinds: { [Kind in ProfileKind]: ProfileKindInfo<ProfileBodies[Kind]> } = {
+  ec2: { label: 'EC2', field: 'ec2Profile', schema: ec2ProfileSchema, fields: Object.keys(ec2ProfileSchema.shape) },
+  ssh: { label: 'SSH', field: 'sshProfile', schema: sshProfileSchema, fields: Object.keys(sshProfileSchema.shape) },
+};
+interface ProfileBodies {
+  ec2: z.output<typeof ec2ProfileSchema>;
+  ssh: z.output<typeof sshProfileSchema>;
 }
+interface ProfileKindInfo<Body> {
+  label: string;
+  /** The cluster's (and a deployment's) field naming a profile of this kind. */
+  field: 'ec2Profile' | 'sshProfile';
+  schema: $ZodType<Body>;
+  /** The schema's fields, in order: the stored columns and the JSON the API answers. */
+  fields: readonly string[];
+}
+export type ProfileKind = keyof ProfileBodies;
+export const profileKindNames = Object.keys(profileKinds) as ProfileKind[];
+export type ProfileBody<Kind extends ProfileKind> = ProfileBodies[Kind];
+export type ProfileOf<Kind extends ProfileKind> = { name: string } & ProfileBodies[Kind];
 
 export interface ClusterRunbook {
   puppetManifest: string | null;
@@ -121,25 +161,6 @@ export const defaultNodeTimings: NodeTimings = {
   instanceTerminatedMs: 10 * 60_000,
 };
 
-export interface DeployNodeInput {
-  cluster: string;
-  /** The business key of this deployment (also the EC2 ClientToken's and the node row's). */
-  deploymentId: string;
-  /** Override the cluster's profiles, as PyScaler's DeployEc2Node action could. */
-  ec2Profile?: string;
-  sshProfile?: string;
-  /** Who is told how it went (default: the cluster's notify address). */
-  notify?: string;
-  timings?: Partial<NodeTimings>;
-}
-
-export interface RemoveNodeInput {
-  cluster: string;
-  node: string;
-  notify?: string;
-  timings?: Partial<NodeTimings>;
-}
-
 /** The steps of the new-node runbook, in order: the seed's table, with registration after configuration. */
 export const deploySteps = [
   { name: 'reserve', label: 'Check cluster bounds and reserve a node name' },
@@ -208,19 +229,6 @@ export const MAX_SCRIPT_BYTES = 64 * 1024;
 /** Output kept per stream and node; the rest is cut (and says so). */
 export const MAX_OUTPUT_BYTES = 16 * 1024;
 
-export interface DistributedScriptInput {
-  cluster: string;
-  runId: string;
-  script: string;
-  parallelism: number;
-  failurePolicy: FailurePolicy;
-  /** With `tolerate`: the fraction of nodes (0–1) that may fail while the run still succeeds. */
-  toleratedFailureFraction?: number;
-  /** Only these nodes (a re-run on the failed ones); default every active node. */
-  nodes?: string[];
-  nodeTimeoutMs?: number;
-}
-
 export type NodeOutcome = 'pending' | 'running' | 'succeeded' | 'failed' | 'timed-out' | 'unreachable' | 'skipped';
 
 export interface CommandResult {
@@ -271,3 +279,84 @@ export function scriptRunVerdict(results: NodeScriptResult[], policy: FailurePol
   if (policy !== 'tolerate') return 'failed';
   return failed / Math.max(1, results.length) <= toleratedFraction ? 'partial' : 'failed';
 }
+
+// Requests: what the API and the UI take, and what the workflows check at start (the same fields,
+// so `temporal workflow start --input` is held to the API's rules).
+
+const scriptText = optionalText(MAX_SCRIPT_BYTES);
+const boundsInOrder = () => z.refine<{ minNodes: number; maxNodes: number }>((c) => c.minNodes <= c.maxNodes, { message: 'must not exceed maxNodes', path: ['minNodes'] });
+const clusterFields = {
+  minNodes: z._default(wholeNumber(0, MAX_NODE_NUMBER), 0),
+  maxNodes: wholeNumber(1, MAX_NODE_NUMBER),
+  ec2Profile: profileNameSchema,
+  sshProfile: profileNameSchema,
+  notifyEmail: z.pipe(z.optional(z.nullable(z.email())), z.transform((v) => v ?? null)),
+  puppetManifest: scriptText,
+  tomcatScript: scriptText,
+  deployScript: scriptText,
+  clusterUpdateScript: scriptText,
+};
+/** A new cluster (POST /api/clusters). */
+export const clusterSchema = z.strictObject({ name: clusterNameSchema, ...clusterFields }).check(boundsInOrder());
+/** A cluster's new settings (PUT /api/clusters/<name>). */
+export const clusterUpdateSchema = z.strictObject(clusterFields).check(boundsInOrder());
+
+const timingMs = z.optional(wholeNumber(1));
+export const timingsSchema = z.strictObject({
+  pollMs: timingMs,
+  instanceRunningMs: timingMs,
+  instanceStatusOkMs: timingMs,
+  sshReadyMs: timingMs,
+  puppetMs: timingMs,
+  scriptMs: timingMs,
+  targetHealthyMs: timingMs,
+  targetDrainedMs: timingMs,
+  instanceTerminatedMs: timingMs,
+} satisfies Record<keyof NodeTimings, typeof timingMs>);
+
+const deploymentIdSchema = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1 to 64 letters, digits, dots, dashes or underscores'));
+const deploymentFields = {
+  /** Override the cluster's profiles, as PyScaler's DeployEc2Node action could. */
+  ec2Profile: z.optional(profileNameSchema),
+  sshProfile: z.optional(profileNameSchema),
+  /** Who is told how it went (default: the cluster's notify address). */
+  notify: z.optional(z.email()),
+  timings: z.optional(timingsSchema),
+};
+/** A deployment asked of the API (the cluster is in the path; a deployment ID is made up when absent). */
+export const deploySchema = z.strictObject({ deploymentId: z.optional(deploymentIdSchema), ...deploymentFields });
+export const deployNodeInputSchema = z.strictObject({
+  cluster: clusterNameSchema,
+  /** The business key of this deployment (also the EC2 ClientToken's and the node row's). */
+  deploymentId: deploymentIdSchema,
+  ...deploymentFields,
+});
+export type DeployNodeInput = z.input<typeof deployNodeInputSchema>;
+
+const removalFields = { notify: z.optional(z.email()), timings: z.optional(timingsSchema) };
+/** A removal asked of the API (cluster and node are in the path). */
+export const removeSchema = z.strictObject(removalFields);
+export const removeNodeInputSchema = z.strictObject({ cluster: clusterNameSchema, node: nodeNameSchema, ...removalFields });
+export type RemoveNodeInput = z.input<typeof removeNodeInputSchema>;
+
+const scriptFields = {
+  script: z.string().check(z.minLength(1), z.maxLength(MAX_SCRIPT_BYTES)),
+  parallelism: z._default(wholeNumber(1, MAX_SCRIPT_PARALLELISM), 10),
+  failurePolicy: z._default(z.enum(failurePolicies), 'continue'),
+  /** With `tolerate`: the fraction of nodes (0–1) that may fail while the run still succeeds. */
+  toleratedFailureFraction: z.optional(z.number().check(z.minimum(0), z.maximum(1))),
+  /** Only these nodes (a re-run on the failed ones); default every active node. */
+  nodes: z.optional(z.array(z.string().check(z.minLength(1), z.maxLength(48))).check(z.minLength(1), z.maxLength(MAX_NODE_NUMBER))),
+  nodeTimeoutMs: z.optional(wholeNumber(1, 24 * 3600_000)),
+};
+const toleranceOnlyWhenTolerated = () =>
+  z.refine<{ failurePolicy: FailurePolicy; toleratedFailureFraction?: number }>((s) => s.failurePolicy === 'tolerate' || s.toleratedFailureFraction === undefined, {
+    message: 'toleratedFailureFraction applies only to failurePolicy "tolerate"',
+    path: ['toleratedFailureFraction'],
+  });
+/** A script run asked of the API (the cluster is in the path). */
+export const scriptSchema = z.strictObject(scriptFields).check(toleranceOnlyWhenTolerated());
+export const distributedScriptInputSchema = z
+  .strictObject({ cluster: clusterNameSchema, runId: z.string().check(z.minLength(1), z.maxLength(64)), ...scriptFields })
+  .check(toleranceOnlyWhenTolerated());
+export type DistributedScriptInput = z.input<typeof distributedScriptInputSchema>;

@@ -3,11 +3,13 @@
 // puts the node back (registered and active); after that, removal only moves forward.
 import { CancellationScope, isCancellation, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import { FleetDomain } from '../temporal/searchAttributes.ts';
-import { defaultNodeTimings, removeSteps, runbookStatusQuery, type RemoveNodeInput, type RunbookResult } from './nodes.shared.ts';
+import { defaultNodeTimings, removeNodeInputSchema, removeSteps, runbookStatusQuery, type RemoveNodeInput, type RunbookResult } from './nodes.shared.ts';
 import { Runbook } from './runbook.ts';
+import { workflowInput } from './validation.shared.ts';
 import { clusterUpdate, notifier, runbookActivities } from './runbookActivities.ts';
 
-export async function removeNode(input: RemoveNodeInput): Promise<RunbookResult> {
+export async function removeNode(rawInput: RemoveNodeInput): Promise<RunbookResult> {
+  const input = workflowInput(removeNodeInputSchema, rawInput);
   upsertSearchAttributes([{ key: FleetDomain, value: 'nodes' }]);
   const timings = { ...defaultNodeTimings, ...input.timings };
   const runbook = new Runbook('remove', input.cluster, removeSteps);

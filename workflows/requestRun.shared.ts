@@ -1,6 +1,8 @@
 // Vocabulary of request runs (pcf-demo's request worker): N parallel HTTP GET calls to the
 // receivers, counted in MySQL. Shared by the workflow, its activities, the API, UI and tests.
 import { defineQuery } from '@temporalio/workflow';
+import * as z from 'zod/mini';
+import { wholeNumber } from './validation.shared.ts';
 
 export const REQUEST_RUN_TASK_QUEUE = 'request-runs';
 
@@ -15,8 +17,6 @@ export const REQUEST_RUN_WORKFLOW_ID = 'request-run';
 export function requestRunWorkflowId(scope: string = DEFAULT_SCOPE): string {
   return scope === DEFAULT_SCOPE ? REQUEST_RUN_WORKFLOW_ID : `${REQUEST_RUN_WORKFLOW_ID}-${scope}`;
 }
-
-export const scopePattern = /^[a-z0-9][a-z0-9-]{0,39}$/;
 
 export const MAX_CALLS = 100_000;
 export const MAX_CONCURRENCY = 256;
@@ -33,21 +33,66 @@ export const DEFAULT_CONCURRENCY = 12;
 export const countingModes = ['atomic', 'racy', 'exactly-once'] as const;
 export type CountingMode = (typeof countingModes)[number];
 
-export interface RequestRunInput {
-  calls: number;
+const callsSchema = wholeNumber(1, MAX_CALLS);
+const concurrencySchema = wholeNumber(1, MAX_CONCURRENCY);
+const modeSchema = z.enum(countingModes, { error: `must be one of ${countingModes.join(', ')}` });
+const HOUR_MS = 3_600_000;
+
+/** A requestRun workflow's input, checked at start (also what `temporal workflow start --input` passes). */
+export const requestRunInputSchema = z.strictObject({
+  calls: callsSchema,
   /** Lock scope (default "default"); see requestRunWorkflowId. */
-  scope?: string;
-  /** The receiver URL (must be on the destination allowlist). */
-  destination: string;
-  mode?: CountingMode;
-  concurrency?: number;
+  scope: z.optional(z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'must be 1 to 40 lowercase letters, digits or dashes'))),
+  /** The receiver URL (the activities check it against the destination allowlist). */
+  destination: z.string().check(z.regex(/^https?:\/\//, 'must be an http(s) URL')),
+  mode: z.optional(modeSchema),
+  concurrency: z.optional(concurrencySchema),
   /** Calls per activity: each chunk heartbeats and resumes from its last heartbeat after a crash. */
-  chunkSize?: number;
+  chunkSize: z.optional(wholeNumber(1, MAX_CALLS)),
   /** Time limit for one call, in ms. */
-  callTimeoutMs?: number;
+  callTimeoutMs: z.optional(wholeNumber(1, HOUR_MS)),
   /** How soon a dead worker is noticed (activity heartbeat timeout), in ms. */
-  heartbeatTimeoutMs?: number;
+  heartbeatTimeoutMs: z.optional(wholeNumber(1, HOUR_MS)),
+});
+export type RequestRunInput = z.infer<typeof requestRunInputSchema>;
+
+/** A run as the API and the UI start it: the destination defaults to, and must be on, the allowlist. */
+export function requestRunRequestSchema(allowedDestinations: readonly string[]) {
+  return z.strictObject({
+    calls: callsSchema,
+    concurrency: z._default(concurrencySchema, DEFAULT_CONCURRENCY),
+    mode: z._default(modeSchema, 'atomic'),
+    destination: z._default(z.string(), allowedDestinations[0] ?? '').check(
+      z.refine((url) => URL.canParse(url), 'must be a URL'),
+      z.refine((url) => isAllowedDestination(url, allowedDestinations), `is not allowed; allowed: ${allowedDestinations.join(', ')}`),
+    ),
+  });
 }
+export type RequestRunRequest = z.infer<ReturnType<typeof requestRunRequestSchema>>;
+
+const receiverNumber = z.pipe(z.string().check(z.regex(/^\d{1,10}$/, 'must be a whole number')), z.transform(Number));
+
+/**
+ * The receiver's query: the seed's bare `timestamp`, or a call as callUrl writes it (run, seq, mode).
+ * Not strict: a destination may carry query parameters of its own. Built once: the receiver is hot.
+ */
+export const receiverQuerySchema = z
+  .object({
+    timestamp: z.optional(receiverNumber),
+    seq: z.optional(receiverNumber),
+    run: z.optional(z.string().check(z.minLength(1, 'must be a run id of 1 to 64 characters'), z.maxLength(64, 'must be a run id of 1 to 64 characters'))),
+    mode: z._default(modeSchema, 'atomic'),
+  })
+  .check(
+    z.superRefine((query, ctx) => {
+      if (query.run === undefined && query.timestamp === undefined) {
+        ctx.issues.push({ code: 'custom', input: query, path: ['timestamp'], message: 'give the run (run=…) or, like the seed, its timestamp' });
+      }
+      if (query.mode === 'exactly-once' && (query.run === undefined || query.seq === undefined)) {
+        ctx.issues.push({ code: 'custom', input: query, path: ['seq'], message: 'exactly-once calls need run and seq' });
+      }
+    }),
+  );
 
 export type RunStatus = 'running' | 'completed' | 'cancelled' | 'failed';
 

@@ -3,7 +3,6 @@
 // ends (the original released them before the first call).
 import {
   ActivityCancellationType,
-  ApplicationFailure,
   CancellationScope,
   isCancellation,
   proxyActivities,
@@ -16,44 +15,32 @@ import { FleetDomain, FleetStatus } from '../temporal/searchAttributes.ts';
 import {
   DEFAULT_CONCURRENCY,
   DEFAULT_SCOPE,
-  MAX_CALLS,
-  MAX_CONCURRENCY,
-  countingModes,
   emptyTally,
   latencySummary,
   mergeTally,
+  requestRunInputSchema,
   requestRunProgressQuery,
-  scopePattern,
   type RequestRunInput,
   type RequestRunProgress,
   type RequestRunSummary,
   type RunStatus,
 } from './requestRun.shared.ts';
+import { workflowInput } from './validation.shared.ts';
 
 const bookkeeping = proxyActivities<RequestRunActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { maximumAttempts: 5, initialInterval: '500 milliseconds', nonRetryableErrorTypes: ['DestinationNotAllowed', 'RunInProgress'] },
 });
 
-function invalid(message: string): never {
-  throw ApplicationFailure.nonRetryable(message, 'InvalidInput');
-}
-
-function validate(input: RequestRunInput): Required<Omit<RequestRunInput, 'chunkSize'>> & { chunkSize: number } {
-  const isWhole = (n: unknown, min: number, max: number) => typeof n === 'number' && Number.isInteger(n) && n >= min && n <= max;
-  if (!isWhole(input.calls, 1, MAX_CALLS)) invalid(`calls must be a whole number from 1 to ${MAX_CALLS}`);
+/** The input checked with its schema, defaults filled in. */
+function settingsOf(rawInput: RequestRunInput): Required<RequestRunInput> {
+  const input = workflowInput(requestRunInputSchema, rawInput);
   const concurrency = input.concurrency ?? DEFAULT_CONCURRENCY;
-  if (!isWhole(concurrency, 1, MAX_CONCURRENCY)) invalid(`concurrency must be a whole number from 1 to ${MAX_CONCURRENCY}`);
-  const mode = input.mode ?? 'atomic';
-  if (!countingModes.includes(mode)) invalid(`mode must be one of ${countingModes.join(', ')}`);
-  if (typeof input.destination !== 'string' || !/^https?:\/\//.test(input.destination)) invalid('destination must be an http(s) URL');
-  const scope = input.scope ?? DEFAULT_SCOPE;
-  if (!scopePattern.test(scope)) invalid('scope must be 1 to 40 lowercase letters, digits or dashes');
   return {
     calls: input.calls,
-    scope,
+    scope: input.scope ?? DEFAULT_SCOPE,
     destination: input.destination,
-    mode,
+    mode: input.mode ?? 'atomic',
     concurrency,
     // Big enough to keep every connection busy, small enough that a crash resends little and history stays short.
     chunkSize: input.chunkSize ?? Math.max(2000, concurrency * 50),
@@ -63,7 +50,7 @@ function validate(input: RequestRunInput): Required<Omit<RequestRunInput, 'chunk
 }
 
 export async function requestRun(rawInput: RequestRunInput): Promise<RequestRunSummary> {
-  const input = validate(rawInput);
+  const input = settingsOf(rawInput);
   const runId = workflowInfo().firstExecutionRunId;
   const startedAt = new Date().toISOString();
   let status: RunStatus = 'running';

@@ -2,6 +2,7 @@
 // they never carry its URL's credentials.
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Config } from '../../config.ts';
+import { DEFAULT_FOUNDATION } from '../../workflows/cfConverge.shared.ts';
 import { createFastFetch } from './transport.ts';
 import { createCfClient, type CfClient, type CfCredentials, type CfSession } from './client.ts';
 
@@ -15,14 +16,15 @@ export function foundationsFromConfig(config: Config): Record<string, CfFoundati
   const credentials: CfCredentials = cf.clientId
     ? { kind: 'client', clientId: cf.clientId, clientSecret: cf.clientSecret ?? '' }
     : { kind: 'password', username: cf.username, password: cf.password };
-  return { default: { apiUrl: cf.apiUrl, credentials } };
+  return { [DEFAULT_FOUNDATION]: { apiUrl: cf.apiUrl, credentials } };
 }
 
 export function clientFactory(foundations: Record<string, CfFoundation>) {
   const sessions = new Map<string, CfSession>();
   const fastFetch = createFastFetch();
   return (name: string, signal: AbortSignal): CfClient => {
-    const foundation = foundations[name];
+    // An own key only: `constructor` or `__proto__` must not find Object's.
+    const foundation = Object.hasOwn(foundations, name) ? foundations[name] : undefined;
     if (!foundation) throw ApplicationFailure.nonRetryable(`Unknown foundation ${name}; configured: ${Object.keys(foundations).join(', ')}`, 'UnknownFoundation');
     if (!sessions.has(name)) sessions.set(name, {});
     return createCfClient({ ...foundation, signal, session: sessions.get(name), fetch: fastFetch });

@@ -18,7 +18,7 @@ export interface NodeActivityDependencies {
 export function createNodeActivities(deps: NodeActivityDependencies) {
   return {
     ...createFleetRecordActivities(deps.model),
-    ...createAwsActivities({ aws: deps.aws, resolveSshEndpoint: deps.resolveSshEndpoint, userDataOf: async (name) => (await deps.model.getEc2Profile(name))?.userData }),
+    ...createAwsActivities({ aws: deps.aws, resolveSshEndpoint: deps.resolveSshEndpoint, userDataOf: async (name) => (await deps.model.getProfile('ec2', name))?.userData }),
     ...createNodeScriptActivities({ ssh: deps.ssh }),
     ...createEmailActivities({ mailer: deps.mailer }),
   };

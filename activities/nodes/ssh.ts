@@ -3,9 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client, type ConnectConfig } from 'ssh2';
-import { MAX_OUTPUT_BYTES, type CommandResult, type SshTarget } from '../../workflows/nodes.shared.ts';
-
-export const KEY_REF_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+import { KEY_REF_PATTERN, MAX_OUTPUT_BYTES, type CommandResult, type SshTarget } from '../../workflows/nodes.shared.ts';
 
 /** The node could not be reached or refused the login: not the command's fault. */
 export class SshUnreachableError extends Error {

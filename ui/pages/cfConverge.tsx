@@ -3,8 +3,8 @@
 // (/cf-convergences/:workflowId).
 import { Hono } from 'hono';
 import type { Child } from 'hono/jsx';
-import { ServiceError } from '../../services/errors.ts';
-import { parseDesiredState, type CfConvergeService, type ConvergenceView } from '../../services/cfConverge.ts';
+import { parseInput, ServiceError } from '../../services/errors.ts';
+import type { CfConvergeService, ConvergenceView } from '../../services/cfConverge.ts';
 import { appActions, type ConvergeInput } from '../../workflows/cfConverge.shared.ts';
 import { ExecutionsTable, executionColumns } from '../components/executionsTable.tsx';
 import { StatusBadge } from '../components/format.tsx';
@@ -237,7 +237,7 @@ export function cfConvergePages(deps: { service: CfConvergeService; temporalWebU
     .post('/ui/cf-convergences', async (c) => {
       // htmx swaps only 2xx answers, so problems are reported in 200 fragments.
       try {
-        const started = await deps.service.start(parseDesiredState(formToDesired(await c.req.parseBody())));
+        const started = await deps.service.start(parseInput(deps.service.inputSchema, formToDesired(await c.req.parseBody())));
         return c.html(
           <span>
             Started <a href={convergencePath(started.workflowId)}>{started.workflowId}</a>.

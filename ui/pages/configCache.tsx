@@ -3,7 +3,8 @@
 import { Hono } from 'hono';
 import type { Child } from 'hono/jsx';
 import { ConfigStoreUnavailableError, type ConfigCache, type ConfigEntry } from '../../services/configCache.ts';
-import { CONFIG_ROUTE, configKeyProblem } from '../../services/configCache.shared.ts';
+import { CONFIG_ROUTE, configKeySchema, configValueSchema } from '../../services/configCache.shared.ts';
+import { parseInput, ServiceError } from '../../services/errors.ts';
 import { StatusBadge } from '../components/format.tsx';
 import { Layout } from '../layout.tsx';
 
@@ -158,20 +159,10 @@ async function panel(cache: ConfigCache, options: { filter: string; editor?: Edi
 
 const field = (form: Record<string, unknown>, name: string) => (typeof form[name] === 'string' ? (form[name] as string) : '');
 
-/** Why a value cannot be saved, or undefined when it can (the same rules as PUT /config/<key>). */
-function valueProblem(text: string, maxBytes: number): string | undefined {
-  if (text.trim() === '') return 'The value is empty: enter one JSON value, e.g. {"enabled": true}.';
-  if (Buffer.byteLength(text.trim()) > maxBytes) return `The value is larger than ${maxBytes} bytes.`;
-  try {
-    JSON.parse(text);
-    return undefined;
-  } catch (error) {
-    return `The value is not valid JSON: ${(error as Error).message}`;
-  }
-}
-
 export function configCachePages(deps: { cache: ConfigCache; temporalWebUiUrl: string }) {
   const { cache } = deps;
+  // The same rules as PUT /config/<key>.
+  const valueSchema = configValueSchema(cache.maxValueBytes);
   return new Hono()
     .get('/config-cache', async (c) => {
       const filter = c.req.query('filter') ?? '';
@@ -205,11 +196,17 @@ export function configCachePages(deps: { cache: ConfigCache; temporalWebUiUrl: s
       const key = field(form, 'key').trim();
       const value = field(form, 'value');
       const filter = field(form, 'filter');
-      // htmx swaps only 2xx answers, so problems come back in a 200 panel.
-      const problem = configKeyProblem(key) ?? valueProblem(value, cache.maxValueBytes);
-      if (problem) return c.html(await panel(cache, { filter, editor: { keyName: key, value, error: problem } }));
+      let json: string;
       try {
-        const { revision } = await cache.put(key, value.trim());
+        parseInput(configKeySchema, key, 'key');
+        json = parseInput(valueSchema, value);
+      } catch (error) {
+        if (!(error instanceof ServiceError)) throw error;
+        // htmx swaps only 2xx answers, so problems come back in a 200 panel.
+        return c.html(await panel(cache, { filter, editor: { keyName: key, value, error: error.message } }));
+      }
+      try {
+        const { revision } = await cache.put(key, json);
         return c.html(await panel(cache, { filter, notice: <>Saved <code>{key}</code> at revision {revision}.</> }));
       } catch (error) {
         if (!(error instanceof ConfigStoreUnavailableError)) throw error;

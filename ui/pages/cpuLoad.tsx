@@ -3,11 +3,19 @@
 // and a live chart of the CPU each load worker measured (server-rendered SVG, refreshed by htmx polling).
 import { Hono } from 'hono';
 import type { Child } from 'hono/jsx';
-import { cpuLoadSwitchSchema, parseCpuLoadTarget, type CpuLoadService, type CpuLoadView } from '../../services/cpuLoad.ts';
-import { ServiceError } from '../../services/errors.ts';
-import { DEFAULT_CPU_LOAD_TARGET, cpuLoadMemcachedKey, samplesByWorker, type CpuSample } from '../../workflows/cpuLoad.shared.ts';
+import type { CpuLoadService, CpuLoadView } from '../../services/cpuLoad.ts';
+import { parseInput, ServiceError } from '../../services/errors.ts';
+import {
+  DEFAULT_CPU_LOAD_TARGET,
+  cpuLoadMemcachedKey,
+  cpuLoadSwitchBodySchema,
+  cpuLoadTargetSchema,
+  samplesByWorker,
+  type CpuLoadSwitchBody,
+  type CpuSample,
+} from '../../workflows/cpuLoad.shared.ts';
 import { Duration, Percent, Time, timeOfDay } from '../components/format.tsx';
-import { issueText, numberOrAsSent, type Form } from '../forms.ts';
+import { numberOrAsSent, type Form } from '../forms.ts';
 import { Layout } from '../layout.tsx';
 
 const POLL = 'every 1500ms';
@@ -207,7 +215,7 @@ export function cpuLoadPages(deps: { cpuLoad: CpuLoadService; temporalWebUiUrl: 
     .get('/cpu-load', async (c) => {
       let target: string;
       try {
-        target = parseCpuLoadTarget(c.req.query('target') ?? DEFAULT_CPU_LOAD_TARGET);
+        target = parseInput(cpuLoadTargetSchema, c.req.query('target') ?? DEFAULT_CPU_LOAD_TARGET, 'target');
       } catch (error) {
         if (!(error instanceof ServiceError)) throw error;
         return c.html(
@@ -224,16 +232,18 @@ export function cpuLoadPages(deps: { cpuLoad: CpuLoadService; temporalWebUiUrl: 
       return c.html(layout(<CpuLoadPage view={await deps.cpuLoad.read(target)} />));
     })
     .get('/ui/partials/cpu-load/:target', async (c) =>
-      c.html(<CpuLoadPanel view={await deps.cpuLoad.read(parseCpuLoadTarget(c.req.param('target')))} />),
+      c.html(<CpuLoadPanel view={await deps.cpuLoad.read(parseInput(cpuLoadTargetSchema, c.req.param('target'), 'target'))} />),
     )
     .post('/ui/cpu-load/:target', async (c) => {
-      const target = parseCpuLoadTarget(c.req.param('target'));
-      const parsed = cpuLoadSwitchSchema.safeParse(formToSwitch(await c.req.parseBody()));
-      // htmx swaps only 2xx answers, so a bad switch is reported inside the (unchanged) panel.
-      if (!parsed.success) {
-        const problem = <span class="error-text">{issueText(parsed.error)}</span>;
-        return c.html(<CpuLoadPanel view={await deps.cpuLoad.read(target)} notice={problem} />);
+      const target = parseInput(cpuLoadTargetSchema, c.req.param('target'), 'target');
+      let request: CpuLoadSwitchBody;
+      try {
+        request = parseInput(cpuLoadSwitchBodySchema, formToSwitch(await c.req.parseBody()));
+      } catch (error) {
+        if (!(error instanceof ServiceError)) throw error;
+        // htmx swaps only 2xx answers, so a bad switch is reported inside the (unchanged) panel.
+        return c.html(<CpuLoadPanel view={await deps.cpuLoad.read(target)} notice={<span class="error-text">{error.message}</span>} />);
       }
-      return c.html(<CpuLoadPanel view={await deps.cpuLoad.switch(target, parsed.data)} />);
+      return c.html(<CpuLoadPanel view={await deps.cpuLoad.switch(target, request)} />);
     });
 }

@@ -4,13 +4,13 @@
 import { Hono } from 'hono';
 import type { Child } from 'hono/jsx';
 import type { RequestRunService, RunView } from '../../services/requestRun.ts';
-import { ServiceError } from '../../services/errors.ts';
+import { parseInput, ServiceError } from '../../services/errors.ts';
 import { DEFAULT_CONCURRENCY, MAX_CALLS, MAX_CONCURRENCY, countingModes } from '../../workflows/requestRun.shared.ts';
 import { Duration, StatusBadge, Time } from '../components/format.tsx';
 import { LineChart } from '../components/lineChart.tsx';
 import { ProgressBar } from '../components/progressBar.tsx';
 import { TemporalHistoryFact } from '../components/temporalHistory.tsx';
-import { issueText, numberOrAsSent, type Form } from '../forms.ts';
+import { numberOrAsSent, type Form } from '../forms.ts';
 import { Layout } from '../layout.tsx';
 
 const requestRunPath = (runId: string) => `/request-runs/${encodeURIComponent(runId)}`;
@@ -187,17 +187,16 @@ export function requestRunPages(deps: { service: RequestRunService; temporalWebU
       ),
     )
     .post('/ui/request-runs', async (c) => {
-      const parsed = schema.safeParse(formToInput(await c.req.parseBody()));
       // htmx swaps only 2xx answers, so problems are reported in 200 fragments.
-      if (!parsed.success) return c.html(<span class="error-text">{issueText(parsed.error)}</span>);
       try {
-        const started = await deps.service.start(parsed.data);
+        const started = await deps.service.start(parseInput(schema, formToInput(await c.req.parseBody())));
         return c.html(
           <span>
             Started run <a href={requestRunPath(started.runId)}>{started.runId}</a>.
           </span>,
         );
       } catch (error) {
+        if (error instanceof ServiceError && error.status === 400) return c.html(<span class="error-text">{error.message}</span>);
         if (error instanceof ServiceError && error.status === 409) {
           const runId = error.details.runId as string | undefined;
           return c.html(
