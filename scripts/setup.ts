@@ -1,9 +1,11 @@
 // Installs what the stack needs and is missing: Debian packages (MariaDB, memcached, etcd, and
-// Chromium for browser tests) and the Temporal CLI. `npm run setup`; also run by start and test.
+// Chromium for browser tests) and the Temporal CLI; for the unit tests, Java and Temporal's
+// time-skipping test server. `npm run setup`; also run by start and test.
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { ConfigError, hostEnv as readHostEnv, loadConfig, type Config, type HostEnv } from '../config.ts';
 import { ensureTemporalCli, findOnPath } from './temporalCli.ts';
+import { ensureTemporalTestServer, locateTemporalTestServer } from './temporalTestServer.ts';
 import { StackError } from './processes.ts';
 
 interface SystemPackage {
@@ -27,6 +29,12 @@ export const nodePackages: SystemPackage[] = [
 ];
 
 export const browserPackages: SystemPackage[] = [{ binaries: ['chromium'], debianPackage: 'chromium', purpose: 'browser tests' }];
+
+/** Java runs Temporal's test server (the unit tests' workflows); Maven fetches it once. */
+export const testServerPackages = {
+  java: { binaries: ['java'], debianPackage: 'default-jre-headless', purpose: "Temporal's test server for the unit tests" },
+  maven: { binaries: ['mvn'], debianPackage: 'maven', purpose: "fetching Temporal's test server" },
+} satisfies Record<string, SystemPackage>;
 
 function searchPath(env: HostEnv): string {
   return `${env.PATH ?? ''}:/usr/sbin:/usr/bin:/sbin:/bin`;
@@ -73,15 +81,24 @@ export function installDebianPackages(packages: SystemPackage[], env: HostEnv, l
   if (stillMissing.length > 0) throw new StackError(`Installed, but still missing: ${stillMissing.map((p) => p.binaries[0]).join(', ')}.`);
 }
 
-export async function setup(config: Config, env: HostEnv, options: { browser: boolean }, log: (line: string) => void): Promise<void> {
+export interface SetupOptions {
+  /** Chromium, for the browser tests. */
+  browser: boolean;
+  /** Temporal's time-skipping test server (and Java), for the unit tests. */
+  testServer?: boolean;
+}
+
+export async function setup(config: Config, env: HostEnv, options: SetupOptions, log: (line: string) => void): Promise<void> {
   const wanted = [
     ...(config.runLocalServices ? servicePackages : []),
     ...(config.ssh.sshd.run ? nodePackages : []),
     ...(options.browser ? browserPackages : []),
+    ...(options.testServer ? [testServerPackages.java, ...(locateTemporalTestServer(config) ? [] : [testServerPackages.maven])] : []),
   ];
   installDebianPackages(missingPackages(wanted, env), env, log);
   if (config.aws.moto.run) ensureMotoServer(env, log);
   if (config.temporal.runLocalServer) await ensureTemporalCli(config, env, log);
+  if (options.testServer) await ensureTemporalTestServer(config, log, env);
 }
 
 export const MOTO_VERSION = '5.2.1';
@@ -105,8 +122,8 @@ export function reportFatal(error: unknown): never {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const browser = process.argv.includes('--browser');
+  const options = { browser: process.argv.includes('--browser'), testServer: process.argv.includes('--test-server') };
   Promise.resolve()
-    .then(() => setup(loadConfig(), readHostEnv(), { browser }, (line) => console.log(line)))
+    .then(() => setup(loadConfig(), readHostEnv(), options, (line) => console.log(line)))
     .catch(reportFatal);
 }

@@ -1,7 +1,7 @@
 // One validation system, checked without servers: the app built from stub clients (a Temporal
 // client that records starts, a MySQL pool that records queries), driven with app.request(). A
 // refused request must name its problem and start nothing; the README's examples must still pass.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -330,7 +330,12 @@ describe('GET /receiver', () => {
   });
 });
 
-const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8').replace(/\\\n\s*/g, ' ');
+// The README and every document under docs/, where each domain's examples live.
+const docsDir = new URL('../../docs/', import.meta.url);
+const readme = [new URL('../../README.md', import.meta.url), ...readdirSync(docsDir).filter((name) => name.endsWith('.md')).map((name) => new URL(name, docsDir))]
+  .map((file) => readFileSync(file, 'utf8'))
+  .join('\n')
+  .replace(/\\\n\s*/g, ' ');
 
 describe('README examples', () => {
   // Every curl of the README to this app, with its method, headers and body as written.

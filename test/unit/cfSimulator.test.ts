@@ -1,12 +1,11 @@
-// The Cloud Controller v3 + UAA simulator (sim/cf), in process with app.request() and a fake clock,
-// plus one check that the stack started it and it answers over HTTP.
+// The Cloud Controller v3 + UAA simulator (sim/cf), in process with app.request() and a fake clock.
+// (test/cfSimulatorStack.test.ts checks that the stack starts it and it answers over HTTP.)
 import { describe, expect, it } from 'vitest';
-import { fakeClock, systemClock, type FakeClock } from '../sim/cf/clock.ts';
-import type { CfErrorBody } from '../sim/cf/errors.ts';
-import type { SimOptions } from '../sim/cf/options.ts';
-import { createCfSimulator } from '../sim/cf/simulator.ts';
-import type { Counters, RequestLogEntry } from '../sim/cf/traffic.ts';
-import { testConfig } from './support/stack.ts';
+import { fakeClock, systemClock, type FakeClock } from '../../sim/cf/clock.ts';
+import type { CfErrorBody } from '../../sim/cf/errors.ts';
+import type { SimOptions } from '../../sim/cf/options.ts';
+import { createCfSimulator } from '../../sim/cf/simulator.ts';
+import type { Counters, RequestLogEntry } from '../../sim/cf/traffic.ts';
 
 const BASE = 'http://cf.test';
 const CF_CLIENT = `Basic ${Buffer.from('cf:').toString('base64')}`;
@@ -658,28 +657,5 @@ describe('CF simulator: request log and counters', () => {
     expect(unknown.status).toBe(400);
     const shown = (await sim.send('GET', '/__sim/config')).body;
     expect(shown).toMatchObject({ latencyMs: 0, appsDomain: 'apps.internal', rateLimitStorm: { remainingRequests: 0, endsAt: null } });
-  });
-});
-
-describe('CF simulator started with the stack', () => {
-  it('answers over HTTP at CF_API_URL with the configured user and apps domain', async () => {
-    const { cf } = testConfig();
-    expect(cf.simulator.run).toBe(true);
-    const root = (await (await fetch(`${cf.apiUrl}/`)).json()) as { links: Record<string, { href: string }> };
-    expect(root.links.cloud_controller_v3!.href).toBe(`${cf.apiUrl}/v3`);
-    const tokenResponse = await fetch(`${root.links.login!.href}/oauth/token`, {
-      method: 'POST',
-      headers: { authorization: CF_CLIENT },
-      body: new URLSearchParams({ grant_type: 'password', username: cf.username, password: cf.password }),
-    });
-    expect(tokenResponse.status).toBe(200);
-    const { access_token } = (await tokenResponse.json()) as { access_token: string };
-    const domains = await fetch(`${cf.apiUrl}/v3/domains`, { headers: { authorization: `bearer ${access_token}` } });
-    expect(domains.headers.get('x-ratelimit-limit')).not.toBeNull();
-    const body = (await domains.json()) as { resources: { name: string; links: { self: { href: string } } }[] };
-    expect(body.resources[0]!.name).toBe(cf.appsDomain);
-    expect(body.resources[0]!.links.self.href.startsWith(`${cf.apiUrl}/v3/domains/`)).toBe(true);
-    const counters = (await (await fetch(`${cf.apiUrl}/__sim/counters`)).json()) as Counters;
-    expect(counters.tokens.issued).toBeGreaterThanOrEqual(1);
   });
 });

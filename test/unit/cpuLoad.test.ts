@@ -1,0 +1,133 @@
+// cpuLoad with stub activities on the time-skipping test server: an ON switches itself off when
+// its TTL runs out, and a long history continues as new with the switch, its TTL and samples carried.
+//
+// The test server holds its clock while any activity is scheduled or running, so an hour can only
+// be skipped while no slice is out: the TTL test's slices fail at once (no load worker can burn),
+// and it is the lane's pause after each failure (5 s) that time skips through.
+import { describe, expect, it, vi } from 'vitest';
+import { activityInfo } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { CpuBurnActivities, CpuLoadActivities } from '../../activities/cpuLoad.ts';
+import { cpuLoad } from '../../workflows/cpuLoad.ts';
+import { cpuLoadStatusQuery, setCpuLoadSignal, type CpuLoadState, type CpuLoadStatus, type CpuSample } from '../../workflows/cpuLoad.shared.ts';
+import { expectLogLines, heartbeatUntilCancelled, signalled, useWorkflowTestEnvironment } from './support/workflowEnv.ts';
+
+const t = useWorkflowTestEnvironment();
+expectLogLines(/^A CPU-load slice failed/);
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+/** The memcached mirror as a stub: every write, in order. */
+function stubMirror() {
+  const writes: { key: string; value: CpuLoadState; expirySeconds: number }[] = [];
+  const activities: Partial<CpuLoadActivities> = {
+    async mirrorCpuLoadKey(request) {
+      writes.push(request);
+    },
+  };
+  return { activities, writes };
+}
+
+const sample = (n: number): CpuSample => ({
+  workerId: 'stub@test', pid: 1, startedAt: new Date(n * 1000).toISOString(), endedAt: new Date(n * 1000 + 500).toISOString(), wallMs: 500, cpuMs: 490, cpuPercent: 98,
+});
+
+const waitForStatus = (query: () => Promise<CpuLoadStatus>, check: (status: CpuLoadStatus) => void): Promise<CpuLoadStatus> =>
+  vi.waitFor(async () => {
+    const status = await query();
+    check(status);
+    return status;
+  }, { timeout: 5000, interval: 50 });
+
+describe('cpuLoad (stub activities)', () => {
+  it('switches an ON off by itself when its TTL runs out, even while no slice can burn', async () => {
+    const mirror = stubMirror();
+    let failedSlices = 0;
+    const burn: Partial<CpuBurnActivities> = {
+      async burnCpu() {
+        failedSlices++;
+        throw ApplicationFailure.nonRetryable('no load worker could burn the slice', 'StubFailure');
+      },
+    };
+    const input = { target: 'ttl', ttlMs: MINUTE, sliceMs: 5000, loadTaskQueue: t.taskQueue };
+    await t.withWorkflow(cpuLoad, { args: [input], activities: { ...mirror.activities, ...burn } }, async (handle) => {
+      const query = () => handle.query(cpuLoadStatusQuery);
+      await waitForStatus(query, (s) => expect(s.memcached?.value).toBe('OFF')); // a new target starts OFF
+      await handle.signal(setCpuLoadSignal, { state: 'ON' });
+      const on = await waitForStatus(query, (s) => expect(s).toMatchObject({ state: 'ON', memcached: { value: 'ON' } }));
+      expect(Date.parse(on.expiresAt!) - Date.parse(on.lastChange.at)).toBe(MINUTE);
+
+      await t.env.sleep(MINUTE - 10_000);
+      const before = await query();
+      expect(before.state).toBe('ON');
+      expect(before.lastSliceError).toContain('no load worker could burn the slice');
+
+      await t.env.sleep(20_000);
+      const off = await waitForStatus(query, (s) => expect(s.state).toBe('OFF'));
+      expect(off).toMatchObject({ lastChange: { by: 'ttl' }, expiresAt: null, runningSlices: 0, memcached: { value: 'OFF' }, continuedAsNew: 0 });
+      const onFor = Date.parse(off.lastChange.at) - Date.parse(on.lastChange.at);
+      expect(onFor).toBeGreaterThanOrEqual(MINUTE);
+      expect(onFor).toBeLessThan(MINUTE + 5000);
+      await handle.terminate();
+    });
+    // One slice every 5 s of the minute, and none after OFF.
+    expect(failedSlices).toBeGreaterThanOrEqual(11);
+    expect(failedSlices).toBeLessThanOrEqual(13);
+    expect(mirror.writes).toEqual([
+      { key: 'CPULoad:ttl', value: 'OFF', expirySeconds: 60 },
+      { key: 'CPULoad:ttl', value: 'ON', expirySeconds: 60 },
+      { key: 'CPULoad:ttl', value: 'OFF', expirySeconds: 60 },
+    ]);
+  });
+
+  it('continues as new once its history reaches the threshold, carrying the switch, its TTL and the samples', async () => {
+    const mirror = stubMirror();
+    const nextRun = signalled<string>();
+    const sliceCancelled = signalled();
+    let firstRun = '';
+    let slices = 0;
+    const burn: Partial<CpuBurnActivities> = {
+      // Quick slices in the first run, so its history grows; in the next run, one slice that burns until OFF.
+      async burnCpu() {
+        const runId = activityInfo().workflowExecution?.runId;
+        if (runId === firstRun) return sample(++slices);
+        nextRun.resolve(runId!);
+        try {
+          return await heartbeatUntilCancelled();
+        } finally {
+          sliceCancelled.resolve();
+        }
+      },
+    };
+    const input = { target: 'can', ttlMs: HOUR, loadTaskQueue: t.taskQueue, historyThreshold: 40 };
+    await t.withWorkflow(cpuLoad, { args: [input], activities: { ...mirror.activities, ...burn } }, async (handle) => {
+      firstRun = handle.firstExecutionRunId;
+      await waitForStatus(() => handle.query(cpuLoadStatusQuery), (s) => expect(s.memcached?.value).toBe('OFF'));
+      await handle.signal(setCpuLoadSignal, { state: 'ON' });
+      const secondRun = await nextRun.promise;
+      expect(secondRun).not.toBe(firstRun);
+
+      const first = await t.env.client.workflow.getHandle(handle.workflowId, firstRun).describe();
+      expect(first.status.name).toBe('CONTINUED_AS_NEW');
+      expect(first.historyLength).toBeGreaterThanOrEqual(40);
+
+      // The next run is still ON since the same signal, with the same expiry, and has the first run's samples.
+      const after = await t.env.client.workflow.getHandle(handle.workflowId, secondRun).query(cpuLoadStatusQuery);
+      expect(after).toMatchObject({ state: 'ON', continuedAsNew: 1, lastChange: { by: 'signal' }, slicesCompleted: slices });
+      expect(after.since).toBe(after.lastChange.at);
+      expect(Date.parse(after.expiresAt!) - Date.parse(after.lastChange.at)).toBe(HOUR);
+      expect(slices).toBeGreaterThan(0);
+      expect(after.samples).toEqual(Array.from({ length: slices }, (_, i) => sample(i + 1)));
+
+      // The switch still works in the next run: OFF cancels its slice.
+      await handle.signal(setCpuLoadSignal, { state: 'OFF' });
+      await sliceCancelled.promise;
+      await waitForStatus(() => handle.query(cpuLoadStatusQuery), (s) => expect(s).toMatchObject({ state: 'OFF', runningSlices: 0, memcached: { value: 'OFF' } }));
+      await handle.terminate();
+    });
+    // The next run mirrors the switch once more, with the expiry that is left of the hour.
+    expect(mirror.writes.map((w) => w.value)).toEqual(['OFF', 'ON', 'ON', 'OFF']);
+    expect(mirror.writes[2]!.expirySeconds).toBeLessThanOrEqual(3600);
+  });
+});
