@@ -32,21 +32,6 @@ type Row = mysql.RowDataPacket;
 
 const iso = (value: Date | string) => (value instanceof Date ? value.toISOString() : new Date(value).toISOString());
 
-function clusterFrom(row: Row): Cluster {
-  return {
-    name: row.name,
-    minNodes: row.min_nodes,
-    maxNodes: row.max_nodes,
-    ec2Profile: row.ec2_profile,
-    sshProfile: row.ssh_profile,
-    notifyEmail: row.notify_email,
-    puppetManifest: row.puppet_manifest,
-    tomcatScript: row.tomcat_script,
-    deployScript: row.deploy_script,
-    clusterUpdateScript: row.cluster_update_script,
-  };
-}
-
 /** Where each kind of profile is kept: its table, and its fields stored as JSON. Columns are the fields in snake_case. */
 const profileTables: Record<ProfileKind, { table: string; json: readonly string[] }> = {
   ec2: { table: 'ec2_profiles', json: ['securityGroups'] },
@@ -68,22 +53,16 @@ function profileColumns(kind: ProfileKind, profile: Record<string, unknown>): Re
   return Object.fromEntries(profileKinds[kind].fields.map((field) => [columnOf(field), json.includes(field) ? JSON.stringify(profile[field]) : profile[field]]));
 }
 
-function nodeFrom(row: Row): NodeRecord {
-  return {
-    cluster: row.cluster,
-    name: row.name,
-    deploymentId: row.deployment_id,
-    state: row.state,
-    ec2Profile: row.ec2_profile,
-    sshProfile: row.ssh_profile,
-    instanceId: row.instance_id,
-    sshHost: row.ssh_host,
-    sshPort: row.ssh_port,
-    privateIp: row.private_ip,
-    hostKeySha256: row.host_key_sha256,
-    createdAt: iso(row.created_at),
-  };
+/** A row as a record whose fields are its columns in camelCase. */
+function fromColumns<T>(row: Row, fields: readonly (keyof T & string)[]): T {
+  return Object.fromEntries(fields.map((field) => [field, row[columnOf(field)]])) as T;
 }
+
+const clusterFields = ['name', 'minNodes', 'maxNodes', 'ec2Profile', 'sshProfile', 'notifyEmail', 'puppetManifest', 'tomcatScript', 'deployScript', 'clusterUpdateScript'] as const;
+const clusterFrom = (row: Row): Cluster => fromColumns<Cluster>(row, clusterFields);
+
+const nodeFields = ['cluster', 'name', 'deploymentId', 'state', 'ec2Profile', 'sshProfile', 'instanceId', 'sshHost', 'sshPort', 'privateIp', 'hostKeySha256'] as const;
+const nodeFrom = (row: Row): NodeRecord => ({ ...fromColumns<Omit<NodeRecord, 'createdAt'>>(row, nodeFields), createdAt: iso(row.created_at) });
 
 /** `web` + 3 → `web03`: the original's naming, first free number from 01 to 99. */
 export function firstFreeNodeName(cluster: string, taken: Iterable<string>): string | undefined {
@@ -210,13 +189,6 @@ export function createFleetModel(pool: mysql.Pool) {
     listProfiles,
     getProfile,
     putProfile,
-    // The same three, by kind, for ui/pages/nodes.tsx until it calls the ones above.
-    listEc2Profiles: () => listProfiles('ec2'),
-    getEc2Profile: (name: string) => getProfile('ec2', name),
-    putEc2Profile: (profile: Ec2Profile) => putProfile('ec2', profile),
-    listSshProfiles: () => listProfiles('ssh'),
-    getSshProfile: (name: string) => getProfile('ssh', name),
-    putSshProfile: (profile: SshProfile) => putProfile('ssh', profile),
 
     async listNodes(cluster?: string): Promise<NodeRecord[]> {
       const [rows] = cluster

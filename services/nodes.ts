@@ -4,8 +4,7 @@
 // against the model here, so a bad one gets a 4xx and changes nothing; the workflows check their
 // input with the same schemas, and bounds again under a row lock, since this view may be stale.
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
-import type { $ZodType, output } from 'zod/v4/core';
+import type { output } from 'zod/v4/core';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
 import { createFleetModel, FleetModelError, type FleetErrorCode } from '../db/nodes.ts';
@@ -63,16 +62,6 @@ export async function modelCall<T>(work: () => Promise<T>): Promise<T> {
     throw error;
   }
 }
-
-// ui/pages/nodes.tsx parses with classic-zod types, which the vocabulary's zod/mini schemas do not
-// satisfy: these classic pipes into them (same checks, same output) keep it compiling until it
-// imports the schemas from workflows/nodes.shared.ts and parses with parseInput (services/errors.ts).
-const classic = <Schema extends $ZodType>(schema: Schema) => z.pipe(z.unknown(), schema);
-export const clusterSchema = classic(vocabulary.clusterSchema);
-export const deploySchema = classic(vocabulary.deploySchema);
-export const scriptSchema = classic(vocabulary.scriptSchema);
-export const ec2ProfileSchema = classic(vocabulary.ec2ProfileSchema);
-export const sshProfileSchema = classic(vocabulary.sshProfileSchema);
 
 export interface RunbookView extends RunbookStatus {
   workflowId: string;

@@ -4,8 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import type { Child } from 'hono/jsx';
-import { ServiceError } from '../../../services/errors.ts';
-import { clusterSchema } from '../../../services/nodes.ts';
+import { parseInput, ServiceError } from '../../../services/errors.ts';
+import { clusterSchema } from '../../../workflows/nodes.shared.ts';
 import type { ClusterSummary } from '../../../db/nodes.ts';
 import { deployNodeWorkflowId, removeNodeWorkflowId, type Cluster, type Ec2Profile, type NodeRecord, type SshProfile } from '../../../workflows/nodes.shared.ts';
 import { StatusBadge, Time } from '../../components/format.tsx';
@@ -19,7 +19,6 @@ import {
   number,
   optionalText,
   outOfBand,
-  parseWith,
   pollWhile,
   redirect,
   refusal,
@@ -40,7 +39,7 @@ const scriptPlaceholders: Record<(typeof clusterTextFields)[number], { label: st
 };
 
 function formToCluster(form: Form) {
-  return parseWith(clusterSchema, {
+  return parseInput(clusterSchema, {
     name: text(form, 'name').trim(),
     minNodes: number(form, 'minNodes'),
     maxNodes: number(form, 'maxNodes'),
@@ -246,12 +245,12 @@ export function clustersRoutes(deps: NodesPagesDependencies, { page, pageOr404, 
   const { model } = service;
 
   const clusterForm = async (props: Omit<ClusterFormProps, 'ec2Profiles' | 'sshProfiles'> = {}) => (
-    <ClusterForm ec2Profiles={await model.listEc2Profiles()} sshProfiles={await model.listSshProfiles()} {...props} />
+    <ClusterForm ec2Profiles={await model.listProfiles('ec2')} sshProfiles={await model.listProfiles('ssh')} {...props} />
   );
 
   return new Hono()
     .get('/nodes', async (c) => {
-      const [clusters, ec2Profiles, sshProfiles, runbooks] = await Promise.all([model.listClusters(), model.listEc2Profiles(), model.listSshProfiles(), service.recentRunbooks(15)]);
+      const [clusters, ec2Profiles, sshProfiles, runbooks] = await Promise.all([model.listClusters(), model.listProfiles('ec2'), model.listProfiles('ssh'), service.recentRunbooks(15)]);
       // Where a deleted cluster's page sends the browser.
       const deleted = c.req.query('deleted');
       return c.html(

@@ -3,11 +3,11 @@
 // never echoed back), so one form, one table and one set of handlers serve both.
 import { Hono } from 'hono';
 import type { Child } from 'hono/jsx';
-import type { z } from 'zod';
-import { ServiceError } from '../../../services/errors.ts';
-import { ec2ProfileSchema, sshProfileSchema, type NodesService } from '../../../services/nodes.ts';
-import { PROFILE_NAME_PATTERN, type Ec2Profile, type SshProfile } from '../../../workflows/nodes.shared.ts';
-import { asFormValues, FormActions, line, list, number, optionalLine, optionalText, outOfBand, parseWith, text, type Form } from './shared.tsx';
+import type { $ZodType } from 'zod/v4/core';
+import { parseInput, ServiceError } from '../../../services/errors.ts';
+import type { NodesService } from '../../../services/nodes.ts';
+import { ec2ProfileSchema, profileNameSchema, sshProfileSchema, type Ec2Profile, type SshProfile } from '../../../workflows/nodes.shared.ts';
+import { asFormValues, FormActions, line, list, number, optionalLine, optionalText, outOfBand, text, type Form } from './shared.tsx';
 
 type Model = NodesService['model'];
 export type ProfileKindName = 'ec2' | 'ssh';
@@ -44,7 +44,7 @@ interface ProfileKind<P extends NamedProfile = NamedProfile> {
   label: string;
   namePlaceholder: string;
   /** Parses what the fields read into the profile (all but its name). */
-  schema: z.ZodType<Omit<P, 'name'>>;
+  schema: $ZodType<Omit<P, 'name'>>;
   fields: ProfileField[];
   columns: { header: string; cell(profile: P): Child }[];
   /** Above the table, and above the form. */
@@ -82,9 +82,9 @@ const ec2: ProfileKind<Ec2Profile> = {
     { header: 'Target group', cell: (p) => `${p.targetGroup}${p.targetPort ? `:${p.targetPort}` : ''}` },
   ],
   formIntro: 'Saving under an existing name replaces that profile; clusters using it launch their next nodes with it.',
-  list: (model) => model.listEc2Profiles(),
-  get: (model, name) => model.getEc2Profile(name),
-  put: (model, profile) => model.putEc2Profile(profile),
+  list: (model) => model.listProfiles('ec2'),
+  get: (model, name) => model.getProfile('ec2', name),
+  put: (model, profile) => model.putProfile('ec2', profile),
 };
 
 const ssh: ProfileKind<SshProfile> = {
@@ -116,9 +116,9 @@ const ssh: ProfileKind<SshProfile> = {
     { header: 'Port', cell: (p) => String(p.port ?? 22) },
   ],
   intro: 'Only the key’s reference is stored: the worker reads the key from its SSH keys directory.',
-  list: (model) => model.listSshProfiles(),
-  get: (model, name) => model.getSshProfile(name),
-  put: (model, profile) => model.putSshProfile(profile),
+  list: (model) => model.listProfiles('ssh'),
+  get: (model, name) => model.getProfile('ssh', name),
+  put: (model, profile) => model.putProfile('ssh', profile),
 };
 
 export const profileKinds: Record<ProfileKindName, ProfileKind> = { ec2, ssh };
@@ -128,15 +128,13 @@ const formPath = (kind: ProfileKind) => `/ui/nodes/profiles/${kind.kind}`;
 
 /** Profile names travel in the API's path, so they are checked (and refused) as it does. */
 function profileName(form: Form): string {
-  const name = line(form, 'name');
-  if (!PROFILE_NAME_PATTERN.test(name)) throw new ServiceError(400, 'validation_failed', `${JSON.stringify(name)} is not a valid profile name.`, { field: 'name' });
-  return name;
+  return parseInput(profileNameSchema, line(form, 'name'), 'name');
 }
 
 function formToProfile<P extends NamedProfile>(kind: ProfileKind<P>, form: Form): P {
   const name = profileName(form);
   const input = Object.fromEntries(kind.fields.map((field) => [field.name, field.read(form, field.name)]));
-  return { name, ...parseWith(kind.schema, input) } as P;
+  return { name, ...parseInput(kind.schema, input) } as P;
 }
 
 /** What a refused form sends back: what was typed, but never a value a field must not echo. */

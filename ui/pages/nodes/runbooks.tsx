@@ -1,15 +1,16 @@
 // Runbooks: a node's deployment or removal. Started from a cluster's page (Deploy, Remove), listed
 // there and on /nodes, and followed step by step on /nodes/runbooks/:workflowId.
 import { Hono } from 'hono';
-import { ServiceError } from '../../../services/errors.ts';
-import { deploySchema, type RunbookView } from '../../../services/nodes.ts';
+import { parseInput, ServiceError } from '../../../services/errors.ts';
+import type { RunbookView } from '../../../services/nodes.ts';
+import { deploySchema } from '../../../workflows/nodes.shared.ts';
 import type { ExecutionSummary } from '../../../services/executions.ts';
 import type { StepProgress } from '../../../workflows/nodes.shared.ts';
 import { ExecutionsTable, executionColumns, type ExecutionColumn } from '../../components/executionsTable.tsx';
 import { Duration, StatusBadge, Time } from '../../components/format.tsx';
 import { ProgressBar } from '../../components/progressBar.tsx';
 import { TemporalHistoryFact } from '../../components/temporalHistory.tsx';
-import { clusterPath, goTo, parseWith, pollWhile, refusal, runbookPath, text, type NodesFrame, type NodesPagesDependencies } from './shared.tsx';
+import { clusterPath, goTo, pollWhile, refusal, runbookPath, text, type NodesFrame, type NodesPagesDependencies } from './shared.tsx';
 
 /** `node-deploy:web:<id>` → deploy on web; `node-remove:web:web01` → remove web01. */
 function describeRunbook(workflowId: string) {
@@ -107,7 +108,7 @@ export function runbooksRoutes(deps: NodesPagesDependencies, frame: NodesFrame) 
     .post('/ui/nodes/clusters/:name/deployments', async (c) => {
       const form = await c.req.parseBody();
       try {
-        const body = parseWith(deploySchema, { deploymentId: text(form, 'deploymentId') || undefined, timings: deps.deployTimings });
+        const body = parseInput(deploySchema, { deploymentId: text(form, 'deploymentId') || undefined, timings: deps.deployTimings });
         const started = await service.startDeployment(c.req.param('name'), body);
         return goTo(c, runbookPath(started.workflowId), 'the deployment');
       } catch (error) {

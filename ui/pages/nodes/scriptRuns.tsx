@@ -1,15 +1,17 @@
 // Script runs: a script run on every active node of a cluster. Started from the cluster's page (its
 // form), listed there, and shown per node on /nodes/script-runs/:workflowId, with a re-run of the
 // nodes that failed.
+import { parseInput } from '../../../services/errors.ts';
 import { Hono } from 'hono';
-import { scriptSchema, type ScriptRunView } from '../../../services/nodes.ts';
+import type { ScriptRunView } from '../../../services/nodes.ts';
+import { scriptSchema } from '../../../workflows/nodes.shared.ts';
 import type { ExecutionSummary } from '../../../services/executions.ts';
 import { failedOutcomes, failurePolicies, MAX_SCRIPT_PARALLELISM, type Cluster, type NodeScriptResult } from '../../../workflows/nodes.shared.ts';
 import { ExecutionsTable, executionColumns, type ExecutionColumn } from '../../components/executionsTable.tsx';
 import { Duration, Percent, StatusBadge, Time } from '../../components/format.tsx';
 import { ProgressBar } from '../../components/progressBar.tsx';
 import { TemporalHistoryFact } from '../../components/temporalHistory.tsx';
-import { clusterPath, goTo, number, parseWith, pollWhile, refusal, scriptRunPath, text, type Form, type NodesFrame, type NodesPagesDependencies } from './shared.tsx';
+import { clusterPath, goTo, number, pollWhile, refusal, scriptRunPath, text, type Form, type NodesFrame, type NodesPagesDependencies } from './shared.tsx';
 
 const policyHelp: Record<(typeof failurePolicies)[number], string> = {
   'fail-fast': 'fail-fast: start no more nodes after the first failure',
@@ -19,7 +21,7 @@ const policyHelp: Record<(typeof failurePolicies)[number], string> = {
 
 function formToScript(form: Form) {
   const failurePolicy = text(form, 'failurePolicy') || undefined;
-  return parseWith(scriptSchema, {
+  return parseInput(scriptSchema, {
     script: text(form, 'script'),
     parallelism: number(form, 'parallelism'),
     failurePolicy,

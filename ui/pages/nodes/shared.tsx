@@ -2,13 +2,12 @@
 // post is read for a schema, the form's action row, and how a refusal or a start is answered to htmx.
 import type { Context } from 'hono';
 import type { Child } from 'hono/jsx';
-import type { z } from 'zod';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { ServiceError, validationError } from '../../../services/errors.ts';
+import { ServiceError } from '../../../services/errors.ts';
 import type { NodesService } from '../../../services/nodes.ts';
 import { FleetModelError } from '../../../db/nodes.ts';
 import type { NodeTimings } from '../../../workflows/nodes.shared.ts';
-import { firstIssue, numberOrAsSent, type Form } from '../../forms.ts';
+import { numberOrAsSent, type Form } from '../../forms.ts';
 import { Layout } from '../../layout.tsx';
 
 export type { Form };
@@ -46,16 +45,6 @@ export const list = (form: Form, name: string) =>
 export function number(form: Form, name: string): unknown {
   const value = line(form, name);
   return value === '' ? undefined : numberOrAsSent(value);
-}
-
-/** The schema's first complaint as a ServiceError, worded like the JSON API's. */
-export function parseWith<Schema extends z.ZodType>(schema: Schema, input: unknown): z.output<Schema> {
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) {
-    const { field, message } = firstIssue(parsed.error);
-    throw validationError(field, message);
-  }
-  return parsed.data;
 }
 
 /** A stored record as its form shows it: numbers as text, lists comma-separated, nulls empty. */
