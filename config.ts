@@ -100,8 +100,10 @@ export interface Config {
     /** Resolved by the email activity only; never in workflow inputs or history. */
     password: string | undefined;
     from: string;
-    /** The local SMTP sink (sim/smtp) that keeps every message for the UI's mailbox; started when SMTP points at it. */
-    sink: { run: boolean; httpPort: number };
+    /** Domains notify addresses may be in (NOTIFY_ALLOWED_DOMAINS): exact names, or `*.example.com` for its subdomains. */
+    allowedDomains: string[];
+    /** The local SMTP sink (sim/smtp) that keeps the newest messages for the UI's mailbox; started when SMTP points at it. */
+    sink: { run: boolean; httpPort: number; maxMessages: number };
   };
 }
 
@@ -150,6 +152,19 @@ function urlList(env: Env, name: string, fallback: string[]): string[] {
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
     } catch {
       throw new ConfigError(`${name} has ${JSON.stringify(value)}, which is not an http(s) URL: list URL prefixes separated by commas.`);
+    }
+    return value;
+  });
+}
+
+/** Lower-cased mail domains: exact names or `*.` and a name (any of its subdomains). */
+function domainList(env: Env, name: string, fallback: string[]): string[] {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  return raw.split(',').map((item) => {
+    const value = item.trim().toLowerCase();
+    if (!/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(value)) {
+      throw new ConfigError(`${name} has ${JSON.stringify(item.trim())}, which is not a domain: list domains (example.com) or subdomain patterns (*.example.com) separated by commas.`);
     }
     return value;
   });
@@ -285,7 +300,13 @@ function smtpSettings(env: Env): Config['smtp'] {
     user,
     password: user ? (env.SMTP_PASSWORD ?? '') : undefined,
     from: text(env, 'SMTP_FROM', 'Fleet Runbooks <fleet@localhost>'),
-    sink: { run: flag(env, 'SMTP_SINK', loopbackHosts.has(host) && !user), httpPort: port(env, 'SMTP_SINK_HTTP_PORT', 2526) },
+    // The example cluster mails ops@fleet.local, the tests <cluster>@fleet.test: reserved names, never on the internet.
+    allowedDomains: domainList(env, 'NOTIFY_ALLOWED_DOMAINS', ['localhost', 'fleet.local', 'fleet.test']),
+    sink: {
+      run: flag(env, 'SMTP_SINK', loopbackHosts.has(host) && !user),
+      httpPort: port(env, 'SMTP_SINK_HTTP_PORT', 2526),
+      maxMessages: Math.max(1, count(env, 'SMTP_SINK_MAX_MESSAGES', 1000, 1_000_000)),
+    },
   };
 }
 

@@ -41,6 +41,7 @@ async function serveInstance(config: Config, instance: string): Promise<void> {
     temporalWebUiUrl: config.temporal.webUiUrl,
     mysql: clients.mysql,
     allowedDestinations: config.requestRuns.allowedDestinations,
+    notifyAllowedDomains: config.smtp.allowedDomains,
     instance,
     cpuLoad: { loadWorkers: config.cpuLoad.loadWorkers },
     configCache,

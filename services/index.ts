@@ -24,6 +24,8 @@ export interface ServiceDependencies {
   mysql: Pool;
   /** URL prefixes request runs may call (config.requestRuns.allowedDestinations). */
   allowedDestinations: readonly string[];
+  /** Domains notify addresses may be in (config.smtp.allowedDomains). */
+  notifyAllowedDomains: readonly string[];
   /** Appended to every task queue (as workers' taskQueueSuffix): tests get workers of their own. */
   taskQueueSuffix?: string;
   /** Lock scope of request runs started here (tests use their own). */
@@ -71,7 +73,7 @@ export function createServices(deps: ServiceDependencies) {
       workflowSettings: deps.cpuLoad?.workflowSettings,
     }),
     cfConverge: createCfConvergeService({ temporal, taskQueue: taskQueues.cfConverge, links }),
-    nodes: createNodesService({ temporal, mysql: deps.mysql, taskQueue: taskQueues.nodes, links, mailboxUrl: deps.mailboxUrl }),
+    nodes: createNodesService({ temporal, mysql: deps.mysql, taskQueue: taskQueues.nodes, links, mailboxUrl: deps.mailboxUrl, notifyAllowedDomains: deps.notifyAllowedDomains }),
     configCache: deps.configCache,
     /** The receiver counts request-run calls straight into MySQL. */
     mysql: deps.mysql,

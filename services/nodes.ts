@@ -21,6 +21,7 @@ import {
   runbookStatusQuery,
   scriptRunStatusQuery,
   scriptRunWorkflowId,
+  notifyAddressProblem,
   type Cluster,
   type ProfileKind,
   type ProfileBody,
@@ -29,7 +30,7 @@ import {
   type ScriptRunStatus,
 } from '../workflows/nodes.shared.ts';
 import type { Pool } from 'mysql2/promise';
-import { ServiceError } from './errors.ts';
+import { ServiceError, validationError } from './errors.ts';
 import { listRecentExecutions, type ExecutionSummary, type WorkflowLinks } from './executions.ts';
 
 export interface NodesApiDependencies {
@@ -39,6 +40,8 @@ export interface NodesApiDependencies {
   links: WorkflowLinks;
   /** The local SMTP sink's mailbox URL (http://host:port), when the stack runs one. */
   mailboxUrl?: string;
+  /** Domains a notify address may be in (NOTIFY_ALLOWED_DOMAINS); the email activity holds mail to them too. */
+  notifyAllowedDomains: readonly string[];
 }
 
 const httpStatusOf: Record<FleetErrorCode, 404 | 409 | 422> = {
@@ -87,6 +90,12 @@ export function createNodesService(deps: NodesApiDependencies) {
     return cause instanceof ApplicationFailure ? (cause.details?.[0] as T | undefined) : undefined;
   }
 
+  /** A notify address the caller names must be on the allowlist: 400 naming its field otherwise. */
+  function checkNotifyAddress(field: string, address: string | null | undefined): void {
+    const problem = address ? notifyAddressProblem(address, deps.notifyAllowedDomains) : undefined;
+    if (problem) throw validationError(field, problem.message);
+  }
+
   async function requireCluster(name: string): Promise<Cluster> {
     const cluster = await model.getCluster(name);
     if (!cluster) throw new ServiceError(404, 'unknown_cluster', `No cluster named ${JSON.stringify(name)}.`);
@@ -102,6 +111,7 @@ export function createNodesService(deps: NodesApiDependencies) {
     },
 
     async putCluster(body: output<typeof vocabulary.clusterSchema>, replace: boolean) {
+      checkNotifyAddress('notifyEmail', body.notifyEmail);
       await modelCall(() => model.putCluster(body, { replace }));
       return requireCluster(body.name);
     },
@@ -114,6 +124,7 @@ export function createNodesService(deps: NodesApiDependencies) {
     },
 
     async startDeployment(clusterName: string, body: output<typeof vocabulary.deploySchema>) {
+      checkNotifyAddress('notify', body.notify);
       const cluster = await requireCluster(clusterName);
       for (const kind of profileKindNames) {
         const { field, label } = profileKinds[kind];
@@ -145,6 +156,7 @@ export function createNodesService(deps: NodesApiDependencies) {
     },
 
     async startRemoval(clusterName: string, nodeName: string, body: output<typeof vocabulary.removeSchema>) {
+      checkNotifyAddress('notify', body.notify);
       const cluster = await requireCluster(clusterName);
       const node = await model.getNode(clusterName, nodeName);
       if (!node) throw new ServiceError(404, 'unknown_node', `Cluster ${clusterName} has no node named ${JSON.stringify(nodeName)}.`);

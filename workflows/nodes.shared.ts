@@ -218,6 +218,29 @@ export interface RunbookResult {
   instanceId: string | null;
 }
 
+// Notify addresses: the API, the UI and the email activity hold them to one allowlist
+// (NOTIFY_ALLOWED_DOMAINS, runtime configuration: never part of a workflow's input).
+
+/** One plain address (no list, display name, quotes, `%` or `!` routes): its domain, lower-cased. */
+const PLAIN_ADDRESS = /^[A-Za-z0-9_'+.-]+@([A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)$/;
+
+/** True when `domain` is one of `allowed`: an exact name, or `*.example.com` for any subdomain of example.com. */
+export function isAllowedMailDomain(domain: string, allowed: readonly string[]): boolean {
+  const name = domain.toLowerCase();
+  return allowed.some((entry) => {
+    const pattern = entry.toLowerCase();
+    return pattern.startsWith('*.') ? name.endsWith(pattern.slice(1)) : name === pattern;
+  });
+}
+
+/** Why `address` may not be mailed (`BadAddress` or `AddressNotAllowed`, and a message), or undefined when it may. */
+export function notifyAddressProblem(address: string, allowed: readonly string[]): { type: 'BadAddress' | 'AddressNotAllowed'; message: string } | undefined {
+  const domain = PLAIN_ADDRESS.exec(address)?.[1];
+  if (domain === undefined) return { type: 'BadAddress', message: `${JSON.stringify(address)} is not one plain email address` };
+  if (isAllowedMailDomain(domain, allowed)) return undefined;
+  return { type: 'AddressNotAllowed', message: `${domain.toLowerCase()} is not in NOTIFY_ALLOWED_DOMAINS (allowed: ${allowed.join(', ') || 'none'})` };
+}
+
 // DistributedScript (and LocalScript on one node).
 
 /** Fail fast; run every node and then fail; or succeed while at most a fraction of nodes failed. */

@@ -8,7 +8,7 @@ import type { Runbook } from './runbook.ts';
 import { runScriptOnNodes } from './scriptFanOut.ts';
 
 /** Refusals that retrying cannot fix: the model's codes and the activities' own. */
-const finalErrors = ['UnknownCluster', 'UnknownProfile', 'UnknownNode', 'ClusterAtMax', 'ClusterAtMin', 'InUse', 'LaunchRefused', 'RegistrationRefused', 'TargetGroupNotFound', 'SshKeyMissing', 'SshHostKeyMismatch', 'BadAddress'];
+const finalErrors = ['UnknownCluster', 'UnknownProfile', 'UnknownNode', 'ClusterAtMax', 'ClusterAtMin', 'InUse', 'LaunchRefused', 'RegistrationRefused', 'TargetGroupNotFound', 'SshKeyMissing', 'SshHostKeyMismatch', 'BadAddress', 'AddressNotAllowed'];
 
 export function runbookActivities(timings: NodeTimings) {
   const waiter = (timeoutMs: number) =>

@@ -1,7 +1,9 @@
 // The Email action over SMTP (nodemailer). The SMTP password is read from the worker's config.
 import nodemailer from 'nodemailer';
+import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../../config.ts';
+import { notifyAddressProblem } from '../../workflows/nodes.shared.ts';
 
 export interface Email {
   to: string;
@@ -11,19 +13,36 @@ export interface Email {
 
 export type Mailer = (email: Email) => Promise<{ messageId: string }>;
 
-export function createSmtpMailer(smtp: Config['smtp']): Mailer & { close(): void } {
-  const transport = nodemailer.createTransport({
+/** localhost, 127.0.0.0/8 and ::1: a relay on this machine, where plain SMTP never crosses a network. */
+export function isLoopbackHost(host: string): boolean {
+  const name = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  return name === 'localhost' || name === '::1' || /^127(\.\d{1,3}){3}$/.test(name);
+}
+
+/**
+ * How nodemailer reaches the relay. Off this machine the session must be encrypted: implicit TLS
+ * (SMTP_SECURE, port 465) or STARTTLS, required, so a relay (or a man in the middle) that does not
+ * offer it gets no password and no mail. A loopback relay such as the local sink keeps plain SMTP.
+ */
+export function smtpTransportOptions(smtp: Config['smtp']): SMTPPool.Options {
+  const loopback = isLoopbackHost(smtp.host);
+  return {
     host: smtp.host,
     port: smtp.port,
     secure: smtp.secure,
-    // The local sink speaks plain SMTP; a real relay on 587 upgrades with STARTTLS when offered.
-    ignoreTLS: !smtp.secure && smtp.sink.run,
+    requireTLS: !smtp.secure && !loopback,
+    // The local sink offers no STARTTLS; other loopback relays may still upgrade when they offer it.
+    ignoreTLS: !smtp.secure && loopback && smtp.sink.run,
     auth: smtp.user ? { user: smtp.user, pass: smtp.password ?? '' } : undefined,
     pool: true,
     maxConnections: 5,
     connectionTimeout: 10_000,
     greetingTimeout: 10_000,
-  });
+  };
+}
+
+export function createSmtpMailer(smtp: Config['smtp']): Mailer & { close(): void } {
+  const transport = nodemailer.createTransport(smtpTransportOptions(smtp));
   const send = async (email: Email) => {
     const info = await transport.sendMail({ from: smtp.from, to: email.to, subject: email.subject, text: email.text });
     return { messageId: info.messageId };
@@ -31,12 +50,17 @@ export function createSmtpMailer(smtp: Config['smtp']): Mailer & { close(): void
   return Object.assign(send, { close: () => transport.close() });
 }
 
-const ADDRESS = /^[^\s@<>]+@[^\s@<>]+$/;
+export interface EmailActivityDependencies {
+  mailer: Mailer;
+  /** NOTIFY_ALLOWED_DOMAINS: checked here too, since `temporal workflow start` does not pass the API. */
+  allowedDomains: readonly string[];
+}
 
-export function createEmailActivities(deps: { mailer: Mailer }) {
+export function createEmailActivities(deps: EmailActivityDependencies) {
   return {
     async sendEmail(email: Email): Promise<{ messageId: string }> {
-      if (!ADDRESS.test(email.to)) throw ApplicationFailure.nonRetryable(`${JSON.stringify(email.to)} is not an email address.`, 'BadAddress');
+      const problem = notifyAddressProblem(email.to, deps.allowedDomains);
+      if (problem) throw ApplicationFailure.nonRetryable(`Will not mail ${JSON.stringify(email.to)}: ${problem.message}.`, problem.type);
       return deps.mailer(email);
     },
   };

@@ -13,6 +13,8 @@ export interface NodeActivityDependencies {
   resolveSshEndpoint: SshEndpointResolver;
   ssh: SshRunner;
   mailer: Mailer;
+  /** Domains notify addresses may be in (config.smtp.allowedDomains). */
+  notifyAllowedDomains: readonly string[];
 }
 
 export function createNodeActivities(deps: NodeActivityDependencies) {
@@ -20,7 +22,7 @@ export function createNodeActivities(deps: NodeActivityDependencies) {
     ...createFleetRecordActivities(deps.model),
     ...createAwsActivities({ aws: deps.aws, resolveSshEndpoint: deps.resolveSshEndpoint, userDataOf: async (name) => (await deps.model.getProfile('ec2', name))?.userData }),
     ...createNodeScriptActivities({ ssh: deps.ssh }),
-    ...createEmailActivities({ mailer: deps.mailer }),
+    ...createEmailActivities({ mailer: deps.mailer, allowedDomains: deps.notifyAllowedDomains }),
   };
 }
 
@@ -35,6 +37,7 @@ export function nodeClientsFromConfig(config: Config) {
     resolveSshEndpoint: createSshEndpointResolver(config.ssh.endpoints, config.ssh.sshd),
     ssh: createSshRunner({ keysDir: config.ssh.keysDir }),
     mailer,
+    notifyAllowedDomains: config.smtp.allowedDomains,
     close() {
       aws.destroy();
       mailer.close();

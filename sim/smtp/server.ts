@@ -9,8 +9,12 @@ import { createSmtpSink } from './sink.ts';
 function main(): void {
   const config = loadConfig();
   const { host, port, sink: sinkSettings } = config.smtp;
-  const sink = createSmtpSink({ storePath: join(config.dataDir, 'mail', 'messages.jsonl') });
-  sink.smtp.on('error', exitOnListenError('SMTP_PORT', port));
+  const sink = createSmtpSink({ storePath: join(config.dataDir, 'mail', 'messages.jsonl'), maxMessages: sinkSettings.maxMessages });
+  // Only a failure to listen ends the process; the sink logs its clients' connection errors itself.
+  const exitOnSmtpListenError = exitOnListenError('SMTP_PORT', port);
+  sink.smtp.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.syscall === 'listen') exitOnSmtpListenError(error);
+  });
   sink.smtp.listen(port, host, () => console.log(`SMTP sink listening on ${host}:${port} (pid ${process.pid})`));
   const http = serve({ fetch: sink.http.fetch, hostname: host, port: sinkSettings.httpPort }, () =>
     console.log(`SMTP sink mailbox on http://${host}:${sinkSettings.httpPort}/messages`),

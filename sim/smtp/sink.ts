@@ -1,28 +1,23 @@
-// A local SMTP sink: accepts every message (no relay), keeps the newest ones, and lists them over
-// HTTP for the UI's mailbox. Messages also go to a JSON-lines file, so a restart keeps the mailbox.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+// A local SMTP sink: accepts every message (no relay), keeps the newest ones (sim/smtp/store.ts),
+// and lists them over HTTP for the UI's mailbox. A message it cannot parse, a message too large
+// or a client that drops the connection is refused or logged: none of them stops the sink.
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
-import { SMTPServer } from 'smtp-server';
+import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { simpleParser, type AddressObject } from 'mailparser';
+import { openMessageStore, type SinkMessage } from './store.ts';
 
-export interface SinkMessage {
-  id: string;
-  receivedAt: string;
-  from: string;
-  to: string[];
-  subject: string;
-  text: string;
-}
+export type { SinkMessage } from './store.ts';
 
 export interface SmtpSinkOptions {
   /** JSON-lines file the mailbox is kept in (undefined: memory only). */
   storePath?: string;
-  /** The newest messages kept; older ones are dropped. */
-  keep?: number;
+  /** The newest messages kept, in memory and on disk (SMTP_SINK_MAX_MESSAGES); older ones are dropped. */
+  maxMessages?: number;
   /** Largest message accepted, in bytes. */
   maxMessageBytes?: number;
+  /** Where skipped store lines and refused messages are reported (default console.warn). */
+  warn?: (message: string) => void;
 }
 
 function addresses(value: AddressObject | AddressObject[] | undefined): string[] {
@@ -30,24 +25,30 @@ function addresses(value: AddressObject | AddressObject[] | undefined): string[]
   return list.flatMap((a) => a.value.map((v) => v.address ?? v.name));
 }
 
+/** An SMTP reply to the client: the message is refused, the session and the sink go on. */
+const refusal = (code: number, message: string) => Object.assign(new Error(message), { responseCode: code });
+
 export function createSmtpSink(options: SmtpSinkOptions = {}) {
-  const keep = options.keep ?? 1000;
-  let messages: SinkMessage[] = [];
-  if (options.storePath && existsSync(options.storePath)) {
-    messages = readFileSync(options.storePath, 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as SinkMessage)
-      .slice(-keep);
-  }
-  const remember = (message: SinkMessage) => {
-    messages.push(message);
-    if (messages.length > keep) messages = messages.slice(-keep);
-    if (options.storePath) {
-      mkdirSync(dirname(options.storePath), { recursive: true });
-      appendFileSync(options.storePath, `${JSON.stringify(message)}\n`);
+  const warn = options.warn ?? ((message: string) => console.warn(message));
+  const store = openMessageStore({ path: options.storePath, maxMessages: options.maxMessages ?? 1000, warn });
+
+  async function receive(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<void> {
+    let parsed;
+    try {
+      parsed = await simpleParser(stream);
+    } catch (error) {
+      throw refusal(554, `The message could not be parsed: ${(error as Error).message}`);
     }
-  };
+    if (stream.sizeExceeded) throw refusal(552, 'The message is larger than this sink accepts.');
+    store.add({
+      id: randomUUID(),
+      receivedAt: new Date().toISOString(),
+      from: addresses(parsed.from)[0] ?? (session.envelope.mailFrom ? session.envelope.mailFrom.address : ''),
+      to: session.envelope.rcptTo.map((r) => r.address),
+      subject: parsed.subject ?? '',
+      text: parsed.text ?? '',
+    } satisfies SinkMessage);
+  }
 
   const smtp = new SMTPServer({
     authOptional: true,
@@ -56,20 +57,21 @@ export function createSmtpSink(options: SmtpSinkOptions = {}) {
     banner: 'Fleet Runbooks SMTP sink: nothing is relayed',
     logger: false,
     onData(stream, session, callback) {
-      simpleParser(stream)
-        .then((parsed) => {
-          remember({
-            id: randomUUID(),
-            receivedAt: new Date().toISOString(),
-            from: addresses(parsed.from)[0] ?? session.envelope.mailFrom?.toString() ?? '',
-            to: session.envelope.rcptTo.map((r) => r.address),
-            subject: parsed.subject ?? '',
-            text: parsed.text ?? '',
-          });
-          callback();
-        })
-        .catch((error: Error) => callback(error));
+      receive(stream, session).then(
+        () => callback(),
+        (error: Error) => {
+          warn(`SMTP sink refused a message: ${error.message}`);
+          // Whatever is left of the message is read and dropped, so the session can go on.
+          stream.resume();
+          callback(error);
+        },
+      );
     },
+  });
+  // A client's connection error (a reset mid-message) reaches the server as 'error': log it and go on.
+  // Listening errors (a port in use) are the process's to handle (sim/smtp/server.ts).
+  smtp.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.syscall !== 'listen') warn(`SMTP sink connection error: ${error.message}`);
   });
 
   const http = new Hono();
@@ -77,14 +79,14 @@ export function createSmtpSink(options: SmtpSinkOptions = {}) {
   http.get('/messages', (c) => {
     const to = c.req.query('to');
     const limit = Math.min(500, Math.max(1, Number(c.req.query('limit') ?? 100) || 100));
+    const messages = store.all();
     const matching = to ? messages.filter((m) => m.to.includes(to)) : messages;
     return c.json({ messages: matching.slice(-limit).reverse(), total: matching.length });
   });
   http.delete('/messages', (c) => {
-    messages = [];
-    if (options.storePath && existsSync(options.storePath)) writeFileSync(options.storePath, '');
+    store.clear();
     return c.body(null, 204);
   });
 
-  return { smtp, http, messages: () => messages };
+  return { smtp, http, messages: () => store.all() };
 }

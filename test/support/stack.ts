@@ -35,6 +35,7 @@ export function createTestApp(env: TestEnvironment, overrides: Partial<AppDepend
     temporalWebUiUrl: 'http://127.0.0.1:8233',
     mysql: env.clients.mysql,
     allowedDestinations: env.config.requestRuns.allowedDestinations,
+    notifyAllowedDomains: env.config.smtp.allowedDomains,
     mailboxUrl: mailboxUrl(env.config),
     ...overrides,
   });

@@ -63,6 +63,7 @@ function stubApp(rows: (sql: string) => unknown = () => {
     temporalWebUiUrl: 'http://127.0.0.1:8233',
     mysql,
     allowedDestinations: [RECEIVER],
+    notifyAllowedDomains: ['fleet.test'],
     configCache,
   });
   return { app, starts, handles, queries, stored };
