@@ -14,6 +14,11 @@ export const DEFAULT_CONCURRENCY = 20;
 export const MAX_CONCURRENCY = 200;
 export const MAX_APPS_PER_KIND = 10_000;
 export const MAX_INSTANCES = 1000;
+/**
+ * Failure type of an activity whose CF client refused a URL on another origin than the API's (a
+ * `pagination.next` or job `Location` elsewhere): retrying would meet the same answer, so never retried.
+ */
+export const CF_FOREIGN_ORIGIN_FAILURE = 'CfForeignOriginError';
 
 const cfName = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1 to 64 letters, digits, dots, dashes or underscores'));
 const domainLabel = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';

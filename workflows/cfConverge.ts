@@ -13,6 +13,7 @@ import {
 import type { CfConvergeActivities } from '../activities/cf/converge.ts';
 import { FleetDomain, FleetStatus } from '../temporal/searchAttributes.ts';
 import {
+  CF_FOREIGN_ORIGIN_FAILURE,
   appActions,
   computePlan,
   convergeInputSchema,
@@ -31,15 +32,10 @@ import {
 } from './cfConverge.shared.ts';
 import { workflowInput } from './validation.shared.ts';
 
-const { observeFoundation } = proxyActivities<CfConvergeActivities>({
-  startToCloseTimeout: '5 minutes',
-  retry: { maximumAttempts: 5, initialInterval: '1 second' },
-});
-const { applyApps } = proxyActivities<CfConvergeActivities>({
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '30 seconds',
-  retry: { maximumAttempts: 5, initialInterval: '1 second' },
-});
+// A URL on another origin than the CF API's is refused every time: never retried.
+const retry = { maximumAttempts: 5, initialInterval: '1 second', nonRetryableErrorTypes: [CF_FOREIGN_ORIGIN_FAILURE] };
+const { observeFoundation } = proxyActivities<CfConvergeActivities>({ startToCloseTimeout: '5 minutes', retry });
+const { applyApps } = proxyActivities<CfConvergeActivities>({ startToCloseTimeout: '2 hours', heartbeatTimeout: '30 seconds', retry });
 
 function chunks<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];

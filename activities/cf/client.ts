@@ -1,7 +1,11 @@
 // A thin typed client for the Cloud Controller v3 API and its UAA, written against CF's own docs so
 // the same code runs against a real foundation and the simulator in sim/cf. No maintained Node v3
 // client exists. Tokens come from the `login` link of `GET /`, are refreshed before expiry, and
-// never leave this module.
+// never leave this module: the bearer token goes to the API's own origin only (urls.ts), and no
+// redirect is followed.
+import { loginBase, onApiOrigin, toQueryString, type Query } from './urls.ts';
+
+export { CfForeignOriginError, type Query } from './urls.ts';
 
 /** One entry of the v3 error envelope `{"errors":[{code,title,detail}]}`. */
 export class CfApiError extends Error {
@@ -145,19 +149,6 @@ interface Token {
   expiresAt: number;
 }
 
-export type Query = Record<string, string | number | string[] | undefined>;
-
-function toQueryString(query: Query | undefined): string {
-  if (!query) return '';
-  const params = new URLSearchParams();
-  for (const [key, value] of Object.entries(query)) {
-    if (value === undefined) continue;
-    params.set(key, Array.isArray(value) ? value.join(',') : String(value));
-  }
-  const text = params.toString();
-  return text ? `?${text}` : '';
-}
-
 /** Seconds until the JWT expires, from its `exp` claim (no signature check: we only schedule a refresh). */
 export function jwtExpiry(token: string): number | undefined {
   const payload = token.split('.')[1];
@@ -210,14 +201,15 @@ export function createCfClient(options: CfClientOptions) {
 
   async function discoverLogin(): Promise<string> {
     if (session.loginUrl) return session.loginUrl;
-    const response = await doFetch(`${apiUrl}/`, { signal: options.signal });
+    const response = await doFetch(`${apiUrl}/`, { signal: options.signal, redirect: 'manual' });
     if (!response.ok) throw await errorFrom(response);
     const root = (await response.json()) as { links: { login?: Link; uaa?: Link } };
     // The cf CLI asks the `login` link for tokens, not `uaa`.
     const link = root.links.login ?? root.links.uaa;
-    if (!link) throw new CfApiError(response.status, 0, 'CF-NoLoginLink', `${apiUrl}/ lists no login link`);
-    session.loginUrl = link.href.replace(/\/$/, '');
-    return session.loginUrl;
+    const login = link && loginBase(link.href);
+    if (!login) throw new CfApiError(response.status, 0, 'CF-NoLoginLink', `${apiUrl}/ lists no http(s) login link`);
+    session.loginUrl = login;
+    return login;
   }
 
   async function requestToken(grant: Record<string, string>): Promise<Token> {
@@ -225,7 +217,7 @@ export function createCfClient(options: CfClientOptions) {
     const url = `${await discoverLogin()}/oauth/token`;
     const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
     if (grant.grant_type !== 'client_credentials') headers.authorization = `Basic ${Buffer.from('cf:').toString('base64')}`;
-    const response = await doFetch(url, { method: 'POST', headers, body: new URLSearchParams(grant).toString(), signal: options.signal });
+    const response = await doFetch(url, { method: 'POST', headers, body: new URLSearchParams(grant).toString(), signal: options.signal, redirect: 'manual' });
     if (!response.ok) throw await errorFrom(response);
     const body = (await response.json()) as { access_token: string; refresh_token?: string; expires_in?: number };
     const expiresAt = jwtExpiry(body.access_token) ?? Date.now() + (body.expires_in ?? 600) * 1000;
@@ -261,13 +253,15 @@ export function createCfClient(options: CfClientOptions) {
     return session.token.accessToken;
   }
 
-  async function send(method: string, url: string, body: BodyInit | undefined, contentType: string | undefined): Promise<Response> {
+  /** Sends with the bearer token; `href` is an API path or a URL a response named (`source`), on the API's origin. */
+  async function send(method: string, href: string, body: BodyInit | undefined, contentType: string | undefined, source = 'URL'): Promise<Response> {
+    const url = onApiOrigin(apiUrl, href, source);
     const sendOnce = async (forceNewToken: boolean) => {
       const headers: Record<string, string> = { authorization: `bearer ${await accessToken(forceNewToken)}`, accept: 'application/json' };
       if (contentType) headers['content-type'] = contentType;
       stats.requests++;
       if (method !== 'GET') stats.mutations++;
-      return doFetch(url, { method, headers, body, signal: options.signal });
+      return doFetch(url, { method, headers, body, signal: options.signal, redirect: 'manual' });
     };
     let serverErrors = 0;
     for (let rateLimitWaits = 0; ; ) {
@@ -297,14 +291,17 @@ export function createCfClient(options: CfClientOptions) {
     }
   }
 
-  async function call<T>(method: string, path: string, init: { body?: unknown; query?: Query } = {}): Promise<{ body: T; location: string | null; status: number }> {
-    const url = path.startsWith('http') ? path : `${apiUrl}${path}${toQueryString(init.query)}`;
-    const response = await send(method, url, init.body === undefined ? undefined : JSON.stringify(init.body), init.body === undefined ? undefined : 'application/json');
+  /** `path` is an API path (with `query`) or, with `source` naming where it came from, a URL a response named. */
+  async function call<T>(method: string, path: string, init: { body?: unknown; query?: Query; source?: string } = {}): Promise<{ body: T; location: string | null; status: number }> {
+    const href = init.source ? path : `${path}${toQueryString(init.query)}`;
+    const response = await send(method, href, init.body === undefined ? undefined : JSON.stringify(init.body), init.body === undefined ? undefined : 'application/json', init.source);
     const text = await response.text();
     return { body: (text ? JSON.parse(text) : undefined) as T, location: response.headers.get('location'), status: response.status };
   }
 
   const get = async <T>(path: string, query?: Query) => (await call<T>('GET', path, { query })).body;
+  /** GET of a URL a response named: refused (CfForeignOriginError) unless it is on the API's origin. */
+  const follow = async <T>(href: string, source: string) => (await call<T>('GET', href, { source })).body;
   const post = async <T>(path: string, body?: unknown, query?: Query) => (await call<T>('POST', path, { body: body ?? {}, query })).body;
 
   /** Every resource of a list, following pagination.next (per_page 5000, CF's maximum). */
@@ -313,7 +310,7 @@ export function createCfClient(options: CfClientOptions) {
     let page = await get<Paginated<T>>(path, { per_page: 5000, ...query });
     all.push(...page.resources);
     while (page.pagination.next) {
-      page = await get<Paginated<T>>(page.pagination.next.href);
+      page = await follow<Paginated<T>>(page.pagination.next.href, 'pagination.next');
       all.push(...page.resources);
     }
     return all;
@@ -337,7 +334,7 @@ export function createCfClient(options: CfClientOptions) {
   async function waitForJob(location: string, poll: PollOptions = {}): Promise<Job> {
     return waitFor(
       `job ${location}`,
-      () => get<Job>(location),
+      () => follow<Job>(location, 'job Location'),
       (job) => job.state === 'COMPLETE',
       (job) => (job.state === 'FAILED' ? (job.errors.map((e) => `${e.title}: ${e.detail}`).join('; ') || 'unknown error') : undefined),
       poll,
@@ -407,7 +404,7 @@ export function createCfClient(options: CfClientOptions) {
       const form = new FormData();
       form.set('bits', new Blob([zip], { type: 'application/zip' }), 'app.zip');
       form.set('resources', '[]');
-      const response = await send('POST', `${apiUrl}/v3/packages/${packageGuid}/upload`, form, undefined);
+      const response = await send('POST', `/v3/packages/${packageGuid}/upload`, form, undefined);
       return (await response.json()) as Package;
     },
     createBuild: (packageGuid: string) => post<Build>('/v3/builds', { package: { guid: packageGuid } }),

@@ -2,8 +2,8 @@
 // batch of per-app plans with bounded concurrency. Credentials are resolved here from the
 // foundation's name (`clientFor`); workflows only ever carry that name.
 import { ApplicationFailure, Context, activityInfo, heartbeat } from '@temporalio/activity';
-import { CfApiError, type CfClient, type PollOptions } from './client.ts';
-import type { AppAction, AppOutcome, AppPlan, ConvergePlan, Observation, ObservedApp, Settings } from '../../workflows/cfConverge.shared.ts';
+import { CfApiError, CfForeignOriginError, type CfClient, type PollOptions } from './client.ts';
+import { CF_FOREIGN_ORIGIN_FAILURE, type AppAction, type AppOutcome, type AppPlan, type ConvergePlan, type Observation, type ObservedApp, type Settings } from '../../workflows/cfConverge.shared.ts';
 
 export interface CfConvergeDependencies {
   /** A client for the named foundation, bound to this activity's cancellation signal. */
@@ -36,8 +36,9 @@ export interface Mutations {
 /** Apps per /v3/processes?app_guids= call: keeps the URL well under common proxy limits. */
 const GUIDS_PER_QUERY = 200;
 
-/** A 4xx from CF will not change on retry; a 429 or 5xx might (Temporal retries those). */
+/** A 4xx from CF will not change on retry, nor will a URL on another origin; a 429 or 5xx might (Temporal retries those). */
 function nonRetryable(error: unknown): never {
+  if (error instanceof CfForeignOriginError) throw ApplicationFailure.nonRetryable(error.message, CF_FOREIGN_ORIGIN_FAILURE);
   if (error instanceof CfApiError && !error.retryable) throw ApplicationFailure.nonRetryable(error.message, 'CfRequestRejected');
   throw error;
 }
@@ -85,8 +86,9 @@ export function createCfConvergeActivities(deps: CfConvergeDependencies) {
 
     /**
      * Converges each app of the batch, `concurrency` at a time. A failed app is reported, not
-     * thrown: the workflow re-observes and tries again. Heartbeats carry the finished apps, so a
-     * retry after a worker crash skips them.
+     * thrown: the workflow re-observes and tries again. A URL on another origin than the API's
+     * stops the batch (no app starts after it) and fails the activity for good. Heartbeats carry
+     * the finished apps, so a retry after a worker crash skips them.
      */
     async applyApps(input: ApplyInput): Promise<{ outcomes: AppOutcome[] } & Mutations> {
       return withFoundation(input.foundation, async (cf) => {
@@ -101,17 +103,23 @@ export function createCfConvergeActivities(deps: CfConvergeDependencies) {
         const ticker = setInterval(() => heartbeat(snapshot()), 500);
         const lanes = new Semaphore(input.concurrency);
         const context: AppContext = { cf, input, poll, droplets, readBits: deps.readBits, lanes };
+        let refused: CfForeignOriginError | undefined;
         try {
           await Promise.all(
             queue.map(async (app) => {
               await lanes.acquire();
               try {
-                if (!signal.aborted) outcomes.set(app.name, await convergeApp(context, app));
+                if (!signal.aborted && !refused) outcomes.set(app.name, await convergeApp(context, app));
+              } catch (error) {
+                // convergeApp reports any other error as the app's outcome
+                if (!(error instanceof CfForeignOriginError)) throw error;
+                refused ??= error;
               } finally {
                 lanes.release();
               }
             }),
           );
+          if (refused) nonRetryable(refused);
           if (signal.aborted) throw signal.reason ?? new Error('cancelled');
           return snapshot();
         } finally {
@@ -352,6 +360,7 @@ async function convergeApp({ cf, input, poll, droplets, readBits, lanes }: AppCo
     return { name: app.name, ok: true, done, ...(dropletGuid ? { dropletGuid } : {}) };
   } catch (error) {
     if (wants('push-prototype') && !dropletGuid) droplets.failed(app.kind, error as Error);
+    if (error instanceof CfForeignOriginError) throw error;
     return { name: app.name, ok: false, done, failedAction: action, error: error instanceof Error ? error.message : String(error) };
   }
 }

@@ -10,6 +10,8 @@ export interface SimEnv {
   Variables: {
     /** Scheme and authority the client used, so every link is absolute and reachable. */
     baseUrl: string;
+    /** Where pagination links and job Locations point: baseUrl, unless the `foreignLinks` knob says elsewhere. */
+    linkBaseUrls: { pagination: string; jobLocation: string };
     principal: Principal | undefined;
     /** Why the bearer token was not accepted, when it was not. */
     tokenProblem: 'missing' | 'invalid' | 'expired' | undefined;
@@ -29,6 +31,7 @@ export class SimRuntime {
   readonly users: SimUser[];
   readonly clients: SimClient[];
   readonly appsDomain: string;
+  readonly uaaOrigin: string | undefined;
   readonly tokens: TokenService;
   readonly traffic: Traffic;
   knobs: SimKnobs;
@@ -43,6 +46,7 @@ export class SimRuntime {
     this.users = options.users ?? builtInUsers;
     this.clients = options.clients ?? builtInClients;
     this.appsDomain = options.appsDomain ?? 'apps.internal';
+    this.uaaOrigin = options.uaaOrigin?.replace(/\/$/, '');
     this.knobs = knobsFrom(options);
     this.draw = options.random ?? seededRandom(this.knobs.seed);
     this.state = new SimState(() => this.clock.now(), this.appsDomain);

@@ -73,7 +73,7 @@ export function listResponse<T extends Listable>(c: Context<SimEnv>, items: Iter
     const query = new URLSearchParams();
     const kept = [...params.entries()].filter(([k]) => k !== 'page' && k !== 'per_page');
     for (const [k, v] of [...kept, ['page', String(target)], ['per_page', String(perPage)]].sort(([a], [b]) => a!.localeCompare(b!))) query.append(k!, v!);
-    return { href: `${c.var.baseUrl}${url.pathname}?${query.toString()}` };
+    return { href: `${c.var.linkBaseUrls.pagination}${url.pathname}?${query.toString()}` };
   };
   return c.json({
     pagination: {

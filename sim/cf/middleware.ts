@@ -13,12 +13,15 @@ const isAdmin = (path: string) => path.startsWith('/__sim');
 /** CC API calls: what the rate limiter, faults and (but for /v3/info) auth apply to. CC exempts / and /v3. */
 export const isCcCall = (path: string) => path.startsWith('/v3/');
 
-export function baseUrl(): Middleware {
+export function baseUrl(runtime: SimRuntime): Middleware {
   return async (c, next) => {
     const url = new URL(c.req.url);
     const proto = c.req.header('x-forwarded-proto') ?? url.protocol.replace(':', '');
     const host = c.req.header('x-forwarded-host') ?? url.host;
-    c.set('baseUrl', `${proto}://${host}`);
+    const base = `${proto}://${host}`;
+    const foreign = runtime.knobs.foreignLinks;
+    c.set('baseUrl', base);
+    c.set('linkBaseUrls', { pagination: foreign.pagination ? foreign.origin : base, jobLocation: foreign.jobLocation ? foreign.origin : base });
     c.set('applied', false);
     await next();
   };

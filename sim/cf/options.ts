@@ -17,6 +17,16 @@ export interface SimFaults {
   failNextJobs: number;
 }
 
+/** Links on another origin than the one the client used, as a misconfigured or hostile server would write them. */
+export interface SimForeignLinks {
+  /** Scheme, host and port the links name (the default never resolves: `.invalid`). */
+  origin: string;
+  /** Every list's `pagination` links (`first`, `last`, `next`, `previous`). */
+  pagination: boolean;
+  /** The `Location` of a 202 (the job of an asynchronous delete). */
+  jobLocation: boolean;
+}
+
 export interface SimKnobs {
   /** Added to every CC and UAA request (not to /__sim). */
   latencyMs: number;
@@ -37,6 +47,7 @@ export interface SimKnobs {
   /** Seeds the random source of fault injection; setting it at runtime restarts the sequence. */
   seed: number;
   faults: SimFaults;
+  foreignLinks: SimForeignLinks;
 }
 
 export const defaultKnobs: SimKnobs = {
@@ -52,6 +63,7 @@ export const defaultKnobs: SimKnobs = {
   refreshTokenTtlSeconds: 30 * 24 * 3600,
   seed: 1,
   faults: { serverErrorRate: 0, lostResponseRate: 0, copyFailureRate: 0, failNextCopies: 0, jobFailureRate: 0, failNextJobs: 0 },
+  foreignLinks: { origin: 'http://cf-foreign.invalid', pagination: false, jobLocation: false },
 };
 
 export interface SimUser {
@@ -72,9 +84,13 @@ export const builtInClients: SimClient[] = [
   { id: 'fleet-automation', secret: 'fleet-automation-secret', grants: ['client_credentials'] },
 ];
 
-export type SimOptions = Partial<Omit<SimKnobs, 'faults' | 'rateLimit'>> & {
+type KnobsInput = Partial<Omit<SimKnobs, 'faults' | 'rateLimit' | 'foreignLinks'>> & {
   faults?: Partial<SimFaults>;
   rateLimit?: Partial<SimKnobs['rateLimit']>;
+  foreignLinks?: Partial<SimForeignLinks>;
+};
+
+export type SimOptions = KnobsInput & {
   users?: SimUser[];
   clients?: SimClient[];
   /** The shared domain every org can route under. */
@@ -86,10 +102,15 @@ export type SimOptions = Partial<Omit<SimKnobs, 'faults' | 'rateLimit'>> & {
   requestLogLimit?: number;
   /** HMAC key of the access tokens; random per simulator unless given. */
   tokenSigningKey?: string;
+  /**
+   * Origin of the `login` and `uaa` links of `GET /` (on CF, `https://login.<system domain>`): serve
+   * the same app there too. By default the origin the client used.
+   */
+  uaaOrigin?: string;
 };
 
 export function knobsFrom(options: SimOptions): SimKnobs {
-  const { users: _users, clients: _clients, appsDomain: _domain, clock: _clock, random: _random, requestLogLimit: _limit, tokenSigningKey: _key, ...knobs } = options;
+  const { users: _users, clients: _clients, appsDomain: _domain, clock: _clock, random: _random, requestLogLimit: _limit, tokenSigningKey: _key, uaaOrigin: _uaa, ...knobs } = options;
   return mergeKnobs(defaultKnobs, knobs);
 }
 
@@ -120,22 +141,28 @@ export const knobsPatchSchema = z.strictObject({
       failNextJobs: count.optional(),
     })
     .optional(),
+  foreignLinks: z
+    .strictObject({
+      origin: z.string().regex(/^https?:\/\/[^/?#\s]+$/, 'must be an origin such as http://127.0.0.1:9999').optional(),
+      pagination: z.boolean().optional(),
+      jobLocation: z.boolean().optional(),
+    })
+    .optional(),
   /** Arms a 429 storm: the next `requests` CC requests, and/or every CC request for `seconds`. */
   rateLimitStorm: z.strictObject({ requests: count.optional(), seconds: z.number().min(0).optional() }).optional(),
 });
 
 export type KnobsPatch = z.infer<typeof knobsPatchSchema>;
 
-type KnobsInput = Partial<Omit<SimKnobs, 'faults' | 'rateLimit'>> & { faults?: Partial<SimFaults>; rateLimit?: Partial<SimKnobs['rateLimit']> };
-
 export function mergeKnobs(current: SimKnobs, patch: KnobsInput): SimKnobs {
   const defined = <T extends object>(value: T | undefined) =>
     Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
-  const { faults, rateLimit, ...rest } = patch;
+  const { faults, rateLimit, foreignLinks, ...rest } = patch;
   return {
     ...current,
     ...defined(rest),
     rateLimit: { ...current.rateLimit, ...defined(rateLimit) },
     faults: { ...current.faults, ...defined(faults) },
+    foreignLinks: { ...current.foreignLinks, ...defined(foreignLinks) },
   };
 }

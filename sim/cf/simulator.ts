@@ -31,7 +31,7 @@ export function createCfSimulator(options: SimOptions = {}): Hono<SimEnv> {
   });
   app.notFound((c) => cfErrorResponse(cfErrors.unknownRequest(), c));
 
-  app.use('*', baseUrl(), requestLog(runtime), latency(runtime), faultInjection(runtime), identify(runtime), rateLimiter(runtime), requireToken(), settle(runtime), markApplied());
+  app.use('*', baseUrl(runtime), requestLog(runtime), latency(runtime), faultInjection(runtime), identify(runtime), rateLimiter(runtime), requireToken(), settle(runtime), markApplied());
 
   app.route('/__sim', adminRoutes(runtime));
   app.route('/', rootRoutes(runtime));

@@ -2,10 +2,10 @@
 // until nothing is left to do, and a failure naming the apps that never converged after maxRounds.
 import { describe, expect, it } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import type { CfConvergeActivities } from '../../activities/cf/converge.ts';
 import { cfConverge } from '../../workflows/cfConverge.ts';
-import type { AppAction, AppOutcome, ConvergeInput, ConvergeProgress, ObservedApp } from '../../workflows/cfConverge.shared.ts';
+import { CF_FOREIGN_ORIGIN_FAILURE, type AppAction, type AppOutcome, type ConvergeInput, type ConvergeProgress, type ObservedApp } from '../../workflows/cfConverge.shared.ts';
 import { useWorkflowTestEnvironment } from './support/workflowEnv.ts';
 
 const { runWorkflow } = useWorkflowTestEnvironment();
@@ -88,5 +88,23 @@ describe('cfConverge (stub activities)', () => {
     const progress = cause.details?.[0] as ConvergeProgress;
     expect(progress).toMatchObject({ status: 'failed', round: 2, mutatingCalls: 2 + 15 + 1 });
     expect(progress.failures.map((f) => f.name)).toEqual(['scale-web-2']);
+  });
+
+  it.each(['observeFoundation', 'applyApps'] as const)('fails at once when %s refuses a URL on another origin: the retry policy never retries it', async (failing) => {
+    const foundation = stubFoundation({ stuckApp: 'none', startFailsInRounds: 0 });
+    let attempts = 0;
+    // Thrown as retryable on purpose: the workflow's retry policy is what must stop it.
+    const refuse = () => {
+      attempts++;
+      throw ApplicationFailure.retryable('Refused to follow job Location http://foreign.test/v3/jobs/1', CF_FOREIGN_ORIGIN_FAILURE);
+    };
+    const activities = { ...foundation.activities, [failing]: refuse };
+    const failure = await runWorkflow(cfConverge, { args: [desired], activities }).catch((error: unknown) => error);
+
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    const activityFailure = (failure as WorkflowFailedError).cause as ActivityFailure;
+    expect(activityFailure).toBeInstanceOf(ActivityFailure);
+    expect(activityFailure.cause).toMatchObject({ type: CF_FOREIGN_ORIGIN_FAILURE, message: 'Refused to follow job Location http://foreign.test/v3/jobs/1' });
+    expect(attempts).toBe(1);
   });
 });

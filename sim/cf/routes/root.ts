@@ -8,6 +8,7 @@ export function rootRoutes(runtime: SimRuntime) {
   return new Hono<SimEnv>()
     .get('/', (c) => {
       const base = c.var.baseUrl;
+      const uaa = runtime.uaaOrigin ?? base;
       // Tokens come from the login link (as the cf CLI asks them); the uaa link is for everything else.
       return c.json({
         links: {
@@ -17,8 +18,8 @@ export function rootRoutes(runtime: SimRuntime) {
           cloud_controller_v3: { href: `${base}/v3`, meta: { version: CC_API_VERSION } },
           network_policy_v0: null,
           network_policy_v1: null,
-          login: { href: `${base}/login` },
-          uaa: { href: `${base}/uaa` },
+          login: { href: `${uaa}/login` },
+          uaa: { href: `${uaa}/uaa` },
           credhub: null,
           routing: null,
           logging: null,

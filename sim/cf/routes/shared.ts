@@ -12,7 +12,7 @@ export function mustFind<T>(map: Map<string, T>, guid: string, resource: string)
 
 /** CC's asynchronous delete: 202, no body, Location of the job to poll. */
 export function accepted(c: Context<SimEnv>, job: Job): Response {
-  c.header('Location', `${c.var.baseUrl}/v3/jobs/${job.guid}`);
+  c.header('Location', `${c.var.linkBaseUrls.jobLocation}/v3/jobs/${job.guid}`);
   return c.body(null, 202);
 }
 
