@@ -4,7 +4,6 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
-import type { Config } from '../config.ts';
 
 export const migrationsDir = fileURLToPath(new URL('./migrations/', import.meta.url));
 
@@ -20,10 +19,12 @@ export function loadMigrations(dir = migrationsDir): Migration[] {
     .map((name) => ({ version: name.replace(/\.sql$/, ''), sql: readFileSync(join(dir, name), 'utf8') }));
 }
 
-/** Applies the migrations not yet recorded in schema_migrations; returns the versions applied now. */
-export async function migrate(config: Config, migrations = loadMigrations()): Promise<string[]> {
-  const { host, port, user, password, database } = config.mysql;
-  const connection = await mysql.createConnection({ host, port, user, password, database, multipleStatements: true });
+/**
+ * Applies the migrations not yet recorded in schema_migrations, as `account` (one with schema
+ * privileges on its database: scripts/mariadb.ts migrationAccount); returns the versions applied now.
+ */
+export async function migrate(account: mysql.ConnectionOptions, migrations = loadMigrations()): Promise<string[]> {
+  const connection = await mysql.createConnection({ ...account, multipleStatements: true });
   try {
     const [[lock]] = await connection.query<mysql.RowDataPacket[]>("SELECT GET_LOCK('schema_migrations', 60) AS got");
     if (lock?.got !== 1) throw new Error('Timed out waiting for another process to finish migrating the schema.');

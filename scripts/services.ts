@@ -1,10 +1,10 @@
-// MariaDB, memcached and etcd from Debian's packages, each a child process with its data under
-// the data dir and its log under logs/, health-checked before anything that needs it starts.
+// memcached and etcd from Debian's packages (MariaDB has scripts/mariadb.ts), each a child process
+// with its data under the data dir and its log under logs/, health-checked before anything that
+// needs it starts.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect as connectTcp } from 'node:net';
 import { dirname, join } from 'node:path';
-import mysql from 'mysql2/promise';
 import { projectRoot, type Config, type HostEnv } from '../config.ts';
 import { findOnPath } from './temporalCli.ts';
 import { StackError, startProcess, waitUntilHealthy, type ManagedProcess } from './processes.ts';
@@ -12,87 +12,15 @@ import { LOCAL_SSH_KEY } from '../activities/nodes/ssh.ts';
 import { createAwsClients } from '../activities/nodes/aws.ts';
 import { ensureTargetGroup } from './localFleet.ts';
 
-const runningAsRoot = process.getuid?.() === 0;
+export const runningAsRoot = process.getuid?.() === 0;
 
-function requireBinary(hostEnv: HostEnv, names: string[], debianPackage: string): string {
+export function requireBinary(hostEnv: HostEnv, names: string[], debianPackage: string): string {
   const path = `${hostEnv.PATH ?? ''}:/usr/sbin:/usr/bin:/sbin:/bin`;
   for (const name of names) {
     const found = findOnPath(name, path);
     if (found) return found;
   }
   throw new StackError(`${names[0]} is not installed: run \`npm run setup\` (installs the Debian package ${debianPackage}).`);
-}
-
-export function mysqlSocketPath(config: Config): string {
-  return join(config.dataDir, 'mysql.sock');
-}
-
-export async function startMariaDb(config: Config, hostEnv: HostEnv): Promise<ManagedProcess> {
-  const mariadbd = requireBinary(hostEnv, ['mariadbd', 'mysqld'], 'mariadb-server');
-  const dataDir = join(config.dataDir, 'mysql');
-  const logFile = join(config.logDir, 'mariadb.log');
-  const userArgs = runningAsRoot ? ['--user=root'] : [];
-  if (!existsSync(join(dataDir, 'mysql'))) {
-    mkdirSync(dataDir, { recursive: true });
-    const installDb = requireBinary(hostEnv, ['mariadb-install-db', 'mysql_install_db'], 'mariadb-server');
-    const result = spawnSync(
-      installDb,
-      ['--no-defaults', `--datadir=${dataDir}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...userArgs],
-      { env: hostEnv, encoding: 'utf8' },
-    );
-    if (result.status !== 0) throw new StackError(`mariadb-install-db failed: ${(result.stderr || result.stdout).trim().split('\n').pop()}`);
-  }
-  const server = startProcess({
-    name: 'mariadb',
-    command: mariadbd,
-    args: [
-      '--no-defaults',
-      `--datadir=${dataDir}`,
-      `--socket=${mysqlSocketPath(config)}`,
-      `--port=${config.mysql.port}`,
-      `--bind-address=${config.mysql.host}`,
-      `--pid-file=${join(config.dataDir, 'mariadb.pid')}`,
-      `--log-error=${logFile}`,
-      '--skip-name-resolve',
-      '--innodb-buffer-pool-size=128M',
-      // A local stack: commits reach the OS at once but are fsynced once a second, so a hot counter
-      // row is not limited by disk flushes. A MariaDB crash loses nothing; an OS crash up to 1 s.
-      '--innodb-flush-log-at-trx-commit=2',
-      '--max-connections=500',
-      ...userArgs,
-    ],
-    logFile,
-    env: hostEnv,
-  });
-  await waitUntilHealthy('MariaDB', () => pingMysqlAsRoot(config), { timeoutMs: 60_000, process: server });
-  await ensureMysqlUser(config);
-  return server;
-}
-
-async function pingMysqlAsRoot(config: Config): Promise<boolean> {
-  const connection = await mysql.createConnection({ socketPath: mysqlSocketPath(config), user: 'root', connectTimeout: 1000 });
-  try {
-    await connection.query('SELECT 1');
-    return true;
-  } finally {
-    await connection.end();
-  }
-}
-
-/** Creates the application's database and user (idempotent; the password follows MYSQL_PASSWORD). */
-async function ensureMysqlUser(config: Config): Promise<void> {
-  const { user, password, database } = config.mysql;
-  const connection = await mysql.createConnection({ socketPath: mysqlSocketPath(config), user: 'root' });
-  try {
-    await connection.query(`CREATE DATABASE IF NOT EXISTS \`${database}\` CHARACTER SET utf8mb4`);
-    for (const host of ['127.0.0.1', 'localhost']) {
-      await connection.query('CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?', [user, host, password]);
-      await connection.query('ALTER USER ?@? IDENTIFIED BY ?', [user, host, password]);
-      await connection.query(`GRANT ALL PRIVILEGES ON \`${database}\`.* TO ?@?`, [user, host]);
-    }
-  } finally {
-    await connection.end();
-  }
 }
 
 export async function startMemcached(config: Config, hostEnv: HostEnv): Promise<ManagedProcess> {

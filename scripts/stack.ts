@@ -20,7 +20,8 @@ import {
   type ManagedProcess,
   type PortClaim,
 } from './processes.ts';
-import { startCfSimulator, startEtcd, startMariaDb, startMemcached, startMoto, startSmtpSink, startSshd } from './services.ts';
+import { startCfSimulator, startEtcd, startMemcached, startMoto, startSmtpSink, startSshd } from './services.ts';
+import { migrationAccount, startMariaDb } from './mariadb.ts';
 
 export interface StackOptions {
   config: Config;
@@ -163,7 +164,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     if (failure) throw failure.reason;
     if (!config.temporal.runLocalServer) await waitForTemporal(config, { timeoutMs: 10_000 });
 
-    const applied = await migrate(config);
+    const applied = await migrate(migrationAccount(config));
     if (applied.length > 0) log(`Applied MySQL migrations: ${applied.join(', ')}`);
     await prepareLocalFleet(config);
     const connection = await connectTemporal(config);
