@@ -1,11 +1,11 @@
 // HTTP routes of the health-check workflow: start one, read its state.
 import { Hono } from 'hono';
-import { healthCheckInputSchema } from '../workflows/healthCheck.shared.ts';
+import { healthCheckInputSchema, healthCheckWorkflowIdSchema } from '../workflows/healthCheck.shared.ts';
 import type { HealthCheckService } from '../services/healthCheck.ts';
-import { readJson } from './validation.ts';
+import { readIdParam, readJson } from './validation.ts';
 
 export function healthCheckRoutes(service: HealthCheckService) {
   return new Hono()
     .post('/', async (c) => c.json(await service.start(await readJson(c, healthCheckInputSchema)), 201))
-    .get('/:workflowId', async (c) => c.json(await service.get(c.req.param('workflowId'))));
+    .get('/:workflowId', async (c) => c.json(await service.get(readIdParam(c, 'workflowId', healthCheckWorkflowIdSchema))));
 }

@@ -12,14 +12,18 @@ import {
   profileKinds,
   profileNameSchema,
   removeSchema,
+  runbookWorkflowIdSchema,
+  scriptRunWorkflowIdSchema,
   scriptSchema,
   type ProfileKind,
 } from '../workflows/nodes.shared.ts';
-import { listQuery, readJson, readParam, readQuery } from './validation.ts';
+import { listQuery, readIdParam, readJson, readParam, readQuery } from './validation.ts';
 
 const runbooksQuery = z.extend(listQuery(200, 20), { cluster: z.optional(clusterNameSchema) });
 const mailboxQuery = z.object({ to: z.optional(z.string().check(z.maxLength(320))) });
 const cluster = (c: Context) => readParam(c, 'name', clusterNameSchema);
+const runbook = (c: Context) => readIdParam(c, 'workflowId', runbookWorkflowIdSchema);
+const scriptRun = (c: Context) => readIdParam(c, 'workflowId', scriptRunWorkflowIdSchema);
 
 export function nodesRoutes(service: NodesService) {
   const { model } = service;
@@ -48,9 +52,9 @@ export function nodesRoutes(service: NodesService) {
       const query = readQuery(c, runbooksQuery);
       return c.json({ runbooks: await service.recentRunbooks(query.limit, query.cluster) });
     })
-    .get('/runbooks/:workflowId', async (c) => c.json(await service.runbook(c.req.param('workflowId'))))
-    .get('/script-runs/:workflowId', async (c) => c.json(await service.scriptRun(c.req.param('workflowId'))))
-    .post('/script-runs/:workflowId/rerun-failed', async (c) => c.json(await service.rerunFailed(c.req.param('workflowId')), 202))
+    .get('/runbooks/:workflowId', async (c) => c.json(await service.runbook(runbook(c))))
+    .get('/script-runs/:workflowId', async (c) => c.json(await service.scriptRun(scriptRun(c))))
+    .post('/script-runs/:workflowId/rerun-failed', async (c) => c.json(await service.rerunFailed(scriptRun(c)), 202))
     .get('/mailbox', async (c) => c.json(await service.mailbox(readQuery(c, mailboxQuery).to)));
   // One pair of routes per kind of profile: /api/ec2-profiles and /api/ssh-profiles.
   const profileRoutes = <Kind extends ProfileKind>(kind: Kind) =>

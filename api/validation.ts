@@ -4,7 +4,7 @@
 import type { Context } from 'hono';
 import * as z from 'zod/mini';
 import type { $ZodType, output } from 'zod/v4/core';
-import { parseInput, ServiceError } from '../services/errors.ts';
+import { parseId, parseInput, ServiceError } from '../services/errors.ts';
 
 /** application/json or application/<something>+json, with any parameters (charset…). */
 const jsonMediaType = /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;
@@ -37,6 +37,14 @@ export function readQuery<Schema extends $ZodType>(c: Context, schema: Schema): 
 /** A path parameter parsed with a schema; a problem names the parameter as the field. */
 export function readParam<Schema extends $ZodType>(c: Context, name: string, schema: Schema): output<Schema> {
   return parseInput(schema, c.req.param(name), name);
+}
+
+/**
+ * A path parameter naming a workflow or run, parsed with its domain's ID schema: an ID the domain does
+ * not recognise (another domain's, say) is a 404 `not_found` naming it, before Temporal is asked.
+ */
+export function readIdParam(c: Context, name: string, schema: $ZodType<string>): string {
+  return parseId(schema, c.req.param(name) ?? '', name);
 }
 
 /** `?limit=` of the list routes: a whole number from 1 to `max`, `fallback` when absent. */

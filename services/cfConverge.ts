@@ -6,6 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { cfConverge } from '../workflows/cfConverge.ts';
 import {
   DEFAULT_FOUNDATION,
+  cfConvergeWorkflowIdSchema,
   convergeProgressQuery,
   convergeRequestSchema,
   convergeWorkflowId,
@@ -16,8 +17,8 @@ import {
   type ConvergeInput,
   type ConvergeProgress,
 } from '../workflows/cfConverge.shared.ts';
-import { ServiceError } from './errors.ts';
-import { listRecentExecutions, pendingHeartbeats, type ExecutionSummary, type WorkflowLinks } from './executions.ts';
+import { parseId, ServiceError } from './errors.ts';
+import { describeOwn, listRecentExecutions, pendingHeartbeats, type ExecutionSummary, type WorkflowLinks } from './executions.ts';
 
 export interface CfConvergeApiDependencies {
   temporal: Client;
@@ -38,9 +39,11 @@ export interface ConvergenceView extends ConvergeProgress {
 }
 
 export function createCfConvergeService(deps: CfConvergeApiDependencies) {
+  /** A convergence by its workflow ID: the ID by the domain's own scheme, the execution a cfConverge workflow (404 otherwise). */
+  const convergence = (workflowId: string) => describeOwn(deps.temporal, [cfConverge.name], parseId(cfConvergeWorkflowIdSchema, workflowId));
+
   async function view(workflowId: string): Promise<ConvergenceView> {
-    const handle = deps.temporal.workflow.getHandle(workflowId);
-    const description = await handle.describe();
+    const { description, handle } = await convergence(workflowId);
     let progress: ConvergeProgress | undefined;
     let error: string | null = null;
     if (description.status.name === 'FAILED') {
@@ -88,8 +91,7 @@ export function createCfConvergeService(deps: CfConvergeApiDependencies) {
     },
     recent: (limit: number): Promise<ExecutionSummary[]> => listRecentExecutions(deps.temporal, deps.links, { limit, query: 'FleetDomain = "cf-converge"' }),
     async signal(workflowId: string, action: 'pause' | 'resume' | 'cancel'): Promise<void> {
-      const handle = deps.temporal.workflow.getHandle(workflowId);
-      const description = await handle.describe();
+      const { description, handle } = await convergence(workflowId);
       if (description.status.name !== 'RUNNING') throw new ServiceError(409, 'not_running', `Convergence ${workflowId} has ended (${description.status.name.toLowerCase()}).`, { workflowId });
       if (action === 'cancel') await handle.cancel();
       else await handle.signal(action === 'pause' ? pauseSignal : resumeSignal);

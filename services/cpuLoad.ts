@@ -13,7 +13,7 @@ import {
   type CpuLoadStatus,
   type CpuLoadSwitchBody,
 } from '../workflows/cpuLoad.shared.ts';
-import type { WorkflowLinks } from './executions.ts';
+import { requireType, type WorkflowLinks } from './executions.ts';
 
 export interface CpuLoadServiceDependencies {
   temporal: Client;
@@ -71,6 +71,8 @@ async function readCpuLoad(deps: CpuLoadServiceDependencies, target: string): Pr
     const description = await handle.describe();
     // A closed workflow (terminated by hand) holds no switch; its load workers were cancelled.
     if (description.status.name !== 'RUNNING') return neverSwitched(deps, target);
+    // Only a cpuLoad workflow is asked: another type under the target's ID is a 404.
+    requireType(description, [cpuLoad.name]);
     const status = await handle.query(cpuLoadStatusQuery);
     return { ...status, workflowId: handle.workflowId, running: true, webUiUrl: deps.links.execution(handle.workflowId, description.runId) };
   } catch (error) {
@@ -90,6 +92,8 @@ async function switchCpuLoad(deps: CpuLoadServiceDependencies, target: string, b
   });
   // By ID, not by the run start returned: the running run may be a later one (continue-as-new).
   const handle = deps.temporal.workflow.getHandle(workflowId);
+  // A running workflow of another type under the target's ID (started by hand) is not switched: 404.
+  requireType(await handle.describe(), [cpuLoad.name]);
   const status = await handle.executeUpdate(switchCpuLoadUpdate, {
     args: [{ state: body.state, ...(body.ttlSeconds === undefined ? {} : { ttlMs: body.ttlSeconds * 1000 }) }],
   });

@@ -29,3 +29,14 @@ export function parseInput<Schema extends $ZodType>(schema: Schema, value: unkno
     throw validationError(field, message);
   }, at);
 }
+
+/**
+ * A workflow or run ID from a request, parsed with its domain's ID schema (workflows/validation.shared.ts
+ * idSchema): one the domain does not recognise, another domain's included, is a 404 `not_found` naming
+ * it, as if there were no such workflow. `field` names the ID in the error's details.
+ */
+export function parseId(schema: $ZodType<string>, id: string, field = 'workflowId'): string {
+  return parseOr(schema, id, ({ message }) => {
+    throw new ServiceError(404, 'not_found', `${id} ${message}.`, { [field]: id });
+  });
+}

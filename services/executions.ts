@@ -2,6 +2,7 @@
 import type { Client, WorkflowExecutionDescription, WorkflowExecutionInfo } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { FleetDomain, FleetStatus } from '../temporal/searchAttributes.ts';
+import { ServiceError } from './errors.ts';
 
 export interface WorkflowLinks {
   execution(workflowId: string, runId: string): string;
@@ -28,7 +29,7 @@ export interface ExecutionSummary {
   webUiUrl: string;
 }
 
-function summarize(info: Omit<WorkflowExecutionInfo, 'raw'>, links: WorkflowLinks): ExecutionSummary {
+export function summarize(info: Omit<WorkflowExecutionInfo, 'raw'>, links: WorkflowLinks): ExecutionSummary {
   return {
     workflowId: info.workflowId,
     runId: info.runId,
@@ -42,8 +43,25 @@ function summarize(info: Omit<WorkflowExecutionInfo, 'raw'>, links: WorkflowLink
   };
 }
 
-export async function describeExecution(client: Client, workflowId: string, links: WorkflowLinks): Promise<ExecutionSummary> {
-  return summarize(await client.workflow.getHandle(workflowId).describe(), links);
+/**
+ * Refuses an execution that is not a workflow of one of `types` with a 404, as if there were none:
+ * each route acts only on its own domain's workflows, and its ID scheme (checked first) is no proof.
+ */
+export function requireType(description: WorkflowExecutionDescription, types: readonly string[]): void {
+  if (!types.includes(description.type)) {
+    throw new ServiceError(404, 'not_found', `No ${types.join(' or ')} workflow with ID ${description.workflowId}.`, { workflowId: description.workflowId });
+  }
+}
+
+/**
+ * The execution `workflowId` names (its latest run, or `runId`), when it is a workflow of one of
+ * `types` (requireType). The handle is pinned to the run described, so what follows (query,
+ * signal, cancel, result) reaches that run and no later one.
+ */
+export async function describeOwn(client: Client, types: readonly string[], workflowId: string, runId?: string) {
+  const description = await client.workflow.getHandle(workflowId, runId).describe();
+  requireType(description, types);
+  return { description, handle: client.workflow.getHandle(workflowId, description.runId) };
 }
 
 export async function listRecentExecutions(client: Client, links: WorkflowLinks, options: { limit: number; query?: string }): Promise<ExecutionSummary[]> {

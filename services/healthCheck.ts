@@ -1,8 +1,9 @@
 // Health checks: start one (409 while one for the same scope runs) and read its progress or report.
 import type { Client } from '@temporalio/client';
 import { healthCheck } from '../workflows/healthCheck.ts';
-import { healthCheckProgressQuery, healthCheckWorkflowId, type HealthCheckInput } from '../workflows/healthCheck.shared.ts';
-import { describeExecution, type WorkflowLinks } from './executions.ts';
+import { healthCheckProgressQuery, healthCheckWorkflowId, healthCheckWorkflowIdSchema, type HealthCheckInput } from '../workflows/healthCheck.shared.ts';
+import { parseId } from './errors.ts';
+import { describeOwn, summarize, type WorkflowLinks } from './executions.ts';
 
 export interface HealthCheckServiceDependencies {
   temporal: Client;
@@ -23,9 +24,10 @@ export function createHealthCheckService(deps: HealthCheckServiceDependencies) {
       return { workflowId, runId: handle.firstExecutionRunId, webUiUrl: deps.links.execution(workflowId, handle.firstExecutionRunId) };
     },
 
+    /** A health check's state: only a healthCheck workflow's, named by the domain's own ID scheme (404 otherwise). */
     async get(workflowId: string) {
-      const handle = deps.temporal.workflow.getHandle(workflowId);
-      const execution = await describeExecution(deps.temporal, workflowId, deps.links);
+      const { description, handle } = await describeOwn(deps.temporal, [healthCheck.name], parseId(healthCheckWorkflowIdSchema, workflowId));
+      const execution = summarize(description, deps.links);
       const running = execution.status === 'RUNNING';
       const progress = running ? await handle.query(healthCheckProgressQuery).catch(() => undefined) : undefined;
       const report = execution.status === 'COMPLETED' ? await handle.result() : undefined;

@@ -5,7 +5,7 @@
 // input with the same schemas, and bounds again under a row lock, since this view may be stale.
 import { randomUUID } from 'node:crypto';
 import type { output } from 'zod/v4/core';
-import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
 import { createFleetModel, FleetModelError, type FleetErrorCode } from '../db/nodes.ts';
 import { deployNode } from '../workflows/deployNode.ts';
@@ -19,9 +19,11 @@ import {
   profileKinds,
   removeNodeWorkflowId,
   runbookStatusQuery,
+  runbookWorkflowIdSchema,
   scriptRunStatusQuery,
   scriptRunWorkflowId,
   notifyAddressProblem,
+  scriptRunWorkflowIdSchema,
   type Cluster,
   type ProfileKind,
   type ProfileBody,
@@ -30,8 +32,8 @@ import {
   type ScriptRunStatus,
 } from '../workflows/nodes.shared.ts';
 import type { Pool } from 'mysql2/promise';
-import { ServiceError, validationError } from './errors.ts';
-import { listRecentExecutions, type ExecutionSummary, type WorkflowLinks } from './executions.ts';
+import { parseId, ServiceError, validationError } from './errors.ts';
+import { describeOwn, listRecentExecutions, type ExecutionSummary, type WorkflowLinks } from './executions.ts';
 
 export interface NodesApiDependencies {
   temporal: Client;
@@ -84,8 +86,8 @@ export interface ScriptRunView extends ScriptRunStatus {
 export function createNodesService(deps: NodesApiDependencies) {
   const model = createFleetModel(deps.mysql);
 
-  async function failureDetails<T>(workflowId: string): Promise<T | undefined> {
-    const failure = await deps.temporal.workflow.getHandle(workflowId).result().catch((e: unknown) => e);
+  async function failureDetails<T>(handle: WorkflowHandle): Promise<T | undefined> {
+    const failure = await handle.result().catch((e: unknown) => e);
     const cause = failure instanceof WorkflowFailedError ? failure.cause : undefined;
     return cause instanceof ApplicationFailure ? (cause.details?.[0] as T | undefined) : undefined;
   }
@@ -181,11 +183,11 @@ export function createNodesService(deps: NodesApiDependencies) {
       }
     },
 
+    /** A deployment's or removal's steps: its ID by the domain's scheme, its execution of the matching type (404 otherwise). */
     async runbook(workflowId: string): Promise<RunbookView> {
-      if (!/^node-(deploy|remove):/.test(workflowId)) throw new ServiceError(404, 'not_found', `${workflowId} is not a node deployment or removal.`);
-      const handle = deps.temporal.workflow.getHandle(workflowId);
-      const description = await handle.describe();
-      const status = (description.status.name === 'FAILED' ? await failureDetails<RunbookStatus>(workflowId) : undefined) ?? (await handle.query(runbookStatusQuery));
+      const type = parseId(runbookWorkflowIdSchema, workflowId).startsWith('node-deploy:') ? deployNode.name : removeNode.name;
+      const { description, handle } = await describeOwn(deps.temporal, [type], workflowId);
+      const status = (description.status.name === 'FAILED' ? await failureDetails<RunbookStatus>(handle) : undefined) ?? (await handle.query(runbookStatusQuery));
       return {
         ...status,
         workflowId,
@@ -219,11 +221,10 @@ export function createNodesService(deps: NodesApiDependencies) {
       return { runId, workflowId, nodes: targets.map((t) => t.node), webUiUrl: deps.links.execution(workflowId, handle.firstExecutionRunId) };
     },
 
+    /** A script run's nodes: its ID by the domain's scheme, its execution a distributedScript workflow (404 otherwise). */
     async scriptRun(workflowId: string): Promise<ScriptRunView> {
-      if (!workflowId.startsWith('script-run:')) throw new ServiceError(404, 'not_found', `${workflowId} is not a script run.`);
-      const handle = deps.temporal.workflow.getHandle(workflowId);
-      const description = await handle.describe();
-      const status = (description.status.name === 'FAILED' ? await failureDetails<ScriptRunStatus>(workflowId) : undefined) ?? (await handle.query(scriptRunStatusQuery));
+      const { description, handle } = await describeOwn(deps.temporal, [distributedScript.name], parseId(scriptRunWorkflowIdSchema, workflowId));
+      const status = (description.status.name === 'FAILED' ? await failureDetails<ScriptRunStatus>(handle) : undefined) ?? (await handle.query(scriptRunStatusQuery));
       return { ...status, workflowId, execution: description.status.name, webUiUrl: deps.links.execution(workflowId, description.runId) };
     },
 

@@ -5,6 +5,8 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import { requestRun } from '../workflows/requestRun.ts';
 import {
   DEFAULT_SCOPE,
+  isRequestRunId,
+  requestRunIdSchema,
   requestRunWorkflowId,
   mergeTally,
   requestRunProgressQuery,
@@ -17,8 +19,8 @@ import {
   type RunStatus,
   type TimelineBucket,
 } from '../workflows/requestRun.shared.ts';
-import { ServiceError } from './errors.ts';
-import { pendingHeartbeats, type WorkflowLinks } from './executions.ts';
+import { parseId, ServiceError } from './errors.ts';
+import { describeOwn, pendingHeartbeats, type WorkflowLinks } from './executions.ts';
 
 export interface RequestRunApiDependencies {
   temporal: Client;
@@ -76,16 +78,20 @@ function toView(row: RowDataPacket, links: WorkflowLinks): RunView {
   };
 }
 
-/** Progress of a running run: finished chunks from the workflow, the chunk under way from its heartbeat. */
+/**
+ * Progress of a running run: finished chunks from the workflow, the chunk under way from its heartbeat.
+ * Only a requestRun workflow is asked; another one under the same IDs has no progress to show.
+ */
 async function liveProgress(temporal: Client, workflowId: string, runId: string): Promise<RequestRunProgress | undefined> {
-  const handle = temporal.workflow.getHandle(workflowId, runId);
   try {
+    const { handle } = await describeOwn(temporal, [requestRun.name], workflowId, runId);
+    // Read together, so the heartbeats belong with the progress they complete.
     const [progress, description] = await Promise.all([handle.query(requestRunProgressQuery), handle.describe()]);
     let tally: CallTally = { ok: progress.ok, failed: progress.failed, histogram: [], timeline: progress.timeline };
     for (const checkpoint of pendingHeartbeats<{ tally: CallTally }>(description)) tally = mergeTally(tally, { ...checkpoint.tally, histogram: [] });
     return { ...progress, ok: tally.ok, failed: tally.failed, timeline: tally.timeline };
   } catch {
-    return undefined; // finished between the read and the query: the row is the truth
+    return undefined; // finished between the read and the query (or not a request run): the row is the truth
   }
 }
 
@@ -117,7 +123,9 @@ export function createRequestRunService(deps: RequestRunApiDependencies) {
     };
   }
 
+  /** A run by its ID; none for an ID that cannot name a request run (another domain's, say). */
   async function get(runId: string): Promise<RunView | undefined> {
+    if (!isRequestRunId(runId)) return undefined;
     const [rows] = await deps.mysql.query<RowDataPacket[]>(`SELECT ${runColumns} FROM request_recorder WHERE run_id = ?`, [runId]);
     if (!rows[0]) return startingRun(runId);
     const run = view(rows[0]);
@@ -161,10 +169,11 @@ export function createRequestRunService(deps: RequestRunApiDependencies) {
     },
 
     async cancel(runId: string): Promise<RunView> {
-      const run = await get(runId);
+      const run = await get(parseId(requestRunIdSchema, runId, 'runId'));
       if (!run) throw new ServiceError(404, 'not_found', `No request run ${runId}.`, { runId });
       if (run.status !== 'running') throw new ServiceError(409, 'not_running', `Request run ${runId} has already ended (${run.status}).`, { runId });
-      await deps.temporal.workflow.getHandle(requestRunWorkflowId(run.scope), runId).cancel();
+      const { handle } = await describeOwn(deps.temporal, [requestRun.name], requestRunWorkflowId(run.scope), runId);
+      await handle.cancel();
       return run;
     },
   };

@@ -1,6 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../server/app.ts';
 import type { ErrorBody } from '../api/errors.ts';
+import { cpuLoad } from '../workflows/cpuLoad.ts';
+import { CPU_LOAD_CONTROL_TASK_QUEUE, cpuLoadStatusQuery, cpuLoadWorkflowId } from '../workflows/cpuLoad.shared.ts';
 import { HEALTH_TASK_QUEUE } from '../workflows/healthCheck.shared.ts';
 import { requestJson, useStack } from './support/fixture.ts';
 import { createTestApp } from './support/stack.ts';
@@ -107,6 +109,29 @@ describe('HTTP API (app.request against real Temporal and services)', () => {
     const route = await app.request('/api/nothing-here');
     expect(route.status).toBe(404);
     expect(((await route.json()) as ErrorBody).error.code).toBe('not_found');
+  });
+
+  it('cancels and pauses through /api/cf-convergences only convergences: a running workflow of another type answers 404 and keeps running', async () => {
+    const start = (workflowId: string, target: string) =>
+      env.client.workflow.start(cpuLoad, { workflowId, taskQueue: CPU_LOAD_CONTROL_TASK_QUEUE + suffix, args: [{ target, loadTaskQueue: `no-load-worker${suffix}` }] });
+    // A CPU-load toggle under its own ID, and one started by hand under an ID of the convergences' scheme.
+    const handles = [await start(cpuLoadWorkflowId(`scope${suffix}`), `scope${suffix}`), await start(`cf-converge-default-scope${suffix}-space`, `scope-cf${suffix}`)];
+    try {
+      for (const handle of handles) {
+        await handle.query(cpuLoadStatusQuery); // running on this file's worker
+        for (const action of ['cancel', 'pause']) {
+          const response = await requestJson<ErrorBody>(app, 'POST', `/api/cf-convergences/${handle.workflowId}/${action}`);
+          expect(response.status, `${action} ${handle.workflowId}`).toBe(404);
+          expect(response.body.error).toMatchObject({ code: 'not_found', workflowId: handle.workflowId });
+        }
+        expect((await handle.describe()).status.name).toBe('RUNNING');
+        const { events } = await handle.fetchHistory();
+        expect(events!.filter((e) => e.workflowExecutionCancelRequestedEventAttributes || e.workflowExecutionSignaledEventAttributes)).toEqual([]);
+        expect((await handle.query(cpuLoadStatusQuery)).state).toBe('OFF');
+      }
+    } finally {
+      await Promise.all(handles.map((handle) => handle.terminate('test cleanup').catch(() => undefined)));
+    }
   });
 
   it('lists recent executions with links into the Temporal Web UI, and validates the limit', async () => {

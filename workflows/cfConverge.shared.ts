@@ -4,7 +4,7 @@
 // the desired state and what was observed, so the workflow computes it deterministically.
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import * as z from 'zod/mini';
-import { wholeNumber } from './validation.shared.ts';
+import { idSchema, wholeNumber } from './validation.shared.ts';
 
 export const CF_CONVERGE_TASK_QUEUE = 'cf-converge';
 /** The foundation a desired state names when it names none (the one the configuration defines). */
@@ -20,7 +20,8 @@ export const MAX_INSTANCES = 1000;
  */
 export const CF_FOREIGN_ORIGIN_FAILURE = 'CfForeignOriginError';
 
-const cfName = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1 to 64 letters, digits, dots, dashes or underscores'));
+const CF_NAME = '[A-Za-z0-9][A-Za-z0-9._-]{0,63}';
+const cfName = z.string().check(z.regex(new RegExp(`^${CF_NAME}$`), 'must be 1 to 64 letters, digits, dots, dashes or underscores'));
 const domainLabel = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
 const domainName = z.string().check(z.regex(new RegExp(`^(?=.{1,253}$)${domainLabel}(?:\\.${domainLabel})*$`), 'must be a domain name such as apps.example.com'));
 // CF names become route hosts here, so they must be DNS labels.
@@ -187,6 +188,16 @@ export const resumeSignal = defineSignal('resume');
 export function convergeWorkflowId(settings: Pick<Settings, 'foundation' | 'org' | 'space'>): string {
   return `cf-converge-${settings.foundation}-${settings.org}-${settings.space}`;
 }
+
+const convergeWorkflowIdPattern = new RegExp(`^cf-converge-${CF_NAME}-${CF_NAME}-${CF_NAME}$`);
+/** Whether `id` is one convergeWorkflowId builds: `cf-converge-<foundation>-<org>-<space>`, each a CF name. */
+export function isCfConvergeWorkflowId(id: string): boolean {
+  // Three names of up to 64 characters and the dashes between them: longer IDs are not tried.
+  return id.length <= 'cf-converge-'.length + 3 * 64 + 2 && convergeWorkflowIdPattern.test(id);
+}
+
+/** A convergence's workflow ID as a request names it. */
+export const cfConvergeWorkflowIdSchema = idSchema('a convergence', isCfConvergeWorkflowId);
 
 export function appName(prefix: string, kind: string, index: number): string {
   return `${prefix}${kind}-${index}`;

@@ -1,6 +1,7 @@
 // Vocabulary of the health-check domain, shared by the workflow, its activities, the API and tests.
 import { defineQuery } from '@temporalio/workflow';
 import * as z from 'zod/mini';
+import { idSchema } from './validation.shared.ts';
 
 export const HEALTH_TASK_QUEUE = 'health-checks';
 
@@ -46,3 +47,13 @@ export function healthCheckWorkflowId(dependencies: readonly DependencyName[] = 
   const scope = [...new Set(dependencies)].sort().join('+');
   return scope === [...dependencyNames].sort().join('+') ? 'health-check' : `health-check-${scope}`;
 }
+
+/** Whether `id` is one healthCheckWorkflowId builds: `health-check`, or a sorted proper subset of the dependencies. */
+export function isHealthCheckWorkflowId(id: string): boolean {
+  if (id === healthCheckWorkflowId()) return true;
+  const scope = id.startsWith('health-check-') ? id.slice('health-check-'.length).split('+') : [];
+  return scope.length > 0 && scope.every((name) => (dependencyNames as readonly string[]).includes(name)) && healthCheckWorkflowId(scope as DependencyName[]) === id;
+}
+
+/** A health check's workflow ID as a request names it. */
+export const healthCheckWorkflowIdSchema = idSchema('a health check', isHealthCheckWorkflowId);

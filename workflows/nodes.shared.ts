@@ -5,7 +5,7 @@
 import { defineQuery } from '@temporalio/workflow';
 import * as z from 'zod/mini';
 import type { $ZodType } from 'zod/v4/core';
-import { wholeNumber } from './validation.shared.ts';
+import { idSchema, wholeNumber } from './validation.shared.ts';
 
 export const NODES_TASK_QUEUE = 'nodes';
 
@@ -13,11 +13,14 @@ export const PROFILE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** An SSH key is named by a plain file name under SSH_KEYS_DIR: no path, so no way out of it. */
 export const KEY_REF_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
+const CLUSTER_NAME = '[a-z][a-z0-9-]{0,29}';
+/** A deployment ID, or a script run's ID: a key of up to 64 characters. */
+const RUN_KEY = '[A-Za-z0-9][A-Za-z0-9._-]{0,63}';
 /** Cluster names become node names (`web01`) and EC2 tags: a short slug. */
-export const clusterNameSchema = z.string().check(z.regex(/^[a-z][a-z0-9-]{0,29}$/, 'must be a lowercase slug of up to 30 characters (it prefixes node names)'));
+export const clusterNameSchema = z.string().check(z.regex(new RegExp(`^${CLUSTER_NAME}$`), 'must be a lowercase slug of up to 30 characters (it prefixes node names)'));
 export const profileNameSchema = z.string().check(z.regex(PROFILE_NAME_PATTERN, 'must be 1 to 64 letters, digits, dots, dashes or underscores'));
 /** A node's name: its cluster's and a number from 01 to 99. */
-export const nodeNameSchema = z.string().check(z.regex(/^[a-z][a-z0-9-]{0,29}[0-9]{2}$/, 'must be a node name such as web01'));
+export const nodeNameSchema = z.string().check(z.regex(new RegExp(`^${CLUSTER_NAME}[0-9]{2}$`), 'must be a node name such as web01'));
 /** Node names are `<cluster>01` … `<cluster>99`, the first free one, as in the original. */
 export const MAX_NODE_NUMBER = 99;
 
@@ -25,6 +28,19 @@ export const deployNodeWorkflowId = (cluster: string, deploymentId: string) => `
 /** One removal per node at a time: the workflow ID is the lock. */
 export const removeNodeWorkflowId = (cluster: string, node: string) => `node-remove:${cluster}:${node}`;
 export const scriptRunWorkflowId = (cluster: string, runId: string) => `script-run:${cluster}:${runId}`;
+
+// What those builders make: a cluster name, then a deployment ID, a node name or a run ID (a UUID
+// when the API starts the run, any such key from the CLI).
+const runbookWorkflowIdPattern = new RegExp(`^(?:node-deploy:${CLUSTER_NAME}:${RUN_KEY}|node-remove:${CLUSTER_NAME}:${CLUSTER_NAME}[0-9]{2})$`);
+const scriptRunWorkflowIdPattern = new RegExp(`^script-run:${CLUSTER_NAME}:${RUN_KEY}$`);
+/** Whether `id` is one deployNodeWorkflowId or removeNodeWorkflowId builds. */
+export const isRunbookWorkflowId = (id: string) => runbookWorkflowIdPattern.test(id);
+/** Whether `id` is one scriptRunWorkflowId builds. */
+export const isScriptRunWorkflowId = (id: string) => scriptRunWorkflowIdPattern.test(id);
+/** A node deployment's or removal's workflow ID as a request names it. */
+export const runbookWorkflowIdSchema = idSchema('a node deployment or removal', isRunbookWorkflowId);
+/** A script run's workflow ID as a request names it. */
+export const scriptRunWorkflowIdSchema = idSchema('a script run', isScriptRunWorkflowId);
 
 /** EC2's ClientToken (≤ 64 ASCII characters): one per deployment, so a retried launch is the same launch. */
 export const clientTokenFor = (deploymentId: string) => `fleet-${deploymentId}`.slice(0, 64);
@@ -337,7 +353,7 @@ export const timingsSchema = z.strictObject({
   instanceTerminatedMs: timingMs,
 } satisfies Record<keyof NodeTimings, typeof timingMs>);
 
-const deploymentIdSchema = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1 to 64 letters, digits, dots, dashes or underscores'));
+const deploymentIdSchema = z.string().check(z.regex(new RegExp(`^${RUN_KEY}$`), 'must be 1 to 64 letters, digits, dots, dashes or underscores'));
 const deploymentFields = {
   /** Override the cluster's profiles, as PyScaler's DeployEc2Node action could. */
   ec2Profile: z.optional(profileNameSchema),

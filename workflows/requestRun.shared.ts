@@ -2,7 +2,7 @@
 // receivers, counted in MySQL. Shared by the workflow, its activities, the API, UI and tests.
 import { defineQuery } from '@temporalio/workflow';
 import * as z from 'zod/mini';
-import { wholeNumber } from './validation.shared.ts';
+import { idSchema, wholeNumber } from './validation.shared.ts';
 
 export const REQUEST_RUN_TASK_QUEUE = 'request-runs';
 
@@ -17,6 +17,14 @@ export const REQUEST_RUN_WORKFLOW_ID = 'request-run';
 export function requestRunWorkflowId(scope: string = DEFAULT_SCOPE): string {
   return scope === DEFAULT_SCOPE ? REQUEST_RUN_WORKFLOW_ID : `${REQUEST_RUN_WORKFLOW_ID}-${scope}`;
 }
+
+/** Whether `id` can name a request run: runs are named by their workflow's first run ID, a UUID Temporal made. */
+export function isRequestRunId(id: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
+}
+
+/** A request run's ID as a request names it. */
+export const requestRunIdSchema = idSchema('a request run', isRequestRunId);
 
 export const MAX_CALLS = 100_000;
 export const MAX_CONCURRENCY = 256;

@@ -15,6 +15,15 @@ export function wholeNumber(min: number, max?: number) {
   return z.int({ error: message }).check(z.minimum(min, message), z.maximum(max ?? Number.MAX_SAFE_INTEGER, message));
 }
 
+/**
+ * The IDs one domain's routes take (workflow IDs, or run IDs), recognised by the domain's own ID
+ * scheme (`recognises` is the inverse of its ID builder). A refusal says the ID "is not <what>":
+ * the API and the services answer it with 404, before asking Temporal (services/errors.ts parseId).
+ */
+export function idSchema(what: string, recognises: (id: string) => boolean) {
+  return z.string().check(z.refine(recognises, `is not ${what}`));
+}
+
 export interface Problem {
   /** Dotted path of the offending field (`kinds.0.count`); the unknown keys for unknown fields; '' for the whole value. */
   field: string;
