@@ -8,6 +8,7 @@ import { createApiRoutes } from '../api/routes.ts';
 import { ServiceError } from '../services/errors.ts';
 import { createServices, type ServiceDependencies } from '../services/index.ts';
 import { createUi } from '../ui/routes.tsx';
+import { securityHeaders } from './securityHeaders.ts';
 import type { NodeTimings } from '../workflows/nodes.shared.ts';
 
 export interface AppDependencies extends ServiceDependencies {
@@ -26,6 +27,8 @@ export function createApp(deps: AppDependencies) {
   const app = new Hono();
   app.onError(errorResponse);
   app.notFound(notFoundResponse);
+  // First, so it also marks what the other middleware answers (a refused body, a config request).
+  app.use('*', securityHeaders());
   if (deps.configCache) {
     app.use('*', rawConfigTargets((request, env) => app.fetch(request, env)));
     app.use('/config/*', configCacheResponseHeaders(deps.configCache));

@@ -82,4 +82,8 @@ describe('Cloud Foundry page in headless Chromium', () => {
     await page.locator('#cf-result .error-text').waitFor();
     expect(await page.locator('#cf-result').textContent()).toBe('kinds.0.count: must be a whole number from 0 to 10000');
   });
+
+  it('met no Content-Security-Policy violation on any page it opened', () => {
+    expect(stack.browser.cspViolations).toEqual([]);
+  });
 });

@@ -90,4 +90,8 @@ describe('Config Cache page in headless Chromium', () => {
     await page.waitForFunction(() => document.querySelectorAll('table.config-keys tbody tr').length === 1);
     expect(await page.locator('table.config-keys tbody tr').getAttribute('data-key')).toBe('payments/retries');
   });
+
+  it('met no Content-Security-Policy violation on any page it opened', () => {
+    expect(stack.browser.cspViolations).toEqual([]);
+  });
 });

@@ -72,4 +72,8 @@ describe('CPU load page (Autoscaler) in headless Chromium', () => {
     // htmx and the stylesheet come from our server: no CDN.
     expect(requests.every((url) => url.startsWith(baseUrl))).toBe(true);
   }, 90_000);
+
+  it('met no Content-Security-Policy violation on any page it opened', () => {
+    expect(stack.browser.cspViolations).toEqual([]);
+  });
 });

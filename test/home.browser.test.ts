@@ -48,4 +48,8 @@ describe('Home page in headless Chromium', () => {
     expect(duration).toMatch(/^\d+ ms$|^\d+(\.\d)? s$/);
     await screenshot(page, 'home-after-health-check');
   });
+
+  it('met no Content-Security-Policy violation on any page it opened', () => {
+    expect(stack.browser.cspViolations).toEqual([]);
+  });
 });

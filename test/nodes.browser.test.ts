@@ -337,4 +337,22 @@ describe('Nodes pages in headless Chromium', () => {
       expect(await page.locator('main .error-text').textContent(), path).toMatch(/^No (cluster named "no-such-cluster"|workflow with ID node-deploy:nope:nope)\.$|is not a script run\.$/);
     }
   });
+
+  it('cannot be framed by another page, so its Deploy and Delete buttons cannot be clickjacked', async () => {
+    const framer = await page.context().browser()!.newPage();
+    try {
+      await framer.setContent(`<iframe src="${baseUrl}/nodes"></iframe>`, { waitUntil: 'load' });
+      // Chromium shows its error page in place of a frame the page's policy refuses.
+      expect(framer.frames()[1]!.url()).toBe('chrome-error://chromewebdata/');
+    } finally {
+      await framer.close();
+    }
+    const response = await page.goto(`${baseUrl}/nodes`);
+    expect(response!.headers()['content-security-policy']).toContain("frame-ancestors 'none'");
+    expect(response!.headers()['x-frame-options']).toBe('DENY');
+  });
+
+  it('met no Content-Security-Policy violation on any page it opened', () => {
+    expect(stack.browser.cspViolations).toEqual([]);
+  });
 });

@@ -1,6 +1,14 @@
 // Page frame shared by every UI page: navigation, the vendored htmx, the stylesheet.
 import type { Child } from 'hono/jsx';
 
+/**
+ * htmx under the pages' Content-Security-Policy (server/securityHeaders.ts): no eval (no `hx-on`, no
+ * `js:` values, no trigger filters), no scripts run from swapped HTML, no <style> of its own (its
+ * indicator rules are in app.css), and no style attribute carried over when it swaps an element for
+ * its new version (no page has one, but the browser, an extension or a test driver may add an empty one).
+ */
+export const htmxConfig = { includeIndicatorStyles: false, allowEval: false, allowScriptTags: false, attributesToSettle: ['class', 'width', 'height'] };
+
 export interface NavItem {
   href: string;
   label: string;
@@ -24,6 +32,7 @@ export function Layout(props: { title: string; active: string; temporalWebUiUrl:
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${props.title} · Fleet Runbooks`}</title>
+        <meta name="htmx-config" content={JSON.stringify(htmxConfig)} />
         <link rel="stylesheet" href="/static/app.css" />
         <script src="/static/htmx.min.js" defer></script>
       </head>

@@ -30,9 +30,48 @@ export async function serveForBrowser(fetch: (request: Request) => Response | Pr
   return { url: `http://127.0.0.1:${port}`, server };
 }
 
+/** What the page's Content-Security-Policy refused, as its securitypolicyviolation event told it. */
+export interface CspViolation {
+  /** The page it happened on (path and query). */
+  page: string;
+  directive: string;
+  /** `inline`, `eval` or the URL refused. */
+  blocked: string;
+  /** Where, and the first characters of what was refused. */
+  source: string;
+  sample: string;
+  /** The element it concerns, as its opening tag. */
+  element: string;
+}
+
+/**
+ * Records every CSP violation of `page`, on every page it opens from now on: a listener installed
+ * before any of the page's own scripts runs reports each securitypolicyviolation event to this process.
+ */
+export async function recordCspViolations(page: Page): Promise<CspViolation[]> {
+  const violations: CspViolation[] = [];
+  await page.exposeBinding('__reportCspViolation', (_source, violation: CspViolation) => void violations.push(violation));
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (event) => {
+      const report = (window as unknown as { __reportCspViolation(v: CspViolation): Promise<void> }).__reportCspViolation;
+      void report({
+        page: location.pathname + location.search,
+        directive: event.effectiveDirective,
+        blocked: event.blockedURI,
+        source: `${event.sourceFile}:${event.lineNumber}`,
+        sample: event.sample,
+        element: event.target instanceof Element ? event.target.outerHTML.slice(0, event.target.outerHTML.indexOf('>') + 1) : String(event.target),
+      });
+    });
+  });
+  return violations;
+}
+
 export interface BrowserSession {
   baseUrl: string;
   page: Page;
+  /** Every Content-Security-Policy violation on `page` so far (a test expects none). */
+  cspViolations: readonly CspViolation[];
   /** Closes the browser and stops serving the app. */
   close(): Promise<void>;
 }
@@ -42,9 +81,11 @@ export async function openAppInBrowser(fetch: (request: Request) => Response | P
   const { url, server } = await serveForBrowser(fetch);
   const browser = await launchChromium();
   const page = await browser.newPage({ viewport });
+  const cspViolations = await recordCspViolations(page);
   return {
     baseUrl: url,
     page,
+    cspViolations,
     async close() {
       await browser.close();
       server.close();

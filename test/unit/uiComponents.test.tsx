@@ -76,12 +76,15 @@ describe('<StatusBadge>', () => {
 describe('<ProgressBar>', () => {
   it('draws the done part, then the failed part after it, under its caption', () => {
     expect(html(<ProgressBar name="nodes" tone="counted" total={4} done={2} failed={1}>3 / 4</ProgressBar>)).toBe(
-      '<div class="progress" data-progress="nodes"><div class="bar counted" style="width:50%"></div><div class="bar failed" style="left:50%;width:25%"></div><span>3 / 4</span></div>',
+      '<div class="progress" data-progress="nodes"><svg class="bars" viewBox="0 0 100 1" preserveAspectRatio="none" aria-hidden="true">' +
+        '<rect class="bar counted" width="50" height="1"></rect><rect class="bar failed" x="50" width="25" height="1"></rect></svg><span>3 / 4</span></div>',
     );
   });
 
   it('draws no failed part when failures are not counted', () => {
-    expect(html(<ProgressBar total={10} done={10}>done</ProgressBar>)).toBe('<div class="progress"><div class="bar" style="width:100%"></div><span>done</span></div>');
+    expect(html(<ProgressBar total={10} done={10}>done</ProgressBar>)).toBe(
+      '<div class="progress"><svg class="bars" viewBox="0 0 100 1" preserveAspectRatio="none" aria-hidden="true"><rect class="bar" width="100" height="1"></rect></svg><span>done</span></div>',
+    );
   });
 });
 

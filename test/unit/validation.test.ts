@@ -1,14 +1,11 @@
-// One validation system, checked without servers: the app built from stub clients (a Temporal
-// client that records starts, a MySQL pool that records queries), driven with app.request(). A
-// refused request must name its problem and start nothing; the README's examples must still pass.
+// One validation system, checked without servers: the app built from stub clients
+// (support/stubApp.ts: a Temporal client that records starts, a MySQL pool that records queries),
+// driven with app.request(). A refused request must name its problem and start nothing; the README's
+// examples must still pass.
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { Pool } from 'mysql2/promise';
 import type { ErrorBody } from '../../api/errors.ts';
-import { createApp } from '../../server/app.ts';
-import type { ConfigCache } from '../../services/configCache.ts';
 import { clientFactory } from '../../activities/cf/foundations.ts';
 import { convergeInputSchema } from '../../workflows/cfConverge.shared.ts';
 import { cpuLoadInputSchema, cpuLoadSwitchSchema } from '../../workflows/cpuLoad.shared.ts';
@@ -16,58 +13,7 @@ import { healthCheckInputSchema } from '../../workflows/healthCheck.shared.ts';
 import { deployNodeInputSchema } from '../../workflows/nodes.shared.ts';
 import { requestRunInputSchema } from '../../workflows/requestRun.shared.ts';
 import { workflowInput } from '../../workflows/validation.shared.ts';
-
-const RECEIVER = 'http://127.0.0.1:3000/receiver';
-
-/** The app over stub clients; `rows` answers MySQL queries (by default every query is refused). */
-function stubApp(rows: (sql: string) => unknown = () => {
-  throw new Error('mysql must not be called');
-}) {
-  const starts: { workflowType: string; options: { workflowId: string; args: unknown[] } }[] = [];
-  const handles: string[] = [];
-  const queries: { sql: string; values: unknown }[] = [];
-  const stored: { key: string; value: string }[] = [];
-  const temporal = {
-    workflow: {
-      start: async (workflow: { name: string }, options: { workflowId: string; args: unknown[] }) => {
-        starts.push({ workflowType: workflow.name, options });
-        return { workflowId: options.workflowId, firstExecutionRunId: 'run-1' };
-      },
-      getHandle: (workflowId: string) => {
-        handles.push(workflowId);
-        return { executeUpdate: async () => ({ state: 'ON' }), describe: async () => ({ runId: 'run-1', status: { name: 'RUNNING' } }) };
-      },
-      list: async function* () {},
-    },
-  } as unknown as Client;
-  const mysql = {
-    query: async (sql: string, values: unknown) => {
-      queries.push({ sql, values });
-      return [rows(sql), []];
-    },
-  } as unknown as Pool;
-  const configCache = {
-    instance: 'unit',
-    revision: 1,
-    maxValueBytes: 1024,
-    put: async (key: string, value: string) => {
-      stored.push({ key, value });
-      return { revision: 2 };
-    },
-  } as unknown as ConfigCache;
-  const probe = () => Promise.reject(new Error('probes must not be called'));
-  const app = createApp({
-    temporal,
-    namespace: 'default',
-    probes: { mysql: probe, memcached: probe, etcd: probe },
-    temporalWebUiUrl: 'http://127.0.0.1:8233',
-    mysql,
-    allowedDestinations: [RECEIVER],
-    notifyAllowedDomains: ['fleet.test'],
-    configCache,
-  });
-  return { app, starts, handles, queries, stored };
-}
+import { RECEIVER, stubApp } from './support/stubApp.ts';
 
 const send = (method: string, body: unknown, contentType: string | null = 'application/json'): RequestInit => ({
   method,
@@ -228,7 +174,7 @@ describe('clusters, profiles, deployments and scripts', () => {
       name: 'local', region: 'us-east-1', image_id: 'ami-12c6146b', instance_type: 't3.micro', key_name: null, security_groups: '["sg-1"]',
       subnet_id: null, target_group: 'tg', target_port: 8080, user_data: '#!/bin/sh', created_at: new Date(),
     };
-    const stub = stubApp((sql) => (sql.startsWith('SELECT * FROM ec2_profiles') ? [ec2Row] : sql.startsWith('SELECT') ? [{ name: 'k', user: 'ubuntu', key_ref: 'id', port: null }] : { affectedRows: 1 }));
+    const stub = stubApp({ rows: (sql) => (sql.startsWith('SELECT * FROM ec2_profiles') ? [ec2Row] : sql.startsWith('SELECT') ? [{ name: 'k', user: 'ubuntu', key_ref: 'id', port: null }] : { affectedRows: 1 }) });
     expect(await (await stub.app.request('/api/ec2-profiles')).json()).toEqual({
       profiles: [{ name: 'local', region: 'us-east-1', imageId: 'ami-12c6146b', instanceType: 't3.micro', keyName: null, securityGroups: ['sg-1'], subnetId: null, targetGroup: 'tg', targetPort: 8080, userData: '#!/bin/sh' }],
     });
@@ -324,7 +270,7 @@ describe('GET /receiver', () => {
   });
 
   it("counts the seed's call and a run's call, ignoring parameters a destination carries", async () => {
-    const stub = stubApp(() => ({ affectedRows: 1 }));
+    const stub = stubApp({ rows: () => ({ affectedRows: 1 }) });
     expect((await stub.app.request('/receiver?timestamp=1732240000')).headers.get('x-call')).toBe('counted');
     expect((await stub.app.request('/receiver?via=lb&timestamp=1&run=r1&seq=7&mode=atomic')).headers.get('x-call')).toBe('counted');
     expect(stub.queries.map((q) => q.values)).toEqual([[1732240000], ['r1']]);
@@ -353,7 +299,7 @@ describe('README examples', () => {
   afterEach(() => vi.restoreAllMocks());
 
   it.each(curls.map((curl) => [`${curl.method} ${curl.url}`, curl]))('%s: its query, body and headers pass validation', async (_what, curl) => {
-    const stub = stubApp(() => []);
+    const stub = stubApp({ rows: () => [] });
     // curl -d without -H sends a form content type.
     const headers = curl.body === undefined ? curl.headers : { 'content-type': 'application/x-www-form-urlencoded', ...curl.headers };
     const response = await stub.app.request(curl.url!, { method: curl.method, headers, body: curl.body });

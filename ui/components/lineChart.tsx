@@ -15,6 +15,15 @@ export interface LineChartProps {
   minYMax?: number;
 }
 
+/** A legend's colour square: an SVG fill rather than an inline style, which the pages' CSP refuses. */
+export function Swatch({ color }: { color: string }) {
+  return (
+    <svg class="swatch" viewBox="0 0 10 10" aria-hidden="true">
+      <rect width="10" height="10" rx="2" fill={color} />
+    </svg>
+  );
+}
+
 /** 1, 2 or 5 times a power of ten, at least `value`: axis maxima people can read. */
 export function niceCeiling(value: number): number {
   if (value <= 0) return 1;
@@ -77,7 +86,7 @@ export function LineChart({ series, xLabel, yLabel, width = 720, height = 240, m
       <figcaption class="legend">
         {series.map((s) => (
           <span>
-            <i style={`background:${s.color}`}></i>
+            <Swatch color={s.color} />
             {s.label}
           </span>
         ))}

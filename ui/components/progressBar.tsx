@@ -1,5 +1,7 @@
 // A progress bar: what is done (blue, or green when `counted`), what failed in red right after it, and
 // a caption over both. Request runs, convergence phases, runbook steps and script runs draw it.
+// The parts are SVG rects sized in percent of a 100-wide view box: attributes, not inline styles, so
+// pages need no 'unsafe-inline' styles (server/securityHeaders.ts).
 import type { Child } from 'hono/jsx';
 import { percentOf } from './format.tsx';
 
@@ -17,10 +19,13 @@ export interface ProgressBarProps {
 }
 
 export function ProgressBar({ total, done, failed, tone, name, title, children }: ProgressBarProps) {
+  const donePercent = percentOf(done, total);
   return (
     <div class="progress" title={title} data-progress={name}>
-      <div class={tone ? `bar ${tone}` : 'bar'} style={`width:${percentOf(done, total)}%`}></div>
-      {failed === undefined ? null : <div class="bar failed" style={`left:${percentOf(done, total)}%;width:${percentOf(failed, total)}%`}></div>}
+      <svg class="bars" viewBox="0 0 100 1" preserveAspectRatio="none" aria-hidden="true">
+        <rect class={tone ? `bar ${tone}` : 'bar'} width={donePercent} height="1" />
+        {failed === undefined ? null : <rect class="bar failed" x={donePercent} width={percentOf(failed, total)} height="1" />}
+      </svg>
       <span>{children}</span>
     </div>
   );

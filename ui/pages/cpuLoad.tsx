@@ -15,6 +15,7 @@ import {
   type CpuSample,
 } from '../../workflows/cpuLoad.shared.ts';
 import { Duration, Percent, Time, timeOfDay } from '../components/format.tsx';
+import { Swatch } from '../components/lineChart.tsx';
 import { numberOrAsSent, type Form } from '../forms.ts';
 import { Layout } from '../layout.tsx';
 
@@ -86,7 +87,7 @@ export function CpuChart({ samples: all, width = 720, height = 240 }: { samples:
       <figcaption class="cpu-legend">
         {workers.map((w) => (
           <span data-worker={w.workerId}>
-            <i style={`background:${w.color}`}></i>
+            <Swatch color={w.color} />
             {w.workerId}{' '}
             <span class="muted">
               <Percent fraction={w.list.at(-1)!.cpuPercent / 100} digits={1} />
