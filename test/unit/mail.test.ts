@@ -1,13 +1,11 @@
 // Mail: notify addresses held to NOTIFY_ALLOWED_DOMAINS by the API, the UI and the email activity
 // (the CLI starts workflows without the API), and the relay reached over TLS unless it is loopback.
+import { stubApp as stubAppWith } from './support/stubApp.ts';
 import { describe, expect, it } from 'vitest';
-import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { Pool } from 'mysql2/promise';
 import type { ErrorBody } from '../../api/errors.ts';
 import { createEmailActivities, isLoopbackHost, smtpTransportOptions, type Email } from '../../activities/nodes/email.ts';
 import { ConfigError, loadConfig } from '../../config.ts';
-import { createApp } from '../../server/app.ts';
 import { isAllowedMailDomain, notifyAddressProblem } from '../../workflows/nodes.shared.ts';
 
 const ALLOWED = ['fleet.test', '*.corp.example'];
@@ -52,37 +50,8 @@ describe('NOTIFY_ALLOWED_DOMAINS', () => {
   });
 });
 
-/** The app over stub clients: Temporal records starts; MySQL answers `rows(sql)` and records every query. */
-function stubApp(rows: (sql: string) => unknown = () => []) {
-  const starts: { args: unknown[] }[] = [];
-  const queries: string[] = [];
-  const temporal = {
-    workflow: {
-      start: async (_workflow: unknown, options: { workflowId: string; args: unknown[] }) => {
-        starts.push(options);
-        return { workflowId: options.workflowId, firstExecutionRunId: 'run-1' };
-      },
-      list: async function* () {},
-    },
-  } as unknown as Client;
-  const mysql = {
-    query: async (sql: string) => {
-      queries.push(sql);
-      return [rows(sql), []];
-    },
-  } as unknown as Pool;
-  const probe = () => Promise.reject(new Error('probes must not be called'));
-  const app = createApp({
-    temporal,
-    namespace: 'default',
-    probes: { mysql: probe, memcached: probe, etcd: probe },
-    temporalWebUiUrl: 'http://127.0.0.1:8233',
-    mysql,
-    allowedDestinations: [],
-    notifyAllowedDomains: ALLOWED,
-  });
-  return { app, starts, queries };
-}
+/** The app over stub clients (support/stubApp.ts) with this file's allowlist; MySQL answers `rows(sql)`. */
+const stubApp = (rows: (sql: string) => unknown = () => []) => stubAppWith({ rows, notifyAllowedDomains: ALLOWED });
 
 const json = (method: string, body: unknown): RequestInit => ({ method, body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
 const cluster = { name: 'web', maxNodes: 2, ec2Profile: 'local', sshProfile: 'local' };
@@ -109,14 +78,14 @@ describe('the API and the UI refuse a notify address outside the allowlist', () 
     const stub = stubApp((sql) => (sql.startsWith('SELECT * FROM nodes') ? [] : [row]));
     const response = await stub.app.request('/api/clusters/web/deployments', json('POST', { deploymentId: 'd1', notify: 'oncall@eu.corp.example' }));
     expect(response.status, await response.clone().text()).toBe(202);
-    expect(stub.starts.map((s) => s.args[0])).toEqual([expect.objectContaining({ cluster: 'web', deploymentId: 'd1', notify: 'oncall@eu.corp.example' })]);
+    expect(stub.starts.map((s) => s.options.args[0])).toEqual([expect.objectContaining({ cluster: 'web', deploymentId: 'd1', notify: 'oncall@eu.corp.example' })]);
   });
 
   it('stores a cluster whose notify address is on the allowlist', async () => {
     const stub = stubApp((sql) => (sql.startsWith('INSERT') ? { affectedRows: 1 } : [{ name: 'local', notify_email: 'ops@fleet.test' }]));
     const response = await stub.app.request('/api/clusters', json('POST', { ...cluster, notifyEmail: 'ops@fleet.test' }));
     expect(response.status, await response.clone().text()).toBe(201);
-    expect(stub.queries).toContain('INSERT INTO clusters SET ?');
+    expect(stub.queries.map((q) => q.sql)).toContain('INSERT INTO clusters SET ?');
   });
 
   it("the UI's cluster form shows the refusal and stores nothing", async () => {
@@ -124,7 +93,7 @@ describe('the API and the UI refuse a notify address outside the allowlist', () 
     const form = new URLSearchParams({ name: 'web', minNodes: '0', maxNodes: '2', ec2Profile: 'local', sshProfile: 'local', notifyEmail: 'ops@evil.com' });
     const response = await stub.app.request('/ui/nodes/clusters', { method: 'POST', body: form, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     expect(await response.text()).toContain('notifyEmail: evil.com is not in NOTIFY_ALLOWED_DOMAINS');
-    expect(stub.queries.filter((sql) => !sql.startsWith('SELECT'))).toEqual([]);
+    expect(stub.queries.map((q) => q.sql).filter((sql) => !sql.startsWith('SELECT'))).toEqual([]);
   });
 });
 

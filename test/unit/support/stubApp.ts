@@ -26,6 +26,8 @@ export interface StubAppOptions {
   workflows?: Record<string, StubWorkflow>;
   /** What the config cache holds. */
   configEntries?: ConfigEntry[];
+  /** NOTIFY_ALLOWED_DOMAINS of the app (default: fleet.test). */
+  notifyAllowedDomains?: string[];
 }
 
 /** The workflow type each ID scheme belongs to (a request run is named by its run ID). */
@@ -106,7 +108,7 @@ export function stubApp(options: StubAppOptions = {}) {
     temporalWebUiUrl: 'http://127.0.0.1:8233',
     mysql,
     allowedDestinations: [RECEIVER],
-    notifyAllowedDomains: ['fleet.test'],
+    notifyAllowedDomains: options.notifyAllowedDomains ?? ['fleet.test'],
     configCache,
   });
   return { app, starts, handles, queries, stored };
