@@ -8,6 +8,7 @@ import { createApiRoutes } from '../api/routes.ts';
 import { ServiceError } from '../services/errors.ts';
 import { createServices, type ServiceDependencies } from '../services/index.ts';
 import { createUi } from '../ui/routes.tsx';
+import { sameOrigin } from './sameOrigin.ts';
 import { securityHeaders } from './securityHeaders.ts';
 import type { NodeTimings } from '../workflows/nodes.shared.ts';
 
@@ -18,6 +19,8 @@ export interface AppDependencies extends ServiceDependencies {
   maxBodyBytes?: number;
   /** Waits of node deployments and removals started from the UI (default: production timings; tests pass milliseconds). */
   deployTimings?: Partial<NodeTimings>;
+  /** Host names the server answers for besides loopback ones (any port): the address it listens on. */
+  allowedHosts?: readonly string[];
 }
 
 export function createApp(deps: AppDependencies) {
@@ -29,6 +32,8 @@ export function createApp(deps: AppDependencies) {
   app.notFound(notFoundResponse);
   // First, so it also marks what the other middleware answers (a refused body, a config request).
   app.use('*', securityHeaders());
+  // Before anything acts on a request: another site's form or a DNS-rebinding page changes nothing.
+  app.use('*', sameOrigin({ allowedHosts: deps.allowedHosts }));
   if (deps.configCache) {
     app.use('*', rawConfigTargets((request, env) => app.fetch(request, env)));
     app.use('/config/*', configCacheResponseHeaders(deps.configCache));

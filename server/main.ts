@@ -43,6 +43,7 @@ async function serveInstance(config: Config, instance: string): Promise<void> {
     allowedDestinations: config.requestRuns.allowedDestinations,
     notifyAllowedDomains: config.smtp.allowedDomains,
     instance,
+    allowedHosts: [config.api.host],
     cpuLoad: { loadWorkers: config.cpuLoad.loadWorkers },
     configCache,
     mailboxUrl: mailboxUrl(config),
