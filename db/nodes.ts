@@ -1,5 +1,6 @@
 // Clusters, nodes and their profiles in MySQL. Bounds are enforced here, in one transaction that
 // locks the cluster's row, so two deployments racing for the last slot cannot both get it.
+import { createHash } from 'node:crypto';
 import type mysql from 'mysql2/promise';
 import {
   MAX_NODE_NUMBER,
@@ -8,8 +9,11 @@ import {
   type Ec2Profile,
   type NodeRecord,
   type NodeState,
+  type ProfileInput,
   type ProfileKind,
   type ProfileOf,
+  type ProfileView,
+  type SecretSummary,
   type SshProfile,
   type SshTarget,
 } from '../workflows/nodes.shared.ts';
@@ -48,9 +52,24 @@ function profileFrom<Kind extends ProfileKind>(kind: Kind, row: Row): ProfileOf<
   return { name: row.name as string, ...Object.fromEntries(fields) } as ProfileOf<Kind>;
 }
 
+/** A secret's summary: whether it is set, its SHA-256 (hex) and its length in bytes. */
+export function secretSummary(value: string | null | undefined): SecretSummary {
+  if (value === null || value === undefined || value === '') return { set: false, sha256: null, bytes: 0 };
+  return { set: true, sha256: createHash('sha256').update(value).digest('hex'), bytes: Buffer.byteLength(value) };
+}
+
+/** A stored profile as the API and UI see it: each secret field summarised, its value gone. */
+function profileView<Kind extends ProfileKind>(kind: Kind, profile: ProfileOf<Kind>): ProfileView<Kind> {
+  const record: Record<string, unknown> = { ...profile };
+  for (const field of profileKinds[kind].secrets) record[field] = secretSummary(record[field] as string | null);
+  return record as unknown as ProfileView<Kind>;
+}
+
+/** A PUT's columns; a secret field it leaves out (undefined) is not among them, so an update keeps it. */
 function profileColumns(kind: ProfileKind, profile: Record<string, unknown>): Record<string, unknown> {
   const { json } = profileTables[kind];
-  return Object.fromEntries(profileKinds[kind].fields.map((field) => [columnOf(field), json.includes(field) ? JSON.stringify(profile[field]) : profile[field]]));
+  const given = profileKinds[kind].fields.filter((field) => profile[field] !== undefined || !profileKinds[kind].secrets.includes(field));
+  return Object.fromEntries(given.map((field) => [columnOf(field), json.includes(field) ? JSON.stringify(profile[field]) : profile[field]]));
 }
 
 /** A row as a record whose fields are its columns in camelCase. */
@@ -125,15 +144,23 @@ export function createFleetModel(pool: mysql.Pool) {
     return { ec2Profile: await requireProfile(queryable, 'ec2', ec2Name), sshProfile: await requireProfile(queryable, 'ssh', sshName) };
   }
 
-  const listProfiles = async <Kind extends ProfileKind>(kind: Kind): Promise<ProfileOf<Kind>[]> => {
+  /** Profiles as the API and UI show them: secrets summarised, never their values. */
+  const listProfiles = async <Kind extends ProfileKind>(kind: Kind): Promise<ProfileView<Kind>[]> => {
     const [rows] = await pool.query<Row[]>(`SELECT * FROM ${profileTables[kind].table} ORDER BY name`);
-    return rows.map((row) => profileFrom(kind, row));
+    return rows.map((row) => profileView(kind, profileFrom(kind, row)));
   };
-  const getProfile = <Kind extends ProfileKind>(kind: Kind, name: string) => findProfile(pool, kind, name);
-  /** Creates or replaces a profile of either kind. */
-  const putProfile = async <Kind extends ProfileKind>(kind: Kind, profile: ProfileOf<Kind>): Promise<void> => {
+  /** A profile as the API and UI show it: secrets summarised. */
+  const getProfile = async <Kind extends ProfileKind>(kind: Kind, name: string): Promise<ProfileView<Kind> | undefined> => {
+    const profile = await findProfile(pool, kind, name);
+    return profile ? profileView(kind, profile) : undefined;
+  };
+  /** An EC2 profile with its user data: for the worker's launch only, never for an answer. */
+  const getProfileForLaunch = (name: string): Promise<Ec2Profile | undefined> => findProfile(pool, 'ec2', name);
+  /** Creates or replaces a profile of either kind; a secret field left undefined keeps its stored value (null on create). */
+  const putProfile = async <Kind extends ProfileKind>(kind: Kind, profile: ProfileInput<Kind>): Promise<void> => {
     const columns = profileColumns(kind, profile);
-    await pool.query(`INSERT INTO ${profileTables[kind].table} SET ? ON DUPLICATE KEY UPDATE ?`, [{ name: profile.name, ...columns }, columns]);
+    const created = { ...Object.fromEntries(profileKinds[kind].secrets.map((field) => [columnOf(field), null])), ...columns };
+    await pool.query(`INSERT INTO ${profileTables[kind].table} SET ? ON DUPLICATE KEY UPDATE ?`, [{ name: profile.name, ...created }, columns]);
   };
 
   return {
@@ -188,6 +215,7 @@ export function createFleetModel(pool: mysql.Pool) {
 
     listProfiles,
     getProfile,
+    getProfileForLaunch,
     putProfile,
 
     async listNodes(cluster?: string): Promise<NodeRecord[]> {

@@ -27,7 +27,7 @@ import {
   type Cluster,
   type ProfileKind,
   type ProfileBody,
-  type ProfileOf,
+  type ProfileView,
   type RunbookStatus,
   type ScriptRunStatus,
 } from '../workflows/nodes.shared.ts';
@@ -118,11 +118,12 @@ export function createNodesService(deps: NodesApiDependencies) {
       return requireCluster(body.name);
     },
 
-    /** Creates or replaces a profile of either kind; the answer is the profile as stored. */
-    async putProfile<Kind extends ProfileKind>(kind: Kind, name: string, body: ProfileBody<Kind>): Promise<ProfileOf<Kind>> {
-      const profile: ProfileOf<Kind> = { name, ...body };
-      await model.putProfile(kind, profile);
-      return profile;
+    /** Creates or replaces a profile of either kind (an omitted secret keeps its value); the answer is the profile as stored, secrets summarised. */
+    async putProfile<Kind extends ProfileKind>(kind: Kind, name: string, body: ProfileBody<Kind>): Promise<ProfileView<Kind>> {
+      await model.putProfile(kind, { name, ...body });
+      const stored = await model.getProfile(kind, name);
+      if (!stored) throw new ServiceError(409, 'profile_gone', `The ${profileKinds[kind].label} profile ${name} was deleted while being saved.`);
+      return stored;
     },
 
     async startDeployment(clusterName: string, body: output<typeof vocabulary.deploySchema>) {

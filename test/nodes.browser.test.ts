@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { App } from '../server/app.ts';
-import type { Cluster, Ec2Profile, SshProfile } from '../workflows/nodes.shared.ts';
+import type { Cluster, ProfileView, SshProfile } from '../workflows/nodes.shared.ts';
 import { screenshot } from './support/browser.ts';
 import { requestJson, useStack } from './support/fixture.ts';
 import { createCluster, fastTimings, uniqueClusterName } from './support/nodes.ts';
@@ -38,7 +38,7 @@ describe('Nodes pages in headless Chromium', () => {
     for (const [selector, value] of Object.entries(fields)) await page.fill(selector, value);
   }
 
-  const ec2ProfileNames = async () => (await requestJson<{ profiles: Ec2Profile[] }>(app, 'GET', '/api/ec2-profiles')).body.profiles.map((p) => p.name);
+  const ec2ProfileNames = async () => (await requestJson<{ profiles: ProfileView<'ec2'>[] }>(app, 'GET', '/api/ec2-profiles')).body.profiles.map((p) => p.name);
   const sshProfileNames = async () => (await requestJson<{ profiles: SshProfile[] }>(app, 'GET', '/api/ssh-profiles')).body.profiles.map((p) => p.name);
   const storedCluster = async (name: string) => (await requestJson<{ cluster: Cluster }>(app, 'GET', `/api/clusters/${name}`)).body.cluster;
 
@@ -84,6 +84,8 @@ describe('Nodes pages in headless Chromium', () => {
   it('creates and updates EC2 and SSH profiles from their forms; bad input is refused and saves nothing', async () => {
     const ec2 = `ui${suffix}`;
     const ssh = `ui${suffix}`;
+    const userData = `#!/bin/sh\necho ui-user-data-${suffix}\n`;
+    const userDataOf = async () => (await requestJson<{ profiles: ProfileView<'ec2'>[] }>(app, 'GET', '/api/ec2-profiles')).body.profiles.find((p) => p.name === ec2)?.userData;
     await open('/nodes');
 
     await fill({
@@ -94,12 +96,15 @@ describe('Nodes pages in headless Chromium', () => {
       '#ec2-securityGroups': 'sg-0a1b2c3d, sg-4e5f6a7b',
       '#ec2-targetGroup': 'ui-tg',
       '#ec2-targetPort': '8080',
+      '#ec2-userData': userData,
     });
     await page.getByRole('button', { name: 'Save EC2 profile' }).click();
     await page.locator('#ec2-profile-form .notice').waitFor();
     expect(await page.locator('#ec2-profile-form .notice').textContent()).toBe(`Created EC2 profile ${ec2}.`);
     const ec2Row = page.locator(`table.ec2-profiles tr[data-profile="${ec2}"] td`);
-    expect(await ec2Row.allTextContents()).toEqual([ec2, 'eu-west-1', 'ami-0abcdef1234567890', 't3.small', 'sg-0a1b2c3d, sg-4e5f6a7b', 'ui-tg:8080', 'Edit']);
+    expect(await ec2Row.allTextContents()).toEqual([ec2, 'eu-west-1', 'ami-0abcdef1234567890', 't3.small', 'sg-0a1b2c3d, sg-4e5f6a7b', 'ui-tg:8080', 'set', 'Edit']);
+    const summary = await userDataOf();
+    expect(summary).toMatchObject({ set: true, bytes: userData.length });
     expect(await page.inputValue('#ec2-name')).toBe('');
     // The create-cluster form offers the new profile without a reload.
     await page.locator(`#ec2Profile option[value="${ec2}"]`).waitFor({ state: 'attached' });
@@ -120,6 +125,10 @@ describe('Nodes pages in headless Chromium', () => {
     await page.waitForFunction((name) => (document.querySelector('#ec2-name') as HTMLInputElement).value === name, ec2);
     expect(await page.inputValue('#ec2-securityGroups')).toBe('sg-0a1b2c3d, sg-4e5f6a7b');
     expect(await page.inputValue('#ec2-targetPort')).toBe('8080');
+    // User data is write-only: the form says it is set and its SHA-256, never its value.
+    expect(await page.inputValue('#ec2-userData')).toBe('');
+    expect(await page.locator('#ec2-profile-form [data-secret="userData"]').textContent()).toContain(`sha256 ${summary!.sha256}, ${summary!.bytes} bytes`);
+    expect(await page.content()).not.toContain(`ui-user-data-${suffix}`);
     await page.fill('#ec2-instanceType', 'large');
     await page.getByRole('button', { name: 'Save EC2 profile' }).click();
     await page.locator('#ec2-profile-form .error-text').waitFor();
@@ -130,6 +139,8 @@ describe('Nodes pages in headless Chromium', () => {
     await page.locator('#ec2-profile-form .notice').waitFor();
     expect(await page.locator('#ec2-profile-form .notice').textContent()).toBe(`Updated EC2 profile ${ec2}.`);
     expect(await ec2Row.nth(3).textContent()).toBe('t3.large');
+    // Saved with an empty textarea: the stored user data is kept.
+    expect(await userDataOf()).toEqual(summary);
 
     // The SSH profile: its key by file name only; the choice made in the create-cluster form survives the reload of its options.
     await page.selectOption('#ec2Profile', ec2);

@@ -1,4 +1,5 @@
 // Node deployment and removal against moto (EC2, ELBv2), the local sshd, puppet and the SMTP sink.
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -206,6 +207,17 @@ describe('clusters and nodes: deployNode and removeNode sagas', () => {
       region: env.config.aws.region, imageId: 'ami-12c6146b', instanceType: 't3.micro', targetGroup: LOCAL_TARGET_GROUP, userData: '#!/bin/sh\nexport DB_PASSWORD=hunter2-in-user-data\n',
     });
     expect(saved.status).toBe(200);
+    // Write-only: neither the API nor the edit form ever answers the value, only its SHA-256; a PUT without it keeps it.
+    const sha256 = createHash('sha256').update('#!/bin/sh\nexport DB_PASSWORD=hunter2-in-user-data\n').digest('hex');
+    expect(JSON.stringify(saved.body)).not.toContain('hunter2-in-user-data');
+    const kept = await requestJson(app, 'PUT', `/api/ec2-profiles/${profile}`, { region: env.config.aws.region, imageId: 'ami-12c6146b', instanceType: 't3.micro', targetGroup: LOCAL_TARGET_GROUP });
+    expect(kept.body).toMatchObject({ profile: { userData: { set: true, sha256 } } });
+    const listed = await (await app.request('/api/ec2-profiles')).text();
+    expect(listed).toContain(sha256);
+    expect(listed).not.toContain('hunter2-in-user-data');
+    const form = await (await app.request(`/ui/nodes/profiles/ec2/form?name=${profile}`)).text();
+    expect(form).toContain(sha256);
+    expect(form).not.toContain('hunter2-in-user-data');
     const cluster = await createCluster(app, { ec2Profile: profile });
     const { workflowId } = await deploy(cluster);
     const { result } = await outcome(workflowId);
@@ -238,7 +250,7 @@ describe('clusters and nodes: deployNode and removeNode sagas', () => {
   it('a retried launch finds the instance the first attempt made (ClientToken and deployment tag)', async () => {
     const { createAwsActivities, createSshEndpointResolver } = await import('../activities/nodes/aws.ts');
     const activities = createAwsActivities({ aws, resolveSshEndpoint: createSshEndpointResolver('local-sshd', env.config.ssh.sshd) });
-    const profile = (await createFleetModel(env.clients.mysql).listProfiles('ec2')).find((p) => p.name === 'local')!;
+    const profile = (await createFleetModel(env.clients.mysql).getProfileForLaunch('local'))!;
     const request = { deploymentId: `retry-${suffix}`, clientToken: `fleet-retry-${suffix}`, cluster: 'web', node: 'web99', profile };
     const first = await activities.launchInstance(request);
     const second = await activities.launchInstance(request);

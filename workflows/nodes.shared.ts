@@ -1,7 +1,8 @@
 // Vocabulary of clusters and nodes (PyScaler's DeployEc2Node, RemoveEc2Node, OSConfiguration,
 // LocalScript, DistributedScript and Email actions). Shared by the workflows, their activities,
-// the API, the UI and the tests. Nothing here is a secret: SSH keys travel as references (a key
-// name), AWS and SMTP credentials stay in the worker's configuration.
+// the API, the UI and the tests. SSH keys travel as references (a key name), AWS and SMTP credentials
+// stay in the worker's configuration; EC2 user data, which may hold secrets, is write-only (see
+// SecretSummary) and withheld from workflows.
 import { defineQuery } from '@temporalio/workflow';
 import * as z from 'zod/mini';
 import type { $ZodType } from 'zod/v4/core';
@@ -50,6 +51,8 @@ export const NODE_TAGS = { deployment: 'fleet:deployment', cluster: 'fleet:clust
 
 /** Optional text: absent, null and '' are all stored as null. */
 const optionalText = (max: number) => z.pipe(z.optional(z.nullable(z.string().check(z.maxLength(max)))), z.transform((v) => (v === undefined || v === '' ? null : v)));
+/** Write-only text (a secret): omitted keeps the stored value, null or '' clears it. Reads show only its SecretSummary. */
+const secretText = (max: number) => z.pipe(z.optional(z.nullable(z.string().check(z.maxLength(max)))), z.transform((v) => (v === '' ? null : v)));
 const optionalPort = z.pipe(z.optional(z.nullable(wholeNumber(1, 65535))), z.transform((v) => v ?? null));
 
 /** An EC2 profile as PUT /api/ec2-profiles/<name> takes it (the name is in the path). */
@@ -64,10 +67,24 @@ export const ec2ProfileSchema = z.strictObject({
   targetGroup: z.string().check(z.minLength(1), z.maxLength(255)),
   /** The port targets are registered on (default: the target group's). */
   targetPort: optionalPort,
-  /** Instance user data. Workflows see only USER_DATA_WITHHELD: it may hold secrets, so the launch reads it itself. */
-  userData: optionalText(16 * 1024),
+  /**
+   * Instance user data, write-only: it may hold secrets. Omitted in a PUT keeps the stored value, null
+   * or '' clears it; the API and UI show only its SecretSummary. Workflows see only USER_DATA_WITHHELD:
+   * the launch reads it from MySQL itself.
+   */
+  userData: secretText(16 * 1024),
 });
-export type Ec2Profile = { name: string } & z.output<typeof ec2ProfileSchema>;
+/** An EC2 profile as stored: what the worker launches with (user data included). */
+export type Ec2Profile = { name: string } & Omit<z.output<typeof ec2ProfileSchema>, 'userData'> & { userData: string | null };
+
+/** What a read shows of a write-only field: whether it is set, and its SHA-256 (hex) and length in bytes — never its value. */
+export interface SecretSummary {
+  set: boolean;
+  sha256: string | null;
+  bytes: number;
+}
+/** A profile as the API and UI read it: each of its secret fields as a SecretSummary. */
+export type Summarised<P, Secret extends keyof P> = Omit<P, Secret> & { [K in Secret]: SecretSummary };
 
 export const USER_DATA_WITHHELD = '(withheld from workflow history)';
 
@@ -85,12 +102,23 @@ export type SshProfile = { name: string } & z.output<typeof sshProfileSchema>;
  * that names one, and their fields (the schema). One route, service and model function serves both.
  */
 export const profileKinds: { [Kind in ProfileKind]: ProfileKindInfo<ProfileBodies[Kind]> } = {
-  ec2: { label: 'EC2', field: 'ec2Profile', schema: ec2ProfileSchema, fields: Object.keys(ec2ProfileSchema.shape) },
-  ssh: { label: 'SSH', field: 'sshProfile', schema: sshProfileSchema, fields: Object.keys(sshProfileSchema.shape) },
+  ec2: { label: 'EC2', field: 'ec2Profile', schema: ec2ProfileSchema, fields: Object.keys(ec2ProfileSchema.shape), secrets: ['userData'] },
+  ssh: { label: 'SSH', field: 'sshProfile', schema: sshProfileSchema, fields: Object.keys(sshProfileSchema.shape), secrets: [] },
 };
+/** What a PUT takes (a secret field may be absent: keep it). */
 interface ProfileBodies {
   ec2: z.output<typeof ec2ProfileSchema>;
   ssh: z.output<typeof sshProfileSchema>;
+}
+/** What is stored (every field has its value). */
+interface StoredBodies {
+  ec2: Omit<Ec2Profile, 'name'>;
+  ssh: z.output<typeof sshProfileSchema>;
+}
+/** What the API and UI read: secrets summarised. */
+interface ViewBodies {
+  ec2: Summarised<StoredBodies['ec2'], 'userData'>;
+  ssh: StoredBodies['ssh'];
 }
 interface ProfileKindInfo<Body> {
   label: string;
@@ -99,11 +127,19 @@ interface ProfileKindInfo<Body> {
   schema: $ZodType<Body>;
   /** The schema's fields, in order: the stored columns and the JSON the API answers. */
   fields: readonly string[];
+  /** Its write-only fields: set through a PUT, read only as a SecretSummary. */
+  secrets: readonly string[];
 }
 export type ProfileKind = keyof ProfileBodies;
 export const profileKindNames = Object.keys(profileKinds) as ProfileKind[];
+/** A PUT's body. */
 export type ProfileBody<Kind extends ProfileKind> = ProfileBodies[Kind];
-export type ProfileOf<Kind extends ProfileKind> = { name: string } & ProfileBodies[Kind];
+/** A PUT's profile: its name and body. */
+export type ProfileInput<Kind extends ProfileKind> = { name: string } & ProfileBodies[Kind];
+/** A profile as stored, secrets included: for the worker only. */
+export type ProfileOf<Kind extends ProfileKind> = { name: string } & StoredBodies[Kind];
+/** A profile as the API and UI show it: secrets summarised. */
+export type ProfileView<Kind extends ProfileKind> = { name: string } & ViewBodies[Kind];
 
 export interface ClusterRunbook {
   puppetManifest: string | null;

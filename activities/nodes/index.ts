@@ -20,7 +20,7 @@ export interface NodeActivityDependencies {
 export function createNodeActivities(deps: NodeActivityDependencies) {
   return {
     ...createFleetRecordActivities(deps.model),
-    ...createAwsActivities({ aws: deps.aws, resolveSshEndpoint: deps.resolveSshEndpoint, userDataOf: async (name) => (await deps.model.getProfile('ec2', name))?.userData }),
+    ...createAwsActivities({ aws: deps.aws, resolveSshEndpoint: deps.resolveSshEndpoint, userDataOf: async (name) => (await deps.model.getProfileForLaunch(name))?.userData }),
     ...createNodeScriptActivities({ ssh: deps.ssh }),
     ...createEmailActivities({ mailer: deps.mailer, allowedDomains: deps.notifyAllowedDomains }),
   };

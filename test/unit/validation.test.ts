@@ -13,6 +13,7 @@ import { healthCheckInputSchema } from '../../workflows/healthCheck.shared.ts';
 import { deployNodeInputSchema } from '../../workflows/nodes.shared.ts';
 import { requestRunInputSchema } from '../../workflows/requestRun.shared.ts';
 import { workflowInput } from '../../workflows/validation.shared.ts';
+import { profileTables } from './support/profileTables.ts';
 import { RECEIVER, stubApp } from './support/stubApp.ts';
 
 const send = (method: string, body: unknown, contentType: string | null = 'application/json'): RequestInit => ({
@@ -174,15 +175,17 @@ describe('clusters, profiles, deployments and scripts', () => {
       name: 'local', region: 'us-east-1', image_id: 'ami-12c6146b', instance_type: 't3.micro', key_name: null, security_groups: '["sg-1"]',
       subnet_id: null, target_group: 'tg', target_port: 8080, user_data: '#!/bin/sh', created_at: new Date(),
     };
-    const stub = stubApp({ rows: (sql) => (sql.startsWith('SELECT * FROM ec2_profiles') ? [ec2Row] : sql.startsWith('SELECT') ? [{ name: 'k', user: 'ubuntu', key_ref: 'id', port: null }] : { affectedRows: 1 }) });
+    const stub = stubApp({ rows: profileTables({ ec2_profiles: [ec2Row], ssh_profiles: [{ name: 'k', user: 'ubuntu', key_ref: 'id', port: null }] }).rows });
+    // User data is write-only: a read says whether it is set, its SHA-256 and its length, never its value.
+    const userData = { set: true, sha256: '3af71adb278ad4af33c144b78fa1ae708da03b773d98324ae991a7daedb53ca2', bytes: 9 };
     expect(await (await stub.app.request('/api/ec2-profiles')).json()).toEqual({
-      profiles: [{ name: 'local', region: 'us-east-1', imageId: 'ami-12c6146b', instanceType: 't3.micro', keyName: null, securityGroups: ['sg-1'], subnetId: null, targetGroup: 'tg', targetPort: 8080, userData: '#!/bin/sh' }],
+      profiles: [{ name: 'local', region: 'us-east-1', imageId: 'ami-12c6146b', instanceType: 't3.micro', keyName: null, securityGroups: ['sg-1'], subnetId: null, targetGroup: 'tg', targetPort: 8080, userData }],
     });
     expect(await (await stub.app.request('/api/ssh-profiles')).json()).toEqual({ profiles: [{ name: 'k', user: 'ubuntu', keyRef: 'id', port: null }] });
 
     const saved = await stub.app.request('/api/ec2-profiles/p1', send('PUT', { region: 'us-east-1', imageId: 'ami-12c6146b', instanceType: 't3.micro', targetGroup: 'tg', userData: '' }));
     expect(await saved.json()).toEqual({
-      profile: { name: 'p1', region: 'us-east-1', imageId: 'ami-12c6146b', instanceType: 't3.micro', keyName: null, securityGroups: [], subnetId: null, targetGroup: 'tg', targetPort: null, userData: null },
+      profile: { name: 'p1', region: 'us-east-1', imageId: 'ami-12c6146b', instanceType: 't3.micro', keyName: null, securityGroups: [], subnetId: null, targetGroup: 'tg', targetPort: null, userData: { set: false, sha256: null, bytes: 0 } },
     });
     const ssh = await stub.app.request('/api/ssh-profiles/p2', send('PUT', { user: 'ubuntu', keyRef: 'id_ed25519', port: 2222 }));
     expect(await ssh.json()).toEqual({ profile: { name: 'p2', user: 'ubuntu', keyRef: 'id_ed25519', port: 2222 } });

@@ -21,7 +21,7 @@ export interface StubWorkflow {
 
 export interface StubAppOptions {
   /** Answers MySQL queries (by default every query is refused). */
-  rows?: (sql: string) => unknown;
+  rows?: (sql: string, values: unknown) => unknown;
   /** Workflows Temporal knows besides those started through the app (running, answering no query). */
   workflows?: Record<string, StubWorkflow>;
   /** What the config cache holds. */
@@ -84,7 +84,7 @@ export function stubApp(options: StubAppOptions = {}) {
   const mysql = {
     query: async (sql: string, values: unknown) => {
       queries.push({ sql, values });
-      return [rows(sql), []];
+      return [rows(sql, values), []];
     },
   } as unknown as Pool;
   const entries = options.configEntries ?? [];

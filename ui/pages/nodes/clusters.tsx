@@ -7,7 +7,7 @@ import type { Child } from 'hono/jsx';
 import { parseInput, ServiceError } from '../../../services/errors.ts';
 import { clusterSchema } from '../../../workflows/nodes.shared.ts';
 import type { ClusterSummary } from '../../../db/nodes.ts';
-import { deployNodeWorkflowId, removeNodeWorkflowId, type Cluster, type Ec2Profile, type NodeRecord, type SshProfile } from '../../../workflows/nodes.shared.ts';
+import { deployNodeWorkflowId, removeNodeWorkflowId, type Cluster, type NodeRecord, type ProfileView } from '../../../workflows/nodes.shared.ts';
 import { StatusBadge, Time } from '../../components/format.tsx';
 import { ProfileOptions, profileKinds, ProfilesSection, profileOptionsReload } from './profiles.tsx';
 import { RunbooksTable } from './runbooks.tsx';
@@ -94,8 +94,8 @@ function ClustersTable({ clusters, oob }: { clusters: ClusterSummary[]; oob?: bo
 }
 
 interface ClusterFormProps {
-  ec2Profiles: Ec2Profile[];
-  sshProfiles: SshProfile[];
+  ec2Profiles: ProfileView<'ec2'>[];
+  sshProfiles: ProfileView<'ssh'>[];
   /** The cluster this form edits (its settings, fully replaced); without it the form creates one. */
   editing?: string;
   values?: Form;

@@ -1,12 +1,14 @@
 // EC2 and SSH profiles: their tables and their create-or-update forms on /nodes. The two kinds differ
 // only in what `profileKinds` says of each (fields, labels, parsing, schema, table columns, what is
-// never echoed back), so one form, one table and one set of handlers serve both.
+// never echoed back, what is write-only), so one form, one table and one set of handlers serve both.
+// A secret field (EC2 user data) is write-only: the page shows whether it is set and its SHA-256,
+// never its value; an empty textarea keeps the stored value, its "clear" checkbox removes it.
 import { Hono } from 'hono';
 import type { Child } from 'hono/jsx';
 import type { $ZodType } from 'zod/v4/core';
 import { parseInput, ServiceError } from '../../../services/errors.ts';
 import type { NodesService } from '../../../services/nodes.ts';
-import { ec2ProfileSchema, profileNameSchema, sshProfileSchema, type Ec2Profile, type SshProfile } from '../../../workflows/nodes.shared.ts';
+import { ec2ProfileSchema, PROFILE_NAME_PATTERN, profileNameSchema, sshProfileSchema, type ProfileInput, type ProfileView, type SecretSummary } from '../../../workflows/nodes.shared.ts';
 import { asFormValues, FormActions, line, list, number, optionalLine, optionalText, outOfBand, text, type Form } from './shared.tsx';
 
 type Model = NodesService['model'];
@@ -30,21 +32,26 @@ interface ProfileField {
   hint?: Child;
   /** A value like this is refused by the schema and never sent back into the page (a private key pasted as the reference). */
   neverEcho?: RegExp;
+  /** Write-only: never shown nor echoed; the form shows its SecretSummary and a "clear" checkbox. */
+  secret?: boolean;
 }
+
+/** A secret field's text: empty keeps the stored value (undefined), its checkbox `<name>Clear` clears it (null). */
+const secretText = (form: Form, name: string) => (text(form, `${name}Clear`) ? null : (optionalText(form, name) ?? undefined));
 
 /** A profile as stored: its name, then what the kind's schema parses. */
 interface NamedProfile {
   name: string;
 }
 
-/** What makes one kind of profile: its methods are bivariant, so each kind keeps its own profile type. */
-interface ProfileKind<P extends NamedProfile = NamedProfile> {
+/** What makes one kind of profile: its methods are bivariant, so each kind keeps its own profile types (as shown, as saved). */
+interface ProfileKind<P extends NamedProfile = NamedProfile, Input extends NamedProfile = NamedProfile> {
   kind: ProfileKindName;
   /** `EC2`, `SSH`: in headings, buttons and messages. */
   label: string;
   namePlaceholder: string;
   /** Parses what the fields read into the profile (all but its name). */
-  schema: $ZodType<Omit<P, 'name'>>;
+  schema: $ZodType<Omit<Input, 'name'>>;
   fields: ProfileField[];
   columns: { header: string; cell(profile: P): Child }[];
   /** Above the table, and above the form. */
@@ -52,13 +59,13 @@ interface ProfileKind<P extends NamedProfile = NamedProfile> {
   formIntro?: Child;
   list(model: Model): Promise<P[]>;
   get(model: Model, name: string): Promise<P | undefined>;
-  put(model: Model, profile: P): Promise<void>;
+  put(model: Model, profile: Input): Promise<void>;
 }
 
 const dash = <span class="muted">–</span>;
 const port: [number, number] = [1, 65535];
 
-const ec2: ProfileKind<Ec2Profile> = {
+const ec2: ProfileKind<ProfileView<'ec2'>, ProfileInput<'ec2'>> = {
   kind: 'ec2',
   label: 'EC2',
   namePlaceholder: 'web-us-east',
@@ -72,7 +79,7 @@ const ec2: ProfileKind<Ec2Profile> = {
     { name: 'subnetId', label: 'Subnet', read: optionalLine, placeholder: 'optional' },
     { name: 'targetGroup', label: 'Target group', read: line, placeholder: 'name or ARN', required: true },
     { name: 'targetPort', label: 'Target port', read: number, range: port, suffix: 'empty: the target group’s port' },
-    { name: 'userData', label: 'User data', read: optionalText, placeholder: '#cloud-config (optional)', textarea: true, verbatim: true },
+    { name: 'userData', label: 'User data', read: secretText, placeholder: '#cloud-config (optional)', textarea: true, verbatim: true, secret: true },
   ],
   columns: [
     { header: 'Region', cell: (p) => p.region },
@@ -80,6 +87,7 @@ const ec2: ProfileKind<Ec2Profile> = {
     { header: 'Type', cell: (p) => p.instanceType },
     { header: 'Security groups', cell: (p) => (p.securityGroups.length > 0 ? p.securityGroups.join(', ') : dash) },
     { header: 'Target group', cell: (p) => `${p.targetGroup}${p.targetPort ? `:${p.targetPort}` : ''}` },
+    { header: 'User data', cell: (p) => (p.userData.set ? <span title={`sha256 ${p.userData.sha256}`}>set</span> : <span class="muted">not set</span>) },
   ],
   formIntro: 'Saving under an existing name replaces that profile; clusters using it launch their next nodes with it.',
   list: (model) => model.listProfiles('ec2'),
@@ -87,7 +95,7 @@ const ec2: ProfileKind<Ec2Profile> = {
   put: (model, profile) => model.putProfile('ec2', profile),
 };
 
-const ssh: ProfileKind<SshProfile> = {
+const ssh: ProfileKind<ProfileView<'ssh'>, ProfileInput<'ssh'>> = {
   kind: 'ssh',
   label: 'SSH',
   namePlaceholder: 'ubuntu-deploy',
@@ -131,16 +139,42 @@ function profileName(form: Form): string {
   return parseInput(profileNameSchema, line(form, 'name'), 'name');
 }
 
-function formToProfile<P extends NamedProfile>(kind: ProfileKind<P>, form: Form): P {
+function formToProfile<P extends NamedProfile, Input extends NamedProfile>(kind: ProfileKind<P, Input>, form: Form): Input {
   const name = profileName(form);
   const input = Object.fromEntries(kind.fields.map((field) => [field.name, field.read(form, field.name)]));
-  return { name, ...parseInput(kind.schema, input) } as P;
+  return { name, ...parseInput(kind.schema, input) } as Input;
 }
 
-/** What a refused form sends back: what was typed, but never a value a field must not echo. */
+/** What a refused form sends back: what was typed, but never a secret nor a value a field must not echo. */
 function echo(kind: ProfileKind, form: Form): Form {
-  const scrubbed = kind.fields.filter((field) => field.neverEcho?.test(text(form, field.name))).map((field) => [field.name, '']);
+  const scrubbed = kind.fields.filter((field) => field.secret || field.neverEcho?.test(text(form, field.name))).map((field) => [field.name, '']);
   return { ...form, ...Object.fromEntries(scrubbed) };
+}
+
+/** A stored profile as the form's values (secret fields left empty) and the summaries of its secrets. */
+function formOf(kind: ProfileKind, profile: NamedProfile): { values: Form; secrets: Record<string, SecretSummary> } {
+  const record = profile as unknown as Record<string, unknown>;
+  const secret = new Set(kind.fields.filter((field) => field.secret).map((field) => field.name));
+  const shown = Object.fromEntries(Object.entries(record).filter(([key]) => !secret.has(key)));
+  return { values: asFormValues(shown), secrets: Object.fromEntries([...secret].map((name) => [name, record[name] as SecretSummary])) };
+}
+
+/** A write-only field's stored state, and the checkbox that clears it. */
+function SecretState({ field, id, summary }: { field: ProfileField; id: string; summary?: SecretSummary }) {
+  return (
+    <small class="hint muted" data-secret={field.name}>
+      {summary?.set ? (
+        <>
+          Set (sha256 <code>{summary.sha256}</code>, {summary.bytes} bytes); write-only: leave empty to keep it.{' '}
+          <label>
+            <input type="checkbox" id={`${id}-clear`} name={`${field.name}Clear`} value="1" /> clear
+          </label>
+        </>
+      ) : (
+        'Not set. Write-only: once saved it is never shown again, only its SHA-256.'
+      )}
+    </small>
+  );
 }
 
 function FieldInput({ field, id, value }: { field: ProfileField; id: string; value: string }) {
@@ -159,18 +193,20 @@ function FieldInput({ field, id, value }: { field: ProfileField; id: string; val
 interface ProfileFormProps {
   kind: ProfileKind;
   values?: Form;
+  /** The stored profile's secrets, summarised (editing one). */
+  secrets?: Record<string, SecretSummary>;
   error?: string;
   notice?: Child;
 }
 
 /** Saved under a new name it is a new profile, under an existing one it replaces that one (PUT). */
-export function ProfileForm({ kind, values = {}, error, notice }: ProfileFormProps) {
+export function ProfileForm({ kind, values = {}, secrets = {}, error, notice }: ProfileFormProps) {
   const id = formId(kind);
   const nameField: ProfileField = { name: 'name', label: 'Name', read: line, placeholder: kind.namePlaceholder, required: true, verbatim: true };
   return (
     <form id={id} class="stacked wide" hx-post={formPath(kind)} hx-target="this" hx-swap="outerHTML">
       {[nameField, ...kind.fields].map((field) => {
-        const input = <FieldInput field={field} id={`${kind.kind}-${field.name}`} value={text(values, field.name)} />;
+        const input = <FieldInput field={field} id={`${kind.kind}-${field.name}`} value={field.secret ? '' : text(values, field.name)} />;
         return (
           <>
             <label for={`${kind.kind}-${field.name}`}>{field.label}</label>
@@ -182,6 +218,7 @@ export function ProfileForm({ kind, values = {}, error, notice }: ProfileFormPro
               input
             )}
             {field.hint ? <small class="hint muted">{field.hint}</small> : null}
+            {field.secret ? <SecretState field={field} id={`${kind.kind}-${field.name}`} summary={secrets[field.name]} /> : null}
           </>
         );
       })}
@@ -278,7 +315,7 @@ export function profilesRoutes(model: Model) {
       if (!name) return c.html(<ProfileForm kind={kind} />);
       const profile = await kind.get(model, name);
       if (!profile) return c.html(<ProfileForm kind={kind} values={{ name }} error={`No ${kind.label} profile named ${JSON.stringify(name)}.`} />);
-      return c.html(<ProfileForm kind={kind} values={asFormValues(profile)} />);
+      return c.html(<ProfileForm kind={kind} {...formOf(kind, profile)} />);
     })
     .post('/ui/nodes/profiles/:kind{ec2|ssh}', async (c) => {
       const kind = kindOf(c.req.param('kind'));
@@ -296,7 +333,9 @@ export function profilesRoutes(model: Model) {
         );
       } catch (error) {
         if (!(error instanceof ServiceError)) throw error;
-        return c.html(<ProfileForm kind={kind} values={echo(kind, form)} error={error.message} />);
+        const name = line(form, 'name');
+        const stored = PROFILE_NAME_PATTERN.test(name) ? await kind.get(model, name) : undefined;
+        return c.html(<ProfileForm kind={kind} values={echo(kind, form)} secrets={stored ? formOf(kind, stored).secrets : {}} error={error.message} />);
       }
     })
     .get('/ui/partials/nodes/profile-options/:kind{ec2|ssh}', async (c) => {
