@@ -192,6 +192,12 @@ function splitHostPort(address: string, name: string): Endpoint {
 
 const loopbackHosts = new Set(['127.0.0.1', 'localhost', '::1']);
 
+/** localhost, 127.0.0.0/8 and ::1 (bracketed or not, any case): a name that never leaves this machine. */
+export function isLoopbackHost(host: string): boolean {
+  const name = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  return name === 'localhost' || name === '::1' || /^127(\.\d{1,3}){3}$/.test(name);
+}
+
 function temporalSettings(env: Env): Config['temporal'] {
   let connect: ClientConnectConfig;
   try {

@@ -6,6 +6,7 @@
 // included. Clients that send neither header (curl, the workflows' HTTP calls, app.request in
 // tests) are not browsers acting for a page and pass.
 import type { MiddlewareHandler } from 'hono';
+import { isLoopbackHost } from '../config.ts';
 import { ServiceError } from '../services/errors.ts';
 
 /** Methods that change nothing, so another site may send them (they still need a known Host). */
@@ -22,11 +23,6 @@ function hostname(host: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Loopback names and addresses: localhost, 127.0.0.0/8, [::1]. */
-function isLoopback(name: string): boolean {
-  return name === 'localhost' || name === '[::1]' || /^127(\.\d{1,3}){3}$/.test(name);
 }
 
 /** An origin as the URL parser writes it (default port dropped), or undefined when it is not one. */
@@ -53,7 +49,7 @@ export function sameOrigin(options: SameOriginOptions = {}): MiddlewareHandler {
     const host = c.req.header('host') ?? url.host;
     if (!probePaths.has(url.pathname)) {
       const name = hostname(host);
-      if (name === undefined || !(isLoopback(name) || allowed.has(name))) throw refuse('unknown_host', `This server does not answer for host ${JSON.stringify(host)}.`);
+      if (name === undefined || !(isLoopbackHost(name) || allowed.has(name))) throw refuse('unknown_host', `This server does not answer for host ${JSON.stringify(host)}.`);
     }
     if (!safeMethods.has(c.req.method)) {
       const site = c.req.header('sec-fetch-site');

@@ -1,5 +1,5 @@
 // Form posts, read for a schema: fields arrive as strings, so a number that is not one stays as sent
-// (the schema then names the field), and a refusal is worded as the JSON API words it.
+// and the schema, through parseInput (services/errors.ts) as for the JSON API, names the field.
 export type Form = Record<string, unknown>;
 
 /** A field as a number when it is one; anything else as it was sent. */

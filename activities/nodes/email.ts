@@ -2,7 +2,7 @@
 import nodemailer from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import { ApplicationFailure } from '@temporalio/common';
-import type { Config } from '../../config.ts';
+import { isLoopbackHost, type Config } from '../../config.ts';
 import { notifyAddressProblem } from '../../workflows/nodes.shared.ts';
 
 export interface Email {
@@ -12,12 +12,6 @@ export interface Email {
 }
 
 export type Mailer = (email: Email) => Promise<{ messageId: string }>;
-
-/** localhost, 127.0.0.0/8 and ::1: a relay on this machine, where plain SMTP never crosses a network. */
-export function isLoopbackHost(host: string): boolean {
-  const name = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
-  return name === 'localhost' || name === '::1' || /^127(\.\d{1,3}){3}$/.test(name);
-}
 
 /**
  * How nodemailer reaches the relay. Off this machine the session must be encrypted: implicit TLS

@@ -4,8 +4,8 @@ import { stubApp as stubAppWith } from './support/stubApp.ts';
 import { describe, expect, it } from 'vitest';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ErrorBody } from '../../api/errors.ts';
-import { createEmailActivities, isLoopbackHost, smtpTransportOptions, type Email } from '../../activities/nodes/email.ts';
-import { ConfigError, loadConfig } from '../../config.ts';
+import { createEmailActivities, smtpTransportOptions, type Email } from '../../activities/nodes/email.ts';
+import { ConfigError, isLoopbackHost, loadConfig } from '../../config.ts';
 import { isAllowedMailDomain, notifyAddressProblem } from '../../workflows/nodes.shared.ts';
 
 const ALLOWED = ['fleet.test', '*.corp.example'];
