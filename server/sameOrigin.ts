@@ -43,19 +43,28 @@ export function sameOrigin(options: SameOriginOptions = {}): MiddlewareHandler {
   // A bare IPv6 address (API_HOST=::1) is written in brackets in a Host header.
   const allowed = new Set((options.allowedHosts ?? []).map((host) => hostname(/^[^[].*:/.test(host) ? `[${host}]` : host)));
   const refuse = (code: string, message: string) => new ServiceError(403, code, message);
-  return async (c, next) => {
-    const url = new URL(c.req.url);
-    // @hono/node-server builds the URL from the Host header; app.request() has none and names localhost.
-    const host = c.req.header('host') ?? url.host;
-    if (!probePaths.has(url.pathname)) {
+  // A Host's verdict depends on the header alone, and a server sees few: remembered, so the hot path
+  // (a cached config read) parses no URL. Bounded, since the header is the client's to choose.
+  const knownHosts = new Map<string, boolean>();
+  const answersFor = (host: string) => {
+    let known = knownHosts.get(host);
+    if (known === undefined) {
       const name = hostname(host);
-      if (name === undefined || !(isLoopbackHost(name) || allowed.has(name))) throw refuse('unknown_host', `This server does not answer for host ${JSON.stringify(host)}.`);
+      known = name !== undefined && (isLoopbackHost(name) || allowed.has(name));
+      if (knownHosts.size >= 64) knownHosts.clear();
+      knownHosts.set(host, known);
     }
+    return known;
+  };
+  return async (c, next) => {
+    // @hono/node-server builds the URL from the Host header; app.request() has none and names localhost.
+    const host = c.req.header('host') ?? new URL(c.req.url).host;
+    if (!probePaths.has(c.req.path) && !answersFor(host)) throw refuse('unknown_host', `This server does not answer for host ${JSON.stringify(host)}.`);
     if (!safeMethods.has(c.req.method)) {
       const site = c.req.header('sec-fetch-site');
       if (site !== undefined && !ownSites.has(site)) throw refuse('cross_site_request', `A ${c.req.method} from another site (Sec-Fetch-Site: ${site}) is refused.`);
       const origin = c.req.header('origin');
-      const own = originOf(`${url.protocol}//${host}`);
+      const own = originOf(`${new URL(c.req.url).protocol}//${host}`);
       if (origin !== undefined && (origin === 'null' || own === undefined || originOf(origin) !== own))
         throw refuse('cross_site_request', `A ${c.req.method} from origin ${origin} is refused: only this server's own pages may send it.`);
     }
