@@ -103,7 +103,6 @@ async function switchCpuLoad(deps: CpuLoadServiceDependencies, target: string, b
 
 export function createCpuLoadService(deps: CpuLoadServiceDependencies) {
   return {
-    settings: deps,
     read: (target: string) => readCpuLoad(deps, target),
     switch: (target: string, body: CpuLoadSwitchBody) => switchCpuLoad(deps, target, body),
   };
