@@ -22,6 +22,14 @@ export interface Config {
   api: Endpoint & {
     /** API/receiver processes sharing the port (Node's cluster module), like the seed's load-balanced web instances. */
     instances: number;
+    /** DATA_PLANE_OPEN: the request-run receiver and the config API answer without credentials (the default on loopback only). */
+    dataPlaneOpen: boolean;
+  };
+  access: {
+    /** A session unused this long ends (SESSION_IDLE_MINUTES, default 60). */
+    sessionIdleMs: number;
+    /** A session ends this long after sign-in (SESSION_MAX_HOURS, default 12). */
+    sessionMaxMs: number;
   };
   temporal: {
     address: string;
@@ -318,13 +326,27 @@ function smtpSettings(env: Env): Config['smtp'] {
 
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = directory(env, 'FLEET_DATA_DIR', join(projectRoot, '.data'));
-  const api = { host: text(env, 'API_HOST', '127.0.0.1'), port: port(env, 'API_PORT', 3000), instances: Math.max(1, count(env, 'API_INSTANCES', 2, 64)) };
+  const host = text(env, 'API_HOST', '127.0.0.1');
+  const api = {
+    host,
+    port: port(env, 'API_PORT', 3000),
+    instances: Math.max(1, count(env, 'API_INSTANCES', 2, 64)),
+    dataPlaneOpen: flag(env, 'DATA_PLANE_OPEN', isLoopbackHost(host)),
+  };
+  // On a network, an open data plane lets anyone there write config keys and inflate run counts.
+  if (api.dataPlaneOpen && !isLoopbackHost(host)) {
+    throw new ConfigError(`DATA_PLANE_OPEN=true with API_HOST=${host}: anyone who reaches ${host} could write config keys; unset DATA_PLANE_OPEN (load tools then send a token) or listen on loopback.`);
+  }
   return {
     env: { ...env },
     dataDir,
     logDir: join(dataDir, 'logs'),
     toolsDir: directory(env, 'FLEET_TOOLS_DIR', join(projectRoot, '.tools')),
     api,
+    access: {
+      sessionIdleMs: Math.max(1, count(env, 'SESSION_IDLE_MINUTES', 60, 7 * 24 * 60)) * 60_000,
+      sessionMaxMs: Math.max(1, count(env, 'SESSION_MAX_HOURS', 12, 30 * 24)) * 3_600_000,
+    },
     temporal: temporalSettings(env),
     mysql: {
       host: text(env, 'MYSQL_HOST', '127.0.0.1'),

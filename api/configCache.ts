@@ -11,6 +11,7 @@ import { ConfigStoreUnavailableError, type ConfigCache } from '../services/confi
 import { parseInput, ServiceError } from '../services/errors.ts';
 import { parseOr } from '../workflows/validation.shared.ts';
 import { readQuery } from './validation.ts';
+import { access } from '../server/access.ts';
 
 /**
  * Names the instance and its cache revision (as the request arrived) on every answer, errors
@@ -86,23 +87,23 @@ export function configCacheRoutes(cache: ConfigCache) {
     return json(c, value);
   };
   return new Hono()
-    .get(`${CONFIG_ROUTE}*`, async (c) => {
+    .get(`${CONFIG_ROUTE}*`, access('dataPlane'), async (c) => {
       const key = requestedKey(c);
       const read = await available(cache.get(key, readQuery(c, configReadQuerySchema)));
       c.header(configCacheHeaders.source, read.source);
       return json(c, read.json ?? 'null');
     })
-    .put(`${CONFIG_ROUTE}*`, valueLimit, write)
-    .post(`${CONFIG_ROUTE}*`, valueLimit, write)
-    .delete(`${CONFIG_ROUTE}*`, async (c) => {
+    .put(`${CONFIG_ROUTE}*`, access('dataPlane'), valueLimit, write)
+    .post(`${CONFIG_ROUTE}*`, access('dataPlane'), valueLimit, write)
+    .delete(`${CONFIG_ROUTE}*`, access('dataPlane'), async (c) => {
       await available(cache.delete(requestedKey(c)));
       return c.body(null, 204);
     })
-    .all(`${CONFIG_ROUTE}*`, (c) => {
+    .all(`${CONFIG_ROUTE}*`, access('dataPlane'), (c) => {
       c.header('allow', 'GET, HEAD, PUT, POST, DELETE');
       throw new ServiceError(405, 'method_not_allowed', `${c.req.method} is not served on ${CONFIG_ROUTE}<key>: use GET, PUT (or POST) or DELETE.`);
     })
-    .get('/api/config-cache', (c) => {
+    .get('/api/config-cache', access('dataPlane'), (c) => {
       const memory = process.memoryUsage();
       return c.json({ ...cache.status(), digest: cache.digest(), pid: process.pid, rssBytes: memory.rss, heapUsedBytes: memory.heapUsed });
     });

@@ -3,6 +3,7 @@ import { Hono, type Context } from 'hono';
 import type { CpuLoadService } from '../services/cpuLoad.ts';
 import { cpuLoadSwitchBodySchema, cpuLoadTargetSchema } from '../workflows/cpuLoad.shared.ts';
 import { readJson, readParam } from './validation.ts';
+import { access } from '../server/access.ts';
 
 export function cpuLoadRoutes(service: CpuLoadService) {
   const switchTarget = async (c: Context) => {
@@ -10,7 +11,7 @@ export function cpuLoadRoutes(service: CpuLoadService) {
     return c.json(await service.switch(target, await readJson(c, cpuLoadSwitchBodySchema)));
   };
   return new Hono()
-    .get('/:target', async (c) => c.json(await service.read(readParam(c, 'target', cpuLoadTargetSchema))))
-    .put('/:target', switchTarget)
-    .post('/:target', switchTarget);
+    .get('/:target', access('viewer'), async (c) => c.json(await service.read(readParam(c, 'target', cpuLoadTargetSchema))))
+    .put('/:target', access('operator'), switchTarget)
+    .post('/:target', access('operator'), switchTarget);
 }

@@ -18,6 +18,7 @@ import {
   type ProfileKind,
 } from '../workflows/nodes.shared.ts';
 import { listQuery, readIdParam, readJson, readParam, readQuery } from './validation.ts';
+import { access } from '../server/access.ts';
 
 const runbooksQuery = z.extend(listQuery(200, 20), { cluster: z.optional(clusterNameSchema) });
 const mailboxQuery = z.object({ to: z.optional(z.string().check(z.maxLength(320))) });
@@ -28,39 +29,39 @@ const scriptRun = (c: Context) => readIdParam(c, 'workflowId', scriptRunWorkflow
 export function nodesRoutes(service: NodesService) {
   const { model } = service;
   const routes = new Hono()
-    .get('/clusters', async (c) => c.json({ clusters: await model.listClusters() }))
-    .post('/clusters', async (c) => c.json({ cluster: await service.putCluster(await readJson(c, clusterSchema), false) }, 201))
-    .get('/clusters/:name', async (c) => c.json(await service.clusterDetail(cluster(c))))
-    .put('/clusters/:name', async (c) => {
+    .get('/clusters', access('viewer'), async (c) => c.json({ clusters: await model.listClusters() }))
+    .post('/clusters', access('admin'), async (c) => c.json({ cluster: await service.putCluster(await readJson(c, clusterSchema), false) }, 201))
+    .get('/clusters/:name', access('viewer'), async (c) => c.json(await service.clusterDetail(cluster(c))))
+    .put('/clusters/:name', access('admin'), async (c) => {
       const name = cluster(c);
       const body = await readJson(c, clusterUpdateSchema);
       return c.json({ cluster: await service.putCluster({ ...body, name }, true) });
     })
-    .delete('/clusters/:name', async (c) => {
+    .delete('/clusters/:name', access('admin'), async (c) => {
       const name = cluster(c);
       await modelCall(() => model.deleteCluster(name));
       return c.body(null, 204);
     })
-    .get('/clusters/:name/nodes', async (c) => c.json({ nodes: (await service.clusterDetail(cluster(c))).nodes }))
-    .post('/clusters/:name/deployments', async (c) => c.json(await service.startDeployment(cluster(c), await readJson(c, deploySchema)), 202))
-    .delete('/clusters/:name/nodes/:node', async (c) => {
+    .get('/clusters/:name/nodes', access('viewer'), async (c) => c.json({ nodes: (await service.clusterDetail(cluster(c))).nodes }))
+    .post('/clusters/:name/deployments', access('operator'), async (c) => c.json(await service.startDeployment(cluster(c), await readJson(c, deploySchema)), 202))
+    .delete('/clusters/:name/nodes/:node', access('operator'), async (c) => {
       const [name, node] = [cluster(c), readParam(c, 'node', nodeNameSchema)];
       return c.json(await service.startRemoval(name, node, await readJson(c, removeSchema)), 202);
     })
-    .post('/clusters/:name/scripts', async (c) => c.json(await service.startScript(cluster(c), await readJson(c, scriptSchema)), 202))
-    .get('/runbooks', async (c) => {
+    .post('/clusters/:name/scripts', access('operator'), async (c) => c.json(await service.startScript(cluster(c), await readJson(c, scriptSchema)), 202))
+    .get('/runbooks', access('viewer'), async (c) => {
       const query = readQuery(c, runbooksQuery);
       return c.json({ runbooks: await service.recentRunbooks(query.limit, query.cluster) });
     })
-    .get('/runbooks/:workflowId', async (c) => c.json(await service.runbook(runbook(c))))
-    .get('/script-runs/:workflowId', async (c) => c.json(await service.scriptRun(scriptRun(c))))
-    .post('/script-runs/:workflowId/rerun-failed', async (c) => c.json(await service.rerunFailed(scriptRun(c)), 202))
-    .get('/mailbox', async (c) => c.json(await service.mailbox(readQuery(c, mailboxQuery).to)));
+    .get('/runbooks/:workflowId', access('viewer'), async (c) => c.json(await service.runbook(runbook(c))))
+    .get('/script-runs/:workflowId', access('viewer'), async (c) => c.json(await service.scriptRun(scriptRun(c))))
+    .post('/script-runs/:workflowId/rerun-failed', access('operator'), async (c) => c.json(await service.rerunFailed(scriptRun(c)), 202))
+    .get('/mailbox', access('viewer'), async (c) => c.json(await service.mailbox(readQuery(c, mailboxQuery).to)));
   // One pair of routes per kind of profile: /api/ec2-profiles and /api/ssh-profiles.
   const profileRoutes = <Kind extends ProfileKind>(kind: Kind) =>
     routes
-      .get(`/${kind}-profiles`, async (c) => c.json({ profiles: await model.listProfiles(kind) }))
-      .put(`/${kind}-profiles/:name`, async (c) => {
+      .get(`/${kind}-profiles`, access('viewer'), async (c) => c.json({ profiles: await model.listProfiles(kind) }))
+      .put(`/${kind}-profiles/:name`, access('admin'), async (c) => {
         const name = readParam(c, 'name', profileNameSchema);
         return c.json({ profile: await service.putProfile(kind, name, await readJson(c, profileKinds[kind].schema)) });
       });

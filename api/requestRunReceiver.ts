@@ -6,9 +6,10 @@ import { recordCall } from '../db/requestRun.ts';
 import { receiverQuerySchema } from '../workflows/requestRun.shared.ts';
 import { ServiceError } from '../services/errors.ts';
 import { readQuery } from './validation.ts';
+import { access } from '../server/access.ts';
 
 export function receiverRoutes(deps: { mysql: Pool; instance: string }) {
-  return new Hono().get('/receiver', async (c) => {
+  return new Hono().get('/receiver', access('dataPlane'), async (c) => {
     const { mode, run: runId, seq, timestamp } = readQuery(c, receiverQuerySchema);
     const outcome = await recordCall(deps.mysql, { mode, runId, seq, timestamp });
     if (outcome === 'unknown-run') throw new ServiceError(404, 'not_found', `No request run ${runId ?? `at timestamp ${timestamp}`}.`);

@@ -1,7 +1,9 @@
 // The HTTP API: JSON under /api (one sub-app per domain, each a thin layer over its service), the
 // request-run receiver at /receiver and the config cache at /config/<key>.
 import { Hono } from 'hono';
+import type { AccessService } from '../services/access.ts';
 import type { Services } from '../services/index.ts';
+import { accessRoutes } from './access.ts';
 import { cfConvergeRoutes } from './cfConverge.ts';
 import { cpuLoadRoutes } from './cpuLoad.ts';
 import { healthCheckRoutes } from './healthCheck.ts';
@@ -10,13 +12,15 @@ import { requestRunRoutes } from './requestRun.ts';
 import { receiverRoutes } from './requestRunReceiver.ts';
 import { configCacheRoutes } from './configCache.ts';
 import { listQuery, readQuery } from './validation.ts';
+import { access } from '../server/access.ts';
 
 const executionsQuery = listQuery(200, 20);
 
 /** The JSON API under /api. */
-function jsonApi(services: Services) {
+function jsonApi(services: Services, accessService: AccessService) {
   return new Hono()
-    .get('/workflows', async (c) => c.json({ executions: await services.recentExecutions(readQuery(c, executionsQuery).limit) }))
+    .route('/', accessRoutes(accessService))
+    .get('/workflows', access('viewer'), async (c) => c.json({ executions: await services.recentExecutions(readQuery(c, executionsQuery).limit) }))
     .route('/health-checks', healthCheckRoutes(services.healthCheck))
     .route('/request-runs', requestRunRoutes(services.requestRun))
     .route('/cpu-load', cpuLoadRoutes(services.cpuLoad))
@@ -24,8 +28,8 @@ function jsonApi(services: Services) {
     .route('/', nodesRoutes(services.nodes));
 }
 
-export function createApiRoutes(services: Services, options: { instance: string }) {
-  const api = new Hono().route('/api', jsonApi(services)).route('/', receiverRoutes({ mysql: services.mysql, instance: options.instance }));
+export function createApiRoutes(services: Services, options: { instance: string; access: AccessService }) {
+  const api = new Hono().route('/api', jsonApi(services, options.access)).route('/', receiverRoutes({ mysql: services.mysql, instance: options.instance }));
   if (services.configCache) api.route('/', configCacheRoutes(services.configCache));
   return api;
 }

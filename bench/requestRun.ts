@@ -8,6 +8,7 @@ import { createMysqlPool } from '../db/clients.ts';
 import { connectClient } from '../temporal/connection.ts';
 import type { Stack } from '../scripts/stack.ts';
 import { startPrivateStack } from './privateStack.ts';
+import { mintToken } from '../scripts/token.ts';
 import { requestRunWorkflowId, type CountingMode, type RequestRunSummary } from '../workflows/requestRun.shared.ts';
 
 interface BenchStack {
@@ -26,6 +27,8 @@ async function startBenchStack(): Promise<BenchStack> {
   const api = `http://${config.api.host}:${config.api.port}`;
   const mysql = createMysqlPool(config);
   const temporal = await connectClient(config);
+  // The benchmark starts runs as any operator would: with a token of its own.
+  const token = await mintToken(config, 'bench-request-run', 'operator');
   return {
     stack,
     api,
@@ -35,7 +38,7 @@ async function startBenchStack(): Promise<BenchStack> {
       return Number(rows[0]?.n ?? 0);
     },
     async startRun(body) {
-      const response = await fetch(`${api}/api/request-runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const response = await fetch(`${api}/api/request-runs`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
       if (response.status !== 201) throw new Error(`start failed: ${response.status} ${await response.text()}`);
       const { runId } = (await response.json()) as { runId: string };
       return { runId, result: temporal.workflow.getHandle(requestRunWorkflowId(), runId).result() as Promise<RequestRunSummary> };

@@ -22,6 +22,7 @@ import {
 } from './processes.ts';
 import { startCfSimulator, startEtcd, startMemcached, startMoto, startSmtpSink, startSshd } from './services.ts';
 import { migrationAccount, startMariaDb } from './mariadb.ts';
+import { ensureFirstAdmin, type FirstAdmin } from './firstAdmin.ts';
 
 export interface StackOptions {
   config: Config;
@@ -31,11 +32,15 @@ export interface StackOptions {
   temporalUi: boolean;
   /** Worker and API processes to start after the services; false for tests that run their own. */
   app: { workers: number } | false;
+  /** Make the first admin when there is none (npm start; tests and benchmarks make their own users). */
+  firstAdmin?: boolean;
   log(line: string): void;
 }
 
 export interface Stack {
   config: Config;
+  /** The first admin, when `firstAdmin` was asked for and its printed password is still valid. */
+  firstAdmin: FirstAdmin | undefined;
   services: ManagedProcess[];
   appProcesses: ManagedProcess[];
   workflowBundlePath: string | undefined;
@@ -167,6 +172,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const applied = await migrate(migrationAccount(config));
     if (applied.length > 0) log(`Applied MySQL migrations: ${applied.join(', ')}`);
     await prepareLocalFleet(config);
+    // Before the API starts: on a network address it refuses to start without an admin.
+    const firstAdmin = options.firstAdmin ? await ensureFirstAdmin(config) : undefined;
     const connection = await connectTemporal(config);
     try {
       await ensureSearchAttributes(connection, config.temporal.namespace);
@@ -203,7 +210,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       writeLock(config, [...services, ...appProcesses]);
       return fresh;
     };
-    return { config, services, appProcesses, workflowBundlePath, restartAppProcess, stop };
+    return { config, firstAdmin, services, appProcesses, workflowBundlePath, restartAppProcess, stop };
   } catch (error) {
     await stop();
     throw error;

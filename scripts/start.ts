@@ -29,12 +29,18 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const env = readHostEnv();
   await setup(config, env, { browser: false }, log);
-  stack = await startStack({ config, hostEnv: env, persistentTemporal: true, temporalUi: true, app: { workers: 1 }, log });
+  stack = await startStack({ config, hostEnv: env, persistentTemporal: true, temporalUi: true, app: { workers: 1 }, firstAdmin: true, log });
   if (stopping) return stopAndExit(0);
   const api = `http://${config.api.host}:${config.api.port}`;
+  const { firstAdmin } = stack;
+  const signIn = !firstAdmin
+    ? ''
+    : firstAdmin.password
+      ? `\n  Sign in           ${api}/login as ${firstAdmin.username}, one-time password ${firstAdmin.password}\n                    (also in ${firstAdmin.file}; you choose your own at the first sign-in)`
+      : `\n  Sign in           ${api}/login as ${firstAdmin.username}; its one-time password is in ${firstAdmin.file}`;
   log(`
 Ready in ${((performance.now() - started) / 1000).toFixed(1)} s.
-  UI and API        ${api}   (readiness: ${api}/readyz)
+  UI and API        ${api}   (readiness: ${api}/readyz)${signIn}
   Temporal          ${config.temporal.address}   namespace ${config.temporal.namespace}
   Temporal Web UI   ${config.temporal.webUiUrl}
   Cloud Foundry     ${config.cf.apiUrl}${config.cf.simulator.run ? '   (simulator; knobs at /__sim/config)' : ''}

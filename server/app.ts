@@ -5,6 +5,8 @@ import { bodyLimit } from 'hono/body-limit';
 import { errorResponse, notFoundResponse } from '../api/errors.ts';
 import { configCacheResponseHeaders, rawConfigTargets } from '../api/configCache.ts';
 import { createApiRoutes } from '../api/routes.ts';
+import type { AccessService } from '../services/access.ts';
+import { access, authorize } from './access.ts';
 import { ServiceError } from '../services/errors.ts';
 import { createServices, type ServiceDependencies } from '../services/index.ts';
 import { createUi } from '../ui/routes.tsx';
@@ -21,6 +23,10 @@ export interface AppDependencies extends ServiceDependencies {
   deployTimings?: Partial<NodeTimings>;
   /** Host names the server answers for besides loopback ones (any port): the address it listens on. */
   allowedHosts?: readonly string[];
+  /** Operators, sessions, tokens and the audit log. */
+  access: AccessService;
+  /** DATA_PLANE_OPEN: the receiver and the config API answer without credentials. */
+  dataPlaneOpen: boolean;
 }
 
 export function createApp(deps: AppDependencies) {
@@ -47,13 +53,15 @@ export function createApp(deps: AppDependencies) {
   // GET and HEAD carry no body; looking for one makes @hono/node-server build a full Request (about
   // 30 % of what a cached config read costs), so they skip the check.
   app.use('*', (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next)));
-  app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  app.get('/readyz', async (c) => {
+  // After the body limit, so a CSRF token in a form is read from a body of bounded size.
+  app.use('*', authorize({ service: deps.access, dataPlaneOpen: deps.dataPlaneOpen }));
+  app.get('/healthz', access('public'), (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', access('public'), async (c) => {
     const result = await services.readiness();
     return c.json({ status: result.ready ? 'ready' : 'unready', dependencies: result.dependencies }, result.ready ? 200 : 503);
   });
-  app.route('/', createApiRoutes(services, { instance: deps.instance ?? String(process.pid) }));
-  app.route('/', createUi(services, { deployTimings: deps.deployTimings }));
+  app.route('/', createApiRoutes(services, { instance: deps.instance ?? String(process.pid), access: deps.access }));
+  app.route('/', createUi(services, { deployTimings: deps.deployTimings, access: deps.access }));
   return app;
 }
 

@@ -4,8 +4,10 @@
 // CONFIG_CACHE_INSTANCE_BASE_PORT set, instance i also listens alone on base + i − 1.
 import cluster from 'node:cluster';
 import { createAdaptorServer, serve } from '@hono/node-server';
-import { loadConfig, ConfigError, mailboxUrl, type Config } from '../config.ts';
-import { createConfigCacheEtcdClient, createServiceClients, closeServiceClients } from '../db/clients.ts';
+import { isLoopbackHost, loadConfig, ConfigError, mailboxUrl, type Config } from '../config.ts';
+import { createAccessModel } from '../db/access.ts';
+import { createConfigCacheEtcdClient, createMysqlPool, createServiceClients, closeServiceClients } from '../db/clients.ts';
+import { createAccessService } from '../services/access.ts';
 import { createDependencyProbes } from '../db/health.ts';
 import { connectClient } from '../temporal/connection.ts';
 import { createApp, type App } from './app.ts';
@@ -46,6 +48,8 @@ async function serveInstance(config: Config, instance: string): Promise<void> {
     allowedHosts: [config.api.host],
     cpuLoad: { loadWorkers: config.cpuLoad.loadWorkers },
     configCache,
+    access: createAccessService({ model: createAccessModel(clients.mysql), settings: config.access }),
+    dataPlaneOpen: config.api.dataPlaneOpen,
     mailboxUrl: mailboxUrl(config),
   });
   const server = serve({ fetch: app.fetch, hostname: config.api.host, port: config.api.port }, (info) =>
@@ -93,8 +97,22 @@ function runPrimary(config: Config): void {
   process.once('SIGTERM', stop);
 }
 
+/** On a network address, someone must be able to sign in and let others in: an admin account must exist. */
+async function requireAdminOffLoopback(config: Config): Promise<void> {
+  if (isLoopbackHost(config.api.host)) return;
+  const mysql = createMysqlPool(config, { connectionLimit: 1 });
+  try {
+    if ((await createAccessModel(mysql).countAdmins()) === 0) {
+      throw new ConfigError(`API_HOST=${config.api.host} with no admin account: start once on loopback (npm start makes the first admin) or add an admin, then listen on ${config.api.host}.`);
+    }
+  } finally {
+    await mysql.end();
+  }
+}
+
 async function main(): Promise<void> {
   const config = loadConfig();
+  if (cluster.isPrimary) await requireAdminOffLoopback(config);
   if (config.api.instances > 1 && cluster.isPrimary) runPrimary(config);
   else await serveInstance(config, String(cluster.worker?.id ?? 1));
 }

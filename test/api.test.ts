@@ -6,6 +6,7 @@ import { CPU_LOAD_CONTROL_TASK_QUEUE, cpuLoadStatusQuery, cpuLoadWorkflowId } fr
 import { HEALTH_TASK_QUEUE } from '../workflows/healthCheck.shared.ts';
 import { requestJson, useStack } from './support/fixture.ts';
 import { createTestApp } from './support/stack.ts';
+import { asToken } from './support/asToken.ts';
 
 describe('HTTP API (app.request against real Temporal and services)', () => {
   const stack = useStack({ app: { maxBodyBytes: 4096 } });
@@ -16,7 +17,7 @@ describe('HTTP API (app.request against real Temporal and services)', () => {
 
   beforeAll(() => {
     app = stack.app;
-    idleApp = createTestApp(env, { taskQueueSuffix: `-no-worker${suffix}` });
+    idleApp = asToken(createTestApp(env, { taskQueueSuffix: `-no-worker${suffix}` }), stack.tokens.admin);
   });
 
   it('GET /healthz answers while the process is alive', async () => {

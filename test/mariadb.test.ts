@@ -126,7 +126,8 @@ describe('a data dir from before root had a password', () => {
     expect(await rootLoginsRefused(config)).toEqual(refused);
     expect((await withConnection(migrationAccount(config), accounts))[0].map((r) => r.account)).toEqual(['root@localhost']);
     expect(await schemaChangeErrors(config)).toEqual(schemaChangesRefused);
-    expect(await migrate(migrationAccount(config))).toEqual(['0005_request_receipts_trigger_definer']);
+    // 0005 onwards: the migrations made after the account was cut down.
+    expect((await migrate(migrationAccount(config)))[0]).toBe('0005_request_receipts_trigger_definer');
     // The receipts trigger, made again by root, still counts the application's inserts.
     const count = await withConnection(appAccount(config), async (app) => {
       await app.query(

@@ -10,6 +10,7 @@ import { screenshot } from './support/browser.ts';
 import { requestJson, useStack } from './support/fixture.ts';
 import { createCluster, fastTimings, uniqueClusterName } from './support/nodes.ts';
 import { createTestApp } from './support/stack.ts';
+import { asToken } from './support/asToken.ts';
 
 describe('Nodes pages in headless Chromium', () => {
   // Deployments and removals started from the UI wait milliseconds, not the production minutes.
@@ -326,7 +327,7 @@ describe('Nodes pages in headless Chromium', () => {
     await screenshot(page, 'nodes-mailbox');
 
     // Without a local SMTP sink the page says so instead of failing.
-    const withoutSink = await createTestApp(env, { taskQueueSuffix: suffix, mailboxUrl: undefined }).request('/nodes/mailbox');
+    const withoutSink = await asToken(createTestApp(env, { taskQueueSuffix: suffix, mailboxUrl: undefined }), stack.tokens.admin).request('/nodes/mailbox');
     expect(withoutSink.status).toBe(200);
     expect(await withoutSink.text()).toContain('there is no local mailbox to show');
   });

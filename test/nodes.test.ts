@@ -15,6 +15,7 @@ import { runbookStatusQuery, USER_DATA_WITHHELD, type NodeRecord, type RunbookRe
 import { requestJson, useStack } from './support/fixture.ts';
 import { createCluster, fastTimings, liveInstancesOf, mailTo, registeredTargets } from './support/nodes.ts';
 import { createTestApp, startWorkerProcess, uniqueSuffix } from './support/stack.ts';
+import { asToken } from './support/asToken.ts';
 
 const manifest = `file { ["/tmp/fleet-nodes", "/tmp/fleet-nodes/\${facts['fleet_node']}"]: ensure => directory }
 file { "/tmp/fleet-nodes/\${facts['fleet_node']}/os-configured": content => "by puppet\\n" }
@@ -150,7 +151,7 @@ describe('clusters and nodes: deployNode and removeNode sagas', () => {
     const unreachable = uniqueSuffix();
     // These workers map every instance to a loopback address nothing listens on.
     await env.startWorkers(unreachable, { nodes: { resolveSshEndpoint: () => ({ host: '127.0.0.1', port: 9 }) } });
-    const unreachableApp = createTestApp(env, { taskQueueSuffix: unreachable });
+    const unreachableApp = asToken(createTestApp(env, { taskQueueSuffix: unreachable }), stack.tokens.admin);
     const cluster = await createCluster(unreachableApp);
     const started = await requestJson<{ deploymentId: string; workflowId: string }>(unreachableApp, 'POST', `/api/clusters/${cluster}/deployments`, { timings: { ...fastTimings, sshReadyMs: 1500 } });
     const { error, view } = await outcome(started.body.workflowId);
@@ -163,7 +164,7 @@ describe('clusters and nodes: deployNode and removeNode sagas', () => {
   // Two worker processes start and one is killed: generous on a busy 2-core machine.
   it('ends with exactly one instance when the worker is SIGKILLed mid-deployment', { timeout: 90_000 }, async () => {
     const crashSuffix = uniqueSuffix();
-    const crashApp = createTestApp(env, { taskQueueSuffix: crashSuffix });
+    const crashApp = asToken(createTestApp(env, { taskQueueSuffix: crashSuffix }), stack.tokens.admin);
     const cluster = await createCluster(crashApp, { tomcatScript: 'sleep 1; echo tomcat' });
     const first = startWorkerProcess({ FLEET_TASK_QUEUE_SUFFIX: crashSuffix });
     await first.ready;

@@ -1,7 +1,7 @@
 // `npm start` as a user runs it: up, healthy, usable from the temporal CLI, refusing a second
 // copy with one clear line, stopping on Ctrl-C, and reusing its data on the next start.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -60,6 +60,30 @@ describe('npm start (scripts/start.ts)', () => {
     expect((await fetch(`${api}/readyz`)).status).toBe(200);
     expect((await fetch(`http://127.0.0.1:${config.temporal.uiPort}/`)).status).toBe(200);
 
+    // The first admin: printed with the URLs, kept in a file only its owner reads, and it signs in.
+    const printed = /Sign in {11}(\S+)\/login as admin, one-time password (\S+)/.exec(first.output());
+    expect(printed?.[1], first.output()).toBe(api);
+    const passwordFile = join(dataDir, 'admin.password');
+    expect(statSync(passwordFile).mode & 0o777).toBe(0o600);
+    expect(readFileSync(passwordFile, 'utf8').trim()).toBe(printed![2]);
+    expect((await fetch(`${api}/api/workflows`)).status).toBe(401);
+    const signIn = await fetch(`${api}/login`, { method: 'POST', body: new URLSearchParams({ username: 'admin', password: printed![2]! }), redirect: 'manual' });
+    expect(signIn.status).toBe(303);
+    expect(signIn.headers.get('location')).toBe('/account/password');
+    const cookie = signIn.headers.get('set-cookie')!.split(';')[0]!;
+    // Until the admin chooses their own password, the session opens nothing else.
+    expect((await fetch(`${api}/api/me`, { headers: { cookie } })).status).toBe(403);
+    const passwordPage = await (await fetch(`${api}/account/password`, { headers: { cookie } })).text();
+    const csrf = /name="_csrf" value="([\w-]+)"/.exec(passwordPage)![1]!;
+    const changed = await fetch(`${api}/account/password`, {
+      method: 'POST',
+      headers: { cookie },
+      body: new URLSearchParams({ _csrf: csrf, currentPassword: printed![2]!, newPassword: 'the admin’s own passphrase' }),
+      redirect: 'manual',
+    });
+    expect(changed.status).toBe(303);
+    expect((await fetch(`${api}/api/me`, { headers: { cookie } }).then((r) => r.json())) as object).toMatchObject({ name: 'admin', role: 'admin' });
+
     // The README's example, against this stack.
     const cli = locateTemporalCli(config, hostEnv().PATH)!;
     const address = ['--address', config.temporal.address];
@@ -107,12 +131,22 @@ describe('npm start (scripts/start.ts)', () => {
     const again = runStart(env);
     running.push(again);
     await waitForOutput(again, 'Press Ctrl-C to stop.', 90_000);
+    // No second admin and no new password: the admin chose theirs, so the printed one's file is gone.
+    expect(again.output()).not.toContain('Sign in');
+    expect(existsSync(passwordFile)).toBe(false);
     const described = spawnSync(cli, ['workflow', 'describe', ...address, '--workflow-id', 'readme-example', '-o', 'json'], { encoding: 'utf8' });
     expect(described.status, described.stderr).toBe(0);
     expect(described.stdout).toContain('WORKFLOW_EXECUTION_STATUS_COMPLETED');
     again.child.kill('SIGINT');
     expect(await again.exit).toBe(0);
   }, 240_000);
+
+  it('refuses an open data plane on a network address, naming the setting', async () => {
+    const started = runStart({ API_HOST: '0.0.0.0', DATA_PLANE_OPEN: 'true', FLEET_DATA_DIR: dataDir });
+    expect(await started.exit).toBe(1);
+    expect(started.output().trim().split('\n')).toHaveLength(1);
+    expect(started.output()).toMatch(/^error: DATA_PLANE_OPEN=true with API_HOST=0\.0\.0\.0: /);
+  });
 
   it('explains a bad setting in one line and exits non-zero', async () => {
     const started = runStart({ API_PORT: 'abc', FLEET_DATA_DIR: dataDir });

@@ -1,5 +1,10 @@
-// Page frame shared by every UI page: navigation, the vendored htmx, the stylesheet.
+// Page frame shared by every UI page: navigation, who is signed in, the vendored htmx, the stylesheet.
+// The signed-in operator is read from the request being answered (hono/context-storage, set up in
+// ui/routes.tsx), so no page has to pass it down: <body> carries the session's CSRF token for every
+// htmx request (hx-headers is JSON, not script, so the CSP holds) and plain forms add the field.
 import type { Child } from 'hono/jsx';
+import { tryGetContext } from 'hono/context-storage';
+import { CSRF_FIELD, CSRF_HEADER, roleAllows, type Principal } from '../services/access.shared.ts';
 
 /**
  * htmx under the pages' Content-Security-Policy (server/securityHeaders.ts): no eval (no `hx-on`, no
@@ -25,7 +30,44 @@ export const navigation: NavItem[] = [
   { href: '/nodes', label: 'Nodes' },
 ];
 
+/** Pages only an admin may use; the audit log is for every role. */
+export const adminNavigation: NavItem[] = [
+  { href: '/admin/users', label: 'Users' },
+  { href: '/admin/tokens', label: 'Tokens' },
+];
+
+/** Who the page is rendered for, when someone is signed in. */
+export function signedInPrincipal(): Principal | undefined {
+  return tryGetContext()?.get('principal') as Principal | undefined;
+}
+
+/** The session's CSRF token as a plain form's hidden field (htmx requests send the header instead). */
+export function CsrfField() {
+  const token = signedInPrincipal()?.csrfToken;
+  return token ? <input type="hidden" name={CSRF_FIELD} value={token} /> : null;
+}
+
+function Account({ principal }: { principal: Principal }) {
+  return (
+    <div class="account">
+      {roleAllows(principal.role, 'admin') ? adminNavigation.map((item) => <a href={item.href}>{item.label}</a>) : null}
+      <a href="/audit">Audit</a>
+      <a href="/account/password" title={`role: ${principal.role}`}>
+        {principal.name} <span class="role">{principal.role}</span>
+      </a>
+      <form method="post" action="/logout">
+        <CsrfField />
+        <button type="submit" class="plain">
+          Sign out
+        </button>
+      </form>
+    </div>
+  );
+}
+
 export function Layout(props: { title: string; active: string; temporalWebUiUrl: string; children?: Child }) {
+  const principal = signedInPrincipal();
+  const csrf = principal?.csrfToken ? { 'hx-headers': JSON.stringify({ [CSRF_HEADER]: principal.csrfToken }) } : {};
   return (
     <html lang="en">
       <head>
@@ -36,7 +78,7 @@ export function Layout(props: { title: string; active: string; temporalWebUiUrl:
         <link rel="stylesheet" href="/static/app.css" />
         <script src="/static/htmx.min.js" defer></script>
       </head>
-      <body>
+      <body {...csrf}>
         <header class="topbar">
           <a class="brand" href="/">Fleet Runbooks</a>
           <nav>
@@ -49,6 +91,7 @@ export function Layout(props: { title: string; active: string; temporalWebUiUrl:
               Temporal Web UI ↗
             </a>
           </nav>
+          {principal ? <Account principal={principal} /> : null}
         </header>
         <main>{props.children}</main>
       </body>

@@ -2,8 +2,12 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Hono } from 'hono';
+import { contextStorage } from 'hono/context-storage';
+import { access } from '../server/access.ts';
+import type { AccessService } from '../services/access.ts';
 import type { Services } from '../services/index.ts';
 import type { NodeTimings } from '../workflows/nodes.shared.ts';
+import { accessPages } from './pages/access.tsx';
 import { cfConvergePages } from './pages/cfConverge.tsx';
 import { configCachePages } from './pages/configCache.tsx';
 import { cpuLoadPages } from './pages/cpuLoad.tsx';
@@ -34,7 +38,7 @@ export const movedPages: [from: string, to: string][] = [
 function redirectsOfMovedPages() {
   const app = new Hono();
   for (const [from, to] of movedPages) {
-    app.get(from, (c) => {
+    app.get(from, access('public'), (c) => {
       const path = to.replace(/:(\w+)/g, (_, name: string) => encodeURIComponent(c.req.param(name) ?? ''));
       return c.redirect(path + new URL(c.req.url).search, 301);
     });
@@ -43,15 +47,23 @@ function redirectsOfMovedPages() {
 }
 
 export interface UiOptions {
+  /** Sign-in, users, tokens and the audit log. */
+  access: AccessService;
   /** Waits of node deployments and removals started from the UI (default: production timings; tests pass milliseconds). */
   deployTimings?: Partial<NodeTimings>;
 }
 
-export function createUi(services: Services, options: UiOptions = {}) {
+/** Data-plane requests never render a page, so they skip the per-request context pages read who is signed in from. */
+const dataPlanePrefixes = ['/config/', '/receiver'];
+
+export function createUi(services: Services, options: UiOptions) {
   const { temporalWebUiUrl } = services;
+  const pageContext = contextStorage();
   const ui = new Hono()
-    .get('/static/htmx.min.js', staticAsset(require.resolve('htmx.org/dist/htmx.min.js'), 'text/javascript; charset=utf-8'))
-    .get('/static/app.css', staticAsset(new URL('./static/app.css', import.meta.url).pathname, 'text/css; charset=utf-8'));
+    .use('*', (c, next) => (dataPlanePrefixes.some((prefix) => c.req.path.startsWith(prefix)) ? next() : pageContext(c, next)))
+    .get('/static/htmx.min.js', access('public'), staticAsset(require.resolve('htmx.org/dist/htmx.min.js'), 'text/javascript; charset=utf-8'))
+    .get('/static/app.css', access('public'), staticAsset(new URL('./static/app.css', import.meta.url).pathname, 'text/css; charset=utf-8'));
+  ui.route('/', accessPages({ service: options.access, temporalWebUiUrl }));
   ui.route('/', homePages(services));
   ui.route('/', requestRunPages({ service: services.requestRun, temporalWebUiUrl }));
   ui.route('/', cpuLoadPages({ cpuLoad: services.cpuLoad, temporalWebUiUrl }));

@@ -92,3 +92,12 @@ export async function openAppInBrowser(fetch: (request: Request) => Response | P
     },
   };
 }
+
+/** Signs `page` in on the login page, as an operator would; resolves once the page it asked for has loaded. */
+export async function signInInBrowser(session: Pick<BrowserSession, 'page' | 'baseUrl'>, credentials: { username: string; password: string }, next = '/'): Promise<void> {
+  const { page, baseUrl } = session;
+  await page.goto(`${baseUrl}/login?next=${encodeURIComponent(next)}`);
+  await page.fill('#login-username', credentials.username);
+  await page.fill('#login-password', credentials.password);
+  await Promise.all([page.waitForURL((url) => url.pathname === next.split('?')[0]), page.click('button[type=submit]')]);
+}

@@ -1,10 +1,13 @@
 // The one fixture of the integration tests: a describe block calls useStack() and gets the shared
 // stack's clients, task queues of its own with the product's workers on them, an app wired to those
 // workers and, for browser tests, a Chromium page on that app. requestJson is the JSON request helper.
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
 import type { Worker } from '@temporalio/worker';
 import type { App, AppDependencies } from '../../server/app.ts';
-import { openAppInBrowser, type BrowserSession } from './browser.ts';
+import { roles, type Role } from '../../services/access.shared.ts';
+import { asToken } from './asToken.ts';
+import { openAppInBrowser, signInInBrowser, type BrowserSession } from './browser.ts';
 import { createTestApp, TestEnvironment, uniqueSuffix, type StartWorkersOptions } from './stack.ts';
 
 /** A value, or a function that makes it from the stack when the stack's beforeAll runs. */
@@ -26,7 +29,14 @@ export interface Stack {
   readonly env: TestEnvironment;
   /** The workers started on this block's task queues. */
   readonly workers: Worker[];
+  /** The app as this block's admin token holder: every app.request() carries its bearer token. */
   readonly app: App;
+  /** The same app, with no credentials. */
+  readonly anonymousApp: App;
+  /** A bearer token per role, made for this block. */
+  readonly tokens: Record<Role, string>;
+  /** This block's admin account (the browser signs in with it). */
+  readonly admin: { username: string; password: string };
   /** The page and its base URL, with `browser` set. */
   readonly browser: BrowserSession;
 }
@@ -45,6 +55,10 @@ export function useStack(options: StackOptions = {}): Stack {
   const env = new TestEnvironment();
   let workers: Worker[] = [];
   let app: App | undefined;
+  let anonymousApp: App | undefined;
+  let tokens: Record<Role, string> | undefined;
+  // Usernames are lower case and start with a letter; the suffix is `-test-<hex>`.
+  const admin = { username: `admin${suffix}`, password: `pw-${randomUUID()}` };
   let browser: BrowserSession | undefined;
   const ready = <T>(value: T | undefined, what: string): T => {
     if (value === undefined) throw new Error(`useStack(): no ${what} yet; read it in a hook or a test, after the stack's beforeAll`);
@@ -59,6 +73,13 @@ export function useStack(options: StackOptions = {}): Stack {
     get app() {
       return ready(app, 'app');
     },
+    get anonymousApp() {
+      return ready(anonymousApp, 'app');
+    },
+    get tokens() {
+      return ready(tokens, 'tokens');
+    },
+    admin,
     get browser() {
       return ready(browser, options.browser ? 'browser' : 'browser (ask for one with `browser: true`)');
     },
@@ -67,6 +88,11 @@ export function useStack(options: StackOptions = {}): Stack {
 
   beforeAll(async () => {
     await env.open();
+    const { access } = env;
+    await access.users.create({ username: admin.username, role: 'admin', password: admin.password }, { mustChangePassword: false });
+    const maker = { kind: 'token', name: 'test-fixture', role: 'admin', actor: `user:${admin.username}` } as const;
+    const made = await Promise.all(roles.map(async (role) => [role, (await access.tokens.create({ name: `${role}${suffix}`, role }, maker)).token] as const));
+    tokens = Object.fromEntries(made) as Record<Role, string>;
     if (options.browser) {
       // The app is built below: the page asks it for nothing before the tests run. The node server's
       // bindings go along, as they would to app.fetch itself (config keys are read from the raw target).
@@ -75,7 +101,9 @@ export function useStack(options: StackOptions = {}): Stack {
     }
     const workerOptions = options.workers ?? true;
     if (workerOptions !== false) workers = await env.startWorkers(suffix, workerOptions === true ? {} : fromStack(workerOptions));
-    app = createTestApp(env, { taskQueueSuffix: suffix, ...fromStack(options.app ?? {}) });
+    anonymousApp = createTestApp(env, { taskQueueSuffix: suffix, ...fromStack(options.app ?? {}) });
+    app = asToken(anonymousApp, tokens.admin);
+    if (browser) await signInInBrowser(browser, admin);
   });
   afterAll(async () => {
     await browser?.close();

@@ -13,6 +13,8 @@ import type { SliceEvent } from '../../activities/cpuLoad.ts';
 import { foundationsFromConfig, type CfFoundation } from '../../activities/cf/foundations.ts';
 import { createDependencyProbes } from '../../db/health.ts';
 import { createApp, type App, type AppDependencies } from '../../server/app.ts';
+import { createAccessModel } from '../../db/access.ts';
+import { createAccessService, type AccessService } from '../../services/access.ts';
 import { nodeClientsFromConfig, type NodeActivityDependencies } from '../../activities/nodes/index.ts';
 
 let runtimeInstalled = false;
@@ -29,6 +31,8 @@ export function uniqueSuffix(): string {
 /** The API/UI app wired to the test stack; tests override task queues (their own workers) and limits. */
 export function createTestApp(env: TestEnvironment, overrides: Partial<AppDependencies> = {}): App {
   return createApp({
+    access: env.access,
+    dataPlaneOpen: true,
     temporal: env.client,
     namespace: env.config.temporal.namespace,
     probes: createDependencyProbes(env.clients),
@@ -65,6 +69,14 @@ export class TestEnvironment {
 
   get clients(): ServiceClients {
     return this.#connections().clients;
+  }
+
+  #access?: AccessService;
+
+  /** Operators, sessions, tokens and the audit log, in the stack's MySQL. */
+  get access(): AccessService {
+    this.#access ??= createAccessService({ model: createAccessModel(this.clients.mysql), settings: this.config.access });
+    return this.#access;
   }
 
   async open(): Promise<void> {

@@ -110,6 +110,11 @@ const uiGets: Record<string, string> = {
   '/ui/partials/nodes/script-runs/:workflowId': `/ui/partials/nodes/script-runs/${encodeURIComponent(SCRIPT_RUN)}`,
   '/ui/nodes/profiles/:kind{ec2|ssh}/form': '/ui/nodes/profiles/ec2/form?name=small',
   '/ui/partials/nodes/profile-options/:kind{ec2|ssh}': '/ui/partials/nodes/profile-options/ssh',
+  '/login': '/login',
+  '/account/password': '/account/password',
+  '/admin/users': '/admin/users',
+  '/admin/tokens': '/admin/tokens',
+  '/audit': '/audit',
 };
 
 /** GET routes that are not the UI's: the JSON API, the config cache, static files, probes, moved pages. */

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { Services } from '../../services/index.ts';
 import { createUi } from '../../ui/routes.tsx';
+import { stubAccess } from './support/stubAccess.ts';
 
 const stubServices = {
   temporalWebUiUrl: 'http://temporal.test',
@@ -12,7 +13,7 @@ const stubServices = {
 } as unknown as Services;
 
 describe('moved UI pages', () => {
-  const ui = createUi(stubServices);
+  const ui = createUi(stubServices, { access: stubAccess().service });
 
   it.each([
     ['/autoscaler', '/cpu-load'],

@@ -13,6 +13,8 @@ import { cpuLoadWorkflowId } from '../../workflows/cpuLoad.shared.ts';
 import { healthCheckWorkflowId, isHealthCheckWorkflowId } from '../../workflows/healthCheck.shared.ts';
 import { deployNodeWorkflowId, isRunbookWorkflowId, isScriptRunWorkflowId, removeNodeWorkflowId, scriptRunWorkflowId } from '../../workflows/nodes.shared.ts';
 import { isRequestRunId, requestRunWorkflowId } from '../../workflows/requestRun.shared.ts';
+import { asToken } from '../support/asToken.ts';
+import { stubAccess, unitTokens } from './support/stubAccess.ts';
 
 const RECEIVER = 'http://127.0.0.1:3000/receiver';
 const RUN_ID = randomUUID();
@@ -79,15 +81,20 @@ function stubApp({ type = 'none', rows = [] as unknown[] } = {}) {
     },
   } as unknown as Pool;
   const probe = () => Promise.reject(new Error('probes must not be called'));
-  const app = createApp({
-    temporal,
-    namespace: 'default',
-    probes: { mysql: probe, memcached: probe, etcd: probe },
-    temporalWebUiUrl: 'http://127.0.0.1:8233',
-    mysql,
-    allowedDestinations: [RECEIVER],
-    notifyAllowedDomains: ['fleet.test'],
-  });
+  const app = asToken(
+    createApp({
+      temporal,
+      namespace: 'default',
+      probes: { mysql: probe, memcached: probe, etcd: probe },
+      temporalWebUiUrl: 'http://127.0.0.1:8233',
+      mysql,
+      allowedDestinations: [RECEIVER],
+      notifyAllowedDomains: ['fleet.test'],
+      access: stubAccess().service,
+      dataPlaneOpen: true,
+    }),
+    unitTokens.admin,
+  );
   /** What reached Temporal beyond building handles and describing executions. */
   const actions = () => calls.filter((call) => !/^(getHandle|describe) /.test(call));
   return { app, calls, queries, actions };

@@ -12,6 +12,7 @@ import { ProgressBar } from '../components/progressBar.tsx';
 import { TemporalHistoryFact } from '../components/temporalHistory.tsx';
 import { numberOrAsSent, type Form } from '../forms.ts';
 import { Layout } from '../layout.tsx';
+import { access } from '../../server/access.ts';
 
 const convergencePath = (workflowId: string) => `/cf-convergences/${encodeURIComponent(workflowId)}`;
 
@@ -174,7 +175,7 @@ export function cfConvergePages(deps: { service: CfConvergeService; temporalWebU
     </Layout>
   );
   return new Hono()
-    .get('/cf-convergences', async (c) => {
+    .get('/cf-convergences', access('viewer'), async (c) => {
       const recent = await deps.service.recent(15);
       return c.html(
         page(
@@ -234,7 +235,7 @@ export function cfConvergePages(deps: { service: CfConvergeService; temporalWebU
         ),
       );
     })
-    .post('/ui/cf-convergences', async (c) => {
+    .post('/ui/cf-convergences', access('operator'), async (c) => {
       // htmx swaps only 2xx answers, so problems are reported in 200 fragments.
       try {
         const started = await deps.service.start(parseInput(deps.service.inputSchema, formToDesired(await c.req.parseBody())));
@@ -248,9 +249,9 @@ export function cfConvergePages(deps: { service: CfConvergeService; temporalWebU
         throw error;
       }
     })
-    .get('/cf-convergences/:workflowId', async (c) => c.html(page(c.req.param('workflowId'), <section><ConvergenceDetails view={await deps.service.view(c.req.param('workflowId'))} /></section>)))
-    .get('/ui/partials/cf-convergences/:workflowId', async (c) => c.html(<ConvergenceDetails view={await deps.service.view(c.req.param('workflowId'))} />))
-    .post('/ui/cf-convergences/:workflowId/:action{pause|resume|cancel}', async (c) => {
+    .get('/cf-convergences/:workflowId', access('viewer'), async (c) => c.html(page(c.req.param('workflowId'), <section><ConvergenceDetails view={await deps.service.view(c.req.param('workflowId'))} /></section>)))
+    .get('/ui/partials/cf-convergences/:workflowId', access('viewer'), async (c) => c.html(<ConvergenceDetails view={await deps.service.view(c.req.param('workflowId'))} />))
+    .post('/ui/cf-convergences/:workflowId/:action{pause|resume|cancel}', access('operator'), async (c) => {
       const workflowId = c.req.param('workflowId');
       await deps.service.signal(workflowId, c.req.param('action') as 'pause' | 'resume' | 'cancel').catch((error: unknown) => {
         if (!(error instanceof ServiceError)) throw error;

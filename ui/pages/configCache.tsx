@@ -7,6 +7,7 @@ import { CONFIG_ROUTE, configKeySchema, configValueSchema } from '../../services
 import { parseInput, ServiceError } from '../../services/errors.ts';
 import { StatusBadge } from '../components/format.tsx';
 import { Layout } from '../layout.tsx';
+import { access } from '../../server/access.ts';
 
 const LIST_LIMIT = 200;
 const PREVIEW_CHARS = 120;
@@ -164,7 +165,7 @@ export function configCachePages(deps: { cache: ConfigCache; temporalWebUiUrl: s
   // The same rules as PUT /config/<key>.
   const valueSchema = configValueSchema(cache.maxValueBytes);
   return new Hono()
-    .get('/config-cache', async (c) => {
+    .get('/config-cache', access('viewer'), async (c) => {
       const filter = c.req.query('filter') ?? '';
       return c.html(
         <Layout title="Config Cache" active="/config-cache" temporalWebUiUrl={deps.temporalWebUiUrl}>
@@ -179,8 +180,8 @@ export function configCachePages(deps: { cache: ConfigCache; temporalWebUiUrl: s
         </Layout>,
       );
     })
-    .get('/ui/partials/config-keys', async (c) => c.html(await keysTable(cache, c.req.query('filter') ?? '')))
-    .get('/ui/config-cache/editor', async (c) => {
+    .get('/ui/partials/config-keys', access('viewer'), async (c) => c.html(await keysTable(cache, c.req.query('filter') ?? '')))
+    .get('/ui/config-cache/editor', access('viewer'), async (c) => {
       const key = c.req.query('key');
       if (!key) return c.html(<Editor />);
       try {
@@ -191,7 +192,7 @@ export function configCachePages(deps: { cache: ConfigCache; temporalWebUiUrl: s
         return c.html(<Editor keyName={key} error={error.message} />);
       }
     })
-    .post('/ui/config-cache', async (c) => {
+    .post('/ui/config-cache', access('operator'), async (c) => {
       const form = await c.req.parseBody();
       const key = field(form, 'key').trim();
       const value = field(form, 'value');
@@ -213,7 +214,7 @@ export function configCachePages(deps: { cache: ConfigCache; temporalWebUiUrl: s
         return c.html(await panel(cache, { filter, editor: { keyName: key, value, error: error.message } }));
       }
     })
-    .post('/ui/config-cache/delete', async (c) => {
+    .post('/ui/config-cache/delete', access('operator'), async (c) => {
       const form = await c.req.parseBody();
       const key = field(form, 'key');
       const filter = field(form, 'filter');

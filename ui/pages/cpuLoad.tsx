@@ -18,6 +18,7 @@ import { Duration, Percent, Time, timeOfDay } from '../components/format.tsx';
 import { Swatch } from '../components/lineChart.tsx';
 import { numberOrAsSent, type Form } from '../forms.ts';
 import { Layout } from '../layout.tsx';
+import { access } from '../../server/access.ts';
 
 const POLL = 'every 1500ms';
 const ttlChoices: [seconds: number, label: string][] = [
@@ -213,7 +214,7 @@ export function cpuLoadPages(deps: { cpuLoad: CpuLoadService; temporalWebUiUrl: 
     </Layout>
   );
   return new Hono()
-    .get('/cpu-load', async (c) => {
+    .get('/cpu-load', access('viewer'), async (c) => {
       let target: string;
       try {
         target = parseInput(cpuLoadTargetSchema, c.req.query('target') ?? DEFAULT_CPU_LOAD_TARGET, 'target');
@@ -232,10 +233,10 @@ export function cpuLoadPages(deps: { cpuLoad: CpuLoadService; temporalWebUiUrl: 
       }
       return c.html(layout(<CpuLoadPage view={await deps.cpuLoad.read(target)} />));
     })
-    .get('/ui/partials/cpu-load/:target', async (c) =>
+    .get('/ui/partials/cpu-load/:target', access('viewer'), async (c) =>
       c.html(<CpuLoadPanel view={await deps.cpuLoad.read(parseInput(cpuLoadTargetSchema, c.req.param('target'), 'target'))} />),
     )
-    .post('/ui/cpu-load/:target', async (c) => {
+    .post('/ui/cpu-load/:target', access('operator'), async (c) => {
       const target = parseInput(cpuLoadTargetSchema, c.req.param('target'), 'target');
       let request: CpuLoadSwitchBody;
       try {

@@ -8,6 +8,7 @@ import type { ExecutionSummary } from '../../services/executions.ts';
 import { ExecutionsTable, executionColumns } from '../components/executionsTable.tsx';
 import { Duration } from '../components/format.tsx';
 import { Layout } from '../layout.tsx';
+import { access } from '../../server/access.ts';
 
 export function HomePage(props: { workflowsUrl: string }) {
   return (
@@ -88,16 +89,16 @@ export function RecentExecutions({ executions }: { executions: ExecutionSummary[
 
 export function homePages(services: Services) {
   return new Hono()
-    .get('/', (c) =>
+    .get('/', access('viewer'), (c) =>
       c.html(
         <Layout title="Home" active="/" temporalWebUiUrl={services.temporalWebUiUrl}>
           <HomePage workflowsUrl={services.links.list()} />
         </Layout>,
       ),
     )
-    .get('/ui/partials/health', async (c) => c.html(<HealthCards readiness={await services.readiness()} />))
-    .get('/ui/partials/executions', async (c) => c.html(<RecentExecutions executions={await services.recentExecutions(15)} />))
-    .post('/ui/health-checks', async (c) => {
+    .get('/ui/partials/health', access('viewer'), async (c) => c.html(<HealthCards readiness={await services.readiness()} />))
+    .get('/ui/partials/executions', access('viewer'), async (c) => c.html(<RecentExecutions executions={await services.recentExecutions(15)} />))
+    .post('/ui/health-checks', access('operator'), async (c) => {
       try {
         const started = await services.healthCheck.start({});
         return c.html(

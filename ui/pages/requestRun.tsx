@@ -12,6 +12,7 @@ import { ProgressBar } from '../components/progressBar.tsx';
 import { TemporalHistoryFact } from '../components/temporalHistory.tsx';
 import { numberOrAsSent, type Form } from '../forms.ts';
 import { Layout } from '../layout.tsx';
+import { access } from '../../server/access.ts';
 
 const requestRunPath = (runId: string) => `/request-runs/${encodeURIComponent(runId)}`;
 
@@ -170,7 +171,7 @@ export function requestRunPages(deps: { service: RequestRunService; temporalWebU
     <Layout title={title} active={active} temporalWebUiUrl={deps.temporalWebUiUrl}>{body}</Layout>;
   const notFound = <p class="error-text">Run not found.</p>;
   return new Hono()
-    .get('/request-runs/new', (c) =>
+    .get('/request-runs/new', access('viewer'), (c) =>
       c.html(
         page(
           'Sender',
@@ -186,7 +187,7 @@ export function requestRunPages(deps: { service: RequestRunService; temporalWebU
         ),
       ),
     )
-    .post('/ui/request-runs', async (c) => {
+    .post('/ui/request-runs', access('operator'), async (c) => {
       // htmx swaps only 2xx answers, so problems are reported in 200 fragments.
       try {
         const started = await deps.service.start(parseInput(schema, formToInput(await c.req.parseBody())));
@@ -208,7 +209,7 @@ export function requestRunPages(deps: { service: RequestRunService; temporalWebU
         throw error;
       }
     })
-    .get('/request-runs', (c) =>
+    .get('/request-runs', access('viewer'), (c) =>
       c.html(
         page(
           'Receiver Overview',
@@ -226,19 +227,19 @@ export function requestRunPages(deps: { service: RequestRunService; temporalWebU
         ),
       ),
     )
-    .get('/ui/partials/request-runs', async (c) => c.html(<RequestRunsTable runs={await deps.service.list(25)} />))
-    .get('/request-runs/:runId', async (c) => {
+    .get('/ui/partials/request-runs', access('viewer'), async (c) => c.html(<RequestRunsTable runs={await deps.service.list(25)} />))
+    .get('/request-runs/:runId', access('viewer'), async (c) => {
       const run = await deps.service.get(c.req.param('runId'));
       if (!run) {
         return c.html(page('Run not found', '/request-runs', <section><h1>No request run {c.req.param('runId')}</h1><a href="/request-runs">All runs</a></section>), 404);
       }
       return c.html(page(`Run ${run.runId.slice(0, 8)}`, '/request-runs', <section><RequestRunDetails run={run} /></section>));
     })
-    .get('/ui/partials/request-runs/:runId', async (c) => {
+    .get('/ui/partials/request-runs/:runId', access('viewer'), async (c) => {
       const run = await deps.service.get(c.req.param('runId'));
       return c.html(run ? <RequestRunDetails run={run} /> : notFound);
     })
-    .post('/ui/request-runs/:runId/cancel', async (c) => {
+    .post('/ui/request-runs/:runId/cancel', access('operator'), async (c) => {
       const runId = c.req.param('runId');
       try {
         await deps.service.cancel(runId);

@@ -1,11 +1,13 @@
 // The whole app (createApp) over stub clients, for tests driven with app.request() and no servers: a
 // Temporal client that records starts and knows the workflows it started or was given, a MySQL pool
-// that records queries, a config cache in memory. No probe reaches anything: readiness reports every
-// dependency down.
+// that records queries, a config cache in memory, access with one token per role (stubAccess.ts). No
+// probe reaches anything: readiness reports every dependency down.
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { Pool } from 'mysql2/promise';
 import { createApp } from '../../../server/app.ts';
+import { asToken } from '../../support/asToken.ts';
+import { stubAccess, unitTokens } from './stubAccess.ts';
 import type { ConfigCache, ConfigEntry } from '../../../services/configCache.ts';
 import type { DependencyName } from '../../../workflows/healthCheck.shared.ts';
 
@@ -28,6 +30,8 @@ export interface StubAppOptions {
   configEntries?: ConfigEntry[];
   /** NOTIFY_ALLOWED_DOMAINS of the app (default: fleet.test). */
   notifyAllowedDomains?: string[];
+  /** DATA_PLANE_OPEN (default true, as on loopback). */
+  dataPlaneOpen?: boolean;
 }
 
 /** The workflow type each ID scheme belongs to (a request run is named by its run ID). */
@@ -101,7 +105,8 @@ export function stubApp(options: StubAppOptions = {}) {
     status: () => ({ instance: 'unit', keyPrefix: 'config/', state: 'synced', revision: 1, keys: entries.length, resyncs: 0, lastResync: null, lastError: null, eventsApplied: 0 }),
   } as unknown as ConfigCache;
   const down = (name: DependencyName) => async () => ({ name, ok: false, latencyMs: 0, detail: 'a stub: nothing probed' });
-  const app = createApp({
+  const access = stubAccess();
+  const anonymous = createApp({
     temporal,
     namespace: 'default',
     probes: { mysql: down('mysql'), memcached: down('memcached'), etcd: down('etcd') },
@@ -110,6 +115,9 @@ export function stubApp(options: StubAppOptions = {}) {
     allowedDestinations: [RECEIVER],
     notifyAllowedDomains: options.notifyAllowedDomains ?? ['fleet.test'],
     configCache,
+    access: access.service,
+    dataPlaneOpen: options.dataPlaneOpen ?? true,
   });
-  return { app, starts, handles, queries, stored };
+  // `app` calls as an admin (a bearer token); `anonymous` with no credentials.
+  return { app: asToken(anonymous, unitTokens.admin), anonymous, audited: access.audited, starts, handles, queries, stored };
 }

@@ -28,6 +28,7 @@ import {
   type NodesFrame,
   type NodesPagesDependencies,
 } from './shared.tsx';
+import { access } from '../../../server/access.ts';
 
 const clusterTextFields = ['puppetManifest', 'tomcatScript', 'deployScript', 'clusterUpdateScript'] as const;
 
@@ -249,7 +250,7 @@ export function clustersRoutes(deps: NodesPagesDependencies, { page, pageOr404, 
   );
 
   return new Hono()
-    .get('/nodes', async (c) => {
+    .get('/nodes', access('viewer'), async (c) => {
       const [clusters, ec2Profiles, sshProfiles, runbooks] = await Promise.all([model.listClusters(), model.listProfiles('ec2'), model.listProfiles('ssh'), service.recentRunbooks(15)]);
       // Where a deleted cluster's page sends the browser.
       const deleted = c.req.query('deleted');
@@ -291,7 +292,7 @@ export function clustersRoutes(deps: NodesPagesDependencies, { page, pageOr404, 
         ),
       );
     })
-    .post('/ui/nodes/clusters', async (c) => {
+    .post('/ui/nodes/clusters', access('admin'), async (c) => {
       const form = await c.req.parseBody();
       try {
         const cluster = await service.putCluster(formToCluster(form), false);
@@ -311,7 +312,7 @@ export function clustersRoutes(deps: NodesPagesDependencies, { page, pageOr404, 
         return c.html(await clusterForm({ values: form, error: error.message }));
       }
     })
-    .get('/nodes/clusters/:name', (c) =>
+    .get('/nodes/clusters/:name', access('viewer'), (c) =>
       pageOr404(c, async () => {
         const { cluster, nodes } = await service.clusterDetail(c.req.param('name'));
         const [scriptRuns, runbooks, editForm] = await Promise.all([
@@ -383,7 +384,7 @@ export function clustersRoutes(deps: NodesPagesDependencies, { page, pageOr404, 
         );
       }),
     )
-    .post('/ui/nodes/clusters/:name', async (c) => {
+    .post('/ui/nodes/clusters/:name', access('admin'), async (c) => {
       const name = c.req.param('name');
       const form = await c.req.parseBody();
       try {
@@ -401,7 +402,7 @@ export function clustersRoutes(deps: NodesPagesDependencies, { page, pageOr404, 
         return c.html(await clusterForm({ editing: name, values: form, error: error.message }));
       }
     })
-    .post('/ui/nodes/clusters/:name/delete', async (c) => {
+    .post('/ui/nodes/clusters/:name/delete', access('admin'), async (c) => {
       const name = c.req.param('name');
       try {
         await model.deleteCluster(name);
@@ -410,7 +411,7 @@ export function clustersRoutes(deps: NodesPagesDependencies, { page, pageOr404, 
       }
       return redirect(c, `/nodes?deleted=${encodeURIComponent(name)}`, `Deleted cluster ${name}.`);
     })
-    .get('/ui/partials/nodes/clusters/:name/nodes', (c) =>
+    .get('/ui/partials/nodes/clusters/:name/nodes', access('viewer'), (c) =>
       fragmentOrError(c, async () => {
         const { cluster, nodes } = await service.clusterDetail(c.req.param('name'));
         return c.html(<NodesTable cluster={cluster} nodes={nodes} />);

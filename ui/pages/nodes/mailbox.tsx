@@ -5,6 +5,7 @@ import { ServiceError } from '../../../services/errors.ts';
 import type { NodesService } from '../../../services/nodes.ts';
 import { Time } from '../../components/format.tsx';
 import type { NodesFrame } from './shared.tsx';
+import { access } from '../../../server/access.ts';
 
 type Mailbox = Awaited<ReturnType<NodesService['mailbox']>>;
 
@@ -34,7 +35,7 @@ function MailList({ mailbox, to }: { mailbox: Mailbox; to: string }) {
 }
 
 export function mailboxRoutes(service: NodesService, { page }: NodesFrame) {
-  return new Hono().get('/nodes/mailbox', async (c) => {
+  return new Hono().get('/nodes/mailbox', access('viewer'), async (c) => {
     const to = c.req.query('to')?.trim() ?? '';
     let content: Child;
     try {

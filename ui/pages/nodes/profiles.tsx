@@ -10,6 +10,7 @@ import { parseInput, ServiceError } from '../../../services/errors.ts';
 import type { NodesService } from '../../../services/nodes.ts';
 import { ec2ProfileSchema, PROFILE_NAME_PATTERN, profileNameSchema, sshProfileSchema, type ProfileInput, type ProfileView, type SecretSummary } from '../../../workflows/nodes.shared.ts';
 import { asFormValues, FormActions, line, list, number, optionalLine, optionalText, outOfBand, text, type Form } from './shared.tsx';
+import { access } from '../../../server/access.ts';
 
 type Model = NodesService['model'];
 export type ProfileKindName = 'ec2' | 'ssh';
@@ -309,7 +310,7 @@ export const profileOptionsReload = (kind: ProfileKindName) => ({
 export function profilesRoutes(model: Model) {
   const kindOf = (name: string) => profileKinds[name as ProfileKindName];
   return new Hono()
-    .get('/ui/nodes/profiles/:kind{ec2|ssh}/form', async (c) => {
+    .get('/ui/nodes/profiles/:kind{ec2|ssh}/form', access('viewer'), async (c) => {
       const kind = kindOf(c.req.param('kind'));
       const name = c.req.query('name');
       if (!name) return c.html(<ProfileForm kind={kind} />);
@@ -317,7 +318,7 @@ export function profilesRoutes(model: Model) {
       if (!profile) return c.html(<ProfileForm kind={kind} values={{ name }} error={`No ${kind.label} profile named ${JSON.stringify(name)}.`} />);
       return c.html(<ProfileForm kind={kind} {...formOf(kind, profile)} />);
     })
-    .post('/ui/nodes/profiles/:kind{ec2|ssh}', async (c) => {
+    .post('/ui/nodes/profiles/:kind{ec2|ssh}', access('admin'), async (c) => {
       const kind = kindOf(c.req.param('kind'));
       const form = await c.req.parseBody();
       try {
@@ -338,7 +339,7 @@ export function profilesRoutes(model: Model) {
         return c.html(<ProfileForm kind={kind} values={echo(kind, form)} secrets={stored ? formOf(kind, stored).secrets : {}} error={error.message} />);
       }
     })
-    .get('/ui/partials/nodes/profile-options/:kind{ec2|ssh}', async (c) => {
+    .get('/ui/partials/nodes/profile-options/:kind{ec2|ssh}', access('viewer'), async (c) => {
       const kind = c.req.param('kind') as ProfileKindName;
       const profiles = await profileKinds[kind].list(model);
       return c.html(<ProfileOptions names={profiles.map((p) => p.name)} selected={c.req.query(`${kind}Profile`) ?? ''} />);

@@ -11,6 +11,7 @@ import { Duration, StatusBadge, Time } from '../../components/format.tsx';
 import { ProgressBar } from '../../components/progressBar.tsx';
 import { TemporalHistoryFact } from '../../components/temporalHistory.tsx';
 import { clusterPath, goTo, pollWhile, refusal, runbookPath, text, type NodesFrame, type NodesPagesDependencies } from './shared.tsx';
+import { access } from '../../../server/access.ts';
 
 /** `node-deploy:web:<id>` → deploy on web; `node-remove:web:web01` → remove web01. */
 function describeRunbook(workflowId: string) {
@@ -105,7 +106,7 @@ export function runbooksRoutes(deps: NodesPagesDependencies, frame: NodesFrame) 
   const { service } = deps;
   const { page, pageOr404, fragmentOrError } = frame;
   return new Hono()
-    .post('/ui/nodes/clusters/:name/deployments', async (c) => {
+    .post('/ui/nodes/clusters/:name/deployments', access('operator'), async (c) => {
       const form = await c.req.parseBody();
       try {
         const body = parseInput(deploySchema, { deploymentId: text(form, 'deploymentId') || undefined, timings: deps.deployTimings });
@@ -117,7 +118,7 @@ export function runbooksRoutes(deps: NodesPagesDependencies, frame: NodesFrame) 
         return refusal(c, error);
       }
     })
-    .post('/ui/nodes/clusters/:name/nodes/:node/remove', async (c) => {
+    .post('/ui/nodes/clusters/:name/nodes/:node/remove', access('operator'), async (c) => {
       try {
         const started = await service.startRemoval(c.req.param('name'), c.req.param('node'), { timings: deps.deployTimings });
         return goTo(c, runbookPath(started.workflowId), 'the removal');
@@ -126,7 +127,7 @@ export function runbooksRoutes(deps: NodesPagesDependencies, frame: NodesFrame) 
         return refusal(c, error);
       }
     })
-    .get('/nodes/runbooks/:workflowId', (c) =>
+    .get('/nodes/runbooks/:workflowId', access('viewer'), (c) =>
       pageOr404(c, async () => {
         const view = await service.runbook(c.req.param('workflowId'));
         return c.html(
@@ -139,5 +140,5 @@ export function runbooksRoutes(deps: NodesPagesDependencies, frame: NodesFrame) 
         );
       }),
     )
-    .get('/ui/partials/nodes/runbooks/:workflowId', (c) => fragmentOrError(c, async () => c.html(<RunbookDetails view={await service.runbook(c.req.param('workflowId'))} />)));
+    .get('/ui/partials/nodes/runbooks/:workflowId', access('viewer'), (c) => fragmentOrError(c, async () => c.html(<RunbookDetails view={await service.runbook(c.req.param('workflowId'))} />)));
 }

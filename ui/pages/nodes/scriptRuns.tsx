@@ -12,6 +12,7 @@ import { Duration, Percent, StatusBadge, Time } from '../../components/format.ts
 import { ProgressBar } from '../../components/progressBar.tsx';
 import { TemporalHistoryFact } from '../../components/temporalHistory.tsx';
 import { clusterPath, goTo, number, pollWhile, refusal, scriptRunPath, text, type Form, type NodesFrame, type NodesPagesDependencies } from './shared.tsx';
+import { access } from '../../../server/access.ts';
 
 const policyHelp: Record<(typeof failurePolicies)[number], string> = {
   'fail-fast': 'fail-fast: start no more nodes after the first failure',
@@ -183,7 +184,7 @@ export function scriptRunsRoutes(deps: NodesPagesDependencies, frame: NodesFrame
   const { service } = deps;
   const { page, pageOr404, fragmentOrError } = frame;
   return new Hono()
-    .post('/ui/nodes/clusters/:name/scripts', async (c) => {
+    .post('/ui/nodes/clusters/:name/scripts', access('operator'), async (c) => {
       try {
         const started = await service.startScript(c.req.param('name'), formToScript(await c.req.parseBody()));
         return goTo(c, scriptRunPath(started.workflowId), 'the script run');
@@ -191,7 +192,7 @@ export function scriptRunsRoutes(deps: NodesPagesDependencies, frame: NodesFrame
         return refusal(c, error);
       }
     })
-    .get('/nodes/script-runs/:workflowId', (c) =>
+    .get('/nodes/script-runs/:workflowId', access('viewer'), (c) =>
       pageOr404(c, async () => {
         const view = await service.scriptRun(c.req.param('workflowId'));
         return c.html(
@@ -204,8 +205,8 @@ export function scriptRunsRoutes(deps: NodesPagesDependencies, frame: NodesFrame
         );
       }),
     )
-    .get('/ui/partials/nodes/script-runs/:workflowId', (c) => fragmentOrError(c, async () => c.html(<ScriptRunDetails view={await service.scriptRun(c.req.param('workflowId'))} />)))
-    .post('/ui/nodes/script-runs/:workflowId/rerun-failed', async (c) => {
+    .get('/ui/partials/nodes/script-runs/:workflowId', access('viewer'), (c) => fragmentOrError(c, async () => c.html(<ScriptRunDetails view={await service.scriptRun(c.req.param('workflowId'))} />)))
+    .post('/ui/nodes/script-runs/:workflowId/rerun-failed', access('operator'), async (c) => {
       try {
         const started = await service.rerunFailed(c.req.param('workflowId'));
         return goTo(c, scriptRunPath(started.workflowId), 'the re-run');
