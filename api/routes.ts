@@ -9,6 +9,7 @@ import { nodesRoutes } from './nodes.ts';
 import { requestRunRoutes } from './requestRun.ts';
 import { receiverRoutes } from './requestRunReceiver.ts';
 import { configCacheRoutes } from './configCache.ts';
+import { codecRoutes, type CodecRoutesOptions } from './codec.ts';
 import { listQuery, readQuery } from './validation.ts';
 
 const executionsQuery = listQuery(200, 20);
@@ -24,8 +25,10 @@ function jsonApi(services: Services) {
     .route('/', nodesRoutes(services.nodes));
 }
 
-export function createApiRoutes(services: Services, options: { instance: string }) {
+/** `codec`: the codec server for the Temporal Web UI (POST /codec/decode, /codec/encode), when given. */
+export function createApiRoutes(services: Services, options: { instance: string; codec?: CodecRoutesOptions }) {
   const api = new Hono().route('/api', jsonApi(services)).route('/', receiverRoutes({ mysql: services.mysql, instance: options.instance }));
   if (services.configCache) api.route('/', configCacheRoutes(services.configCache));
+  if (options.codec) api.route('/', codecRoutes(options.codec));
   return api;
 }

@@ -8,6 +8,7 @@ import { loadConfig, ConfigError, mailboxUrl, type Config } from '../config.ts';
 import { createConfigCacheEtcdClient, createServiceClients, closeServiceClients } from '../db/clients.ts';
 import { createDependencyProbes } from '../db/health.ts';
 import { connectClient } from '../temporal/connection.ts';
+import { createPayloadCodec } from '../temporal/codec.ts';
 import { createApp, type App } from './app.ts';
 import { ConfigCache } from '../services/configCache.ts';
 
@@ -47,6 +48,7 @@ async function serveInstance(config: Config, instance: string): Promise<void> {
     cpuLoad: { loadWorkers: config.cpuLoad.loadWorkers },
     configCache,
     mailboxUrl: mailboxUrl(config),
+    payloadCodec: createPayloadCodec(config),
   });
   const server = serve({ fetch: app.fetch, hostname: config.api.host, port: config.api.port }, (info) =>
     console.log(`API instance ${instance} listening on http://${config.api.host}:${info.port} (pid ${process.pid})`),
