@@ -102,6 +102,13 @@ export interface Config {
     /** The local OpenSSH sshd standing in for instances: its port and the loopback addresses nodes are mapped to. */
     sshd: { port: number; addresses: string[]; run: boolean };
   };
+  /** Payload encryption (temporal/codec.ts): what every client and worker writes to Temporal is AES-256-GCM encrypted. */
+  payloadCodec: {
+    /** Keys from PAYLOAD_CODEC_KEYS; the first encrypts, all decrypt. Empty: the key file is read instead. */
+    keys: PayloadCodecKey[];
+    /** The key file (one `id:base64` key a line, first encrypts), read when PAYLOAD_CODEC_KEYS is unset. */
+    keyFile: string;
+  };
   smtp: Endpoint & {
     secure: boolean;
     user: string | undefined;
@@ -113,6 +120,35 @@ export interface Config {
     /** The local SMTP sink (sim/smtp) that keeps the newest messages for the UI's mailbox; started when SMTP points at it. */
     sink: { run: boolean; httpPort: number; maxMessages: number };
   };
+}
+
+/** An AES-256 key and the ID written beside every payload it encrypts. */
+export interface PayloadCodecKey {
+  id: string;
+  key: Buffer;
+}
+
+const codecKeyIdPattern = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * Codec keys written `id:base64-of-32-bytes`, separated by commas or new lines (`#` starts a comment);
+ * the first is the one that encrypts. `source` names where they came from in error messages.
+ */
+export function parseCodecKeys(text: string, source: string): PayloadCodecKey[] {
+  const entries = text.split('\n').flatMap((line) => line.replace(/#.*$/, '').split(',')).map((entry) => entry.trim()).filter(Boolean);
+  const keys = entries.map((entry) => {
+    const separator = entry.indexOf(':');
+    const id = entry.slice(0, separator).trim();
+    const key = Buffer.from(entry.slice(separator + 1).trim(), 'base64');
+    if (separator < 0 || !codecKeyIdPattern.test(id) || key.length !== 32) {
+      throw new ConfigError(`${source} has a key that is not \`id:base64\` of 32 bytes (IDs are letters, digits, . _ -): generate one with \`echo "k2:$(openssl rand -base64 32)"\`.`);
+    }
+    return { id, key };
+  });
+  const ids = keys.map((k) => k.id);
+  const duplicate = ids.find((id, i) => ids.indexOf(id) !== i);
+  if (duplicate) throw new ConfigError(`${source} names key ${JSON.stringify(duplicate)} twice: every key needs its own ID.`);
+  return keys;
 }
 
 export const sshEndpointModes = ['local-sshd', 'private-ip', 'public-ip', 'public-dns'] as const;
@@ -370,6 +406,10 @@ export function loadConfig(env: Env = process.env): Config {
     cpuLoad: { loadWorkers: count(env, 'CPU_LOAD_WORKERS', 2, 64) },
     configCache: configCacheSettings(env, api.instances),
     cf: cfSettings(env, dataDir),
+    payloadCodec: {
+      keys: parseCodecKeys(env.PAYLOAD_CODEC_KEYS ?? '', 'PAYLOAD_CODEC_KEYS'),
+      keyFile: env.PAYLOAD_CODEC_KEY_FILE?.trim() ? directory(env, 'PAYLOAD_CODEC_KEY_FILE', '') : join(dataDir, 'codec.keys'),
+    },
     ...nodeSettings(env, dataDir),
   };
 }

@@ -8,6 +8,7 @@ import { createMysqlPool } from '../db/clients.ts';
 import { seedExampleCluster } from './localFleet.ts';
 import { locateTemporalCli } from './temporalCli.ts';
 import { connectTemporal } from '../temporal/connection.ts';
+import { ensureCodecKeyFile } from '../temporal/codec.ts';
 import { ensureSearchAttributes, startTemporalDevServer, waitForTemporal } from './temporalDevServer.ts';
 import { writeWorkflowBundle } from '../workers/bundle.ts';
 import {
@@ -135,6 +136,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const { config, hostEnv, log } = options;
   mkdirSync(config.logDir, { recursive: true });
   acquireLock(config, log);
+  // Every client and worker encrypts with it: made before any of them starts (tests get one per stack).
+  const keyFile = ensureCodecKeyFile(config);
+  if (keyFile) log(`Wrote a payload codec key to ${keyFile} (mode 0600).`);
   const services: ManagedProcess[] = [];
   const appProcesses: ManagedProcess[] = [];
   const stop = async () => {

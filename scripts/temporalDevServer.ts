@@ -31,6 +31,14 @@ export interface DevServerOptions {
   dbFile?: string;
   /** Omit for a headless server (tests). */
   uiPort?: number;
+  /** The codec server the Web UI sends payloads to for decoding (it appends /decode and /encode). */
+  uiCodecEndpoint?: string;
+}
+
+/** The API's codec server (api/codec.ts), as the browser showing the Web UI reaches it. */
+export function codecEndpointUrl(config: Config): string {
+  const host = config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host;
+  return `http://${host}:${config.api.port}/codec`;
 }
 
 export function devServerArgs(options: DevServerOptions): string[] {
@@ -39,8 +47,10 @@ export function devServerArgs(options: DevServerOptions): string[] {
     // WAL keeps writers from blocking readers; NORMAL is durable across process crashes in WAL mode.
     args.push('--db-filename', options.dbFile, '--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=NORMAL');
   }
-  if (options.uiPort) args.push('--ui-ip', options.host, '--ui-port', String(options.uiPort));
-  else args.push('--headless');
+  if (options.uiPort) {
+    args.push('--ui-ip', options.host, '--ui-port', String(options.uiPort));
+    if (options.uiCodecEndpoint) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
+  } else args.push('--headless');
   for (const key of projectSearchAttributes) args.push('--search-attribute', `${key.name}=${cliTypeNames[key.type]}`);
   args.push('--log-level', 'warn', '--log-format', 'json');
   return args;
@@ -62,6 +72,7 @@ export async function startTemporalDevServer(
       namespace: config.temporal.namespace,
       dbFile: options.persistent ? join(config.dataDir, 'temporal.sqlite') : undefined,
       uiPort: options.ui ? config.temporal.uiPort : undefined,
+      uiCodecEndpoint: options.ui ? codecEndpointUrl(config) : undefined,
     }),
     logFile: join(config.logDir, 'temporal.log'),
     env: hostEnv,

@@ -25,17 +25,31 @@ declare module 'hono' {
  */
 export type AccessLevel = 'public' | 'dataPlane' | Role;
 
+export interface AccessDeclaration {
+  level: AccessLevel;
+  /**
+   * A POST that changes nothing (the codec server's pure encode/decode): no CSRF token is asked for
+   * and nothing is audited, since another site gains nothing by sending it and CORS keeps the answer
+   * from other sites' pages.
+   */
+  readOnly?: boolean;
+}
+
 const accessMark = Symbol('access');
-type MarkedHandler = MiddlewareHandler & { [accessMark]: AccessLevel };
+type MarkedHandler = MiddlewareHandler & { [accessMark]: AccessDeclaration };
 
 /** The declaration a route starts with: it does nothing itself; `authorize` reads it from the matched route. */
-export function access(level: AccessLevel): MiddlewareHandler {
+export function access(level: AccessLevel, options: { readOnly?: boolean } = {}): MiddlewareHandler {
   const handler: MiddlewareHandler = (_c, next) => next();
-  return Object.assign(handler, { [accessMark]: level }) as MarkedHandler;
+  return Object.assign(handler, { [accessMark]: { level, ...options } }) as MarkedHandler;
+}
+
+function declarationOf(handler: unknown): AccessDeclaration | undefined {
+  return typeof handler === 'function' ? (handler as Partial<MarkedHandler>)[accessMark] : undefined;
 }
 
 export function declaredLevel(handler: unknown): AccessLevel | undefined {
-  return typeof handler === 'function' ? (handler as Partial<MarkedHandler>)[accessMark] : undefined;
+  return declarationOf(handler)?.level;
 }
 
 /**
@@ -43,10 +57,10 @@ export function declaredLevel(handler: unknown): AccessLevel | undefined {
  * declaration, unless a route handler (not `use()` middleware, which is registered for ALL methods)
  * comes before it; `unmatched` when no route matches (a 404 for whoever may see it).
  */
-function requestLevel(c: Context): AccessLevel | 'undeclared' | 'unmatched' {
+function requestDeclaration(c: Context): AccessDeclaration | 'undeclared' | 'unmatched' {
   for (const route of matchedRoutes(c)) {
-    const level = declaredLevel(route.handler);
-    if (level) return level;
+    const declaration = declarationOf(route.handler);
+    if (declaration) return declaration;
     if (route.method !== 'ALL') return 'undeclared';
   }
   return 'unmatched';
@@ -126,7 +140,8 @@ export interface AuthorizeOptions {
 export function authorize(options: AuthorizeOptions): MiddlewareHandler {
   const { service } = options;
   return async (c, next) => {
-    const level = requestLevel(c);
+    const declaration = requestDeclaration(c);
+    const level = typeof declaration === 'string' ? declaration : declaration.level;
     if (level === 'public' || (level === 'dataPlane' && options.dataPlaneOpen)) return next();
     if (level === 'undeclared') {
       console.error(`${c.req.method} ${c.req.path}: its route declares no access; refused`);
@@ -138,7 +153,7 @@ export function authorize(options: AuthorizeOptions): MiddlewareHandler {
       throw new ServiceError(401, 'invalid_token', 'The bearer token is unknown or revoked.');
     }
     if (!principal) return unauthenticated(c);
-    const safe = safeMethods.has(c.req.method);
+    const safe = safeMethods.has(c.req.method) || (typeof declaration === 'object' && declaration.readOnly === true);
     // A cookie rides along with any request the browser sends; the token in the page proves the page sent it.
     if (!safe && principal.kind === 'session' && !sameSecret(await sentCsrfToken(c), principal.csrfToken)) {
       throw new ServiceError(403, 'csrf_failed', 'The request did not carry this session’s CSRF token; reload the page and try again.');

@@ -7,6 +7,8 @@ import { configCacheResponseHeaders, rawConfigTargets } from '../api/configCache
 import { createApiRoutes } from '../api/routes.ts';
 import type { AccessService } from '../services/access.ts';
 import { access, authorize } from './access.ts';
+import { CODEC_PATH_PREFIX } from '../api/codec.ts';
+import type { PayloadCodec } from '@temporalio/common';
 import { ServiceError } from '../services/errors.ts';
 import { createServices, type ServiceDependencies } from '../services/index.ts';
 import { createUi } from '../ui/routes.tsx';
@@ -27,11 +29,14 @@ export interface AppDependencies extends ServiceDependencies {
   access: AccessService;
   /** DATA_PLANE_OPEN: the receiver and the config API answer without credentials. */
   dataPlaneOpen: boolean;
+  /** Serves the codec server (/codec/decode, /codec/encode) to the Temporal Web UI at temporalWebUiUrl. */
+  payloadCodec?: PayloadCodec;
 }
 
 export function createApp(deps: AppDependencies) {
   const services = createServices(deps);
   const maxBodyBytes = deps.maxBodyBytes ?? 1024 * 1024;
+  const codec = deps.payloadCodec && { codec: deps.payloadCodec, webUiOrigin: new URL(deps.temporalWebUiUrl).origin };
 
   const app = new Hono();
   app.onError(errorResponse);
@@ -39,7 +44,7 @@ export function createApp(deps: AppDependencies) {
   // First, so it also marks what the other middleware answers (a refused body, a config request).
   app.use('*', securityHeaders());
   // Before anything acts on a request: another site's form or a DNS-rebinding page changes nothing.
-  app.use('*', sameOrigin({ allowedHosts: deps.allowedHosts }));
+  app.use('*', sameOrigin({ allowedHosts: deps.allowedHosts, crossOriginPaths: codec ? [{ pathPrefix: CODEC_PATH_PREFIX, origin: codec.webUiOrigin }] : [] }));
   if (deps.configCache) {
     app.use('*', rawConfigTargets((request, env) => app.fetch(request, env)));
     app.use('/config/*', configCacheResponseHeaders(deps.configCache));
@@ -60,7 +65,7 @@ export function createApp(deps: AppDependencies) {
     const result = await services.readiness();
     return c.json({ status: result.ready ? 'ready' : 'unready', dependencies: result.dependencies }, result.ready ? 200 : 503);
   });
-  app.route('/', createApiRoutes(services, { instance: deps.instance ?? String(process.pid), access: deps.access }));
+  app.route('/', createApiRoutes(services, { instance: deps.instance ?? String(process.pid), access: deps.access, codec }));
   app.route('/', createUi(services, { deployTimings: deps.deployTimings, access: deps.access }));
   return app;
 }

@@ -10,6 +10,7 @@ import { createConfigCacheEtcdClient, createMysqlPool, createServiceClients, clo
 import { createAccessService } from '../services/access.ts';
 import { createDependencyProbes } from '../db/health.ts';
 import { connectClient } from '../temporal/connection.ts';
+import { createPayloadCodec } from '../temporal/codec.ts';
 import { createApp, type App } from './app.ts';
 import { ConfigCache } from '../services/configCache.ts';
 
@@ -51,6 +52,7 @@ async function serveInstance(config: Config, instance: string): Promise<void> {
     access: createAccessService({ model: createAccessModel(clients.mysql), settings: config.access }),
     dataPlaneOpen: config.api.dataPlaneOpen,
     mailboxUrl: mailboxUrl(config),
+    payloadCodec: createPayloadCodec(config),
   });
   const server = serve({ fetch: app.fetch, hostname: config.api.host, port: config.api.port }, (info) =>
     console.log(`API instance ${instance} listening on http://${config.api.host}:${info.port} (pid ${process.pid})`),

@@ -37,12 +37,21 @@ function originOf(url: string): string | undefined {
 export interface SameOriginOptions {
   /** Host names answered besides loopback ones, on any port (the address the API listens on). */
   allowedHosts?: readonly string[];
+  /**
+   * Other sites' pages that may send state-changing requests under a path prefix: the Temporal Web
+   * UI's origin on /codec/ (the codec server it calls from the browser). Only an exact Origin match
+   * passes; the routes under the prefix answer CORS for that origin themselves.
+   */
+  crossOriginPaths?: readonly { pathPrefix: string; origin: string }[];
 }
 
 export function sameOrigin(options: SameOriginOptions = {}): MiddlewareHandler {
   // A bare IPv6 address (API_HOST=::1) is written in brackets in a Host header.
   const allowed = new Set((options.allowedHosts ?? []).map((host) => hostname(/^[^[].*:/.test(host) ? `[${host}]` : host)));
   const refuse = (code: string, message: string) => new ServiceError(403, code, message);
+  const crossOriginPaths = (options.crossOriginPaths ?? []).map((entry) => ({ ...entry, origin: originOf(entry.origin) }));
+  const mayCrossOrigin = (path: string, origin: string | undefined) =>
+    origin !== undefined && crossOriginPaths.some((entry) => path.startsWith(entry.pathPrefix) && entry.origin === originOf(origin));
   // A Host's verdict depends on the header alone, and a server sees few: remembered, so the hot path
   // (a cached config read) parses no URL. Bounded, since the header is the client's to choose.
   const knownHosts = new Map<string, boolean>();
@@ -60,7 +69,7 @@ export function sameOrigin(options: SameOriginOptions = {}): MiddlewareHandler {
     // @hono/node-server builds the URL from the Host header; app.request() has none and names localhost.
     const host = c.req.header('host') ?? new URL(c.req.url).host;
     if (!probePaths.has(c.req.path) && !answersFor(host)) throw refuse('unknown_host', `This server does not answer for host ${JSON.stringify(host)}.`);
-    if (!safeMethods.has(c.req.method)) {
+    if (!safeMethods.has(c.req.method) && !mayCrossOrigin(c.req.path, c.req.header('origin'))) {
       const site = c.req.header('sec-fetch-site');
       if (site !== undefined && !ownSites.has(site)) throw refuse('cross_site_request', `A ${c.req.method} from another site (Sec-Fetch-Site: ${site}) is refused.`);
       const origin = c.req.header('origin');

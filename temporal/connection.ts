@@ -3,13 +3,19 @@
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../config.ts';
+import { createPayloadCodec, payloadDataConverter } from './codec.ts';
 
 export function connectTemporal(config: Config): Promise<Connection> {
   return Connection.connect(config.temporal.connect.connectionOptions as ConnectionOptions);
 }
 
 export async function connectClient(config: Config): Promise<Client> {
-  return new Client({ connection: await connectTemporal(config), namespace: config.temporal.namespace });
+  return new Client({ connection: await connectTemporal(config), namespace: config.temporal.namespace, dataConverter: codecDataConverter(config) });
+}
+
+/** The data converter every client and worker of this project uses: payloads encrypted with the configured keys. */
+export function codecDataConverter(config: Config) {
+  return payloadDataConverter(createPayloadCodec(config));
 }
 
 export function connectWorker(config: Config): Promise<NativeConnection> {

@@ -16,6 +16,8 @@ import { requestJson, useStack } from './support/fixture.ts';
 import { createCluster, fastTimings, liveInstancesOf, mailTo, registeredTargets } from './support/nodes.ts';
 import { createTestApp, startWorkerProcess, uniqueSuffix } from './support/stack.ts';
 import { asToken } from './support/asToken.ts';
+import { decodePayloads } from './support/history.ts';
+import { createPayloadCodec } from '../temporal/codec.ts';
 
 const manifest = `file { ["/tmp/fleet-nodes", "/tmp/fleet-nodes/\${facts['fleet_node']}"]: ensure => directory }
 file { "/tmp/fleet-nodes/\${facts['fleet_node']}/os-configured": content => "by puppet\\n" }
@@ -224,7 +226,8 @@ describe('clusters and nodes: deployNode and removeNode sagas', () => {
     const { result } = await outcome(workflowId);
     const attribute = await aws.ec2(env.config.aws.region).send(new DescribeInstanceAttributeCommand({ InstanceId: result!.instanceId!, Attribute: 'userData' }));
     expect(Buffer.from(attribute.UserData!.Value!, 'base64').toString()).toContain('hunter2-in-user-data');
-    const history = historyText((await env.client.workflow.getHandle(workflowId).fetchHistory()).events);
+    // As a reader with the codec's keys sees it: the payloads decoded (raw, they are ciphertext).
+    const history = historyText(await decodePayloads((await env.client.workflow.getHandle(workflowId).fetchHistory()).events, createPayloadCodec(env.config)));
     expect(history).toContain('launchInstance');
     expect(history).not.toContain('hunter2-in-user-data');
     expect(history).not.toContain('PRIVATE KEY');

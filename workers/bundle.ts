@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { failureConverterPath } from '../temporal/codec.ts';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -14,7 +15,8 @@ const quietLogger = {
 };
 
 export function buildWorkflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ workflowsPath, logger: quietLogger });
+  // Workflow failures are converted inside the sandbox: their messages must be encoded (and so encrypted) there too.
+  return bundleWorkflowCode({ workflowsPath, failureConverterPath, logger: quietLogger });
 }
 
 /** Writes the bundle to `outFile` and returns its path, for `workflowBundle: { codePath }`. */

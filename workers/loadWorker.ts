@@ -3,14 +3,14 @@
 // at a time). The stack starts CPU_LOAD_WORKERS of them.
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { loadConfig, ConfigError } from '../config.ts';
-import { connectWorker } from '../temporal/connection.ts';
+import { codecDataConverter, connectWorker } from '../temporal/connection.ts';
 import { createLoadWorker } from './workers.ts';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const connection = await connectWorker(config);
-  const worker = await createLoadWorker({ connection, namespace: config.temporal.namespace });
+  const worker = await createLoadWorker({ connection, namespace: config.temporal.namespace, dataConverter: codecDataConverter(config) });
   console.log(`load worker ${worker.options.identity} polling ${worker.options.taskQueue} on ${config.temporal.address}`);
   try {
     await worker.run(); // Runtime shuts the worker down on SIGINT/SIGTERM; a running slice is cancelled.

@@ -3,7 +3,7 @@
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { loadConfig, ConfigError } from '../config.ts';
 import { createServiceClients, closeServiceClients } from '../db/clients.ts';
-import { connectWorker } from '../temporal/connection.ts';
+import { codecDataConverter, connectWorker } from '../temporal/connection.ts';
 import { buildWorkflowBundle } from './bundle.ts';
 import { createWorkers, runWorkers } from './workers.ts';
 import { foundationsFromConfig } from '../activities/cf/foundations.ts';
@@ -19,6 +19,7 @@ async function main(): Promise<void> {
   const workers = await createWorkers({
     connection,
     namespace: config.temporal.namespace,
+    dataConverter: codecDataConverter(config),
     workflowBundle,
     clients,
     allowedDestinations: config.requestRuns.allowedDestinations,

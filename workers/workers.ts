@@ -1,5 +1,6 @@
 // The workers of this product, one per task queue, built from injected clients so tests run
 // exactly what production runs.
+import type { DataConverter } from '@temporalio/common';
 import { Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import { createHealthActivities } from '../activities/health.ts';
 import { createDependencyProbes, mysqlHealthReportRecorder } from '../db/health.ts';
@@ -20,6 +21,8 @@ import { NODES_TASK_QUEUE } from '../workflows/nodes.shared.ts';
 export interface WorkerDependencies {
   connection: NativeConnection;
   namespace: string;
+  /** The payload codec's data converter (temporal/connection.ts codecDataConverter): what workers write is encrypted. */
+  dataConverter: DataConverter;
   workflowBundle: WorkflowBundleOption;
   clients: ServiceClients;
   /** URL prefixes request runs may call (config.requestRuns.allowedDestinations). */
@@ -33,7 +36,7 @@ export interface WorkerDependencies {
 }
 
 export async function createWorkers(deps: WorkerDependencies): Promise<Worker[]> {
-  const common = { connection: deps.connection, namespace: deps.namespace, workflowBundle: deps.workflowBundle };
+  const common = { connection: deps.connection, namespace: deps.namespace, dataConverter: deps.dataConverter, workflowBundle: deps.workflowBundle };
   const suffix = deps.taskQueueSuffix ?? '';
   // Created side by side: each loads the workflow bundle, and the start of the stack waits for all.
   return Promise.all([
@@ -75,6 +78,7 @@ export async function createWorkers(deps: WorkerDependencies): Promise<Worker[]>
 export interface LoadWorkerDependencies extends Omit<BurnOptions, 'workerId'> {
   connection: NativeConnection;
   namespace: string;
+  dataConverter: DataConverter;
   /** Default `cpu-load`; tests pass their own. */
   taskQueue?: string;
   /** Names this load worker in CPU samples and in Temporal (default `pid@host`). */
@@ -87,6 +91,7 @@ export function createLoadWorker(deps: LoadWorkerDependencies): Promise<Worker> 
   return Worker.create({
     connection: deps.connection,
     namespace: deps.namespace,
+    dataConverter: deps.dataConverter,
     taskQueue: deps.taskQueue ?? CPU_LOAD_TASK_QUEUE,
     identity: workerId,
     activities: createCpuBurnActivities({ workerId, burstMs: deps.burstMs, heartbeatEveryMs: deps.heartbeatEveryMs, onSlice: deps.onSlice }),

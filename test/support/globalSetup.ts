@@ -22,7 +22,8 @@ export default async function setup(project: TestProject) {
   const stack = await startStack({
     config,
     hostEnv: hostEnv(),
-    persistentTemporal: false,
+    // A file, as npm start's: test/payloadCodec.test.ts scans it for plaintext payloads.
+    persistentTemporal: true,
     temporalUi: false,
     app: false,
     log: () => {},

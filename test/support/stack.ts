@@ -7,7 +7,7 @@ import { Client } from '@temporalio/client';
 import { Runtime, DefaultLogger, type NativeConnection, type Worker } from '@temporalio/worker';
 import { hostEnv, loadConfig, mailboxUrl, projectRoot, type Config } from '../../config.ts';
 import { createServiceClients, closeServiceClients, type ServiceClients } from '../../db/clients.ts';
-import { connectTemporal, connectWorker } from '../../temporal/connection.ts';
+import { codecDataConverter, connectTemporal, connectWorker } from '../../temporal/connection.ts';
 import { createLoadWorker, createWorkers } from '../../workers/workers.ts';
 import type { SliceEvent } from '../../activities/cpuLoad.ts';
 import { foundationsFromConfig, type CfFoundation } from '../../activities/cf/foundations.ts';
@@ -86,7 +86,7 @@ export class TestEnvironment {
     }
     const { config } = this;
     this.#opened = {
-      client: new Client({ connection: await connectTemporal(config), namespace: config.temporal.namespace }),
+      client: new Client({ connection: await connectTemporal(config), namespace: config.temporal.namespace, dataConverter: codecDataConverter(config) }),
       clients: createServiceClients(config),
       workerConnection: await connectWorker(config),
       nodeClients: nodeClientsFromConfig(config),
@@ -100,6 +100,7 @@ export class TestEnvironment {
     const workers = await createWorkers({
       connection: workerConnection,
       namespace: config.temporal.namespace,
+      dataConverter: codecDataConverter(config),
       workflowBundle: { codePath: config.workflowBundlePath! },
       clients: options.clients ?? clients,
       allowedDestinations: options.allowedDestinations ?? config.requestRuns.allowedDestinations,
@@ -118,7 +119,7 @@ export class TestEnvironment {
     for (const workerId of workerIds) {
       // One connection each: a connection polls a task queue once, and these must poll side by side.
       const connection = await connectWorker(this.config);
-      const worker = await createLoadWorker({ connection, namespace: this.config.temporal.namespace, taskQueue, workerId, onSlice });
+      const worker = await createLoadWorker({ connection, namespace: this.config.temporal.namespace, dataConverter: codecDataConverter(this.config), taskQueue, workerId, onSlice });
       this.#running.push({ worker, done: worker.run(), connection });
       workers.push(worker);
     }

@@ -57,7 +57,7 @@ describe('the route table', () => {
 
   it('keeps the public and data-plane routes to the few that must be', () => {
     const open = table.filter((route) => route.level === 'public' || route.level === 'dataPlane').map((route) => `${route.method} ${route.path}`);
-    for (const route of open) expect(route).toMatch(/^(GET|POST) \/(healthz|readyz|login|static\/|autoscaler|sender|receiver-stats|runs\/|cf\b)|^\w+ \/(receiver|config\/\*|api\/config-cache)$/);
+    for (const route of open) expect(route).toMatch(/^OPTIONS \/codec\/|^(GET|POST) \/(healthz|readyz|login|static\/|autoscaler|sender|receiver-stats|runs\/|cf\b)|^\w+ \/(receiver|config\/\*|api\/config-cache)$/);
   });
 
   it('refuses to serve a route that declares nothing (500) and runs none of it', async () => {

@@ -130,3 +130,30 @@ describe('hosts configured besides loopback (API_HOST)', () => {
     for (const host of ['fleet.internal.evil.example', '10.0.0.6:3000', '[fe80::2]:3000']) expect(await status(host), host).toBe(403);
   });
 });
+
+describe('another origin allowed on a path prefix (the Temporal Web UI on /codec/)', () => {
+  const WEB_UI = 'http://127.0.0.1:8233';
+  const app = new Hono().use(sameOrigin({ crossOriginPaths: [{ pathPrefix: '/codec/', origin: `${WEB_UI}/` }] })).all('*', (c) => c.text('ok'));
+  app.onError(errorResponse);
+  /** A fetch POST from a page at `origin`, as a browser marks it. */
+  const status = async (path: string, origin: string, site = 'same-site') =>
+    (await app.request(path, { method: 'POST', body: '{}', headers: { host: '127.0.0.1:3000', origin, 'sec-fetch-site': site } })).status;
+
+  it('lets that origin POST under the prefix, whatever Sec-Fetch-Site says', async () => {
+    expect(await status('/codec/decode', WEB_UI)).toBe(200);
+    expect(await status('/codec/encode', 'http://127.0.0.1:8233', 'cross-site')).toBe(200);
+  });
+
+  it('refuses that origin elsewhere, and other origins under the prefix', async () => {
+    expect(await status('/api/health-checks', WEB_UI)).toBe(403);
+    expect(await status('/codecs', WEB_UI)).toBe(403);
+    for (const origin of ['http://127.0.0.1:8234', 'http://localhost:8233', 'https://127.0.0.1:8233', 'null', 'http://evil.example']) {
+      expect(await status('/codec/decode', origin), origin).toBe(403);
+    }
+  });
+
+  it('refuses a request under the prefix that a browser marks cross-site without an Origin', async () => {
+    const response = await app.request('/codec/decode', { method: 'POST', body: '{}', headers: { 'sec-fetch-site': 'cross-site' } });
+    expect(response.status).toBe(403);
+  });
+});

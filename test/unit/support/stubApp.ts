@@ -6,6 +6,7 @@ import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { Pool } from 'mysql2/promise';
 import { createApp } from '../../../server/app.ts';
+import { AesGcmPayloadCodec } from '../../../temporal/codec.ts';
 import { asToken } from '../../support/asToken.ts';
 import { stubAccess, unitTokens } from './stubAccess.ts';
 import type { ConfigCache, ConfigEntry } from '../../../services/configCache.ts';
@@ -117,6 +118,7 @@ export function stubApp(options: StubAppOptions = {}) {
     configCache,
     access: access.service,
     dataPlaneOpen: options.dataPlaneOpen ?? true,
+    payloadCodec: new AesGcmPayloadCodec([{ id: 'unit', key: Buffer.alloc(32, 7) }]),
   });
   // `app` calls as an admin (a bearer token); `anonymous` with no credentials.
   return { app: asToken(anonymous, unitTokens.admin), anonymous, audited: access.audited, starts, handles, queries, stored };
