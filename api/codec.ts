@@ -19,7 +19,8 @@ const wirePayload = z.object({
   metadata: z.optional(z.record(z.string(), z.string())),
   data: z.optional(z.string()),
 });
-const codecBody = z.object({ payloads: z.array(wirePayload) });
+// protojson leaves out an empty list: the CLI sends {} for a query without arguments.
+const codecBody = z.object({ payloads: z._default(z.array(wirePayload), []) });
 type WirePayload = z.infer<typeof wirePayload>;
 
 function fromWire(payload: WirePayload): Payload {

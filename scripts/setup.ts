@@ -7,7 +7,6 @@ import { ConfigError, hostEnv as readHostEnv, loadConfig, type Config, type Host
 import { ensureTemporalCli, findOnPath } from './temporalCli.ts';
 import { ensureTemporalTestServer, locateTemporalTestServer } from './temporalTestServer.ts';
 import { StackError } from './processes.ts';
-import { ensureCodecKeyFile } from '../temporal/codec.ts';
 
 interface SystemPackage {
   /** Any of these binaries on PATH means the package is there. */
@@ -100,8 +99,6 @@ export async function setup(config: Config, env: HostEnv, options: SetupOptions,
   if (config.aws.moto.run) ensureMotoServer(env, log);
   if (config.temporal.runLocalServer) await ensureTemporalCli(config, env, log);
   if (options.testServer) await ensureTemporalTestServer(config, log, env);
-  const keyFile = ensureCodecKeyFile(config);
-  if (keyFile) log(`Wrote a payload codec key to ${keyFile} (mode 0600): keep it, Temporal's history cannot be read without it.`);
 }
 
 export const MOTO_VERSION = '5.2.1';

@@ -136,9 +136,6 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const { config, hostEnv, log } = options;
   mkdirSync(config.logDir, { recursive: true });
   acquireLock(config, log);
-  // Every client and worker encrypts with it: made before any of them starts (tests get one per stack).
-  const keyFile = ensureCodecKeyFile(config);
-  if (keyFile) log(`Wrote a payload codec key to ${keyFile} (mode 0600).`);
   const services: ManagedProcess[] = [];
   const appProcesses: ManagedProcess[] = [];
   const stop = async () => {
@@ -149,6 +146,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   try {
     const claims = portClaims(config, options);
     await assertPortsFree(claims);
+    // Every client and worker encrypts with it: made before any of them starts (tests get one per stack).
+    const keyFile = ensureCodecKeyFile(config);
+    if (keyFile) log(`Wrote a payload codec key to ${keyFile} (mode 0600): keep it with the data, Temporal's history cannot be read without it.`);
     // Bundling the workflows (webpack, 1–2 s) overlaps the services' start-up, which mostly waits.
     const bundling = options.app ? writeWorkflowBundle(join(config.dataDir, 'build', 'workflow-bundle.js')) : undefined;
     bundling?.catch(() => undefined);

@@ -54,7 +54,7 @@ export function createCfConvergeService(deps: CfConvergeApiDependencies) {
       if (cause instanceof ApplicationFailure && cause.details?.[0]) progress = cause.details[0] as ConvergeProgress;
     }
     progress ??= await handle.query(convergeProgressQuery);
-    const live = pendingHeartbeats<{ outcomes: AppOutcome[] }>(description).flatMap((d) => d.outcomes);
+    const live = (await pendingHeartbeats<{ outcomes: AppOutcome[] }>(deps.temporal, description)).flatMap((d) => d.outcomes);
     // Apps finished inside the batch still running: count them now, the workflow will when the batch returns.
     const phases = structuredClone(progress.phases);
     for (const outcome of live) for (const action of outcome.done) phases[action].done++;

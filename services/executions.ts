@@ -1,6 +1,7 @@
 // Recent executions from Temporal's visibility store, with links into the Temporal Web UI.
 import type { Client, WorkflowExecutionDescription, WorkflowExecutionInfo } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
+import type { Payload } from '@temporalio/common';
+import { decodeOptionalSinglePayload } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import { FleetDomain, FleetStatus } from '../temporal/searchAttributes.ts';
 import { ServiceError } from './errors.ts';
 
@@ -77,11 +78,19 @@ export async function listRecentExecutions(client: Client, links: WorkflowLinks,
  * The latest heartbeat details of each activity still running: how workflows here report progress
  * inside a long activity without writing every step into history.
  */
-export function pendingHeartbeats<T>(description: WorkflowExecutionDescription): T[] {
+export async function pendingHeartbeats<T>(temporal: Client, description: WorkflowExecutionDescription): Promise<T[]> {
   const details: T[] = [];
   for (const activity of description.raw.pendingActivities ?? []) {
     const payload = activity.heartbeatDetails?.payloads?.[0];
-    if (payload) details.push(defaultPayloadConverter.fromPayload<T>(payload));
+    if (payload) details.push((await decodePayload<T>(temporal, payload))!);
   }
   return details;
+}
+
+/**
+ * A payload read from raw history or a description, decoded as the client's own data converter
+ * would (its payload codec decrypts what the workers wrote; temporal/codec.ts).
+ */
+export async function decodePayload<T>(temporal: Client, payload: Payload | null | undefined): Promise<T | undefined> {
+  return (await decodeOptionalSinglePayload<T>(temporal.options.loadedDataConverter, payload)) ?? undefined;
 }

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { output } from 'zod/v4/core';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
+import { ApplicationFailure } from '@temporalio/common';
 import { createFleetModel, FleetModelError, type FleetErrorCode } from '../db/nodes.ts';
 import { deployNode } from '../workflows/deployNode.ts';
 import { distributedScript } from '../workflows/distributedScript.ts';
@@ -33,7 +33,7 @@ import {
 } from '../workflows/nodes.shared.ts';
 import type { Pool } from 'mysql2/promise';
 import { parseId, ServiceError, validationError } from './errors.ts';
-import { describeOwn, listRecentExecutions, type ExecutionSummary, type WorkflowLinks } from './executions.ts';
+import { decodePayload, describeOwn, listRecentExecutions, type ExecutionSummary, type WorkflowLinks } from './executions.ts';
 
 export interface NodesApiDependencies {
   temporal: Client;
@@ -256,7 +256,7 @@ async function readScriptInput(temporal: Client, workflowId: string) {
   const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
   const payload = started?.input?.payloads?.[0];
   if (!payload) throw new ServiceError(409, 'no_input', `Script run ${workflowId} has no recorded input.`);
-  const input = defaultPayloadConverter.fromPayload<output<typeof vocabulary.scriptSchema>>(payload);
+  const input = (await decodePayload<output<typeof vocabulary.scriptSchema>>(temporal, payload))!;
   return { input: { script: input.script, parallelism: input.parallelism, failurePolicy: input.failurePolicy, toleratedFailureFraction: input.toleratedFailureFraction, nodeTimeoutMs: input.nodeTimeoutMs } };
 }
 

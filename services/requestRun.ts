@@ -88,7 +88,7 @@ async function liveProgress(temporal: Client, workflowId: string, runId: string)
     // Read together, so the heartbeats belong with the progress they complete.
     const [progress, description] = await Promise.all([handle.query(requestRunProgressQuery), handle.describe()]);
     let tally: CallTally = { ok: progress.ok, failed: progress.failed, histogram: [], timeline: progress.timeline };
-    for (const checkpoint of pendingHeartbeats<{ tally: CallTally }>(description)) tally = mergeTally(tally, { ...checkpoint.tally, histogram: [] });
+    for (const checkpoint of await pendingHeartbeats<{ tally: CallTally }>(temporal, description)) tally = mergeTally(tally, { ...checkpoint.tally, histogram: [] });
     return { ...progress, ok: tally.ok, failed: tally.failed, timeline: tally.timeline };
   } catch {
     return undefined; // finished between the read and the query (or not a request run): the row is the truth

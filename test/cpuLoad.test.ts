@@ -22,6 +22,7 @@ import {
   type CpuLoadStatus,
 } from '../workflows/cpuLoad.shared.ts';
 import { requestJson, useStack } from './support/fixture.ts';
+import { serveForBrowser } from './support/browser.ts';
 
 describe('CPU-load toggles (real Temporal and memcached, in-process load workers)', () => {
   const stack = useStack({
@@ -245,6 +246,9 @@ describe('CPU-load toggles (real Temporal and memcached, in-process load workers
     const cli = locateTemporalCli(env.config, hostEnv().PATH)!;
     // Asynchronously: this process runs the workers that must answer the update and the query.
     const temporal = async (...args: string[]) => (await promisify(execFile)(cli, [...args, '--address', env.config.temporal.address], { timeout: 30_000 })).stdout;
+    // Results are encrypted: the README's reading lines go through the API's codec server, with a token.
+    const api = await serveForBrowser(stack.anonymousApp.fetch);
+    const codec = ['--codec-endpoint', `${api.url}/codec`, '--codec-auth', `Bearer ${stack.tokens.operator}`];
     const input = JSON.stringify({ parallelism: 1, sliceMs: 300, loadTaskQueue: loadQueue }); // the target comes from the workflow ID
 
     await temporal('workflow', 'start', '--type', 'cpuLoad', '--task-queue', controlQueue, '--workflow-id', workflowId, '--input', input);
@@ -255,10 +259,10 @@ describe('CPU-load toggles (real Temporal and memcached, in-process load workers
       expect(s.samples.length).toBeGreaterThan(0);
     });
     expect(on.samples[0]!.workerId).toMatch(/^load-[ab]-/);
-    expect(JSON.parse(await temporal('workflow', 'query', '--workflow-id', workflowId, '--name', 'cpuLoadStatus', '-o', 'json'))).toMatchObject({
+    expect(JSON.parse(await temporal('workflow', 'query', '--workflow-id', workflowId, '--name', 'cpuLoadStatus', ...codec, '-o', 'json'))).toMatchObject({
       queryResult: [{ state: 'ON', target }],
     });
-    const updated = await temporal('workflow', 'update', 'execute', '--workflow-id', workflowId, '--name', 'switchCpuLoad', '--input', '{"state": "OFF"}', '-o', 'json');
+    const updated = await temporal('workflow', 'update', 'execute', '--workflow-id', workflowId, '--name', 'switchCpuLoad', '--input', '{"state": "OFF"}', ...codec, '-o', 'json');
     expect(updated).toMatch(/"state": "OFF"/);
     expect(await memcachedValue(target)).toBe('OFF');
     await temporal(
@@ -269,6 +273,7 @@ describe('CPU-load toggles (real Temporal and memcached, in-process load workers
     expect(Date.parse(again.expiresAt!) - Date.parse(again.lastChange.at)).toBe(600_000);
     expect((await collectRuns(target)).length).toBe(1); // signal-with-start found the running workflow
     await handle.executeUpdate(switchCpuLoadUpdate, { args: [{ state: 'OFF' }] });
+    api.server.close();
   }, 60_000);
 
   async function collectRuns(target: string) {

@@ -9,6 +9,7 @@ import { hostEnv, loadConfig, projectRoot } from '../config.ts';
 import { findFreePort, isPortFree } from '../scripts/processes.ts';
 import { locateTemporalCli } from '../scripts/temporalCli.ts';
 import { freeStackPorts } from '../scripts/stack.ts';
+import { mintToken } from '../scripts/token.ts';
 
 
 interface Started {
@@ -89,7 +90,13 @@ describe('npm start (scripts/start.ts)', () => {
     const address = ['--address', config.temporal.address];
     const startCmd = spawnSync(cli, ['workflow', 'start', ...address, '--type', 'healthCheck', '--task-queue', 'health-checks', '--workflow-id', 'readme-example', '--input', '{"dependencies":["mysql","memcached","etcd"]}'], { encoding: 'utf8' });
     expect(startCmd.status, startCmd.stderr).toBe(0);
-    const result = spawnSync(cli, ['workflow', 'result', ...address, '--workflow-id', 'readme-example', '-o', 'json'], { encoding: 'utf8' });
+    // Results are encrypted: the CLI reads them through the API's codec server, with a token.
+    const token = await mintToken(config, 'readme-example', 'operator');
+    const codec = ['--codec-endpoint', `${api}/codec`, '--codec-auth', `Bearer ${token}`];
+    const encrypted = spawnSync(cli, ['workflow', 'result', ...address, '--workflow-id', 'readme-example', '-o', 'json'], { encoding: 'utf8' });
+    expect(encrypted.stdout).toContain('"encryption-key-id"');
+    expect(encrypted.stdout).not.toMatch(/healthy/);
+    const result = spawnSync(cli, ['workflow', 'result', ...address, ...codec, '--workflow-id', 'readme-example', '-o', 'json'], { encoding: 'utf8' });
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/"healthy":\s*true/);
 
@@ -98,7 +105,7 @@ describe('npm start (scripts/start.ts)', () => {
     const worker = lock.children.find((c) => c.name === 'worker-1')!;
     process.kill(worker.pid, 'SIGKILL');
     await waitForOutput(first, 'worker-1 exited (SIGKILL); restarting it.', 10_000);
-    const afterCrash = spawnSync(cli, ['workflow', 'execute', ...address, '--type', 'healthCheck', '--task-queue', 'health-checks', '--workflow-id', 'after-crash', '--input', '{}', '-o', 'json'], { encoding: 'utf8', timeout: 30_000 });
+    const afterCrash = spawnSync(cli, ['workflow', 'execute', ...address, '--type', 'healthCheck', '--task-queue', 'health-checks', '--workflow-id', 'after-crash', '--input', '{}', ...codec, '-o', 'json'], { encoding: 'utf8', timeout: 30_000 });
     expect(afterCrash.status, afterCrash.stderr).toBe(0);
     expect(afterCrash.stdout).toMatch(/"healthy":\s*true/);
 

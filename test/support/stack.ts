@@ -8,6 +8,7 @@ import { Runtime, DefaultLogger, type NativeConnection, type Worker } from '@tem
 import { hostEnv, loadConfig, mailboxUrl, projectRoot, type Config } from '../../config.ts';
 import { createServiceClients, closeServiceClients, type ServiceClients } from '../../db/clients.ts';
 import { codecDataConverter, connectTemporal, connectWorker } from '../../temporal/connection.ts';
+import { createPayloadCodec } from '../../temporal/codec.ts';
 import { createLoadWorker, createWorkers } from '../../workers/workers.ts';
 import type { SliceEvent } from '../../activities/cpuLoad.ts';
 import { foundationsFromConfig, type CfFoundation } from '../../activities/cf/foundations.ts';
@@ -33,6 +34,7 @@ export function createTestApp(env: TestEnvironment, overrides: Partial<AppDepend
   return createApp({
     access: env.access,
     dataPlaneOpen: true,
+    payloadCodec: createPayloadCodec(env.config),
     temporal: env.client,
     namespace: env.config.temporal.namespace,
     probes: createDependencyProbes(env.clients),

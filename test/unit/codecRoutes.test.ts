@@ -91,8 +91,8 @@ describe('POST /codec/encode and /codec/decode', () => {
     expect(response.headers.get('access-control-allow-origin')).toBe(WEB_UI);
   });
 
-  it('refuses a body without payloads with 400 naming the field', async () => {
-    const response = await post('/codec/decode', { nothing: [] });
+  it('refuses a body whose payloads are not a list with 400 naming the field', async () => {
+    const response = await post('/codec/decode', { payloads: 'all of them' });
     expect(response.status).toBe(400);
     expect(((await response.json()) as ErrorBody).error.field).toBe('payloads');
   });
@@ -138,6 +138,12 @@ describe('CORS for the Temporal Web UI', () => {
     const response = await post('/api/health-checks', { dependencies: ['mysql'] });
     expect(response.status).toBe(403);
     expect(((await response.json()) as ErrorBody).error.code).toBe('cross_site_request');
+  });
+
+  it('takes the CLI’s body for no payloads, `{}` (protojson leaves an empty list out)', async () => {
+    const response = await app.request('/codec/decode', { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ payloads: [] });
   });
 
   it('answers curl and the temporal CLI (no Origin) without CORS headers', async () => {
