@@ -10,6 +10,7 @@ import { findFreePort, isPortFree } from '../scripts/processes.ts';
 import { locateTemporalCli } from '../scripts/temporalCli.ts';
 import { freeStackPorts } from '../scripts/stack.ts';
 import { mintToken } from '../scripts/token.ts';
+import { launchChromium, screenshot, signInInBrowser } from './support/browser.ts';
 
 
 interface Started {
@@ -99,6 +100,40 @@ describe('npm start (scripts/start.ts)', () => {
     const result = spawnSync(cli, ['workflow', 'result', ...address, ...codec, '--workflow-id', 'readme-example', '-o', 'json'], { encoding: 'utf8' });
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/"healthy":\s*true/);
+
+    // The Temporal Web UI shows the decoded result to an operator signed in to the app, once its codec
+    // settings send credentials (the dev server has no flag for that; docs/security.md).
+    const runId = (JSON.parse(result.stdout) as { runId: string }).runId;
+    const webUi = `http://127.0.0.1:${config.temporal.uiPort}`;
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      await signInInBrowser({ page, baseUrl: api }, { username: 'admin', password: 'the admin’s own passphrase' });
+      await page.goto(`${webUi}/namespaces/default/workflows`);
+      await page.evaluate((endpoint) => {
+        localStorage.setItem('endpoint', JSON.stringify(endpoint));
+        localStorage.setItem('includeCredentials', 'true');
+        localStorage.setItem('overrideRemoteCodecConfiguration', 'true');
+      }, `${api}/codec`);
+      await page.goto(`${webUi}/namespaces/default/workflows/readme-example/${runId}/history`);
+      await page.getByText('"healthy"').first().waitFor({ timeout: 30_000 });
+      await screenshot(page, 'temporal-web-ui-decoded');
+      // The control: the same settings without the app's session decode nothing.
+      const anonymous = await browser.newPage();
+      await anonymous.goto(`${webUi}/namespaces/default/workflows`);
+      await anonymous.evaluate((endpoint) => {
+        localStorage.setItem('endpoint', JSON.stringify(endpoint));
+        localStorage.setItem('includeCredentials', 'true');
+        localStorage.setItem('overrideRemoteCodecConfiguration', 'true');
+      }, `${api}/codec`);
+      await anonymous.goto(`${webUi}/namespaces/default/workflows/readme-example/${runId}/history`);
+      await anonymous.getByText('Codec Server could not connect').waitFor({ timeout: 30_000 });
+      await anonymous.getByText('"encryption-key-id"').first().waitFor();
+      expect(await anonymous.getByText('"healthy"').count()).toBe(0);
+      await screenshot(anonymous, 'temporal-web-ui-not-signed-in');
+    } finally {
+      await browser.close();
+    }
 
     // A worker killed outright is restarted by the supervisor, and work goes on.
     const lock = JSON.parse(readFileSync(join(dataDir, 'stack.lock.json'), 'utf8')) as { children: { name: string; pid: number }[] };
