@@ -40,6 +40,47 @@ async function waitForOutput(started: Started, text: string, timeoutMs: number):
   if (!started.output().includes(text)) throw new Error(`start exited early:\n${started.output()}`);
 }
 
+/** The route table docs/security.md shows (test/unit/access.test.ts holds it equal to the app's). */
+function documentedRoutes(): { method: string; path: string; level: string }[] {
+  const doc = readFileSync(join(projectRoot, 'docs/security.md'), 'utf8');
+  return [...doc.matchAll(/^\| `(\w+)` \| `([^`]+)` \| (\w+) \|$/gm)].map(([, method, path, level]) => ({ method: method!, path: path!, level: level! }));
+}
+
+const concretePath = (path: string) => path.replace(/:(\w+)\{([^}|]+)[^}]*\}/g, '$2').replace(/:tokenId/g, '1').replace(/:(\w+)/g, 'x').replace(/\*$/, 'k');
+
+/**
+ * Against the running server: every control route answers 401 without credentials (the login page
+ * for a browser's page load), a viewer token gets 403 on every state-changing route that needs more,
+ * and another site's form post, a text/plain post and a foreign Origin are refused with 403.
+ */
+async function expectEveryControlRouteGuarded(api: string, viewerToken: string, operatorToken: string): Promise<void> {
+  const routes = documentedRoutes().filter((route) => route.method !== 'ALL');
+  expect(routes.length).toBeGreaterThan(100);
+  for (const { method, path, level } of routes) {
+    if (level === 'public' || level === 'dataPlane') continue;
+    const url = `${api}${concretePath(path)}`;
+    const body = method === 'GET' ? undefined : '{}';
+    const anonymous = await fetch(url, { method, body, headers: { 'content-type': 'application/json', accept: 'application/json' }, redirect: 'manual' });
+    expect(anonymous.status, `${method} ${path} without credentials`).toBe(401);
+    if (method !== 'GET' && level !== 'viewer') {
+      const viewer = await fetch(url, { method, body, headers: { 'content-type': 'application/json', authorization: `Bearer ${viewerToken}` }, redirect: 'manual' });
+      expect(viewer.status, `${method} ${path} as a viewer`).toBe(403);
+    }
+  }
+  const page = await fetch(`${api}/nodes`, { headers: { accept: 'text/html' }, redirect: 'manual' });
+  expect([page.status, page.headers.get('location')]).toEqual([302, '/login?next=%2Fnodes']);
+  const fromEvil = { origin: 'http://evil.example', 'sec-fetch-site': 'cross-site' };
+  const refusals = [
+    fetch(`${api}/ui/nodes/clusters/web/scripts`, { method: 'POST', headers: { ...fromEvil, 'content-type': 'application/x-www-form-urlencoded' }, body: 'script=id' }),
+    fetch(`${api}/api/health-checks`, { method: 'POST', headers: { ...fromEvil, 'content-type': 'text/plain' }, body: '{}' }),
+    fetch(`${api}/api/health-checks`, { method: 'POST', headers: { ...fromEvil, 'content-type': 'application/json' }, body: '{}' }),
+  ];
+  expect((await Promise.all(refusals)).map((r) => r.status)).toEqual([403, 403, 403]);
+  // Even with a token, a JSON route takes JSON only.
+  const plain = await fetch(`${api}/api/health-checks`, { method: 'POST', headers: { authorization: `Bearer ${operatorToken}`, 'content-type': 'text/plain' }, body: '{}' });
+  expect(plain.status).toBe(415);
+}
+
 describe('npm start (scripts/start.ts)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'fleet-start-'));
   const running: Started[] = [];
@@ -86,6 +127,8 @@ describe('npm start (scripts/start.ts)', () => {
     expect(changed.status).toBe(303);
     expect((await fetch(`${api}/api/me`, { headers: { cookie } }).then((r) => r.json())) as object).toMatchObject({ name: 'admin', role: 'admin' });
 
+    await expectEveryControlRouteGuarded(api, await mintToken(config, 'route-walk', 'viewer'), await mintToken(config, 'route-walk', 'operator'));
+
     // The README's example, against this stack.
     const cli = locateTemporalCli(config, hostEnv().PATH)!;
     const address = ['--address', config.temporal.address];
@@ -127,8 +170,7 @@ describe('npm start (scripts/start.ts)', () => {
         localStorage.setItem('overrideRemoteCodecConfiguration', 'true');
       }, `${api}/codec`);
       await anonymous.goto(`${webUi}/namespaces/default/workflows/readme-example/${runId}/history`);
-      await anonymous.getByText('Codec Server could not connect').waitFor({ timeout: 30_000 });
-      await anonymous.getByText('"encryption-key-id"').first().waitFor();
+      await anonymous.getByText('"encryption-key-id"').first().waitFor({ timeout: 30_000 });
       expect(await anonymous.getByText('"healthy"').count()).toBe(0);
       await screenshot(anonymous, 'temporal-web-ui-not-signed-in');
     } finally {
