@@ -107,7 +107,7 @@ function UsersPage({ users, error, notice, values }: { users: Awaited<ReturnType
                   {user.username === me?.name ? null : (
                     <form method="post" action={`/admin/users/${encodeURIComponent(user.username)}/delete`}>
                       <CsrfField />
-                      <button type="submit" class="plain danger">
+                      <button type="submit" class="danger">
                         Delete
                       </button>
                     </form>
@@ -197,7 +197,7 @@ function TokensPage({ tokens, created, error }: { tokens: ApiToken[]; created?: 
                   {token.status === 'active' ? (
                     <form method="post" action={`/admin/tokens/${token.id}/revoke`}>
                       <CsrfField />
-                      <button type="submit" class="plain danger">
+                      <button type="submit" class="danger">
                         Revoke
                       </button>
                     </form>
