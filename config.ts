@@ -24,6 +24,8 @@ export interface Config {
     instances: number;
     /** DATA_PLANE_OPEN: the request-run receiver and the config API answer without credentials (the default on loopback only). */
     dataPlaneOpen: boolean;
+    /** API_ALLOWED_HOSTS: names the server answers for besides loopback ones and API_HOST (its DNS names when it listens on 0.0.0.0). */
+    allowedHosts: string[];
   };
   access: {
     /** A session unused this long ends (SESSION_IDLE_MINUTES, default 60). */
@@ -214,6 +216,19 @@ function domainList(env: Env, name: string, fallback: string[]): string[] {
   });
 }
 
+/** Host names (or addresses) separated by commas, lower-cased; none when unset. */
+function hostList(env: Env, name: string): string[] {
+  const raw = env[name]?.trim();
+  if (!raw) return [];
+  return raw.split(',').map((item) => {
+    const value = item.trim().toLowerCase();
+    if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$|^\[?[0-9a-f:]+\]?$/.test(value)) {
+      throw new ConfigError(`${name} has ${JSON.stringify(item.trim())}, which is not a host name: list names like fleet.example.com or addresses, separated by commas.`);
+    }
+    return value;
+  });
+}
+
 function flag(env: Env, name: string, fallback: boolean): boolean {
   const raw = env[name]?.trim().toLowerCase();
   if (!raw) return fallback;
@@ -368,6 +383,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: port(env, 'API_PORT', 3000),
     instances: Math.max(1, count(env, 'API_INSTANCES', 2, 64)),
     dataPlaneOpen: flag(env, 'DATA_PLANE_OPEN', isLoopbackHost(host)),
+    allowedHosts: hostList(env, 'API_ALLOWED_HOSTS'),
   };
   // On a network, an open data plane lets anyone there write config keys and inflate run counts.
   if (api.dataPlaneOpen && !isLoopbackHost(host)) {

@@ -12,6 +12,7 @@ import type { PayloadCodec } from '@temporalio/common';
 import { ServiceError } from '../services/errors.ts';
 import { createServices, type ServiceDependencies } from '../services/index.ts';
 import { createUi } from '../ui/routes.tsx';
+import { errorPage, wantsPage } from '../ui/errorPage.tsx';
 import { sameOrigin } from './sameOrigin.ts';
 import { securityHeaders } from './securityHeaders.ts';
 import type { NodeTimings } from '../workflows/nodes.shared.ts';
@@ -39,8 +40,8 @@ export function createApp(deps: AppDependencies) {
   const codec = deps.payloadCodec && { codec: deps.payloadCodec, webUiOrigin: new URL(deps.temporalWebUiUrl).origin };
 
   const app = new Hono();
-  app.onError(errorResponse);
-  app.notFound(notFoundResponse);
+  app.onError((error, c) => (error instanceof ServiceError && wantsPage(c) ? errorPage(c, error.status, error.message, deps.temporalWebUiUrl) : errorResponse(error, c)));
+  app.notFound((c) => (wantsPage(c) ? errorPage(c, 404, `There is no page at ${c.req.path}.`, deps.temporalWebUiUrl) : notFoundResponse(c)));
   // First, so it also marks what the other middleware answers (a refused body, a config request).
   app.use('*', securityHeaders());
   // Before anything acts on a request: another site's form or a DNS-rebinding page changes nothing.

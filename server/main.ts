@@ -46,7 +46,7 @@ async function serveInstance(config: Config, instance: string): Promise<void> {
     allowedDestinations: config.requestRuns.allowedDestinations,
     notifyAllowedDomains: config.smtp.allowedDomains,
     instance,
-    allowedHosts: [config.api.host],
+    allowedHosts: [config.api.host, ...config.api.allowedHosts],
     cpuLoad: { loadWorkers: config.cpuLoad.loadWorkers },
     configCache,
     access: createAccessService({ model: createAccessModel(clients.mysql), settings: config.access }),

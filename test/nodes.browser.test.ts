@@ -74,7 +74,8 @@ describe('Nodes pages in headless Chromium', () => {
     for (const [why, fields, message] of refusals) {
       for (const [selector, value] of Object.entries(fields)) await page.fill(selector, value);
       await page.getByRole('button', { name: 'Create cluster' }).click();
-      await page.locator('#cluster-form .error-text').waitFor();
+      // The form is swapped for its answer: the previous refusal's text is there until then.
+      await page.locator('#cluster-form .error-text', { hasText: message }).waitFor({ timeout: 5000 }).catch(() => undefined);
       expect(await page.locator('#cluster-form .error-text').textContent(), why).toBe(message);
       expect(await page.inputValue('#cluster-name'), why).toBe(fields['#cluster-name']);
       if (why === 'min above max') await screenshot(page, 'nodes-create-error');

@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from '../../config.ts';
 describe('configuration', () => {
   it('defaults to the documented laptop addresses', () => {
     const config = loadConfig({});
-    expect(config.api).toEqual({ host: '127.0.0.1', port: 3000, instances: 2, dataPlaneOpen: true });
+    expect(config.api).toEqual({ host: '127.0.0.1', port: 3000, instances: 2, dataPlaneOpen: true, allowedHosts: [] });
     expect(config.requestRuns.allowedDestinations).toEqual(['http://127.0.0.1:3000/receiver']);
     expect(config.cpuLoad.loadWorkers).toBe(2);
     expect(config.temporal.address).toBe('127.0.0.1:7233');
@@ -12,6 +12,15 @@ describe('configuration', () => {
     expect(config.temporal.webUiUrl).toBe('http://127.0.0.1:8233');
     expect(config.temporal.runLocalServer).toBe(true);
     expect(config.dataDir).toMatch(/\.data$/);
+  });
+
+  it('opens the data plane on loopback only, refusing it on a network address, and takes more host names', () => {
+    expect(loadConfig({ API_HOST: '0.0.0.0' }).api).toMatchObject({ dataPlaneOpen: false, allowedHosts: [] });
+    expect(() => loadConfig({ API_HOST: '0.0.0.0', DATA_PLANE_OPEN: 'true' })).toThrow(/^DATA_PLANE_OPEN=true with API_HOST=0\.0\.0\.0: /);
+    expect(loadConfig({ API_HOST: '127.0.0.2', DATA_PLANE_OPEN: 'false' }).api.dataPlaneOpen).toBe(false);
+    expect(loadConfig({ API_ALLOWED_HOSTS: 'Fleet.Example.com, 10.0.0.5' }).api.allowedHosts).toEqual(['fleet.example.com', '10.0.0.5']);
+    expect(() => loadConfig({ API_ALLOWED_HOSTS: 'http://x/' })).toThrow(/^API_ALLOWED_HOSTS has "http:\/\/x\/", which is not a host name/);
+    expect(loadConfig({ SESSION_IDLE_MINUTES: '5', SESSION_MAX_HOURS: '1' }).access).toEqual({ sessionIdleMs: 300_000, sessionMaxMs: 3_600_000 });
   });
 
   it('points Cloud Foundry at the simulator it starts, with its built-in user, unless CF_API_URL names another API', () => {
