@@ -147,6 +147,20 @@ describe('roles', () => {
   });
 });
 
+describe('a refused page load', () => {
+  it('is a page in the app’s frame, not JSON', async () => {
+    const cookie = `${SESSION_COOKIE}=${unitSessions.viewer}`;
+    const forbidden = await anonymous.request('/admin/tokens', { headers: { cookie, accept: 'text/html' } });
+    expect(forbidden.status).toBe(403);
+    expect(forbidden.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await forbidden.text()).toMatch(/<h1>Not allowed<\/h1>.*This needs the admin role; viewer-user is a viewer\./s);
+    const missing = await anonymous.request('/no-such-page', { headers: { cookie, accept: 'text/html' } });
+    expect([missing.status, (await missing.text()).includes('There is no page at /no-such-page.')]).toEqual([404, true]);
+    const api = await anonymous.request('/admin/tokens', { headers: { cookie } });
+    expect([api.status, api.headers.get('content-type')]).toEqual([403, 'application/json']);
+  });
+});
+
 describe('a session', () => {
   const cookie = (role: Role) => `${SESSION_COOKIE}=${unitSessions[role]}`;
 
