@@ -140,8 +140,9 @@ export function createAccessModel(mysql: Pool) {
     async deleteSessionsOf(operatorId: number, keep?: string): Promise<void> {
       await mysql.query('DELETE FROM operator_sessions WHERE operator_id = ? AND id_hash <> ?', [operatorId, keep ?? '']);
     },
-    async deleteExpiredSessions(now: Date, idleSince: Date): Promise<void> {
-      await mysql.query('DELETE FROM operator_sessions WHERE expires_at <= ? OR last_seen_at <= ?', [now, idleSince]);
+    /** An operator's sessions that have ended (past their expiry, or idle since before `idleSince`). */
+    async deleteEndedSessionsOf(operatorId: number, now: Date, idleSince: Date): Promise<void> {
+      await mysql.query('DELETE FROM operator_sessions WHERE operator_id = ? AND (expires_at <= ? OR last_seen_at <= ?)', [operatorId, now, idleSince]);
     },
 
     async insertToken(token: { name: string; role: Role; tokenHash: string; prefix: string; createdBy: string }): Promise<number> {

@@ -132,7 +132,8 @@ export function createAccessService(deps: { model: AccessModel; settings: Access
       }
       failures.delete(username);
       if (previousSessionToken) await model.deleteSession(sha256(previousSessionToken));
-      await model.deleteExpiredSessions(now(), new Date(now().getTime() - settings.sessionIdleMs));
+      // The operator's ended sessions go at their next sign-in (the others' at theirs), so the table stays small.
+      await model.deleteEndedSessionsOf(operator.id, now(), new Date(now().getTime() - settings.sessionIdleMs));
       return startSession(operator);
     },
 

@@ -7,6 +7,7 @@ import { access } from '../../server/access.ts';
 import { auditQuerySchema, changePasswordSchema, createTokenSchema, createUserSchema, roleDescriptions, roles, SESSION_COOKIE, signInSchema, tokenIdSchema, usernameSchema } from '../../services/access.shared.ts';
 import type { AccessService, ApiToken } from '../../services/access.ts';
 import { parseInput, ServiceError } from '../../services/errors.ts';
+import { FormActions } from '../components/formActions.tsx';
 import { StatusBadge, Time } from '../components/format.tsx';
 import type { Form } from '../forms.ts';
 import { CsrfField, Layout, signedInPrincipal } from '../layout.tsx';
@@ -24,12 +25,17 @@ export function localPath(next: unknown): string {
 const field = (form: Form, name: string) => (typeof form[name] === 'string' ? (form[name] as string) : '');
 const iso = (date: Date | null | undefined) => (date ? new Date(date).toISOString() : null);
 
-function ErrorLine({ error }: { error?: string }) {
-  return error ? (
-    <p class="error-text" role="alert">
-      {error}
-    </p>
-  ) : null;
+/** A table's header row. */
+function Head({ columns }: { columns: string[] }) {
+  return (
+    <thead>
+      <tr>
+        {columns.map((column) => (
+          <th>{column}</th>
+        ))}
+      </tr>
+    </thead>
+  );
 }
 
 function RoleSelect({ id, selected }: { id: string; selected?: string }) {
@@ -62,12 +68,7 @@ function LoginPage({ next, error, username }: { next: string; error?: string; us
             <input id="login-username" name="username" value={username ?? ''} autocomplete="username" required autofocus />
             <label for="login-password">Password</label>
             <input id="login-password" name="password" type="password" autocomplete="current-password" required />
-            <div class="actions">
-              <button class="primary" type="submit">
-                Sign in
-              </button>
-              <ErrorLine error={error} />
-            </div>
+            <FormActions submit="Sign in" error={error} />
           </form>
           <p class="muted">
             The first admin’s password is printed by <code>npm start</code> and kept in <code>.data/admin.password</code>.
@@ -85,15 +86,7 @@ function UsersPage({ users, error, notice, values }: { users: Awaited<ReturnType
       <section>
         <h1>Users</h1>
         <table class="users">
-          <thead>
-            <tr>
-              <th>Username</th>
-              <th>Role</th>
-              <th>Password</th>
-              <th>Created</th>
-              <th></th>
-            </tr>
-          </thead>
+          <Head columns={['Username', 'Role', 'Password', 'Created', '']} />
           <tbody>
             {users.map((user) => (
               <tr data-user={user.username}>
@@ -129,17 +122,7 @@ function UsersPage({ users, error, notice, values }: { users: Awaited<ReturnType
           <RoleSelect id="user-role" selected={field(values ?? {}, 'role')} />
           <label for="user-password">Initial password</label>
           <input id="user-password" name="password" type="password" minlength={12} required autocomplete="new-password" />
-          <div class="actions">
-            <button class="primary" type="submit">
-              Add user
-            </button>
-            <ErrorLine error={error} />
-            {notice ? (
-              <p class="notice" role="status">
-                {notice}
-              </p>
-            ) : null}
-          </div>
+          <FormActions submit="Add user" error={error} notice={notice} />
         </form>
       </section>
     </>
@@ -163,18 +146,7 @@ function TokensPage({ tokens, created, error }: { tokens: ApiToken[]; created?: 
           </div>
         ) : null}
         <table class="tokens">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Role</th>
-              <th>Starts with</th>
-              <th>Created by</th>
-              <th>Created</th>
-              <th>Last used</th>
-              <th>Status</th>
-              <th></th>
-            </tr>
-          </thead>
+          <Head columns={['Name', 'Role', 'Starts with', 'Created by', 'Created', 'Last used', 'Status', '']} />
           <tbody>
             {tokens.map((token) => (
               <tr data-token={token.id}>
@@ -216,12 +188,7 @@ function TokensPage({ tokens, created, error }: { tokens: ApiToken[]; created?: 
           <input id="token-name" name="name" placeholder="ci-runner" required autocomplete="off" />
           <label for="token-role">Role</label>
           <RoleSelect id="token-role" />
-          <div class="actions">
-            <button class="primary" type="submit">
-              Create token
-            </button>
-            <ErrorLine error={error} />
-          </div>
+          <FormActions submit="Create token" error={error} />
         </form>
       </section>
     </>
@@ -244,16 +211,7 @@ function AuditPage({ entries, actor, older }: { entries: Awaited<ReturnType<Acce
         <p class="muted">Nothing yet.</p>
       ) : (
         <table class="audit">
-          <thead>
-            <tr>
-              <th>When</th>
-              <th>Who</th>
-              <th>Role</th>
-              <th>What</th>
-              <th>Target</th>
-              <th>Status</th>
-            </tr>
-          </thead>
+          <Head columns={['When', 'Who', 'Role', 'What', 'Target', 'Status']} />
           <tbody>
             {entries.map((entry) => (
               <tr data-audit={entry.id}>
@@ -293,12 +251,7 @@ function PasswordPage({ error, forced }: { error?: string; forced: boolean }) {
         <label for="new-password">New password</label>
         <input id="new-password" name="newPassword" type="password" autocomplete="new-password" minlength={12} required />
         <small class="hint muted">At least 12 characters.</small>
-        <div class="actions">
-          <button class="primary" type="submit">
-            Change password
-          </button>
-          <ErrorLine error={error} />
-        </div>
+        <FormActions submit="Change password" error={error} />
       </form>
     </section>
   );

@@ -52,27 +52,7 @@ export function asFormValues(record: object): Form {
   return Object.fromEntries(Object.entries(record).map(([key, value]) => [key, Array.isArray(value) ? value.join(', ') : String(value ?? '')]));
 }
 
-/** The submit button, then the refusal or the confirmation of the last save. */
-export function FormActions({ submit, error, notice, children }: { submit: string; error?: string; notice?: Child; children?: Child }) {
-  return (
-    <div class="actions">
-      <button class="primary" type="submit">
-        {submit}
-      </button>
-      {children}
-      {error ? (
-        <p class="error-text" role="alert">
-          {error}
-        </p>
-      ) : null}
-      {notice ? (
-        <p class="notice" role="status">
-          {notice}
-        </p>
-      ) : null}
-    </div>
-  );
-}
+export { FormActions } from '../../components/formActions.tsx';
 
 /** `oob`: sent beside another answer (a saved edit), in place of the one on the page. */
 export const outOfBand = (oob: boolean | undefined) => (oob ? { 'hx-swap-oob': 'true' } : {});
