@@ -95,8 +95,12 @@ async function sentCsrfToken(c: Context): Promise<string | undefined> {
   if (header) return header;
   const type = c.req.header('content-type') ?? '';
   if (!type.startsWith('application/x-www-form-urlencoded') && !type.startsWith('multipart/form-data')) return undefined;
-  // parseBody caches the body on the request, so the route reads the same form again.
-  const field = (await c.req.parseBody())[CSRF_FIELD];
+  // parseBody caches the body on the request, so the route reads the same form again. A body it
+  // cannot read carries no token.
+  const field = await c.req.parseBody().then(
+    (form) => form[CSRF_FIELD],
+    () => undefined,
+  );
   return typeof field === 'string' ? field : undefined;
 }
 

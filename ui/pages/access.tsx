@@ -11,6 +11,7 @@ import { FormActions } from '../components/formActions.tsx';
 import { StatusBadge, Time } from '../components/format.tsx';
 import type { Form } from '../forms.ts';
 import { CsrfField, Layout, signedInPrincipal } from '../layout.tsx';
+import { readForm } from '../forms.ts';
 
 export interface AccessPagesDependencies {
   service: AccessService;
@@ -281,7 +282,7 @@ export function accessPages(deps: AccessPagesDependencies) {
   return new Hono()
     .get('/login', access('public'), (c) => c.html(<LoginPage next={localPath(c.req.query('next'))} />))
     .post('/login', access('public'), async (c) => {
-      const form = parseInput(signInSchema, await c.req.parseBody());
+      const form = parseInput(signInSchema, await readForm(c));
       const next = localPath(form.next);
       try {
         const { sessionToken, principal } = await service.signIn(form.username, form.password, getCookie(c, SESSION_COOKIE));
@@ -307,7 +308,7 @@ export function accessPages(deps: AccessPagesDependencies) {
       const principal = c.get('principal');
       if (principal.kind !== 'session') throw new ServiceError(400, 'not_a_session', 'A token has no password; sign in to change yours.');
       try {
-        const input = parseInput(changePasswordSchema, await c.req.parseBody().then(({ currentPassword, newPassword }) => ({ currentPassword, newPassword })));
+        const input = parseInput(changePasswordSchema, await readForm(c).then(({ currentPassword, newPassword }) => ({ currentPassword, newPassword })));
         await service.changePassword(principal.name, input.currentPassword, input.newPassword, getCookie(c, SESSION_COOKIE));
         return c.redirect('/', 303);
       } catch (error) {
@@ -317,7 +318,7 @@ export function accessPages(deps: AccessPagesDependencies) {
     })
     .get('/admin/users', access('admin'), (c) => usersPage(c))
     .post('/admin/users', access('admin'), async (c) => {
-      const form = await c.req.parseBody();
+      const form = await readForm(c);
       try {
         const user = await service.users.create(parseInput(createUserSchema, { username: form.username, role: form.role, password: form.password }));
         return usersPage(c, { notice: `Added ${user.username} (${user.role}).` });
@@ -338,7 +339,7 @@ export function accessPages(deps: AccessPagesDependencies) {
     })
     .get('/admin/tokens', access('admin'), (c) => tokensPage(c))
     .post('/admin/tokens', access('admin'), async (c) => {
-      const form = await c.req.parseBody();
+      const form = await readForm(c);
       try {
         const created = await service.tokens.create(parseInput(createTokenSchema, { name: form.name, role: form.role }), c.get('principal'));
         // Never cached: the answer holds the token.

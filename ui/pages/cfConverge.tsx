@@ -10,7 +10,7 @@ import { ExecutionsTable, executionColumns } from '../components/executionsTable
 import { StatusBadge } from '../components/format.tsx';
 import { ProgressBar } from '../components/progressBar.tsx';
 import { TemporalHistoryFact } from '../components/temporalHistory.tsx';
-import { numberOrAsSent, type Form } from '../forms.ts';
+import { numberOrAsSent, type Form, readForm } from '../forms.ts';
 import { Layout } from '../layout.tsx';
 import { access } from '../../server/access.ts';
 
@@ -238,7 +238,7 @@ export function cfConvergePages(deps: { service: CfConvergeService; temporalWebU
     .post('/ui/cf-convergences', access('operator'), async (c) => {
       // htmx swaps only 2xx answers, so problems are reported in 200 fragments.
       try {
-        const started = await deps.service.start(parseInput(deps.service.inputSchema, formToDesired(await c.req.parseBody())));
+        const started = await deps.service.start(parseInput(deps.service.inputSchema, formToDesired(await readForm(c))));
         return c.html(
           <span>
             Started <a href={convergencePath(started.workflowId)}>{started.workflowId}</a>.

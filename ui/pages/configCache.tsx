@@ -8,6 +8,7 @@ import { parseInput, ServiceError } from '../../services/errors.ts';
 import { StatusBadge } from '../components/format.tsx';
 import { Layout } from '../layout.tsx';
 import { access } from '../../server/access.ts';
+import { readForm } from '../forms.ts';
 
 const LIST_LIMIT = 200;
 const PREVIEW_CHARS = 120;
@@ -193,7 +194,7 @@ export function configCachePages(deps: { cache: ConfigCache; temporalWebUiUrl: s
       }
     })
     .post('/ui/config-cache', access('operator'), async (c) => {
-      const form = await c.req.parseBody();
+      const form = await readForm(c);
       const key = field(form, 'key').trim();
       const value = field(form, 'value');
       const filter = field(form, 'filter');
@@ -215,7 +216,7 @@ export function configCachePages(deps: { cache: ConfigCache; temporalWebUiUrl: s
       }
     })
     .post('/ui/config-cache/delete', access('operator'), async (c) => {
-      const form = await c.req.parseBody();
+      const form = await readForm(c);
       const key = field(form, 'key');
       const filter = field(form, 'filter');
       try {

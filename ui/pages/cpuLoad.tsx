@@ -16,7 +16,7 @@ import {
 } from '../../workflows/cpuLoad.shared.ts';
 import { Duration, Percent, Time, timeOfDay } from '../components/format.tsx';
 import { Swatch } from '../components/lineChart.tsx';
-import { numberOrAsSent, type Form } from '../forms.ts';
+import { numberOrAsSent, type Form, readForm } from '../forms.ts';
 import { Layout } from '../layout.tsx';
 import { access } from '../../server/access.ts';
 
@@ -240,7 +240,7 @@ export function cpuLoadPages(deps: { cpuLoad: CpuLoadService; temporalWebUiUrl: 
       const target = parseInput(cpuLoadTargetSchema, c.req.param('target'), 'target');
       let request: CpuLoadSwitchBody;
       try {
-        request = parseInput(cpuLoadSwitchBodySchema, formToSwitch(await c.req.parseBody()));
+        request = parseInput(cpuLoadSwitchBodySchema, formToSwitch(await readForm(c)));
       } catch (error) {
         if (!(error instanceof ServiceError)) throw error;
         // htmx swaps only 2xx answers, so a bad switch is reported inside the (unchanged) panel.

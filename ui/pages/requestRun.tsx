@@ -10,7 +10,7 @@ import { Duration, StatusBadge, Time } from '../components/format.tsx';
 import { LineChart } from '../components/lineChart.tsx';
 import { ProgressBar } from '../components/progressBar.tsx';
 import { TemporalHistoryFact } from '../components/temporalHistory.tsx';
-import { numberOrAsSent, type Form } from '../forms.ts';
+import { numberOrAsSent, type Form, readForm } from '../forms.ts';
 import { Layout } from '../layout.tsx';
 import { access } from '../../server/access.ts';
 
@@ -190,7 +190,7 @@ export function requestRunPages(deps: { service: RequestRunService; temporalWebU
     .post('/ui/request-runs', access('operator'), async (c) => {
       // htmx swaps only 2xx answers, so problems are reported in 200 fragments.
       try {
-        const started = await deps.service.start(parseInput(schema, formToInput(await c.req.parseBody())));
+        const started = await deps.service.start(parseInput(schema, formToInput(await readForm(c))));
         return c.html(
           <span>
             Started run <a href={requestRunPath(started.runId)}>{started.runId}</a>.

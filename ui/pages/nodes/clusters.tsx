@@ -29,6 +29,7 @@ import {
   type NodesPagesDependencies,
 } from './shared.tsx';
 import { access } from '../../../server/access.ts';
+import { readForm } from '../../forms.ts';
 
 const clusterTextFields = ['puppetManifest', 'tomcatScript', 'deployScript', 'clusterUpdateScript'] as const;
 
@@ -293,7 +294,7 @@ export function clustersRoutes(deps: NodesPagesDependencies, { page, pageOr404, 
       );
     })
     .post('/ui/nodes/clusters', access('admin'), async (c) => {
-      const form = await c.req.parseBody();
+      const form = await readForm(c);
       try {
         const cluster = await service.putCluster(formToCluster(form), false);
         const created = (
@@ -386,7 +387,7 @@ export function clustersRoutes(deps: NodesPagesDependencies, { page, pageOr404, 
     )
     .post('/ui/nodes/clusters/:name', access('admin'), async (c) => {
       const name = c.req.param('name');
-      const form = await c.req.parseBody();
+      const form = await readForm(c);
       try {
         const cluster = await service.putCluster(formToCluster({ ...form, name }), true);
         const nodes = await model.listNodes(name);

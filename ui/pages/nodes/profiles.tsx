@@ -11,6 +11,7 @@ import type { NodesService } from '../../../services/nodes.ts';
 import { ec2ProfileSchema, PROFILE_NAME_PATTERN, profileNameSchema, sshProfileSchema, type ProfileInput, type ProfileView, type SecretSummary } from '../../../workflows/nodes.shared.ts';
 import { asFormValues, FormActions, line, list, number, optionalLine, optionalText, outOfBand, text, type Form } from './shared.tsx';
 import { access } from '../../../server/access.ts';
+import { readForm } from '../../forms.ts';
 
 type Model = NodesService['model'];
 export type ProfileKindName = 'ec2' | 'ssh';
@@ -320,7 +321,7 @@ export function profilesRoutes(model: Model) {
     })
     .post('/ui/nodes/profiles/:kind{ec2|ssh}', access('admin'), async (c) => {
       const kind = kindOf(c.req.param('kind'));
-      const form = await c.req.parseBody();
+      const form = await readForm(c);
       try {
         const profile = formToProfile(kind, form);
         const existed = Boolean(await kind.get(model, profile.name));

@@ -12,6 +12,7 @@ import { ProgressBar } from '../../components/progressBar.tsx';
 import { TemporalHistoryFact } from '../../components/temporalHistory.tsx';
 import { clusterPath, goTo, pollWhile, refusal, runbookPath, text, type NodesFrame, type NodesPagesDependencies } from './shared.tsx';
 import { access } from '../../../server/access.ts';
+import { readForm } from '../../forms.ts';
 
 /** `node-deploy:web:<id>` → deploy on web; `node-remove:web:web01` → remove web01. */
 function describeRunbook(workflowId: string) {
@@ -107,7 +108,7 @@ export function runbooksRoutes(deps: NodesPagesDependencies, frame: NodesFrame) 
   const { page, pageOr404, fragmentOrError } = frame;
   return new Hono()
     .post('/ui/nodes/clusters/:name/deployments', access('operator'), async (c) => {
-      const form = await c.req.parseBody();
+      const form = await readForm(c);
       try {
         const body = parseInput(deploySchema, { deploymentId: text(form, 'deploymentId') || undefined, timings: deps.deployTimings });
         const started = await service.startDeployment(c.req.param('name'), body);

@@ -13,6 +13,7 @@ import { ProgressBar } from '../../components/progressBar.tsx';
 import { TemporalHistoryFact } from '../../components/temporalHistory.tsx';
 import { clusterPath, goTo, number, pollWhile, refusal, scriptRunPath, text, type Form, type NodesFrame, type NodesPagesDependencies } from './shared.tsx';
 import { access } from '../../../server/access.ts';
+import { readForm } from '../../forms.ts';
 
 const policyHelp: Record<(typeof failurePolicies)[number], string> = {
   'fail-fast': 'fail-fast: start no more nodes after the first failure',
@@ -186,7 +187,7 @@ export function scriptRunsRoutes(deps: NodesPagesDependencies, frame: NodesFrame
   return new Hono()
     .post('/ui/nodes/clusters/:name/scripts', access('operator'), async (c) => {
       try {
-        const started = await service.startScript(c.req.param('name'), formToScript(await c.req.parseBody()));
+        const started = await service.startScript(c.req.param('name'), formToScript(await readForm(c)));
         return goTo(c, scriptRunPath(started.workflowId), 'the script run');
       } catch (error) {
         return refusal(c, error);
