@@ -214,6 +214,15 @@ describe('the audit log', () => {
   });
 });
 
+describe('a form post that is not a form', () => {
+  it('is a 415 or a 400 naming the problem, not a 500', async () => {
+    const json = await anonymous.request('/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect([json.status, ((await json.json()) as { error: { code: string } }).error.code]).toEqual([415, 'unsupported_media_type']);
+    const broken = await anonymous.request('/login', { method: 'POST', headers: { 'content-type': 'multipart/form-data' }, body: 'username=a' });
+    expect([broken.status, ((await broken.json()) as { error: { code: string } }).error.code]).toEqual([400, 'invalid_form']);
+  });
+});
+
 describe('where a sign-in goes next', () => {
   it.each([
     ['/nodes?x=1', '/nodes?x=1'],
