@@ -55,6 +55,8 @@ export interface Config {
   workflowBundlePath: string | undefined;
   /** Appended to every task queue a worker polls: isolated lanes for tests and benchmarks. */
   taskQueueSuffix: string;
+  /** WORKER_METRICS_PORT: where the main worker serves the Temporal SDK's Prometheus metrics (/metrics on 127.0.0.1); 0 turns it off. */
+  workerMetricsPort: number;
   requestRuns: {
     /** URL prefixes a request run may call; anything else is refused (default: the stack's own receivers). */
     allowedDestinations: string[];
@@ -416,6 +418,7 @@ export function loadConfig(env: Env = process.env): Config {
     runLocalServices: flag(env, 'FLEET_LOCAL_SERVICES', true),
     workflowBundlePath: env.WORKFLOW_BUNDLE_PATH?.trim() || undefined,
     taskQueueSuffix: env.FLEET_TASK_QUEUE_SUFFIX?.trim() ?? '',
+    workerMetricsPort: env.WORKER_METRICS_PORT?.trim() === '0' ? 0 : port(env, 'WORKER_METRICS_PORT', 9464),
     requestRuns: {
       allowedDestinations: urlList(env, 'REQUEST_RUN_ALLOWED_DESTINATIONS', [`http://${api.host}:${api.port}/receiver`]),
     },

@@ -14,6 +14,7 @@ import { createServices, type ServiceDependencies } from '../services/index.ts';
 import { createUi } from '../ui/routes.tsx';
 import { errorPage, wantsPage } from '../ui/errorPage.tsx';
 import { sameOrigin } from './sameOrigin.ts';
+import { createHttpMetrics } from './metrics.ts';
 import { securityHeaders } from './securityHeaders.ts';
 import type { NodeTimings } from '../workflows/nodes.shared.ts';
 
@@ -42,6 +43,9 @@ export function createApp(deps: AppDependencies) {
   const app = new Hono();
   app.onError((error, c) => (error instanceof ServiceError && wantsPage(c) ? errorPage(c, error.status, error.message, deps.temporalWebUiUrl) : errorResponse(error, c)));
   app.notFound((c) => (wantsPage(c) ? errorPage(c, 404, `There is no page at ${c.req.path}.`, deps.temporalWebUiUrl) : notFoundResponse(c)));
+  const metrics = createHttpMetrics(deps.instance ?? String(process.pid));
+  // Outermost: every answer is counted, refusals included.
+  app.use('*', metrics.middleware);
   // First, so it also marks what the other middleware answers (a refused body, a config request).
   app.use('*', securityHeaders());
   // Before anything acts on a request: another site's form or a DNS-rebinding page changes nothing.
@@ -62,6 +66,7 @@ export function createApp(deps: AppDependencies) {
   // After the body limit, so a CSRF token in a form is read from a body of bounded size.
   app.use('*', authorize({ service: deps.access, dataPlaneOpen: deps.dataPlaneOpen }));
   app.get('/healthz', access('public'), (c) => c.json({ status: 'ok' }));
+  app.get('/metrics', access('viewer'), (c) => c.text(metrics.text(), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }));
   app.get('/readyz', access('public'), async (c) => {
     const result = await services.readiness();
     return c.json({ status: result.ready ? 'ready' : 'unready', dependencies: result.dependencies }, result.ready ? 200 : 503);

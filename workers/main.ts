@@ -1,6 +1,7 @@
 // Worker process entry point: `tsx workers/main.ts`. Connects with the envconfig settings, so the
 // same command serves a production cluster.
-import { Runtime, DefaultLogger } from '@temporalio/worker';
+import { Runtime, DefaultLogger, type RuntimeOptions } from '@temporalio/worker';
+import { isPortFree } from '../scripts/processes.ts';
 import { loadConfig, ConfigError } from '../config.ts';
 import { createServiceClients, closeServiceClients } from '../db/clients.ts';
 import { codecDataConverter, connectWorker } from '../temporal/connection.ts';
@@ -9,9 +10,23 @@ import { createWorkers, runWorkers } from './workers.ts';
 import { foundationsFromConfig } from '../activities/cf/foundations.ts';
 import { nodeClientsFromConfig } from '../activities/nodes/index.ts';
 
+/**
+ * The SDK's Prometheus exporter on 127.0.0.1:<port>/metrics (task queue polls, schedule-to-start
+ * latency, workflow and activity outcomes). A port already taken (a second worker process on one
+ * machine) only leaves this one unexported: the worker itself must run.
+ */
+async function metricsTelemetry(port: number): Promise<RuntimeOptions['telemetryOptions']> {
+  if (port === 0) return undefined;
+  if (!(await isPortFree('127.0.0.1', port))) {
+    console.warn(`worker ${process.pid}: port ${port} is taken, so this worker exports no metrics (WORKER_METRICS_PORT)`);
+    return undefined;
+  }
+  return { metrics: { prometheus: { bindAddress: `127.0.0.1:${port}`, countersTotalSuffix: true } } };
+}
+
 async function main(): Promise<void> {
   const config = loadConfig();
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  Runtime.install({ logger: new DefaultLogger('WARN'), telemetryOptions: await metricsTelemetry(config.workerMetricsPort) });
   const connection = await connectWorker(config);
   const clients = createServiceClients(config);
   const nodeClients = nodeClientsFromConfig(config);

@@ -237,3 +237,19 @@ describe('where a sign-in goes next', () => {
 it('calls as an admin through stubApp().app', async () => {
   expect(await (await app.request('/api/me')).json()).toMatchObject({ role: 'admin' });
 });
+
+describe('GET /metrics', () => {
+  it('counts requests by route pattern and status, with latency buckets, for a viewer', async () => {
+    const { app: asAdmin, anonymous: raw } = stubApp();
+    await asAdmin.request('/api/health-checks/health-check');
+    await asAdmin.request('/api/health-checks/health-check');
+    expect((await raw.request('/metrics')).status).toBe(401);
+    const response = await raw.request('/metrics', { headers: { authorization: `Bearer ${unitTokens.viewer}` } });
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await response.text();
+    expect(text).toMatch(/^fleet_http_requests_total\{instance="[^"]+",method="GET",route="\/api\/health-checks\/:workflowId",status="404"\} 2$/m);
+    expect(text).toMatch(/^fleet_http_requests_total\{instance="[^"]+",method="GET",route="\/metrics",status="401"\} 1$/m);
+    expect(text).toMatch(/^fleet_http_request_duration_seconds_bucket\{.*route="\/api\/health-checks\/:workflowId".*le="\+Inf"\} 2$/m);
+    expect(text).toMatch(/^fleet_process_resident_memory_bytes\{instance="[^"]+"\} \d+$/m);
+  });
+});
