@@ -46,7 +46,16 @@ export interface Config {
     /** An explicit path to the `temporal` CLI binary, checked before PATH and .tools/. */
     cliPath: string | undefined;
   };
-  mysql: Endpoint & { user: string; password: string; database: string };
+  mysql: Endpoint & {
+    user: string;
+    password: string;
+    database: string;
+    /** Longest wait for a connection's handshake, then for any one query, in ms: a hung server is an error, not a wait. */
+    connectTimeoutMs: number;
+    queryTimeoutMs: number;
+    /** Requests a pool lets wait for a free connection; more are refused at once (0 = unlimited). */
+    queueLimit: number;
+  };
   memcached: Endpoint;
   etcd: Endpoint & { peerPort: number };
   /** Start MariaDB, memcached and etcd as child processes (false when pointing at existing servers). */
@@ -408,6 +417,9 @@ export function loadConfig(env: Env = process.env): Config {
       user: text(env, 'MYSQL_USER', 'fleet'),
       password: text(env, 'MYSQL_PASSWORD', 'fleet-local-only'),
       database: text(env, 'MYSQL_DATABASE', 'fleet'),
+      connectTimeoutMs: Math.max(1, count(env, 'MYSQL_CONNECT_TIMEOUT_MS', 3000, 600_000)),
+      queryTimeoutMs: Math.max(1, count(env, 'MYSQL_QUERY_TIMEOUT_MS', 10_000, 3_600_000)),
+      queueLimit: count(env, 'MYSQL_QUEUE_LIMIT', 200, 100_000),
     },
     memcached: { host: text(env, 'MEMCACHED_HOST', '127.0.0.1'), port: port(env, 'MEMCACHED_PORT', 11211) },
     etcd: {

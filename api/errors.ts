@@ -3,6 +3,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { MysqlUnavailableError } from '../db/clients.ts';
 import { ServiceError } from '../services/errors.ts';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 
@@ -26,6 +27,8 @@ export function errorResponse(error: unknown, c: Context): Response {
   if (error instanceof WorkflowUpdateFailedError) {
     return respond(422, 'update_rejected', (error.cause as Error | undefined)?.message ?? error.message);
   }
+  // A dependency that is down is the dependency's name and a 503, at once, not a hung request or a 500.
+  if (error instanceof MysqlUnavailableError) return respond(503, 'mysql_unavailable', error.message);
   if (error instanceof HTTPException) {
     const status = error.status as ContentfulStatusCode;
     return respond(status, status === 413 ? 'payload_too_large' : 'http_error', error.message || 'Request failed.');

@@ -5,15 +5,68 @@ import { Etcd3, isRecoverableError } from 'etcd3';
 import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry } from 'cockatiel';
 import type { Config } from '../config.ts';
 
-export function createMysqlPool(config: Config, options: { connectionLimit?: number } = {}): mysql.Pool {
-  const { host, port, user, password, database } = config.mysql;
-  return mysql.createPool({
+/** MySQL could not be reached or did not answer in time (not a refused statement): the API answers 503. */
+export class MysqlUnavailableError extends Error {
+  override name = 'MysqlUnavailableError';
+}
+
+// Connection-level failures, timeouts and a full queue; a statement MySQL refused is not one of them.
+const UNAVAILABLE_CODES = new Set([
+  'ETIMEDOUT', 'ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN',
+  'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN',
+]);
+
+function asUnavailable(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  const code = (error as { code?: string }).code;
+  const queueFull = error.message === 'Queue limit reached.';
+  if (!queueFull && !(code && UNAVAILABLE_CODES.has(code))) return error;
+  return new MysqlUnavailableError(`MySQL is unavailable: ${queueFull ? 'too many queries are waiting for a connection' : error.message}${code ? ` (${code})` : ''}`, { cause: error });
+}
+
+type Run = (sql: unknown, ...rest: unknown[]) => Promise<unknown>;
+
+/** Gives query() and execute() the query timeout unless the call sets its own, and names unavailability. */
+function withQueryTimeout<T extends mysql.Pool | mysql.PoolConnection>(target: T, timeoutMs: number): T {
+  for (const method of ['query', 'execute'] as const) {
+    const original = (target[method] as Run).bind(target);
+    const bounded: Run = (sql, ...rest) => {
+      const options = typeof sql === 'string' ? { sql, timeout: timeoutMs } : { timeout: timeoutMs, ...(sql as object) };
+      return original(options, ...rest).catch((error: unknown) => {
+        throw asUnavailable(error);
+      });
+    };
+    Object.assign(target, { [method]: bounded });
+  }
+  return target;
+}
+
+/**
+ * A pool whose every query has a time limit (its handshake `connectTimeoutMs`, then `queryTimeoutMs`)
+ * and whose queue of requests waiting for a connection is bounded: a hung or unreachable MySQL is a
+ * prompt MysqlUnavailableError, never a wait as long as the HTTP request's own timeout.
+ */
+export function createMysqlPool(config: Pick<Config, 'mysql'>, options: { connectionLimit?: number } = {}): mysql.Pool {
+  const { host, port, user, password, database, connectTimeoutMs, queryTimeoutMs, queueLimit } = config.mysql;
+  const pool = mysql.createPool({
     host, port, user, password, database,
     connectionLimit: options.connectionLimit ?? 10,
-    connectTimeout: 5000,
+    connectTimeout: connectTimeoutMs,
+    queueLimit,
     dateStrings: false,
     timezone: 'Z',
   });
+  const getConnection = pool.getConnection.bind(pool);
+  Object.assign(pool, {
+    getConnection: () =>
+      getConnection().then(
+        (connection) => withQueryTimeout(connection, queryTimeoutMs),
+        (error: unknown) => {
+          throw asUnavailable(error);
+        },
+      ),
+  });
+  return withQueryTimeout(pool, queryTimeoutMs);
 }
 
 export function createMemcachedClient(config: Config): memjs.Client {

@@ -158,6 +158,26 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * When a process started (field 22 of /proc/<pid>/stat, in clock ticks since boot), or undefined if
+ * there is no such process (or no /proc). With the PID it names one process: a PID alone may since
+ * have been reused by another.
+ */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) is in parentheses and may hold spaces and ')': count after the last one.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether `pid` is still the process whose start time was recorded (never true without a recorded time). */
+export function isSameProcess(pid: number, startTime: string | undefined): boolean {
+  return startTime !== undefined && isAlive(pid) && processStartTime(pid) === startTime;
+}
+
 /** The first of `count` consecutive ports that are all free right now (per-instance ports of tests and benchmarks). */
 export async function findFreePortRange(count: number, host = '127.0.0.1'): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {

@@ -16,6 +16,8 @@ import {
   assertPortsFree,
   findFreePort,
   isAlive,
+  isSameProcess,
+  processStartTime,
   startProcess,
   waitUntilHealthy,
   type ManagedProcess,
@@ -50,18 +52,20 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+/** Each PID with its process's start time (processStartTime): a PID reused since is not signalled. */
 interface LockFile {
   pid: number;
-  children: { name: string; pid: number }[];
+  startTime?: string;
+  children: { name: string; pid: number; startTime?: string }[];
 }
 
-const lockPath = (config: Config) => join(config.dataDir, 'stack.lock.json');
+const lockPath = (config: Pick<Config, 'dataDir'>) => join(config.dataDir, 'stack.lock.json');
 
 /**
  * One stack per data dir: a second start against the same data would corrupt it. A lock left by a
  * stack that was killed is taken over, and the children it left behind are stopped first.
  */
-function acquireLock(config: Config, log: (line: string) => void): void {
+export function acquireLock(config: Pick<Config, 'dataDir'>, log: (line: string) => void): void {
   const path = lockPath(config);
   if (existsSync(path)) {
     let lock: LockFile | undefined;
@@ -70,11 +74,13 @@ function acquireLock(config: Config, log: (line: string) => void): void {
     } catch {
       lock = undefined;
     }
-    if (lock && lock.pid !== process.pid && isAlive(lock.pid)) {
+    if (lock && lock.pid !== process.pid && (lock.startTime === undefined ? isAlive(lock.pid) : isSameProcess(lock.pid, lock.startTime))) {
       throw new StackError(`Another stack (pid ${lock.pid}) is running on ${config.dataDir}: stop it first (Ctrl-C in its terminal, or kill ${lock.pid}).`);
     }
     for (const child of lock?.children ?? []) {
-      if (isAlive(child.pid)) {
+      if (isAlive(child.pid) && !isSameProcess(child.pid, child.startTime)) {
+        log(`Not stopping pid ${child.pid}: it is no longer the ${child.name} a stack left behind (its PID was reused, or the lock does not say when it started).`);
+      } else if (isAlive(child.pid)) {
         log(`Stopping ${child.name} (pid ${child.pid}) left behind by a stack that did not shut down.`);
         try {
           process.kill(child.pid, 'SIGKILL');
@@ -87,8 +93,12 @@ function acquireLock(config: Config, log: (line: string) => void): void {
   writeLock(config, []);
 }
 
-function writeLock(config: Config, children: ManagedProcess[]): void {
-  const lock: LockFile = { pid: process.pid, children: children.map((c) => ({ name: c.name, pid: c.pid })) };
+function writeLock(config: Pick<Config, 'dataDir'>, children: ManagedProcess[]): void {
+  const lock: LockFile = {
+    pid: process.pid,
+    startTime: processStartTime(process.pid),
+    children: children.map((c) => ({ name: c.name, pid: c.pid, startTime: processStartTime(c.pid) })),
+  };
   writeFileSync(lockPath(config), JSON.stringify(lock));
 }
 

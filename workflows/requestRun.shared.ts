@@ -46,6 +46,19 @@ const concurrencySchema = wholeNumber(1, MAX_CONCURRENCY);
 const modeSchema = z.enum(countingModes, { error: `must be one of ${countingModes.join(', ')}` });
 const HOUR_MS = 3_600_000;
 
+/** A run's own time limit unless its input sets one: at it, the calls stop and the run fails. */
+export const DEFAULT_RUN_TIMEOUT_MS = HOUR_MS;
+/** Longest run timeout: memcached reads expiries over 30 days as absolute times, and a day is plenty. */
+export const MAX_RUN_TIMEOUT_MS = 24 * HOUR_MS;
+
+/**
+ * Expiry of a run's memcached trigger keys, in seconds: the run's own timeout, so a run that could
+ * not release them (its finish failed, its worker was gone) holds them no longer than it could run.
+ */
+export function requestRunLockTtlSeconds(runTimeoutMs: number): number {
+  return Math.max(1, Math.ceil(runTimeoutMs / 1000));
+}
+
 /** A requestRun workflow's input, checked at start (also what `temporal workflow start --input` passes). */
 export const requestRunInputSchema = z.strictObject({
   calls: callsSchema,
@@ -61,6 +74,8 @@ export const requestRunInputSchema = z.strictObject({
   callTimeoutMs: z.optional(wholeNumber(1, HOUR_MS)),
   /** How soon a dead worker is noticed (activity heartbeat timeout), in ms. */
   heartbeatTimeoutMs: z.optional(wholeNumber(1, HOUR_MS)),
+  /** The run's time limit from its start, in ms (default 1 hour); also its memcached lock's expiry. */
+  runTimeoutMs: z.optional(wholeNumber(1000, MAX_RUN_TIMEOUT_MS)),
 });
 export type RequestRunInput = z.infer<typeof requestRunInputSchema>;
 

@@ -3,6 +3,7 @@
 // ends (the original released them before the first call).
 import {
   ActivityCancellationType,
+  ApplicationFailure,
   CancellationScope,
   isCancellation,
   proxyActivities,
@@ -14,11 +15,13 @@ import type { RequestRunActivities } from '../activities/requestRun.ts';
 import { FleetDomain, FleetStatus } from '../temporal/searchAttributes.ts';
 import {
   DEFAULT_CONCURRENCY,
+  DEFAULT_RUN_TIMEOUT_MS,
   DEFAULT_SCOPE,
   emptyTally,
   latencySummary,
   mergeTally,
   requestRunInputSchema,
+  requestRunLockTtlSeconds,
   requestRunProgressQuery,
   type RequestRunInput,
   type RequestRunProgress,
@@ -46,6 +49,7 @@ function settingsOf(rawInput: RequestRunInput): Required<RequestRunInput> {
     chunkSize: input.chunkSize ?? Math.max(2000, concurrency * 50),
     callTimeoutMs: input.callTimeoutMs ?? 10_000,
     heartbeatTimeoutMs: input.heartbeatTimeoutMs ?? 10_000,
+    runTimeoutMs: input.runTimeoutMs ?? DEFAULT_RUN_TIMEOUT_MS,
   };
 }
 
@@ -70,24 +74,31 @@ export async function requestRun(rawInput: RequestRunInput): Promise<RequestRunS
     retry: { maximumAttempts: 10, initialInterval: '1 second', nonRetryableErrorTypes: ['DestinationNotAllowed'] },
   });
 
-  // memcached reads expiries over 30 days as absolute times, hence the cap.
-  const lockTtlSeconds = Math.min(2_592_000, Math.ceil(((input.calls / input.concurrency) * input.callTimeoutMs) / 1000) + 3600);
+  // The lock lasts as long as the run may: past its timeout nothing of the run is left to protect.
+  const lockTtlSeconds = requestRunLockTtlSeconds(input.runTimeoutMs);
   await bookkeeping.beginRequestRun({ runId, scope: input.scope, calls: input.calls, mode: input.mode, concurrency: input.concurrency, destination: input.destination, startedAt, lockTtlSeconds });
   const timestamp = Math.floor(Date.parse(startedAt) / 1000);
+  const deadline = Date.parse(startedAt) + input.runTimeoutMs;
   let failure: unknown;
   try {
-    for (let fromSeq = 0; fromSeq < input.calls; fromSeq += input.chunkSize) {
-      const toSeq = Math.min(input.calls, fromSeq + input.chunkSize);
-      const chunk = await sendRequestCalls({
-        runId, destination: input.destination, mode: input.mode, timestamp, fromSeq, toSeq,
-        concurrency: input.concurrency, callTimeoutMs: input.callTimeoutMs,
-      });
-      tally = mergeTally(tally, chunk);
-    }
+    // At the deadline this scope is cancelled: the calls in flight stop, as for a cancel.
+    await CancellationScope.withTimeout(Math.max(1, deadline - Date.now()), async () => {
+      for (let fromSeq = 0; fromSeq < input.calls; fromSeq += input.chunkSize) {
+        const toSeq = Math.min(input.calls, fromSeq + input.chunkSize);
+        const chunk = await sendRequestCalls({
+          runId, destination: input.destination, mode: input.mode, timestamp, fromSeq, toSeq,
+          concurrency: input.concurrency, callTimeoutMs: input.callTimeoutMs,
+        });
+        tally = mergeTally(tally, chunk);
+      }
+    });
     status = 'completed';
   } catch (error) {
-    status = isCancellation(error) ? 'cancelled' : 'failed';
-    failure = error;
+    const cancelled = isCancellation(error) && CancellationScope.current().consideredCancelled;
+    status = cancelled ? 'cancelled' : 'failed';
+    failure = cancelled || !isCancellation(error)
+      ? error
+      : ApplicationFailure.nonRetryable(`Request run timed out after ${input.runTimeoutMs} ms (runTimeoutMs) with ${tally.ok + tally.failed} of ${input.calls} calls done`, 'RunTimedOut');
   }
 
   // Record the outcome and release the trigger keys even when cancelled.

@@ -30,8 +30,8 @@ function finalSshFailure(error: unknown): ApplicationFailure | undefined {
 }
 
 /** Runs a command; an unreachable node or a missing key becomes the right kind of Temporal failure. */
-async function runOn(ssh: SshRunner, target: SshTarget, command: string, options: { timeoutMs: number; stdin?: string }): Promise<CommandResult> {
-  const beat = setInterval(() => heartbeat(), 1000);
+async function runOn(ssh: SshRunner, target: SshTarget, command: string, options: { timeoutMs: number; stdin?: string }, heartbeatEveryMs: number): Promise<CommandResult> {
+  const beat = setInterval(() => heartbeat(), heartbeatEveryMs);
   try {
     return await ssh.run(target, command, options);
   } catch (error) {
@@ -48,35 +48,44 @@ function describeExit(result: CommandResult): string {
   return `exited with ${result.exitCode}`;
 }
 
-export function createNodeScriptActivities(deps: { ssh: SshRunner }) {
+export function createNodeScriptActivities(deps: { ssh: SshRunner; heartbeatEveryMs?: number }) {
   const { ssh } = deps;
+  // Well inside the callers' 6 s heartbeat timeout: one SSH attempt alone may take 10 s.
+  const heartbeatEveryMs = deps.heartbeatEveryMs ?? 1000;
   return {
     /**
      * Readiness is a real login that runs a command, not an open port 22 (PyScaler reported success
      * when its port probe timed out). Tries until the deadline, then fails with the last error.
+     * Heartbeats all along, during each attempt and each pause, not only between attempts.
      */
     async waitSshLogin(request: { target: SshTarget; timeoutMs: number; pollMs: number }): Promise<{ loginMs: number; attempts: number; hostKeySha256: string }> {
       const { target } = request;
       const deadline = Date.now() + request.timeoutMs;
       const cancelled = Context.current().cancellationSignal;
       let lastError = '';
-      for (let attempt = 1; ; attempt++) {
-        heartbeat({ attempt, lastError });
-        try {
-          const result = await ssh.run(target, 'true', { timeoutMs: Math.max(1000, Math.min(10_000, deadline - Date.now())) });
-          if (result.exitCode === 0) return { loginMs: result.durationMs, attempts: attempt, hostKeySha256: result.hostKeySha256 };
-          lastError = `logged in, but \`true\` ${describeExit(result)}`;
-        } catch (error) {
-          if (!(error instanceof SshUnreachableError)) throw finalSshFailure(error) ?? error;
-          lastError = error.message;
+      let attempt = 1;
+      const beat = setInterval(() => heartbeat({ attempt, lastError }), heartbeatEveryMs);
+      try {
+        for (; ; attempt++) {
+          heartbeat({ attempt, lastError });
+          try {
+            const result = await ssh.run(target, 'true', { timeoutMs: Math.max(1000, Math.min(10_000, deadline - Date.now())) });
+            if (result.exitCode === 0) return { loginMs: result.durationMs, attempts: attempt, hostKeySha256: result.hostKeySha256 };
+            lastError = `logged in, but \`true\` ${describeExit(result)}`;
+          } catch (error) {
+            if (!(error instanceof SshUnreachableError)) throw finalSshFailure(error) ?? error;
+            lastError = error.message;
+          }
+          if (Date.now() + request.pollMs >= deadline || cancelled.aborted) {
+            throw ApplicationFailure.nonRetryable(
+              `no SSH login to ${target.user}@${target.host}:${target.port} within ${request.timeoutMs} ms (${attempt} attempts); last error: ${lastError}`,
+              'SshUnreachable',
+            );
+          }
+          await sleep(request.pollMs);
         }
-        if (Date.now() + request.pollMs >= deadline || cancelled.aborted) {
-          throw ApplicationFailure.nonRetryable(
-            `no SSH login to ${target.user}@${target.host}:${target.port} within ${request.timeoutMs} ms (${attempt} attempts); last error: ${lastError}`,
-            'SshUnreachable',
-          );
-        }
-        await sleep(request.pollMs);
+      } finally {
+        clearInterval(beat);
       }
     },
 
@@ -95,7 +104,7 @@ export function createNodeScriptActivities(deps: { ssh: SshRunner }) {
         'rm -f "$f"',
         'exit $rc',
       ].join('; ');
-      const result = await runOn(ssh, request.target, command, { timeoutMs: request.timeoutMs, stdin: request.manifest });
+      const result = await runOn(ssh, request.target, command, { timeoutMs: request.timeoutMs, stdin: request.manifest }, heartbeatEveryMs);
       if (result.exitCode === 0 || result.exitCode === 2) return { changed: result.exitCode === 2, durationMs: result.durationMs, stdout: tail(result.stdout, 20) };
       const why =
         result.exitCode === 4 || result.exitCode === 6
@@ -113,7 +122,7 @@ export function createNodeScriptActivities(deps: { ssh: SshRunner }) {
 
     /** LocalScript: one node, the script on stdin of `sh -s`; a non-zero exit fails the step. */
     async runNodeScript(request: { target: SshTarget; context: NodeContext; script: string; timeoutMs: number }) {
-      const result = await runOn(ssh, request.target, scriptCommand(nodeEnv(request.context), request.timeoutMs), { timeoutMs: request.timeoutMs, stdin: request.script });
+      const result = await runOn(ssh, request.target, scriptCommand(nodeEnv(request.context), request.timeoutMs), { timeoutMs: request.timeoutMs, stdin: request.script }, heartbeatEveryMs);
       if (result.exitCode === 0) return { durationMs: result.durationMs, stdout: tail(result.stdout, 20) };
       throw ApplicationFailure.nonRetryable(
         `Script on ${request.context.node} ${describeExit(result)}: ${tail(result.stderr || result.stdout, 3)}`,
@@ -124,7 +133,7 @@ export function createNodeScriptActivities(deps: { ssh: SshRunner }) {
 
     /** DistributedScript's step on one node: every exit is a result; only an unreachable node throws. */
     async runScriptOnNode(request: { target: SshTarget; context: NodeContext; script: string; timeoutMs: number }): Promise<NodeScriptResult> {
-      const result = await runOn(ssh, request.target, scriptCommand(nodeEnv(request.context), request.timeoutMs), { timeoutMs: request.timeoutMs, stdin: request.script });
+      const result = await runOn(ssh, request.target, scriptCommand(nodeEnv(request.context), request.timeoutMs), { timeoutMs: request.timeoutMs, stdin: request.script }, heartbeatEveryMs);
       return {
         node: request.target.node,
         outcome: result.timedOut ? 'timed-out' : result.exitCode === 0 ? 'succeeded' : 'failed',

@@ -25,6 +25,8 @@ export interface StubWorkflow {
 export interface StubAppOptions {
   /** Answers MySQL queries (by default every query is refused). */
   rows?: (sql: string, values: unknown) => unknown;
+  /** A MySQL pool of the test's own instead of the recording stub (rows and queries then unused). */
+  mysql?: Pool;
   /** Workflows Temporal knows besides those started through the app (running, answering no query). */
   workflows?: Record<string, StubWorkflow>;
   /** What the config cache holds. */
@@ -86,7 +88,7 @@ export function stubApp(options: StubAppOptions = {}) {
       list: async function* () {},
     },
   } as unknown as Client;
-  const mysql = {
+  const mysql = options.mysql ?? {
     query: async (sql: string, values: unknown) => {
       queries.push({ sql, values });
       return [rows(sql, values), []];
