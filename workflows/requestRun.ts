@@ -6,6 +6,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -74,15 +75,19 @@ export async function requestRun(rawInput: RequestRunInput): Promise<RequestRunS
     retry: { maximumAttempts: 10, initialInterval: '1 second', nonRetryableErrorTypes: ['DestinationNotAllowed'] },
   });
 
+  // Runs started before the deadline existed replay without its timer (and keep their old lock TTL).
+  const bounded = patched('request-run-deadline');
   // The lock lasts as long as the run may: past its timeout nothing of the run is left to protect.
-  const lockTtlSeconds = requestRunLockTtlSeconds(input.runTimeoutMs);
+  const lockTtlSeconds = bounded
+    ? requestRunLockTtlSeconds(input.runTimeoutMs)
+    : Math.min(2_592_000, Math.ceil(((input.calls / input.concurrency) * input.callTimeoutMs) / 1000) + 3600);
   await bookkeeping.beginRequestRun({ runId, scope: input.scope, calls: input.calls, mode: input.mode, concurrency: input.concurrency, destination: input.destination, startedAt, lockTtlSeconds });
   const timestamp = Math.floor(Date.parse(startedAt) / 1000);
   const deadline = Date.parse(startedAt) + input.runTimeoutMs;
   let failure: unknown;
   try {
     // At the deadline this scope is cancelled: the calls in flight stop, as for a cancel.
-    await CancellationScope.withTimeout(Math.max(1, deadline - Date.now()), async () => {
+    const send = async () => {
       for (let fromSeq = 0; fromSeq < input.calls; fromSeq += input.chunkSize) {
         const toSeq = Math.min(input.calls, fromSeq + input.chunkSize);
         const chunk = await sendRequestCalls({
@@ -91,7 +96,8 @@ export async function requestRun(rawInput: RequestRunInput): Promise<RequestRunS
         });
         tally = mergeTally(tally, chunk);
       }
-    });
+    };
+    await (bounded ? CancellationScope.withTimeout(Math.max(1, deadline - Date.now()), send) : send());
     status = 'completed';
   } catch (error) {
     const cancelled = isCancellation(error) && CancellationScope.current().consideredCancelled;
