@@ -10,6 +10,7 @@ import { findFreePort, isPortFree } from '../scripts/processes.ts';
 import { locateTemporalCli } from '../scripts/temporalCli.ts';
 import { freeStackPorts } from '../scripts/stack.ts';
 import { mintToken } from '../scripts/token.ts';
+import type { Page } from 'playwright-core';
 import { launchChromium, screenshot, signInInBrowser } from './support/browser.ts';
 
 
@@ -152,24 +153,22 @@ describe('npm start (scripts/start.ts)', () => {
     try {
       const page = await browser.newPage();
       await signInInBrowser({ page, baseUrl: api }, { username: 'admin', password: 'the admin’s own passphrase' });
-      await page.goto(`${webUi}/namespaces/default/workflows`);
-      await page.evaluate((endpoint) => {
-        localStorage.setItem('endpoint', JSON.stringify(endpoint));
-        localStorage.setItem('includeCredentials', 'true');
-        localStorage.setItem('overrideRemoteCodecConfiguration', 'true');
-      }, `${api}/codec`);
-      await page.goto(`${webUi}/namespaces/default/workflows/readme-example/${runId}/history`);
+      // The Web UI's codec settings as an operator sets them once (kept in its localStorage).
+      const openRunWithCodec = async (tab: Page) => {
+        await tab.goto(`${webUi}/namespaces/default/workflows`);
+        await tab.evaluate((endpoint) => {
+          localStorage.setItem('endpoint', JSON.stringify(endpoint));
+          localStorage.setItem('includeCredentials', 'true');
+          localStorage.setItem('overrideRemoteCodecConfiguration', 'true');
+        }, `${api}/codec`);
+        await tab.goto(`${webUi}/namespaces/default/workflows/readme-example/${runId}/history`);
+      };
+      await openRunWithCodec(page);
       await page.getByText('"healthy"').first().waitFor({ timeout: 30_000 });
       await screenshot(page, 'temporal-web-ui-decoded');
       // The control: the same settings without the app's session decode nothing.
       const anonymous = await browser.newPage();
-      await anonymous.goto(`${webUi}/namespaces/default/workflows`);
-      await anonymous.evaluate((endpoint) => {
-        localStorage.setItem('endpoint', JSON.stringify(endpoint));
-        localStorage.setItem('includeCredentials', 'true');
-        localStorage.setItem('overrideRemoteCodecConfiguration', 'true');
-      }, `${api}/codec`);
-      await anonymous.goto(`${webUi}/namespaces/default/workflows/readme-example/${runId}/history`);
+      await openRunWithCodec(anonymous);
       await anonymous.getByText('"encryption-key-id"').first().waitFor({ timeout: 30_000 });
       expect(await anonymous.getByText('"healthy"').count()).toBe(0);
       await screenshot(anonymous, 'temporal-web-ui-not-signed-in');
