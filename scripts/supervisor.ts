@@ -42,11 +42,21 @@ export function superviseStack(stack: SupervisedStack, options: SupervisorOption
     renameSync(`${statusPath}.tmp`, statusPath);
   };
 
+  // Servers being restarted: a worker or the API restarted meanwhile waits for them first, rather
+  // than exiting again at once for want of Temporal or MySQL and spending its restarts.
+  const serviceNames = new Set(stack.services.map((p) => p.name));
+  const serversComingBack = new Map<string, Promise<void>>();
+
   const watch = (child: ManagedProcess) => {
-    void child.exited.then((code) => onExit(child, code));
+    void child.exited.then((code) => {
+      const coming = restartAfterCrash(child, code);
+      if (!serviceNames.has(child.name)) return;
+      serversComingBack.set(child.name, coming);
+      void coming.finally(() => serversComingBack.delete(child.name));
+    });
   };
 
-  const onExit = async (child: ManagedProcess, code: number | string): Promise<void> => {
+  const restartAfterCrash = async (child: ManagedProcess, code: number | string): Promise<void> => {
     if (stopped) return;
     const { name } = child;
     const decision = decideRestart(crashes.get(name) ?? [], Date.now(), policy);
@@ -60,6 +70,7 @@ export function superviseStack(stack: SupervisedStack, options: SupervisorOption
     const restarts = (status[name]?.restarts ?? 0) + 1;
     setState(name, 'restarting', restarts);
     await sleep(decision.delayMs);
+    if (!serviceNames.has(name)) await Promise.all(serversComingBack.values());
     if (stopped) return;
     let fresh: ManagedProcess;
     try {
@@ -68,7 +79,7 @@ export function superviseStack(stack: SupervisedStack, options: SupervisorOption
       if (stopped) return;
       // Not back (still crashing, or not healthy in time): a crash like any other.
       log(`${name} did not come back: ${(error as Error).message.split('\n')[0]}`);
-      return onExit(child, 'failed to start');
+      return restartAfterCrash(child, 'failed to start');
     }
     if (stopped) return void (await fresh.stop());
     setState(name, 'running', restarts);

@@ -1,6 +1,6 @@
-// npm start's supervisor against a real stack: servers killed outright (SIGKILL) come back on their
-// data with one log line each, readiness shows them restarting and then ready, a workflow accepted
-// before the kills completes after them, and one that keeps crashing stops the stack, naming it.
+// npm start's supervisor against a real stack: servers and the worker killed outright (SIGKILL) come
+// back, servers on their data, with one log line each; readiness shows them restarting, then ready;
+// a workflow accepted before the kills completes after them; one that keeps crashing stops the stack.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -75,7 +75,8 @@ describe('npm start supervises its processes (scripts/supervisor.ts)', () => {
     const poller = setInterval(() => {
       readyz().then((r) => r.dependencies.forEach((d) => d.restarting && seenRestarting.add(d.name)), () => undefined);
     }, 100);
-    const killed = ['temporal', 'mariadb', 'memcached', 'etcd', 'moto'];
+    // The worker too: restarted only once the servers it needs are back, so it does not crash again for want of them.
+    const killed = ['temporal', 'mariadb', 'memcached', 'etcd', 'moto', 'worker-1'];
     const pids = readPids(dataDir);
     try {
       for (const name of killed) process.kill(pids.get(name)!, 'SIGKILL');
