@@ -94,5 +94,9 @@ describe('<HealthCards> on the Home page', () => {
     expect(html).toMatch(/<div class="card health restarting" data-dependency="mysql">.*?<div class="status">restarting <span class="badge restarting">restart 2<\/span><\/div>/);
     expect(html).toMatch(/<div class="card health down" data-dependency="etcd">.*?<div class="status">unavailable<\/div>/);
     expect(html).toMatch(/<div class="card health ok" data-dependency="memcached">.*?<div class="status">healthy<\/div>/);
+    // Without restarts, the summary and the cards are as they were.
+    const ready = String(<HealthCards readiness={await readiness(undefined)} />);
+    expect(ready).toContain('<p class="summary ok">All dependencies are ready.</p>');
+    expect(ready).not.toContain('restarting');
   });
 });
