@@ -24,6 +24,7 @@ import {
 import { startCfSimulator, startEtcd, startMemcached, startMoto, startSmtpSink, startSshd } from './services.ts';
 import { migrationAccount, startMariaDb } from './mariadb.ts';
 import { ensureFirstAdmin, type FirstAdmin } from './firstAdmin.ts';
+import { supervisorStatusPath } from '../services/supervisorStatus.ts';
 
 export interface StackOptions {
   config: Config;
@@ -90,6 +91,8 @@ function acquireLock(config: Config, log: (line: string) => void): void {
     }
   }
   writeLock(config, []);
+  // A supervisor's status left by a stack that was killed would show its processes restarting.
+  rmSync(supervisorStatusPath(config.dataDir), { force: true });
 }
 
 function writeLock(config: Config, children: ManagedProcess[]): void {
