@@ -74,6 +74,8 @@ export interface Config {
     /** Load-worker processes the stack starts; each burns one core while the load is ON. */
     loadWorkers: number;
   };
+  /** npm start's supervisor restarts any process that exits; one that crashes more than maxRestarts times within windowMs stops the stack. */
+  supervisor: { maxRestarts: number; windowMs: number };
   configCache: {
     /** etcd prefix of every config key (the seed's USER_KEY_PREFIX), so users of one etcd stay apart. */
     keyPrefix: string;
@@ -422,11 +424,7 @@ export function loadConfig(env: Env = process.env): Config {
       queueLimit: count(env, 'MYSQL_QUEUE_LIMIT', 200, 100_000),
     },
     memcached: { host: text(env, 'MEMCACHED_HOST', '127.0.0.1'), port: port(env, 'MEMCACHED_PORT', 11211) },
-    etcd: {
-      host: text(env, 'ETCD_HOST', '127.0.0.1'),
-      port: port(env, 'ETCD_PORT', 2379),
-      peerPort: port(env, 'ETCD_PEER_PORT', 2380),
-    },
+    etcd: { host: text(env, 'ETCD_HOST', '127.0.0.1'), port: port(env, 'ETCD_PORT', 2379), peerPort: port(env, 'ETCD_PEER_PORT', 2380) },
     runLocalServices: flag(env, 'FLEET_LOCAL_SERVICES', true),
     workflowBundlePath: env.WORKFLOW_BUNDLE_PATH?.trim() || undefined,
     taskQueueSuffix: env.FLEET_TASK_QUEUE_SUFFIX?.trim() ?? '',
@@ -435,6 +433,7 @@ export function loadConfig(env: Env = process.env): Config {
       allowedDestinations: urlList(env, 'REQUEST_RUN_ALLOWED_DESTINATIONS', [`http://${api.host}:${api.port}/receiver`]),
     },
     cpuLoad: { loadWorkers: count(env, 'CPU_LOAD_WORKERS', 2, 64) },
+    supervisor: { maxRestarts: count(env, 'SUPERVISOR_MAX_RESTARTS', 5, 1000), windowMs: Math.max(1, count(env, 'SUPERVISOR_WINDOW_MINUTES', 5, 24 * 60)) * 60_000 },
     configCache: configCacheSettings(env, api.instances),
     cf: cfSettings(env, dataDir),
     payloadCodec: {

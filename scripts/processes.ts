@@ -103,6 +103,8 @@ export async function waitUntilHealthy(
       lastError = (error as Error).message;
     }
     if (Date.now() > deadline) {
+      // Not left running half-started: the caller gets no handle to stop it (a restart would leak it).
+      await options.process?.stop();
       const hint = options.process ? `; see ${options.process.logFile}` : '';
       throw new StackError(`${what} did not become healthy within ${options.timeoutMs / 1000} s${lastError ? ` (${lastError})` : ''}${hint}`);
     }

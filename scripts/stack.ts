@@ -26,6 +26,7 @@ import {
 import { startCfSimulator, startEtcd, startMemcached, startMoto, startSmtpSink, startSshd } from './services.ts';
 import { migrationAccount, startMariaDb } from './mariadb.ts';
 import { ensureFirstAdmin, type FirstAdmin } from './firstAdmin.ts';
+import { supervisorStatusPath } from '../services/supervisorStatus.ts';
 
 export interface StackOptions {
   config: Config;
@@ -49,6 +50,11 @@ export interface Stack {
   workflowBundlePath: string | undefined;
   /** Replaces a worker or API process that exited with a fresh one (same name, same settings). */
   restartAppProcess(name: string): ManagedProcess;
+  /**
+   * Replaces any process that exited (a server or an app process) with a fresh one on the same data,
+   * once it is healthy, re-creating what it lost (moto's target group, Temporal's search attributes).
+   */
+  restart(name: string): Promise<ManagedProcess>;
   stop(): Promise<void>;
 }
 
@@ -91,6 +97,8 @@ export function acquireLock(config: Pick<Config, 'dataDir'>, log: (line: string)
     }
   }
   writeLock(config, []);
+  // A supervisor's status left by a stack that was killed would show its processes restarting.
+  rmSync(supervisorStatusPath(config.dataDir), { force: true });
 }
 
 function writeLock(config: Pick<Config, 'dataDir'>, children: ManagedProcess[]): void {
@@ -148,6 +156,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   acquireLock(config, log);
   const services: ManagedProcess[] = [];
   const appProcesses: ManagedProcess[] = [];
+  const serviceStarters = new Map<string, () => Promise<ManagedProcess>>();
   const stop = async () => {
     await stopAll(appProcesses.reverse());
     await stopAll(services);
@@ -163,20 +172,22 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const bundling = options.app ? writeWorkflowBundle(join(config.dataDir, 'build', 'workflow-bundle.js')) : undefined;
     bundling?.catch(() => undefined);
     log(`Starting ${claims.map((c) => c.service).filter((name) => !name.includes(' ')).join(', ')}…`);
-    const starting: Promise<ManagedProcess>[] = [];
+    // Each server by the name its process carries: a restart starts it the same way, on the same data.
     if (config.temporal.runLocalServer) {
       const cli = locateTemporalCli(config, hostEnv.PATH);
       if (!cli) throw new StackError('The Temporal CLI is not installed: run `npm run setup`, or set TEMPORAL_CLI_PATH.');
-      starting.push(startTemporalDevServer(config, cli, hostEnv, { persistent: options.persistentTemporal, ui: options.temporalUi }));
+      serviceStarters.set('temporal', () => startTemporalDevServer(config, cli, hostEnv, { persistent: options.persistentTemporal, ui: options.temporalUi }));
     }
     if (config.runLocalServices) {
-      starting.push(startMariaDb(config, hostEnv), startMemcached(config, hostEnv), startEtcd(config, hostEnv));
+      serviceStarters.set('mariadb', () => startMariaDb(config, hostEnv));
+      serviceStarters.set('memcached', () => startMemcached(config, hostEnv));
+      serviceStarters.set('etcd', () => startEtcd(config, hostEnv));
     }
-    if (config.cf.simulator.run) starting.push(startCfSimulator(config));
-    if (config.aws.moto.run) starting.push(startMoto(config, hostEnv));
-    if (config.ssh.sshd.run) starting.push(startSshd(config, hostEnv));
-    if (config.smtp.sink.run) starting.push(startSmtpSink(config));
-    const started = await Promise.allSettled(starting);
+    if (config.cf.simulator.run) serviceStarters.set('cf-simulator', () => startCfSimulator(config));
+    if (config.aws.moto.run) serviceStarters.set('moto', () => startMoto(config, hostEnv));
+    if (config.ssh.sshd.run) serviceStarters.set('sshd', () => startSshd(config, hostEnv));
+    if (config.smtp.sink.run) serviceStarters.set('smtp-sink', () => startSmtpSink(config));
+    const started = await Promise.allSettled([...serviceStarters.values()].map((start) => start()));
     for (const result of started) if (result.status === 'fulfilled') services.push(result.value);
     writeLock(config, services);
     const failure = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -188,12 +199,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await prepareLocalFleet(config);
     // Before the API starts: on a network address it refuses to start without an admin.
     const firstAdmin = options.firstAdmin ? await ensureFirstAdmin(config) : undefined;
-    const connection = await connectTemporal(config);
-    try {
-      await ensureSearchAttributes(connection, config.temporal.namespace);
-    } finally {
-      await connection.close();
-    }
+    await registerSearchAttributes(config);
 
     let workflowBundlePath: string | undefined;
     const entries = new Map<string, string>();
@@ -224,7 +230,20 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       writeLock(config, [...services, ...appProcesses]);
       return fresh;
     };
-    return { config, firstAdmin, services, appProcesses, workflowBundlePath, restartAppProcess, stop };
+    const restart = async (name: string): Promise<ManagedProcess> => {
+      if (entries.has(name)) return restartAppProcess(name);
+      const index = services.findIndex((p) => p.name === name);
+      const start = serviceStarters.get(name);
+      if (index < 0 || !start) throw new StackError(`No process named ${name}.`);
+      // moto re-creates its target group as it starts; MariaDB, etcd and Temporal keep their data dirs.
+      const fresh = await start();
+      services[index] = fresh;
+      writeLock(config, [...services, ...appProcesses]);
+      // An in-memory Temporal (tests) comes back empty; a data file keeps them, and this is then a no-op.
+      if (name === 'temporal') await registerSearchAttributes(config);
+      return fresh;
+    };
+    return { config, firstAdmin, services, appProcesses, workflowBundlePath, restartAppProcess, restart, stop };
   } catch (error) {
     await stop();
     throw error;
@@ -250,6 +269,15 @@ export async function freeStackPorts(): Promise<Record<string, string>> {
     SMTP_PORT: String(smtp),
     SMTP_SINK_HTTP_PORT: String(smtpHttp),
   };
+}
+
+async function registerSearchAttributes(config: Config): Promise<void> {
+  const connection = await connectTemporal(config);
+  try {
+    await ensureSearchAttributes(connection, config.temporal.namespace);
+  } finally {
+    await connection.close();
+  }
 }
 
 /** The example cluster (profiles for moto and the local sshd), seeded once. */

@@ -1,17 +1,21 @@
-// `npm start`: install what is missing, bring the whole stack up, print where everything is,
-// and stop it all cleanly on Ctrl-C. A second start reuses .data/.
+// `npm start`: install what is missing, bring the whole stack up, print where everything is, keep it
+// up (scripts/supervisor.ts restarts whatever exits), and stop it all cleanly on Ctrl-C. A second
+// start reuses .data/.
 import { hostEnv as readHostEnv, loadConfig } from '../config.ts';
-import type { ManagedProcess } from './processes.ts';
+import { defaultBackoff } from './restartPolicy.ts';
 import { reportFatal, setup } from './setup.ts';
 import { startStack, type Stack } from './stack.ts';
+import { superviseStack, type Supervisor } from './supervisor.ts';
 
 async function main(): Promise<void> {
   const started = performance.now();
   const log = (line: string) => console.log(line);
   let stack: Stack | undefined;
+  let supervisor: Supervisor | undefined;
   let stopping = false;
   const stopAndExit = (code: number) => {
     stopping = true;
+    supervisor?.stop();
     void (stack?.stop() ?? Promise.resolve()).then(() => {
       if (code === 0) log('Stopped.');
       process.exit(code);
@@ -50,30 +54,16 @@ Ready in ${((performance.now() - started) / 1000).toFixed(1)} s.
   Logs              ${config.logDir}
 Press Ctrl-C to stop.`);
 
-  const fail = (message: string) => {
-    console.error(`error: ${message}`);
-    stopAndExit(1);
-  };
-  for (const service of stack.services) {
-    void service.exited.then((code) => {
-      if (!stopping) fail(`${service.name} exited unexpectedly (${code}); see ${service.logFile}. Stopped the stack.`);
-    });
-  }
-  // Workers and the API are restarted: Temporal keeps every accepted workflow, so a crashed worker
-  // only delays work. A process that keeps crashing stops the stack instead of looping.
-  const recentRestarts: number[] = [];
-  const watch = (child: ManagedProcess) => {
-    void child.exited.then((code) => {
-      if (stopping) return;
-      const now = Date.now();
-      recentRestarts.push(now);
-      while (recentRestarts[0]! < now - 60_000) recentRestarts.shift();
-      if (recentRestarts.length > 5) return fail(`${child.name} keeps exiting (${code}); see ${child.logFile}. Stopped the stack.`);
-      log(`${child.name} exited (${code}); restarting it. Its log: ${child.logFile}`);
-      watch(stack!.restartAppProcess(child.name));
-    });
-  };
-  stack.appProcesses.forEach(watch);
+  // Every process is restarted when it exits (servers on their data, workers, the API): Temporal keeps
+  // every accepted workflow, so a crash only delays work. One that keeps crashing stops the stack.
+  supervisor = superviseStack(stack, {
+    policy: { ...defaultBackoff, ...config.supervisor },
+    log,
+    giveUp: (message) => {
+      console.error(`error: ${message}`);
+      stopAndExit(1);
+    },
+  });
 }
 
 main().catch(reportFatal);

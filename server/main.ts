@@ -13,6 +13,7 @@ import { connectClient } from '../temporal/connection.ts';
 import { createPayloadCodec } from '../temporal/codec.ts';
 import { createApp, type App } from './app.ts';
 import { ConfigCache } from '../services/configCache.ts';
+import { createSupervisorStatusReader, supervisorStatusPath } from '../services/supervisorStatus.ts';
 
 /** This instance's own port: `exclusive`, so it listens here itself rather than through the cluster primary. */
 function listenOnInstancePort(app: App, host: string, port: number, instance: string) {
@@ -53,6 +54,7 @@ async function serveInstance(config: Config, instance: string): Promise<void> {
     dataPlaneOpen: config.api.dataPlaneOpen,
     mailboxUrl: mailboxUrl(config),
     payloadCodec: createPayloadCodec(config),
+    supervisorStatus: createSupervisorStatusReader(supervisorStatusPath(config.dataDir)),
   });
   const server = serve({ fetch: app.fetch, hostname: config.api.host, port: config.api.port }, (info) =>
     console.log(`API instance ${instance} listening on http://${config.api.host}:${info.port} (pid ${process.pid})`),

@@ -15,6 +15,7 @@ import { createHealthCheckService } from './healthCheck.ts';
 import { createNodesService } from './nodes.ts';
 import { checkReadiness } from './readiness.ts';
 import { createRequestRunService } from './requestRun.ts';
+import type { SupervisorStatus } from './supervisorStatus.ts';
 
 export interface ServiceDependencies {
   temporal: Client;
@@ -36,6 +37,8 @@ export interface ServiceDependencies {
   configCache?: ConfigCache;
   /** The local SMTP sink's mailbox (http://host:port), when the stack runs one. */
   mailboxUrl?: string;
+  /** npm start's supervisor status, for readiness (services/supervisorStatus.ts). */
+  supervisorStatus?: () => Promise<SupervisorStatus>;
 }
 
 export function createServices(deps: ServiceDependencies) {
@@ -53,7 +56,7 @@ export function createServices(deps: ServiceDependencies) {
     links,
     temporalWebUiUrl: deps.temporalWebUiUrl,
     // Ready means the main worker polls every queue it serves (load workers are optional capacity).
-    readiness: () => checkReadiness({ temporal, namespace: deps.namespace, probes: deps.probes, taskQueues: Object.values(taskQueues) }),
+    readiness: () => checkReadiness({ temporal, namespace: deps.namespace, probes: deps.probes, taskQueues: Object.values(taskQueues), supervisorStatus: deps.supervisorStatus }),
     recentExecutions: (limit: number) => listRecentExecutions(temporal, links, { limit }),
     healthCheck: createHealthCheckService({ temporal, taskQueue: taskQueues.healthCheck, links }),
     requestRun: createRequestRunService({

@@ -2,6 +2,7 @@
 import type { Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import type { Probe } from '../db/health.ts';
+import type { SupervisorStatus } from './supervisorStatus.ts';
 import { dependencyNames, type DependencyName } from '../workflows/healthCheck.shared.ts';
 
 const { temporal } = proto; // CommonJS package: named imports do not resolve under ESM
@@ -11,6 +12,8 @@ export interface DependencyStatus {
   ok: boolean;
   latencyMs: number;
   detail: string;
+  /** npm start's supervisor is restarting it (restarts so far, since when). */
+  restarting?: { restarts: number; since: string };
 }
 
 export interface Readiness {
@@ -24,6 +27,8 @@ export interface ReadinessDependencies {
   probes: Record<DependencyName, Probe>;
   /** Task queues that must have a worker polling them. */
   taskQueues: string[];
+  /** What npm start's supervisor says of its processes (none outside npm start). */
+  supervisorStatus?: () => Promise<SupervisorStatus>;
 }
 
 const PROBE_TIMEOUT_MS = 2000;
@@ -68,6 +73,26 @@ export async function checkReadiness(deps: ReadinessDependencies): Promise<Readi
     return `polling ${deps.taskQueues.join(', ')}`;
   });
   const probed = dependencyNames.map((name) => deps.probes[name](PROBE_TIMEOUT_MS));
-  const dependencies = await Promise.all([temporalStatus, workerStatus, ...probed]);
-  return { ready: dependencies.every((d) => d.ok), dependencies };
+  const [supervisor, ...dependencies] = await Promise.all([deps.supervisorStatus?.() ?? {}, temporalStatus, workerStatus, ...probed]);
+  const withRestarts = markRestarting(dependencies, supervisor);
+  return { ready: withRestarts.every((d) => d.ok), dependencies: withRestarts };
+}
+
+/** The dependency a supervised process provides: mariadb is mysql, worker-N the worker; others by their own name. */
+const dependencyOfProcess = (name: string) => (name === 'mariadb' ? 'mysql' : /^worker-\d+$/.test(name) ? 'worker' : name);
+
+/**
+ * A dependency whose process is being restarted shows as restarting; a restarting process that is
+ * no probed dependency (moto, sshd, the CF simulator, the SMTP sink, an API or load worker) is listed too.
+ */
+function markRestarting(dependencies: DependencyStatus[], supervisor: SupervisorStatus): DependencyStatus[] {
+  const restarting = new Map<string, { restarts: number; since: string }>();
+  for (const [name, { state, restarts, since }] of Object.entries(supervisor)) {
+    if (state === 'restarting') restarting.set(dependencyOfProcess(name), { restarts, since });
+  }
+  const marked = dependencies.map((d) => (restarting.has(d.name) ? { ...d, restarting: restarting.get(d.name) } : d));
+  for (const [name, status] of restarting) {
+    if (!dependencies.some((d) => d.name === name)) marked.push({ name, ok: false, latencyMs: 0, detail: `restart ${status.restarts} under way`, restarting: status });
+  }
+  return marked;
 }

@@ -180,7 +180,7 @@ describe('npm start (scripts/start.ts)', () => {
     const lock = JSON.parse(readFileSync(join(dataDir, 'stack.lock.json'), 'utf8')) as { children: { name: string; pid: number }[] };
     const worker = lock.children.find((c) => c.name === 'worker-1')!;
     process.kill(worker.pid, 'SIGKILL');
-    await waitForOutput(first, 'worker-1 exited (SIGKILL); restarting it.', 10_000);
+    await waitForOutput(first, 'worker-1 exited (SIGKILL); restarting it in 0.5 s (restart 1 of 5 in 5 min)', 10_000);
     const afterCrash = spawnSync(cli, ['workflow', 'execute', ...address, '--type', 'healthCheck', '--task-queue', 'health-checks', '--workflow-id', 'after-crash', '--input', '{}', ...codec, '-o', 'json'], { encoding: 'utf8', timeout: 30_000 });
     expect(afterCrash.status, afterCrash.stderr).toBe(0);
     expect(afterCrash.stdout).toMatch(/"healthy":\s*true/);

@@ -97,4 +97,10 @@ describe('configuration', () => {
     expect(config.configCache).toEqual({ keyPrefix: '/x/', maxValueBytes: 1024, instanceBasePort: 4100 });
     expect(loadConfig(config.env)).toEqual(config);
   });
+
+  it('lets the supervisor restart a process 5 times in 5 minutes by default, both settable', () => {
+    expect(loadConfig({}).supervisor).toEqual({ maxRestarts: 5, windowMs: 300_000 });
+    expect(loadConfig({ SUPERVISOR_MAX_RESTARTS: '0', SUPERVISOR_WINDOW_MINUTES: '30' }).supervisor).toEqual({ maxRestarts: 0, windowMs: 1_800_000 });
+    expect(() => loadConfig({ SUPERVISOR_MAX_RESTARTS: 'many' })).toThrow(/^SUPERVISOR_MAX_RESTARTS="many" is not a count/);
+  });
 });

@@ -42,14 +42,27 @@ export function HomePage(props: { workflowsUrl: string }) {
 
 const dependencyLabels: Record<string, string> = { temporal: 'Temporal', worker: 'Worker', mysql: 'MySQL', memcached: 'memcached', etcd: 'etcd' };
 
+/** A dependency npm start's supervisor is restarting shows as restarting, whatever its probe said. */
+const healthState = (d: DependencyStatus) => (d.restarting ? 'restarting' : d.ok ? 'ok' : 'down');
+const stateLabels = { ok: 'healthy', down: 'unavailable', restarting: 'restarting' };
+
 function HealthCard({ dependency }: { dependency: DependencyStatus }) {
+  const state = healthState(dependency);
   return (
-    <div class={`card health ${dependency.ok ? 'ok' : 'down'}`} data-dependency={dependency.name}>
+    <div class={`card health ${state}`} data-dependency={dependency.name}>
       <div class="card-title">
         <span class="dot" aria-hidden="true"></span>
         {dependencyLabels[dependency.name] ?? dependency.name}
       </div>
-      <div class="status">{dependency.ok ? 'healthy' : 'unavailable'}</div>
+      <div class="status">
+        {stateLabels[state]}
+        {dependency.restarting && (
+          <>
+            {' '}
+            <span class="badge restarting">restart {dependency.restarting.restarts}</span>
+          </>
+        )}
+      </div>
       <div class="detail" title={dependency.detail}>
         {dependency.detail}
       </div>
@@ -61,10 +74,12 @@ function HealthCard({ dependency }: { dependency: DependencyStatus }) {
 }
 
 export function HealthCards({ readiness }: { readiness: Readiness }) {
+  const restarting = readiness.dependencies.filter((d) => d.restarting).map((d) => d.name);
   return (
     <>
       <p class={`summary ${readiness.ready ? 'ok' : 'down'}`}>
         {readiness.ready ? 'All dependencies are ready.' : `Not ready: ${readiness.dependencies.filter((d) => !d.ok).map((d) => d.name).join(', ')}.`}
+        {restarting.length > 0 && ` Restarting: ${restarting.join(', ')}.`}
       </p>
       <div class="cards">
         {readiness.dependencies.map((dependency) => (
