@@ -8,6 +8,7 @@ import type { output } from 'zod/v4/core';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { createFleetModel, FleetModelError, type FleetErrorCode } from '../db/nodes.ts';
+import { createScriptOutputStore, type ScriptOutput } from '../db/scriptOutputs.ts';
 import { deployNode } from '../workflows/deployNode.ts';
 import { distributedScript } from '../workflows/distributedScript.ts';
 import { removeNode } from '../workflows/removeNode.ts';
@@ -83,8 +84,15 @@ export interface ScriptRunView extends ScriptRunStatus {
   webUiUrl: string;
 }
 
+/** A node's result with its output as stored in MySQL (the workflow keeps only tails). */
+function withStoredOutput(result: vocabulary.NodeScriptResult, stored: ScriptOutput | undefined): vocabulary.NodeScriptResult {
+  if (!stored) return result;
+  return { ...result, stdout: stored.stdout, stderr: stored.stderr, stdoutBytes: stored.stdoutBytes, stderrBytes: stored.stderrBytes, truncated: stored.stdoutTruncated || stored.stderrTruncated };
+}
+
 export function createNodesService(deps: NodesApiDependencies) {
   const model = createFleetModel(deps.mysql);
+  const outputs = createScriptOutputStore(deps.mysql);
 
   async function failureDetails<T>(handle: WorkflowHandle): Promise<T | undefined> {
     const failure = await handle.result().catch((e: unknown) => e);
@@ -226,7 +234,9 @@ export function createNodesService(deps: NodesApiDependencies) {
     async scriptRun(workflowId: string): Promise<ScriptRunView> {
       const { description, handle } = await describeOwn(deps.temporal, [distributedScript.name], parseId(scriptRunWorkflowIdSchema, workflowId));
       const status = (description.status.name === 'FAILED' ? await failureDetails<ScriptRunStatus>(handle) : undefined) ?? (await handle.query(scriptRunStatusQuery));
-      return { ...status, workflowId, execution: description.status.name, webUiUrl: deps.links.execution(workflowId, description.runId) };
+      const stored = await outputs.forRun(workflowId);
+      const nodes = status.nodes.map((result) => withStoredOutput(result, stored.get(result.node)));
+      return { ...status, nodes, workflowId, execution: description.status.name, webUiUrl: deps.links.execution(workflowId, description.runId) };
     },
 
     /** Runs the same script again on the nodes that did not succeed (Ansible's "relaunch on failed hosts"). */

@@ -301,8 +301,10 @@ export type FailurePolicy = (typeof failurePolicies)[number];
 
 export const MAX_SCRIPT_PARALLELISM = 50;
 export const MAX_SCRIPT_BYTES = 64 * 1024;
-/** Output kept per stream and node; the rest is cut (and says so). */
+/** Output kept per stream and node (in MySQL, table script_outputs); the rest is cut (and says so). */
 export const MAX_OUTPUT_BYTES = 16 * 1024;
+/** The end of each stream a script run's workflow keeps (its payloads stay small whatever nodes print). */
+export const OUTPUT_TAIL_BYTES = 512;
 
 export type NodeOutcome = 'pending' | 'running' | 'succeeded' | 'failed' | 'timed-out' | 'unreachable' | 'skipped';
 
@@ -323,8 +325,12 @@ export interface NodeScriptResult {
   node: string;
   outcome: NodeOutcome;
   exitCode: number | null;
+  /** In the workflow, the last OUTPUT_TAIL_BYTES of each stream; the script-run views put the stored output here. */
   stdout: string;
   stderr: string;
+  /** What the node printed on each stream, in bytes (absent before the run's output went to MySQL). */
+  stdoutBytes?: number;
+  stderrBytes?: number;
   truncated: boolean;
   durationMs: number | null;
   error?: string;

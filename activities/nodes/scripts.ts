@@ -3,7 +3,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { activityInfo, Context, heartbeat } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { MAX_OUTPUT_BYTES, type CommandResult, type NodeScriptResult, type SshTarget } from '../../workflows/nodes.shared.ts';
+import type { ScriptOutputStore } from '../../db/scriptOutputs.ts';
+import { MAX_OUTPUT_BYTES, OUTPUT_TAIL_BYTES, type CommandResult, type NodeScriptResult, type SshTarget } from '../../workflows/nodes.shared.ts';
 import { killCommand, markerKey, onceCommand, parseMarkedOutput, type MarkedOutput } from './scriptMarker.ts';
 import { CommandAbortedError, envPrefix, SshHostKeyMismatchError, SshKeyError, SshUnreachableError, type SshRunner } from './ssh.ts';
 
@@ -74,14 +75,20 @@ async function runScriptOnce(ssh: SshRunner, request: { target: SshTarget; conte
   }
 }
 
+/** The last `bytes` bytes of a text (a summary for a workflow payload). */
+export function tailBytes(text: string, bytes = OUTPUT_TAIL_BYTES): string {
+  const buffer = Buffer.from(text, 'utf8');
+  return buffer.length <= bytes ? text : buffer.subarray(buffer.length - bytes).toString('utf8');
+}
+
 function describeExit(result: CommandResult): string {
   if (result.timedOut) return `timed out after ${result.durationMs} ms`;
   if (result.exitCode === null) return `ended by signal ${result.signal ?? 'unknown'}`;
   return `exited with ${result.exitCode}`;
 }
 
-export function createNodeScriptActivities(deps: { ssh: SshRunner }) {
-  const { ssh } = deps;
+export function createNodeScriptActivities(deps: { ssh: SshRunner; outputs: ScriptOutputStore }) {
+  const { ssh, outputs } = deps;
   return {
     /**
      * Readiness is a real login that runs a command, not an open port 22 (PyScaler reported success
@@ -155,15 +162,21 @@ export function createNodeScriptActivities(deps: { ssh: SshRunner }) {
       );
     },
 
-    /** DistributedScript's step on one node: every exit is a result; only an unreachable node throws. */
+    /**
+     * DistributedScript's step on one node: every exit is a result; only an unreachable node throws.
+     * The output goes to MySQL under the run's workflow ID; the result keeps byte counts and tails.
+     */
     async runScriptOnNode(request: { target: SshTarget; context: NodeContext; script: string; timeoutMs: number }): Promise<NodeScriptResult> {
       const { result, output } = await runScriptOnce(ssh, request);
+      await outputs.save(activityInfo().workflowExecution?.workflowId ?? '', request.target.node, output);
       return {
         node: request.target.node,
         outcome: result.timedOut ? 'timed-out' : result.exitCode === 0 ? 'succeeded' : 'failed',
         exitCode: result.exitCode,
-        stdout: output.stdout,
-        stderr: output.stderr,
+        stdout: tailBytes(output.stdout),
+        stderr: tailBytes(output.stderr),
+        stdoutBytes: output.stdoutBytes,
+        stderrBytes: output.stderrBytes,
         truncated: output.stdoutTruncated || output.stderrTruncated,
         durationMs: result.durationMs,
       };
