@@ -199,6 +199,8 @@ export interface NodeTimings {
   targetHealthyMs: number;
   targetDrainedMs: number;
   instanceTerminatedMs: number;
+  /** Compensations retry until they succeed, at most this long apart (an outage never leaves an instance behind). */
+  compensationRetryMaxMs: number;
 }
 
 export const defaultNodeTimings: NodeTimings = {
@@ -211,6 +213,7 @@ export const defaultNodeTimings: NodeTimings = {
   targetHealthyMs: 10 * 60_000,
   targetDrainedMs: 10 * 60_000,
   instanceTerminatedMs: 10 * 60_000,
+  compensationRetryMaxMs: 60_000,
 };
 
 /** The steps of the new-node runbook, in order: the seed's table, with registration after configuration. */
@@ -390,6 +393,7 @@ export const timingsSchema = z.strictObject({
   sshReadyMs: timingMs,
   puppetMs: timingMs,
   scriptMs: timingMs,
+  compensationRetryMaxMs: timingMs,
   targetHealthyMs: timingMs,
   targetDrainedMs: timingMs,
   instanceTerminatedMs: timingMs,
