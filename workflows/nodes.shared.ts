@@ -399,7 +399,7 @@ export const timingsSchema = z.strictObject({
   instanceTerminatedMs: timingMs,
 } satisfies Record<keyof NodeTimings, typeof timingMs>);
 
-const deploymentIdSchema = z.string().check(z.regex(new RegExp(`^${RUN_KEY}$`), 'must be 1 to 64 letters, digits, dots, dashes or underscores'));
+export const deploymentIdSchema = z.string().check(z.regex(new RegExp(`^${RUN_KEY}$`), 'must be 1 to 64 letters, digits, dots, dashes or underscores'));
 const deploymentFields = {
   /** Override the cluster's profiles, as PyScaler's DeployEc2Node action could. */
   ec2Profile: z.optional(profileNameSchema),
