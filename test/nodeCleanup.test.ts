@@ -30,6 +30,8 @@ describe('cleaning up a node stuck in launching', () => {
     const { instanceId } = await launcher.launchInstance({ deploymentId, clientToken: `fleet-${deploymentId}`, cluster, node: node.name, profile });
     await model.recordInstance(deploymentId, { instanceId });
     const path = `/api/clusters/${cluster}/nodes/${node.name}/cleanup`;
+    // The cluster's page offers it too.
+    expect(await (await app.request(`/nodes/clusters/${cluster}`)).text()).toContain(`hx-post="/ui/nodes/clusters/${cluster}/nodes/${node.name}/cleanup"`);
 
     // A deployment still running owns the node (here one no worker picks up).
     const deployment = await env.client.workflow.start('deployNode', { workflowId: deployNodeWorkflowId(cluster, deploymentId), taskQueue: `nobody-${stack.suffix}`, args: [{ cluster, deploymentId }] });
