@@ -1,15 +1,10 @@
 // The one module that reads the environment. Everything else receives a typed Config.
 // Defaults give a working laptop stack; every setting is listed in the README's table.
-import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
+import { ConfigError, count, directory, projectRoot, domainList, flag, hostList, port, splitHostPort, text, urlList, type Endpoint, type Env } from './configValues.ts';
 
-export const projectRoot = dirname(fileURLToPath(import.meta.url));
-
-export interface Endpoint {
-  host: string;
-  port: number;
-}
+export { ConfigError, projectRoot, type Endpoint } from './configValues.ts';
 
 export interface Config {
   /** The environment this configuration was read from: child processes get exactly this, so they read the same settings. */
@@ -168,99 +163,6 @@ export function parseCodecKeys(text: string, source: string): PayloadCodecKey[] 
 
 export const sshEndpointModes = ['local-sshd', 'private-ip', 'public-ip', 'public-dns'] as const;
 export type SshEndpointMode = (typeof sshEndpointModes)[number];
-
-/** A setting that cannot be used: the message names the variable and what it expects. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
-
-type Env = Record<string, string | undefined>;
-
-function text(env: Env, name: string, fallback: string): string {
-  const value = env[name]?.trim();
-  return value ? value : fallback;
-}
-
-function port(env: Env, name: string, fallback: number): number {
-  const raw = env[name]?.trim();
-  if (!raw) return fallback;
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw) || value < 1 || value > 65535) {
-    throw new ConfigError(`${name}=${JSON.stringify(raw)} is not a TCP port: use a whole number from 1 to 65535.`);
-  }
-  return value;
-}
-
-function count(env: Env, name: string, fallback: number, max: number): number {
-  const raw = env[name]?.trim();
-  if (!raw) return fallback;
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw) || value < 0 || value > max) {
-    throw new ConfigError(`${name}=${JSON.stringify(raw)} is not a count: use a whole number from 0 to ${max}.`);
-  }
-  return value;
-}
-
-function urlList(env: Env, name: string, fallback: string[]): string[] {
-  const raw = env[name]?.trim();
-  if (!raw) return fallback;
-  return raw.split(',').map((item) => {
-    const value = item.trim();
-    try {
-      const url = new URL(value);
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
-    } catch {
-      throw new ConfigError(`${name} has ${JSON.stringify(value)}, which is not an http(s) URL: list URL prefixes separated by commas.`);
-    }
-    return value;
-  });
-}
-
-/** Lower-cased mail domains: exact names or `*.` and a name (any of its subdomains). */
-function domainList(env: Env, name: string, fallback: string[]): string[] {
-  const raw = env[name]?.trim();
-  if (!raw) return fallback;
-  return raw.split(',').map((item) => {
-    const value = item.trim().toLowerCase();
-    if (!/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(value)) {
-      throw new ConfigError(`${name} has ${JSON.stringify(item.trim())}, which is not a domain: list domains (example.com) or subdomain patterns (*.example.com) separated by commas.`);
-    }
-    return value;
-  });
-}
-
-/** Host names (or addresses) separated by commas, lower-cased; none when unset. */
-function hostList(env: Env, name: string): string[] {
-  const raw = env[name]?.trim();
-  if (!raw) return [];
-  return raw.split(',').map((item) => {
-    const value = item.trim().toLowerCase();
-    if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$|^\[?[0-9a-f:]+\]?$/.test(value)) {
-      throw new ConfigError(`${name} has ${JSON.stringify(item.trim())}, which is not a host name: list names like fleet.example.com or addresses, separated by commas.`);
-    }
-    return value;
-  });
-}
-
-function flag(env: Env, name: string, fallback: boolean): boolean {
-  const raw = env[name]?.trim().toLowerCase();
-  if (!raw) return fallback;
-  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
-  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
-  throw new ConfigError(`${name}=${JSON.stringify(env[name])} is not a yes/no setting: use true or false.`);
-}
-
-function directory(env: Env, name: string, fallback: string): string {
-  const raw = env[name]?.trim();
-  if (!raw) return fallback;
-  return isAbsolute(raw) ? raw : resolve(projectRoot, raw);
-}
-
-function splitHostPort(address: string, name: string): Endpoint {
-  const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(address);
-  if (!match) throw new ConfigError(`${name}=${JSON.stringify(address)} must look like host:port, for example 127.0.0.1:7233.`);
-  return { host: match[1]!, port: port({ [name]: match[2] }, name, 7233) };
-}
 
 const loopbackHosts = new Set(['127.0.0.1', 'localhost', '::1']);
 

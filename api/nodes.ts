@@ -48,6 +48,7 @@ export function nodesRoutes(service: NodesService) {
       const [name, node] = [cluster(c), readParam(c, 'node', nodeNameSchema)];
       return c.json(await service.startRemoval(name, node, await readJson(c, removeSchema)), 202);
     })
+    .post('/clusters/:name/nodes/:node/cleanup', access('operator'), async (c) => c.json(await service.startCleanup(cluster(c), readParam(c, 'node', nodeNameSchema)), 202))
     .post('/clusters/:name/scripts', access('operator'), async (c) => c.json(await service.startScript(cluster(c), await readJson(c, scriptSchema)), 202))
     .get('/runbooks', access('viewer'), async (c) => {
       const query = readQuery(c, runbooksQuery);

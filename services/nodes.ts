@@ -5,9 +5,11 @@
 // input with the same schemas, and bounds again under a row lock, since this view may be stale.
 import { randomUUID } from 'node:crypto';
 import type { output } from 'zod/v4/core';
-import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { createFleetModel, FleetModelError, type FleetErrorCode } from '../db/nodes.ts';
+import { createScriptOutputStore, type ScriptOutput } from '../db/scriptOutputs.ts';
+import { cleanupNode, cleanupNodeWorkflowId } from '../workflows/cleanupNode.ts';
 import { deployNode } from '../workflows/deployNode.ts';
 import { distributedScript } from '../workflows/distributedScript.ts';
 import { removeNode } from '../workflows/removeNode.ts';
@@ -83,8 +85,15 @@ export interface ScriptRunView extends ScriptRunStatus {
   webUiUrl: string;
 }
 
+/** A node's result with its output as stored in MySQL (the workflow keeps only tails). */
+function withStoredOutput(result: vocabulary.NodeScriptResult, stored: ScriptOutput | undefined): vocabulary.NodeScriptResult {
+  if (!stored) return result;
+  return { ...result, stdout: stored.stdout, stderr: stored.stderr, stdoutBytes: stored.stdoutBytes, stderrBytes: stored.stderrBytes, truncated: stored.stdoutTruncated || stored.stderrTruncated };
+}
+
 export function createNodesService(deps: NodesApiDependencies) {
   const model = createFleetModel(deps.mysql);
+  const outputs = createScriptOutputStore(deps.mysql);
 
   async function failureDetails<T>(handle: WorkflowHandle): Promise<T | undefined> {
     const failure = await handle.result().catch((e: unknown) => e);
@@ -158,6 +167,36 @@ export function createNodesService(deps: NodesApiDependencies) {
       }
     },
 
+    /**
+     * A node a deployment left in `launching` or `configuring`: a cleanupNode workflow terminates its
+     * instance (if any) and deletes its row. 409 while its deployment still runs (it cleans up itself).
+     */
+    async startCleanup(clusterName: string, nodeName: string) {
+      await requireCluster(clusterName);
+      const node = await model.getNode(clusterName, nodeName);
+      if (!node) throw new ServiceError(404, 'unknown_node', `Cluster ${clusterName} has no node named ${JSON.stringify(nodeName)}.`);
+      if (node.state !== 'launching' && node.state !== 'configuring') {
+        throw new ServiceError(409, 'node_not_stuck', `Node ${nodeName} is ${node.state}: only a node left launching or configuring is cleaned up (remove an active node instead).`);
+      }
+      const deployment = vocabulary.deployNodeWorkflowId(clusterName, node.deploymentId);
+      const running = await deps.temporal.workflow
+        .getHandle(deployment)
+        .describe()
+        .then((d) => d.status.name === 'RUNNING', (error: unknown) => (error instanceof WorkflowNotFoundError ? false : Promise.reject(error)));
+      if (running) throw new ServiceError(409, 'deployment_running', `Deployment ${node.deploymentId} of ${nodeName} is still running: cancel it, and it cleans up after itself.`, { workflowId: deployment });
+      const profile = await model.getProfile('ec2', node.ec2Profile);
+      if (!profile) throw new ServiceError(422, 'unknown_profile', `EC2 profile ${node.ec2Profile} of ${nodeName} no longer exists.`);
+      const workflowId = cleanupNodeWorkflowId(clusterName, nodeName);
+      const handle = await deps.temporal.workflow.start(cleanupNode, {
+        workflowId,
+        taskQueue: deps.taskQueue,
+        args: [{ cluster: clusterName, node: nodeName, deploymentId: node.deploymentId, region: profile.region, instanceId: node.instanceId }],
+        // Asking twice while one runs returns that one.
+        workflowIdConflictPolicy: 'USE_EXISTING',
+      });
+      return { workflowId, runId: handle.firstExecutionRunId, webUiUrl: deps.links.execution(workflowId, handle.firstExecutionRunId) };
+    },
+
     async startRemoval(clusterName: string, nodeName: string, body: output<typeof vocabulary.removeSchema>) {
       checkNotifyAddress('notify', body.notify);
       const cluster = await requireCluster(clusterName);
@@ -226,7 +265,9 @@ export function createNodesService(deps: NodesApiDependencies) {
     async scriptRun(workflowId: string): Promise<ScriptRunView> {
       const { description, handle } = await describeOwn(deps.temporal, [distributedScript.name], parseId(scriptRunWorkflowIdSchema, workflowId));
       const status = (description.status.name === 'FAILED' ? await failureDetails<ScriptRunStatus>(handle) : undefined) ?? (await handle.query(scriptRunStatusQuery));
-      return { ...status, workflowId, execution: description.status.name, webUiUrl: deps.links.execution(workflowId, description.runId) };
+      const stored = await outputs.forRun(workflowId);
+      const nodes = status.nodes.map((result) => withStoredOutput(result, stored.get(result.node)));
+      return { ...status, nodes, workflowId, execution: description.status.name, webUiUrl: deps.links.execution(workflowId, description.runId) };
     },
 
     /** Runs the same script again on the nodes that did not succeed (Ansible's "relaunch on failed hosts"). */

@@ -16,6 +16,7 @@ import { clientFactory, type CfFoundation } from '../activities/cf/foundations.t
 import { CF_CONVERGE_TASK_QUEUE } from '../workflows/cfConverge.shared.ts';
 import { createNodeActivities, type NodeActivityDependencies } from '../activities/nodes/index.ts';
 import { createFleetModel } from '../db/nodes.ts';
+import { createScriptOutputStore } from '../db/scriptOutputs.ts';
 import { NODES_TASK_QUEUE } from '../workflows/nodes.shared.ts';
 
 export interface WorkerDependencies {
@@ -30,7 +31,7 @@ export interface WorkerDependencies {
   /** Cloud Foundry foundations by name, and where prototype bits are read from. */
   cf: { foundations: Record<string, CfFoundation>; bitsDir: string };
   /** EC2/ELBv2 clients, the SSH runner and resolver, and the mailer (the fleet model comes from clients.mysql). */
-  nodes: Omit<NodeActivityDependencies, 'model'>;
+  nodes: Omit<NodeActivityDependencies, 'model' | 'outputs'>;
   /** Overrides the task queue names (tests use unique queues per test). */
   taskQueueSuffix?: string;
 }
@@ -62,7 +63,7 @@ export async function createWorkers(deps: WorkerDependencies): Promise<Worker[]>
     Worker.create({
       ...common,
       taskQueue: NODES_TASK_QUEUE + suffix,
-      activities: createNodeActivities({ ...deps.nodes, model: createFleetModel(deps.clients.mysql) }),
+      activities: createNodeActivities({ ...deps.nodes, model: createFleetModel(deps.clients.mysql), outputs: createScriptOutputStore(deps.clients.mysql) }),
       // Waiters and scripts heartbeat every second; SSH sessions are cheap, so let many run at once.
       maxConcurrentActivityTaskExecutions: 100,
       maxHeartbeatThrottleInterval: '2 seconds',

@@ -44,13 +44,13 @@ export async function deployNode(rawInput: DeployNodeInput): Promise<RunbookResu
     node = reservation.node.name;
     runbook.status.node = node;
     notify ??= cluster.notifyEmail;
-    runbook.compensate('reserve', () => acts.records.releaseReservation(input.deploymentId));
+    runbook.compensate('reserve', () => acts.undo.releaseReservation(input.deploymentId));
 
     // Registered before the launch: a launch whose answer was lost is still found (by its tag) and terminated.
     let instanceId: string | null = null;
     runbook.compensate('launch', async () => {
-      const terminated = await acts.records.terminateDeploymentInstances({ region: ec2Profile.region, deploymentId: input.deploymentId, instanceId });
-      for (const id of terminated) await acts.waitTerminated.waitInstanceTerminated({ region: ec2Profile.region, instanceId: id, timeoutMs: timings.instanceTerminatedMs, pollMs: timings.pollMs });
+      const terminated = await acts.undo.terminateDeploymentInstances({ region: ec2Profile.region, deploymentId: input.deploymentId, instanceId });
+      for (const id of terminated) await acts.undo.waitInstanceTerminated({ region: ec2Profile.region, instanceId: id, timeoutMs: timings.instanceTerminatedMs, pollMs: timings.pollMs });
     });
     const launched = await runbook.step('launch', () =>
       acts.records.launchInstance({ deploymentId: input.deploymentId, clientToken: clientTokenFor(input.deploymentId), cluster: cluster.name, node, profile: ec2Profile }),
@@ -101,12 +101,12 @@ export async function deployNode(rawInput: DeployNodeInput): Promise<RunbookResu
     }
 
     const lbTarget = { region: ec2Profile.region, targetGroup: ec2Profile.targetGroup, instanceId, port: ec2Profile.targetPort };
-    runbook.compensate('lb-register', () => acts.records.deregisterTarget(lbTarget));
+    runbook.compensate('lb-register', () => acts.undo.deregisterTarget(lbTarget));
     await runbook.step('lb-register', () => acts.records.registerTarget(lbTarget), (r) => r.targetGroupArn.split(':').pop());
     await runbook.step('lb-healthy', () => acts.waitTarget.waitTargetHealthy({ ...lbTarget, timeoutMs: timings.targetHealthyMs, pollMs: timings.pollMs }));
 
     // Undone first, so no script run picks the node while it is deregistered and terminated.
-    runbook.compensate('cluster-update', () => acts.records.setNodeState(cluster.name, node, 'configuring'));
+    runbook.compensate('cluster-update', () => acts.undo.setNodeState(cluster.name, node, 'configuring'));
     await runbook.step('cluster-update', () => clusterUpdate(acts, cluster, 'activate', node, timings.scriptMs), (r) => r);
     runbook.setState('succeeded');
   } catch (error) {

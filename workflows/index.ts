@@ -6,3 +6,4 @@ export { cfConverge } from './cfConverge.ts';
 export { deployNode } from './deployNode.ts';
 export { removeNode } from './removeNode.ts';
 export { distributedScript } from './distributedScript.ts';
+export { cleanupNode } from './cleanupNode.ts';

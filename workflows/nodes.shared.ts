@@ -199,6 +199,8 @@ export interface NodeTimings {
   targetHealthyMs: number;
   targetDrainedMs: number;
   instanceTerminatedMs: number;
+  /** Compensations retry until they succeed, at most this long apart (an outage never leaves an instance behind). */
+  compensationRetryMaxMs: number;
 }
 
 export const defaultNodeTimings: NodeTimings = {
@@ -211,6 +213,7 @@ export const defaultNodeTimings: NodeTimings = {
   targetHealthyMs: 10 * 60_000,
   targetDrainedMs: 10 * 60_000,
   instanceTerminatedMs: 10 * 60_000,
+  compensationRetryMaxMs: 60_000,
 };
 
 /** The steps of the new-node runbook, in order: the seed's table, with registration after configuration. */
@@ -301,8 +304,10 @@ export type FailurePolicy = (typeof failurePolicies)[number];
 
 export const MAX_SCRIPT_PARALLELISM = 50;
 export const MAX_SCRIPT_BYTES = 64 * 1024;
-/** Output kept per stream and node; the rest is cut (and says so). */
+/** Output kept per stream and node (in MySQL, table script_outputs); the rest is cut (and says so). */
 export const MAX_OUTPUT_BYTES = 16 * 1024;
+/** The end of each stream a script run's workflow keeps (its payloads stay small whatever nodes print). */
+export const OUTPUT_TAIL_BYTES = 512;
 
 export type NodeOutcome = 'pending' | 'running' | 'succeeded' | 'failed' | 'timed-out' | 'unreachable' | 'skipped';
 
@@ -323,8 +328,12 @@ export interface NodeScriptResult {
   node: string;
   outcome: NodeOutcome;
   exitCode: number | null;
+  /** In the workflow, the last OUTPUT_TAIL_BYTES of each stream; the script-run views put the stored output here. */
   stdout: string;
   stderr: string;
+  /** What the node printed on each stream, in bytes (absent before the run's output went to MySQL). */
+  stdoutBytes?: number;
+  stderrBytes?: number;
   truncated: boolean;
   durationMs: number | null;
   error?: string;
@@ -384,12 +393,13 @@ export const timingsSchema = z.strictObject({
   sshReadyMs: timingMs,
   puppetMs: timingMs,
   scriptMs: timingMs,
+  compensationRetryMaxMs: timingMs,
   targetHealthyMs: timingMs,
   targetDrainedMs: timingMs,
   instanceTerminatedMs: timingMs,
 } satisfies Record<keyof NodeTimings, typeof timingMs>);
 
-const deploymentIdSchema = z.string().check(z.regex(new RegExp(`^${RUN_KEY}$`), 'must be 1 to 64 letters, digits, dots, dashes or underscores'));
+export const deploymentIdSchema = z.string().check(z.regex(new RegExp(`^${RUN_KEY}$`), 'must be 1 to 64 letters, digits, dots, dashes or underscores'));
 const deploymentFields = {
   /** Override the cluster's profiles, as PyScaler's DeployEc2Node action could. */
   ec2Profile: z.optional(profileNameSchema),

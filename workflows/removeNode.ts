@@ -22,10 +22,10 @@ export async function removeNode(rawInput: RemoveNodeInput): Promise<RunbookResu
     const { node, cluster, ec2Profile } = await runbook.step('check', () => acts.records.beginRemoval({ cluster: input.cluster, node: input.node }), (r) => `${r.node.instanceId ?? 'no instance'}`);
     notify ??= cluster.notifyEmail;
     runbook.status.instanceId = node.instanceId;
-    runbook.compensate('check', () => acts.records.setNodeState(cluster.name, node.name, 'active'));
+    runbook.compensate('check', () => acts.undo.setNodeState(cluster.name, node.name, 'active'));
     if (node.instanceId) {
       const lbTarget = { region: ec2Profile.region, targetGroup: ec2Profile.targetGroup, instanceId: node.instanceId, port: ec2Profile.targetPort };
-      runbook.compensate('lb-deregister', () => acts.records.registerTarget(lbTarget));
+      runbook.compensate('lb-deregister', () => acts.undo.registerTarget(lbTarget));
       await runbook.step('lb-deregister', () => acts.records.deregisterTarget(lbTarget));
       await runbook.step('lb-drained', () => acts.waitTarget.waitTargetDrained({ ...lbTarget, timeoutMs: timings.targetDrainedMs, pollMs: timings.pollMs }));
       const terminated = await runbook.step('terminate', () =>

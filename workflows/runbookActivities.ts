@@ -30,6 +30,12 @@ export function runbookActivities(timings: NodeTimings) {
       startToCloseTimeout: '20 seconds',
       retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds', maximumAttempts: 10, nonRetryableErrorTypes: finalErrors },
     }),
+    /** Compensations: retried without limit (a final refusal aside), at most compensationRetryMaxMs apart. */
+    undo: proxyActivities<NodeActivities>({
+      startToCloseTimeout: timings.instanceTerminatedMs + 60_000,
+      heartbeatTimeout: '6 seconds',
+      retry: { initialInterval: Math.min(1000, timings.compensationRetryMaxMs), maximumInterval: timings.compensationRetryMaxMs, nonRetryableErrorTypes: finalErrors },
+    }),
     waitRunning: waiter(timings.instanceRunningMs),
     waitStatusOk: waiter(timings.instanceStatusOkMs),
     waitTerminated: waiter(timings.instanceTerminatedMs),

@@ -1,6 +1,6 @@
 // DistributedScript's core: a script on many nodes with bounded parallelism and a failure policy.
 // Used by the distributedScript workflow and by the runbooks' "cluster update" step.
-import { proxyActivities } from '@temporalio/workflow';
+import { ActivityCancellationType, isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { NodeActivities } from '../activities/nodes/index.ts';
 import { failedOutcomes, type FailurePolicy, type NodeScriptResult, type SshTarget } from './nodes.shared.ts';
 import { failureMessage } from './runbook.ts';
@@ -21,11 +21,14 @@ export async function runScriptOnNodes(targets: SshTarget[], options: FanOutOpti
   const { runScriptOnNode } = proxyActivities<NodeActivities>({
     startToCloseTimeout: options.nodeTimeoutMs + 30_000,
     heartbeatTimeout: '6 seconds',
+    // A cancelled run waits until each node's script is stopped there (the activity kills it).
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     // An unreachable node gets three tries; a script that ran is never re-run (its exit is the result).
     retry: { initialInterval: '500 milliseconds', maximumAttempts: 3, nonRetryableErrorTypes: ['SshKeyMissing', 'SshHostKeyMismatch'] },
   });
   let next = 0;
   let stop = false;
+  let cancelled: unknown;
   const lane = async () => {
     while (!stop && next < targets.length) {
       const index = next++;
@@ -35,6 +38,12 @@ export async function runScriptOnNodes(targets: SshTarget[], options: FanOutOpti
       try {
         results[index] = await runScriptOnNode({ target, context: { cluster: options.cluster, node: target.node }, script: options.script, timeoutMs: options.nodeTimeoutMs });
       } catch (error) {
+        if (isCancellation(error)) {
+          cancelled ??= error;
+          stop = true;
+          results[index] = { ...pendingResult(target.node), outcome: 'failed', error: 'cancelled: the script was stopped on the node' };
+          continue;
+        }
         results[index] = { ...pendingResult(target.node), outcome: 'unreachable', error: failureMessage(error) };
       }
       // Fail fast: no node starts after the first failure; those already running finish.
@@ -47,5 +56,6 @@ export async function runScriptOnNodes(targets: SshTarget[], options: FanOutOpti
     if (result.outcome === 'pending') results[index] = { ...result, outcome: 'skipped', error: 'not started: an earlier node failed (fail-fast)' };
   }
   options.onProgress?.(results);
+  if (cancelled !== undefined) throw cancelled;
   return results;
 }

@@ -3,12 +3,15 @@ import type { Config } from '../../config.ts';
 import { createAwsActivities, createAwsClients, createSshEndpointResolver, type AwsClients, type SshEndpointResolver } from './aws.ts';
 import { createEmailActivities, createSmtpMailer, type Mailer } from './email.ts';
 import type { FleetModel } from '../../db/nodes.ts';
+import type { ScriptOutputStore } from '../../db/scriptOutputs.ts';
 import { createFleetRecordActivities } from './records.ts';
 import { createNodeScriptActivities } from './scripts.ts';
 import { createSshRunner, type SshRunner } from './ssh.ts';
 
 export interface NodeActivityDependencies {
   model: FleetModel;
+  /** Where script runs' output goes (MySQL's script_outputs). */
+  outputs: ScriptOutputStore;
   aws: AwsClients;
   resolveSshEndpoint: SshEndpointResolver;
   ssh: SshRunner;
@@ -21,7 +24,7 @@ export function createNodeActivities(deps: NodeActivityDependencies) {
   return {
     ...createFleetRecordActivities(deps.model),
     ...createAwsActivities({ aws: deps.aws, resolveSshEndpoint: deps.resolveSshEndpoint, userDataOf: async (name) => (await deps.model.getProfileForLaunch(name))?.userData }),
-    ...createNodeScriptActivities({ ssh: deps.ssh }),
+    ...createNodeScriptActivities({ ssh: deps.ssh, outputs: deps.outputs }),
     ...createEmailActivities({ mailer: deps.mailer, allowedDomains: deps.notifyAllowedDomains }),
   };
 }

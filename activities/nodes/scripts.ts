@@ -1,10 +1,12 @@
 // OSConfiguration, LocalScript and DistributedScript's per-node step: commands sent over SSH.
 // A deployment step fails on a non-zero exit; a DistributedScript node reports it as its result.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Context, heartbeat } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
-import type { CommandResult, NodeScriptResult, SshTarget } from '../../workflows/nodes.shared.ts';
-import { envPrefix, scriptCommand, SshHostKeyMismatchError, SshKeyError, SshUnreachableError, type SshRunner } from './ssh.ts';
+import { activityInfo, Context, heartbeat } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import type { ScriptOutputStore } from '../../db/scriptOutputs.ts';
+import { MAX_OUTPUT_BYTES, OUTPUT_TAIL_BYTES, type CommandResult, type NodeScriptResult, type SshTarget } from '../../workflows/nodes.shared.ts';
+import { killCommand, markerKey, onceCommand, parseMarkedOutput, type MarkedOutput } from './scriptMarker.ts';
+import { CommandAbortedError, envPrefix, SshHostKeyMismatchError, SshKeyError, SshUnreachableError, type SshRunner } from './ssh.ts';
 
 /** The last lines of a stream, for an error message that fits on a screen. */
 export function tail(text: string, lines = 6): string {
@@ -30,16 +32,59 @@ function finalSshFailure(error: unknown): ApplicationFailure | undefined {
 }
 
 /** Runs a command; an unreachable node or a missing key becomes the right kind of Temporal failure. */
-async function runOn(ssh: SshRunner, target: SshTarget, command: string, options: { timeoutMs: number; stdin?: string }, heartbeatEveryMs: number): Promise<CommandResult> {
+async function runOn(
+  ssh: SshRunner,
+  target: SshTarget,
+  command: string,
+  options: { timeoutMs: number; stdin?: string; maxOutputBytes?: number; signal?: AbortSignal },
+  heartbeatEveryMs = 1000,
+): Promise<CommandResult> {
   const beat = setInterval(() => heartbeat(), heartbeatEveryMs);
   try {
     return await ssh.run(target, command, options);
   } catch (error) {
+    if (error instanceof CommandAbortedError) throw error;
     if (error instanceof SshUnreachableError) throw ApplicationFailure.retryable(error.message, 'SshUnreachable');
     throw finalSshFailure(error) ?? error;
   } finally {
     clearInterval(beat);
   }
+}
+
+/** Cancellations that mean "stop the script": not a worker shutting down or an attempt timing out (its retry waits for the script). */
+const STOPPING_REASONS = ['CANCELLED', 'NOT_FOUND'];
+
+/**
+ * A script on one node, at most once per activity (scriptMarker.ts): a retry waits for the run an
+ * earlier attempt started and reports it. Cancelling the activity kills the script's process group
+ * on the node; a script past its timeout is killed there too.
+ */
+async function runScriptOnce(ssh: SshRunner, request: { target: SshTarget; context: NodeContext; script: string; timeoutMs: number }): Promise<{ result: CommandResult; output: MarkedOutput }> {
+  const info = activityInfo();
+  const key = markerKey({ workflowId: info.workflowExecution?.workflowId ?? '', runId: info.workflowExecution?.runId ?? '', activityId: info.activityId, node: request.target.node });
+  const kill = () => ssh.run(request.target, killCommand(key), { timeoutMs: 10_000 }).catch(() => undefined);
+  const cancelled = Context.current().cancellationSignal;
+  try {
+    const result = await runOn(ssh, request.target, onceCommand(key, nodeEnv(request.context), request.timeoutMs, MAX_OUTPUT_BYTES), {
+      timeoutMs: request.timeoutMs,
+      stdin: request.script,
+      maxOutputBytes: MAX_OUTPUT_BYTES + 64,
+      signal: cancelled,
+    });
+    if (result.timedOut) await kill();
+    return { result, output: parseMarkedOutput(result.stdout, result.stderr, MAX_OUTPUT_BYTES) };
+  } catch (error) {
+    if (!(error instanceof CommandAbortedError)) throw error;
+    const reason = cancelled.reason instanceof Error ? cancelled.reason.message : String(cancelled.reason);
+    if (STOPPING_REASONS.includes(reason)) await kill();
+    throw new CancelledFailure(`script on ${request.target.node} cancelled (${reason})${STOPPING_REASONS.includes(reason) ? ': its processes there were stopped' : ''}`);
+  }
+}
+
+/** The last `bytes` bytes of a text (a summary for a workflow payload). */
+export function tailBytes(text: string, bytes = OUTPUT_TAIL_BYTES): string {
+  const buffer = Buffer.from(text, 'utf8');
+  return buffer.length <= bytes ? text : buffer.subarray(buffer.length - bytes).toString('utf8');
 }
 
 function describeExit(result: CommandResult): string {
@@ -48,8 +93,8 @@ function describeExit(result: CommandResult): string {
   return `exited with ${result.exitCode}`;
 }
 
-export function createNodeScriptActivities(deps: { ssh: SshRunner; heartbeatEveryMs?: number }) {
-  const { ssh } = deps;
+export function createNodeScriptActivities(deps: { ssh: SshRunner; outputs: ScriptOutputStore; heartbeatEveryMs?: number }) {
+  const { ssh, outputs } = deps;
   // Well inside the callers' 6 s heartbeat timeout: one SSH attempt alone may take 10 s.
   const heartbeatEveryMs = deps.heartbeatEveryMs ?? 1000;
   return {
@@ -122,7 +167,8 @@ export function createNodeScriptActivities(deps: { ssh: SshRunner; heartbeatEver
 
     /** LocalScript: one node, the script on stdin of `sh -s`; a non-zero exit fails the step. */
     async runNodeScript(request: { target: SshTarget; context: NodeContext; script: string; timeoutMs: number }) {
-      const result = await runOn(ssh, request.target, scriptCommand(nodeEnv(request.context), request.timeoutMs), { timeoutMs: request.timeoutMs, stdin: request.script }, heartbeatEveryMs);
+      const { result: raw, output } = await runScriptOnce(ssh, request);
+      const result = { ...raw, stdout: output.stdout, stderr: output.stderr };
       if (result.exitCode === 0) return { durationMs: result.durationMs, stdout: tail(result.stdout, 20) };
       throw ApplicationFailure.nonRetryable(
         `Script on ${request.context.node} ${describeExit(result)}: ${tail(result.stderr || result.stdout, 3)}`,
@@ -131,16 +177,22 @@ export function createNodeScriptActivities(deps: { ssh: SshRunner; heartbeatEver
       );
     },
 
-    /** DistributedScript's step on one node: every exit is a result; only an unreachable node throws. */
+    /**
+     * DistributedScript's step on one node: every exit is a result; only an unreachable node throws.
+     * The output goes to MySQL under the run's workflow ID; the result keeps byte counts and tails.
+     */
     async runScriptOnNode(request: { target: SshTarget; context: NodeContext; script: string; timeoutMs: number }): Promise<NodeScriptResult> {
-      const result = await runOn(ssh, request.target, scriptCommand(nodeEnv(request.context), request.timeoutMs), { timeoutMs: request.timeoutMs, stdin: request.script }, heartbeatEveryMs);
+      const { result, output } = await runScriptOnce(ssh, request);
+      await outputs.save(activityInfo().workflowExecution?.workflowId ?? '', request.target.node, output);
       return {
         node: request.target.node,
         outcome: result.timedOut ? 'timed-out' : result.exitCode === 0 ? 'succeeded' : 'failed',
         exitCode: result.exitCode,
-        stdout: result.stdout,
-        stderr: result.stderr,
-        truncated: result.truncated,
+        stdout: tailBytes(output.stdout),
+        stderr: tailBytes(output.stderr),
+        stdoutBytes: output.stdoutBytes,
+        stderrBytes: output.stderrBytes,
+        truncated: output.stdoutTruncated || output.stderrTruncated,
         durationMs: result.durationMs,
       };
     },

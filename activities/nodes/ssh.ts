@@ -24,6 +24,13 @@ export interface CommandOptions {
   /** Written to the command's standard input, then closed (how scripts and manifests are sent). */
   stdin?: string;
   maxOutputBytes?: number;
+  /** Stops waiting (and closes the connection) when aborted: the promise rejects with CommandAbortedError. */
+  signal?: AbortSignal;
+}
+
+/** The caller stopped waiting for the command (its signal was aborted). */
+export class CommandAbortedError extends Error {
+  override name = 'CommandAbortedError';
 }
 
 export interface SshRunner {
@@ -89,13 +96,17 @@ export function createSshRunner(options: { keysDir: string; connectTimeoutMs?: n
         const client = new Client();
         let settled = false;
         let timer: NodeJS.Timeout | undefined;
+        const onAbort = () => finish(() => reject(new CommandAbortedError(`stopped waiting for the command on ${target.node}`)));
         const finish = (outcome: () => void) => {
           if (settled) return;
           settled = true;
           clearTimeout(timer);
+          commandOptions.signal?.removeEventListener('abort', onAbort);
           client.end();
           outcome();
         };
+        if (commandOptions.signal?.aborted) return onAbort();
+        commandOptions.signal?.addEventListener('abort', onAbort);
         client.on('error', (error) =>
           finish(() =>
             reject(
@@ -144,15 +155,6 @@ export function createSshRunner(options: { keysDir: string; connectTimeoutMs?: n
       });
     },
   };
-}
-
-/**
- * A command that reads a script on stdin, limited on the node itself by timeout(1) where it exists
- * (killing the script's whole process group), so a timed-out script does not linger there.
- */
-export function scriptCommand(env: Record<string, string>, timeoutMs: number): string {
-  const seconds = Math.ceil(timeoutMs / 1000) + 1;
-  return `if command -v timeout >/dev/null 2>&1; then exec env ${envPrefix(env)}timeout -k 5 ${seconds} sh -s; else exec env ${envPrefix(env)}sh -s; fi`;
 }
 
 /** `'it''s'`-style quoting for a POSIX shell: the value stays one word, whatever it holds. */

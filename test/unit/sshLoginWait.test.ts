@@ -7,6 +7,7 @@ import { DefaultLogger } from '@temporalio/worker';
 import { createNodeScriptActivities } from '../../activities/nodes/scripts.ts';
 import { SshUnreachableError, type SshRunner } from '../../activities/nodes/ssh.ts';
 import type { CommandResult, SshTarget } from '../../workflows/nodes.shared.ts';
+import type { ScriptOutputStore } from '../../db/scriptOutputs.ts';
 
 const target: SshTarget = { node: 'n1', host: '127.0.0.1', port: 2222, user: 'fleet', keyRef: 'local-ed25519' };
 const loggedIn: CommandResult = { exitCode: 0, signal: null, stdout: '', stderr: '', truncated: false, timedOut: false, durationMs: 5, hostKeySha256: 'abc' };
@@ -37,10 +38,16 @@ function recordHeartbeats(env: MockActivityEnvironment) {
 
 const between = (times: number[], from: number, to: number) => times.filter((t) => t > from && t < to).length;
 
+/** waitSshLogin stores no script output. */
+const noOutputs: ScriptOutputStore = {
+  save: () => Promise.reject(new Error('waitSshLogin must not store output')),
+  forRun: () => Promise.reject(new Error('waitSshLogin must not read output')),
+};
+
 describe('waitSshLogin heartbeats while it waits', () => {
   it('heartbeats during one attempt that takes many heartbeat periods', async () => {
     const { ssh, attempts } = slowRunner(600, 1);
-    const activities = createNodeScriptActivities({ ssh, heartbeatEveryMs: 50 });
+    const activities = createNodeScriptActivities({ ssh, outputs: noOutputs, heartbeatEveryMs: 50 });
     const env = quietEnvironment();
     const beats = recordHeartbeats(env);
 
@@ -53,7 +60,7 @@ describe('waitSshLogin heartbeats while it waits', () => {
 
   it('heartbeats during the pause between attempts', async () => {
     const { ssh, attempts } = slowRunner(1, 1);
-    const activities = createNodeScriptActivities({ ssh, heartbeatEveryMs: 50 });
+    const activities = createNodeScriptActivities({ ssh, outputs: noOutputs, heartbeatEveryMs: 50 });
     const env = quietEnvironment();
     const beats = recordHeartbeats(env);
 
@@ -64,7 +71,7 @@ describe('waitSshLogin heartbeats while it waits', () => {
 
   it('stops heartbeating once it has given up', async () => {
     const { ssh } = slowRunner(1, Infinity);
-    const activities = createNodeScriptActivities({ ssh, heartbeatEveryMs: 20 });
+    const activities = createNodeScriptActivities({ ssh, outputs: noOutputs, heartbeatEveryMs: 20 });
     const env = quietEnvironment();
     const beats = recordHeartbeats(env);
 

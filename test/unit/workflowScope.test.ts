@@ -40,7 +40,7 @@ const runningRow = {
 
 /**
  * The app over a Temporal client whose executions are all RUNNING workflows of `type`, recording
- * every call (`getHandle <id>`, `describe <id>`, `cancel <id>`…), and a MySQL pool answering `rows`.
+ * every call (`getHandle <id>`, `describe <id>`, `cancel <id>`…), and a MySQL pool answering `rows` to request-run queries.
  */
 function stubApp({ type = 'none', rows = [] as unknown[] } = {}) {
   const calls: string[] = [];
@@ -63,7 +63,7 @@ function stubApp({ type = 'none', rows = [] as unknown[] } = {}) {
             type, workflowId, runId: runId ?? RUN_ID, status: { name: 'RUNNING' }, startTime: new Date(0), closeTime: undefined,
             typedSearchAttributes: { get: () => undefined }, raw: {},
           }),
-          query: call('query', { phases: {}, outcomes: [], failures: [], ok: 0, failed: 0, timeline: [], status: 'running' }),
+          query: call('query', { phases: {}, outcomes: [], failures: [], nodes: [], ok: 0, failed: 0, timeline: [], status: 'running' }),
           signal: call('signal'),
           cancel: call('cancel'),
           result: call('result', {}),
@@ -77,7 +77,8 @@ function stubApp({ type = 'none', rows = [] as unknown[] } = {}) {
   const mysql = {
     query: async (sql: string) => {
       queries.push(sql);
-      return [rows, []];
+      // The rows are request runs': other tables (a script run's output) have none.
+      return [sql.includes('request_recorder') ? rows : [], []];
     },
   } as unknown as Pool;
   const probe = () => Promise.reject(new Error('probes must not be called'));

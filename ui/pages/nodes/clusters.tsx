@@ -178,7 +178,19 @@ function runbookOf(node: NodeRecord): string | null {
 function NodeAction({ cluster, node, active }: { cluster: Cluster; node: NodeRecord; active: number }) {
   if (node.state !== 'active') {
     const runbook = runbookOf(node);
-    return runbook ? <a href={runbookPath(runbook)}>{node.state === 'removing' ? 'removal' : 'deployment'} in progress →</a> : null;
+    const link = runbook ? <a href={runbookPath(runbook)}>{node.state === 'removing' ? 'removal' : 'deployment'} in progress →</a> : null;
+    if (node.state === 'removing') return link;
+    // A deployment that died (or an outage older sagas gave up on) leaves the node here: it can be cleaned up.
+    const cleanup = `/ui/nodes/clusters/${encodeURIComponent(cluster.name)}/nodes/${encodeURIComponent(node.name)}/cleanup`;
+    const confirm = `Clean up ${node.name}? Its instance is terminated and the node removed (refused while its deployment runs).`;
+    return (
+      <>
+        {link}{' '}
+        <button type="button" class="danger" hx-post={cleanup} hx-confirm={confirm} hx-target="#cluster-result" hx-swap="innerHTML" hx-disabled-elt="this">
+          Clean up
+        </button>
+      </>
+    );
   }
   const atMinimum = active <= cluster.minNodes;
   return (

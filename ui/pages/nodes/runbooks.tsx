@@ -128,6 +128,14 @@ export function runbooksRoutes(deps: NodesPagesDependencies, frame: NodesFrame) 
         return refusal(c, error);
       }
     })
+    .post('/ui/nodes/clusters/:name/nodes/:node/cleanup', access('operator'), async (c) => {
+      try {
+        const started = await service.startCleanup(c.req.param('name'), c.req.param('node'));
+        return c.html(<span role="status">Cleanup of {c.req.param('node')} started (<a href={started.webUiUrl}>{started.workflowId}</a>): its instance is terminated, then the node removed.</span>);
+      } catch (error) {
+        return refusal(c, error);
+      }
+    })
     .get('/nodes/runbooks/:workflowId', access('viewer'), (c) =>
       pageOr404(c, async () => {
         const view = await service.runbook(c.req.param('workflowId'));

@@ -75,18 +75,21 @@ export function ScriptRunsTable({ runs }: { runs: ExecutionSummary[] }) {
 
 const outcomeFailed = (n: NodeScriptResult) => failedOutcomes.includes(n.outcome) || n.outcome === 'skipped';
 
+/** A stream's label with what the node printed in full (the page shows the first MAX_OUTPUT_BYTES, stored in MySQL). */
+const streamTitle = (stream: string, bytes: number | undefined) => (bytes === undefined ? stream : `${stream}: ${bytes} bytes printed`);
+
 function NodeOutput({ result }: { result: NodeScriptResult }) {
   if (!result.stdout && !result.stderr && !result.error) return <span class="muted">{result.outcome === 'pending' || result.outcome === 'running' ? '…' : 'no output'}</span>;
   return (
     <>
       {result.error ? <div class="error-text">{result.error}</div> : null}
       {result.stdout ? (
-        <pre class="output stdout" title="stdout">
+        <pre class="output stdout" title={streamTitle('stdout', result.stdoutBytes)}>
           {result.stdout}
         </pre>
       ) : null}
       {result.stderr ? (
-        <pre class="output stderr" title="stderr">
+        <pre class="output stderr" title={streamTitle('stderr', result.stderrBytes)}>
           {result.stderr}
         </pre>
       ) : null}
