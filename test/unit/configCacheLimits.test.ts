@@ -20,6 +20,14 @@ function fakeEtcd(options: { refuse?: string } = {}) {
         },
       }),
     }),
+    getAll: () => ({
+      prefix: (prefix: string) => ({
+        exec: async () => ({
+          header: { revision: String(revision) },
+          kvs: [...data].filter(([key]) => key.startsWith(prefix)).map(([key, value]) => ({ key: Buffer.from(key), value: Buffer.from(value), mod_revision: String(revision) })),
+        }),
+      }),
+    }),
     delete: () => ({
       key: (key: string) => ({
         exec: async () => {
@@ -92,5 +100,15 @@ describe('config cache limits', () => {
     const unavailable = await down.app.request('/config/a', put('1'));
     expect(unavailable.status).toBe(503);
     expect(((await unavailable.json()) as ErrorBody).error.code).toBe('etcd_unavailable');
+  });
+
+  it('tells the editor on the Config cache page when a save would pass a limit, writing nothing', async () => {
+    const { app, data } = appWithCache({ maxKeys: 1, maxTotalBytes: 1_000_000 });
+    expect((await app.request('/config/a', put('1'))).status).toBe(200);
+    const form = new URLSearchParams({ key: 'b', value: '2', filter: '' });
+    const page = await app.request('/ui/config-cache', { method: 'POST', body: form, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('its limit (CONFIG_CACHE_MAX_KEYS=1)');
+    expect([...data.keys()]).toEqual(['/p/a']);
   });
 });
