@@ -216,6 +216,8 @@ export class ConfigCache {
       state: this.#state,
       revision: this.#revision,
       keys: this.#entries.size - this.#deleted.size,
+      bytes: this.#totalBytes,
+      limits: this.limits,
       resyncs: this.#resyncs,
       lastResync: this.#lastResync,
       lastError: this.#lastError,

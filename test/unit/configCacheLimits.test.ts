@@ -88,6 +88,7 @@ describe('config cache limits', () => {
     expect(cache.totalBytes).toBe(11);
     expect((await app.request('/config/c', put('"1234"'))).status).toBe(200);
     expect(data.get('/p/c')).toBe('"1234"');
+    expect(await (await app.request('/api/config-cache')).json()).toMatchObject({ keys: 3, bytes: 18, limits: { maxKeys: 100, maxTotalBytes: 20 } });
   });
 
   it('answers 507 naming ETCD_QUOTA_BYTES when etcd refuses a write for its space quota, and 503 for other etcd failures', async () => {
