@@ -52,7 +52,8 @@ export interface Config {
     queueLimit: number;
   };
   memcached: Endpoint;
-  etcd: Endpoint & { peerPort: number };
+  /** quotaBytes: etcd's --quota-backend-bytes when the stack starts it (ETCD_QUOTA_BYTES); past it etcd raises NOSPACE and refuses writes. */
+  etcd: Endpoint & { peerPort: number; quotaBytes: number };
   /** Start MariaDB, memcached and etcd as child processes (false when pointing at existing servers). */
   runLocalServices: boolean;
   /** A prebuilt workflow bundle (workers/bundle.ts writes one at start). */
@@ -76,6 +77,9 @@ export interface Config {
     keyPrefix: string;
     /** Largest value PUT /config/<key> accepts, in bytes; larger ones answer 413. */
     maxValueBytes: number;
+    /** Most keys and most bytes (keys + values) one instance's cache holds; a PUT past either answers 507. */
+    maxKeys: number;
+    maxTotalBytes: number;
     /** When set, API instance i (1…N) also listens on instanceBasePort + i − 1, so each instance can be addressed. */
     instanceBasePort: number | undefined;
   };
@@ -208,6 +212,8 @@ function configCacheSettings(env: Env, instances: number): Config['configCache']
     // USER_KEY_PREFIX is the seed's name for it, so its manifests keep working.
     keyPrefix: env.CONFIG_CACHE_KEY_PREFIX?.trim() || env.USER_KEY_PREFIX?.trim() || '/fleet/config/',
     maxValueBytes: Math.max(1, count(env, 'CONFIG_CACHE_MAX_VALUE_BYTES', 64 * 1024, 1024 * 1024)),
+    maxKeys: Math.max(1, count(env, 'CONFIG_CACHE_MAX_KEYS', 100_000, 10_000_000)),
+    maxTotalBytes: Math.max(1, count(env, 'CONFIG_CACHE_MAX_TOTAL_BYTES', 64 * 1024 * 1024, 2 ** 33)),
     instanceBasePort,
   };
 }
@@ -326,7 +332,7 @@ export function loadConfig(env: Env = process.env): Config {
       queueLimit: count(env, 'MYSQL_QUEUE_LIMIT', 200, 100_000),
     },
     memcached: { host: text(env, 'MEMCACHED_HOST', '127.0.0.1'), port: port(env, 'MEMCACHED_PORT', 11211) },
-    etcd: { host: text(env, 'ETCD_HOST', '127.0.0.1'), port: port(env, 'ETCD_PORT', 2379), peerPort: port(env, 'ETCD_PEER_PORT', 2380) },
+    etcd: { host: text(env, 'ETCD_HOST', '127.0.0.1'), port: port(env, 'ETCD_PORT', 2379), peerPort: port(env, 'ETCD_PEER_PORT', 2380), quotaBytes: Math.max(1, count(env, 'ETCD_QUOTA_BYTES', 512 * 1024 * 1024, 2 ** 33)) },
     runLocalServices: flag(env, 'FLEET_LOCAL_SERVICES', true),
     workflowBundlePath: env.WORKFLOW_BUNDLE_PATH?.trim() || undefined,
     taskQueueSuffix: env.FLEET_TASK_QUEUE_SUFFIX?.trim() ?? '',

@@ -85,6 +85,9 @@ export function createEtcdClient(config: Config): Etcd3 {
  * never. Keepalive pings find a connection that went silent (a partition that resets nothing), which
  * would otherwise leave the watch, and so the cache, waiting for events forever.
  */
+/** etcd3 counts a write refused for etcd's space quota (NOSPACE) as transient: retrying it only opens the breaker, so reads fail too. */
+const transient = (error: Error) => isRecoverableError(error) && !/database space exceeded/.test(error.message);
+
 export function createConfigCacheEtcdClient(config: Config, options: { callTimeoutMs?: number; keepalive?: { intervalMs: number; timeoutMs: number } } = {}): Etcd3 {
   const callTimeoutMs = options.callTimeoutMs ?? 5000;
   // etcd refuses pings closer than 5 s apart (--grpc-keepalive-min-time).
@@ -99,8 +102,8 @@ export function createConfigCacheEtcdClient(config: Config, options: { callTimeo
     },
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
     faultHandling: {
-      host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 200, breaker: new ConsecutiveBreaker(3) }),
-      global: retry(handleWhen(isRecoverableError), { maxAttempts: 2, backoff: new ExponentialBackoff({ initialDelay: 20, maxDelay: 100 }) }),
+      host: () => circuitBreaker(handleWhen(transient), { halfOpenAfter: 200, breaker: new ConsecutiveBreaker(3) }),
+      global: retry(handleWhen(transient), { maxAttempts: 2, backoff: new ExponentialBackoff({ initialDelay: 20, maxDelay: 100 }) }),
     },
   });
 }

@@ -41,10 +41,21 @@ export function createDependencyProbes(clients: ServiceClients): Record<Dependen
       ),
     etcd: (timeoutMs) =>
       timed('etcd', timeoutMs, async () => {
-        const status = await clients.etcd.maintenance.status();
+        const [status, { alarms }] = await Promise.all([clients.etcd.maintenance.status(), clients.etcd.maintenance.alarm({ action: 'Get', memberID: 0, alarm: 'None' })]);
+        // An active alarm (NOSPACE past ETCD_QUOTA_BYTES, CORRUPT) means etcd answers but refuses writes.
+        const raised = alarms.map(({ alarm, memberID }) => ({ alarm: String(alarm).toUpperCase(), memberID })).filter(({ alarm }) => alarm !== 'NONE');
+        if (raised.length > 0) throw new Error(describeEtcdAlarms(raised));
         return `etcd ${status.version}`;
       }),
   };
+}
+
+function describeEtcdAlarms(alarms: { alarm: string; memberID: string }[]): string {
+  const which = alarms.map(({ alarm, memberID }) => `${alarm} (member ${memberID})`).join(', ');
+  const nospace = alarms.some(({ alarm }) => alarm === 'NOSPACE')
+    ? ': etcd is over its space quota (ETCD_QUOTA_BYTES) and refuses writes until compacted, defragmented and the alarm disarmed'
+    : ': etcd refuses writes until the alarm is disarmed';
+  return `etcd alarm active: ${which}${nospace}`;
 }
 
 export type HealthReportRecorder = (entry: { workflowId: string; runId: string; checkedAt: string; healthy: boolean; results: ProbeResult[] }) => Promise<void>;

@@ -66,6 +66,10 @@ export async function startEtcd(config: Config, hostEnv: HostEnv): Promise<Manag
       '--listen-peer-urls', peerUrl,
       '--initial-advertise-peer-urls', peerUrl,
       '--initial-cluster', `fleet=${peerUrl}`,
+      // Without compaction, history grows until the quota; past the quota etcd raises NOSPACE (see /readyz).
+      '--auto-compaction-mode', 'periodic',
+      '--auto-compaction-retention', '1h',
+      '--quota-backend-bytes', String(config.etcd.quotaBytes),
       '--logger', 'zap',
       '--log-outputs', 'stderr',
     ],

@@ -36,6 +36,7 @@ async function serveInstance(config: Config, instance: string): Promise<void> {
     keyPrefix: config.configCache.keyPrefix,
     instance,
     maxValueBytes: config.configCache.maxValueBytes,
+    limits: { maxKeys: config.configCache.maxKeys, maxTotalBytes: config.configCache.maxTotalBytes },
     log: console.log,
   }).start();
   const app = createApp({

@@ -29,6 +29,9 @@ export interface ConfigCacheStatus {
   /** The etcd revision the cache reflects in full (its snapshot, then every watch response applied). */
   revision: number;
   keys: number;
+  /** Bytes of keys and values held, and the limits a PUT is checked against (CONFIG_CACHE_MAX_KEYS, CONFIG_CACHE_MAX_TOTAL_BYTES). */
+  bytes: number;
+  limits: { maxKeys: number; maxTotalBytes: number };
   /** Snapshots taken after the first one. */
   resyncs: number;
   lastResync: { at: string; reason: string } | null;

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Etcd3, IKeyValue, IResponseHeader, IWatchResponse, Watcher } from 'etcd3';
 import type { ConfigCacheState, ConfigCacheStatus, ConfigReadSource } from './configCache.shared.ts';
+import { ServiceError } from './errors.ts';
 
 /** A value as JSON text (what GET answers), or undefined for a key known to be deleted at `revision`. */
 interface Stored {
@@ -30,6 +31,8 @@ export interface ConfigCacheOptions {
   instance: string;
   /** Largest value accepted, in bytes (the HTTP route answers 413 above it). */
   maxValueBytes?: number;
+  /** Most keys and bytes (keys + values) held; a write past either is refused with 507 before it reaches etcd. */
+  limits?: { maxKeys: number; maxTotalBytes: number };
   /** Delays between failed resync attempts: doubled from `initialMs` up to `maxMs`. */
   retry?: { initialMs: number; maxMs: number };
   log?(line: string): void;
@@ -56,6 +59,11 @@ const WATCH_START_TIMEOUT_MS = 10_000;
 
 const errorText = (error: unknown) => (error instanceof Error ? error.message || error.name : String(error));
 
+/** What an entry costs the cache: its key and its value (a deletion costs nothing). */
+const sizeOf = (key: string, json: string | undefined) => (json === undefined ? 0 : Buffer.byteLength(key) + Buffer.byteLength(json));
+
+const insufficientStorage = (message: string, details: Record<string, unknown>) => new ServiceError(507, 'insufficient_storage', message, details);
+
 /** Values written by other tools may not be JSON: they are served as a JSON string. */
 function asJson(value: Buffer): string {
   const text = value.toString('utf8');
@@ -71,6 +79,7 @@ export class ConfigCache {
   readonly instance: string;
   readonly keyPrefix: string;
   readonly maxValueBytes: number;
+  readonly limits: { maxKeys: number; maxTotalBytes: number };
   readonly #etcd: Etcd3;
   readonly #retry: { initialMs: number; maxMs: number };
   readonly #log: (line: string) => void;
@@ -78,6 +87,7 @@ export class ConfigCache {
   /** Keys whose entry is a deletion, kept until the watch has passed it (then any older event is behind us). */
   readonly #deleted = new Set<string>();
   #revision = 0;
+  #totalBytes = 0;
   #clusterId: string | undefined;
   #state: ConfigCacheState = 'starting';
   /** Bumped by every resync: events and outcomes of an older watch are ignored. */
@@ -95,6 +105,7 @@ export class ConfigCache {
     this.keyPrefix = options.keyPrefix;
     this.instance = options.instance;
     this.maxValueBytes = options.maxValueBytes ?? 64 * 1024;
+    this.limits = options.limits ?? { maxKeys: 100_000, maxTotalBytes: 64 * 1024 * 1024 };
     this.#retry = options.retry ?? { initialMs: 50, maxMs: 1000 };
     this.#log = options.log ?? (() => {});
   }
@@ -135,12 +146,41 @@ export class ConfigCache {
     return { json: json ?? null, source: 'etcd' };
   }
 
-  /** Writes JSON text (already validated and within maxValueBytes) and applies it here at its revision. */
+  /**
+   * Writes JSON text (already validated and within maxValueBytes) and applies it here at its
+   * revision. A new key or a bigger value that would take the cache past its limits, or a write
+   * etcd refuses for its space quota, is a 507 ServiceError.
+   */
   async put(key: string, json: string): Promise<{ revision: number }> {
-    const response = await this.#call(() => this.#etcd.put(this.keyPrefix + key).value(json).exec());
+    this.#ensureRoom(key, json);
+    const response = await this.#call(() => this.#etcd.put(this.keyPrefix + key).value(json).exec()).catch((error: Error) => {
+      if (!/database space exceeded/.test(errorText(error.cause))) throw error;
+      throw insufficientStorage('etcd is over its space quota (ETCD_QUOTA_BYTES) and refuses writes until it is compacted, defragmented and its NOSPACE alarm disarmed.', { setting: 'ETCD_QUOTA_BYTES' });
+    });
     const revision = Number(response.header.revision);
     this.#applyObserved(key, json, revision);
     return { revision };
+  }
+
+  /** Bytes held: every key and value in memory. */
+  get totalBytes(): number {
+    return this.#totalBytes;
+  }
+
+  #ensureRoom(key: string, json: string): void {
+    const { maxKeys, maxTotalBytes } = this.limits;
+    const current = this.#entries.get(key)?.json;
+    const keys = this.#entries.size - this.#deleted.size;
+    if (current === undefined && keys >= maxKeys) {
+      throw insufficientStorage(`The config cache holds ${keys} keys, its limit (CONFIG_CACHE_MAX_KEYS=${maxKeys}): delete keys or raise the limit.`, { limit: 'keys', setting: 'CONFIG_CACHE_MAX_KEYS', max: maxKeys });
+    }
+    const growth = sizeOf(key, json) - sizeOf(key, current);
+    if (growth > 0 && this.#totalBytes + growth > maxTotalBytes) {
+      throw insufficientStorage(
+        `The config cache holds ${this.#totalBytes} bytes of keys and values; ${growth} more would pass its limit (CONFIG_CACHE_MAX_TOTAL_BYTES=${maxTotalBytes}): delete keys or raise the limit.`,
+        { limit: 'bytes', setting: 'CONFIG_CACHE_MAX_TOTAL_BYTES', max: maxTotalBytes },
+      );
+    }
   }
 
   async delete(key: string): Promise<{ revision: number; deleted: boolean }> {
@@ -176,6 +216,8 @@ export class ConfigCache {
       state: this.#state,
       revision: this.#revision,
       keys: this.#entries.size - this.#deleted.size,
+      bytes: this.#totalBytes,
+      limits: this.limits,
       resyncs: this.#resyncs,
       lastResync: this.#lastResync,
       lastError: this.#lastError,
@@ -313,7 +355,8 @@ export class ConfigCache {
     const newerThanSnapshot = sameHistory ? [...this.#entries].filter(([, stored]) => stored.revision > revision) : [];
     this.#entries.clear();
     this.#deleted.clear();
-    for (const kv of kvs) this.#entries.set(this.#keyOf(kv), { json: asJson(kv.value), revision: Number(kv.mod_revision) });
+    this.#totalBytes = 0;
+    for (const kv of kvs) this.#store(this.#keyOf(kv), { json: asJson(kv.value), revision: Number(kv.mod_revision) });
     // Writes made here while the snapshot was on its way are newer than it: keep them.
     for (const [key, stored] of newerThanSnapshot) this.#store(key, stored);
     this.#clusterId = header.cluster_id;
@@ -354,6 +397,7 @@ export class ConfigCache {
   }
 
   #store(key: string, stored: Stored): void {
+    this.#totalBytes += sizeOf(key, stored.json) - sizeOf(key, this.#entries.get(key)?.json);
     this.#entries.set(key, stored);
     if (stored.json === undefined) this.#deleted.add(key);
     else this.#deleted.delete(key);

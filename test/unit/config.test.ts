@@ -88,13 +88,15 @@ describe('configuration', () => {
   });
 
   it('sets up the config cache: the seed’s key prefix, a value limit, and optional per-instance ports', () => {
-    expect(loadConfig({}).configCache).toEqual({ keyPrefix: '/fleet/config/', maxValueBytes: 65536, instanceBasePort: undefined });
+    expect(loadConfig({}).configCache).toEqual({ keyPrefix: '/fleet/config/', maxValueBytes: 65536, maxKeys: 100_000, maxTotalBytes: 64 * 1024 * 1024, instanceBasePort: undefined });
+    expect(loadConfig({}).etcd.quotaBytes).toBe(512 * 1024 * 1024);
+    expect(loadConfig({ ETCD_QUOTA_BYTES: '1048576' }).etcd.quotaBytes).toBe(1048576);
     expect(loadConfig({ USER_KEY_PREFIX: '/student-1234/' }).configCache.keyPrefix).toBe('/student-1234/');
     expect(loadConfig({ USER_KEY_PREFIX: '/seed/', CONFIG_CACHE_KEY_PREFIX: '/ours/' }).configCache.keyPrefix).toBe('/ours/');
     expect(() => loadConfig({ CONFIG_CACHE_INSTANCE_BASE_PORT: '65500', API_INSTANCES: '64' })).toThrow(/leaves no room for 64 instance ports/);
     expect(() => loadConfig({ CONFIG_CACHE_MAX_VALUE_BYTES: '2000000' })).toThrow(/CONFIG_CACHE_MAX_VALUE_BYTES="2000000" is not a count/);
-    const config = loadConfig({ CONFIG_CACHE_KEY_PREFIX: '/x/', CONFIG_CACHE_MAX_VALUE_BYTES: '1024', CONFIG_CACHE_INSTANCE_BASE_PORT: '4100', API_INSTANCES: '8' });
-    expect(config.configCache).toEqual({ keyPrefix: '/x/', maxValueBytes: 1024, instanceBasePort: 4100 });
+    const config = loadConfig({ CONFIG_CACHE_KEY_PREFIX: '/x/', CONFIG_CACHE_MAX_VALUE_BYTES: '1024', CONFIG_CACHE_MAX_KEYS: '10', CONFIG_CACHE_MAX_TOTAL_BYTES: '4096', CONFIG_CACHE_INSTANCE_BASE_PORT: '4100', API_INSTANCES: '8' });
+    expect(config.configCache).toEqual({ keyPrefix: '/x/', maxValueBytes: 1024, maxKeys: 10, maxTotalBytes: 4096, instanceBasePort: 4100 });
     expect(loadConfig(config.env)).toEqual(config);
   });
 

@@ -211,7 +211,8 @@ export function configCachePages(deps: { cache: ConfigCache; temporalWebUiUrl: s
         const { revision } = await cache.put(key, json);
         return c.html(await panel(cache, { filter, notice: <>Saved <code>{key}</code> at revision {revision}.</> }));
       } catch (error) {
-        if (!(error instanceof ConfigStoreUnavailableError)) throw error;
+        // A full cache (507) is told in the editor too.
+        if (!(error instanceof ConfigStoreUnavailableError || error instanceof ServiceError)) throw error;
         return c.html(await panel(cache, { filter, editor: { keyName: key, value, error: error.message } }));
       }
     })

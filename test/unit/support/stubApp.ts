@@ -31,6 +31,8 @@ export interface StubAppOptions {
   workflows?: Record<string, StubWorkflow>;
   /** What the config cache holds. */
   configEntries?: ConfigEntry[];
+  /** Replaces the stub config cache (a real ConfigCache over a fake etcd, say). */
+  configCache?: ConfigCache;
   /** NOTIFY_ALLOWED_DOMAINS of the app (default: fleet.test). */
   notifyAllowedDomains?: string[];
   /** DATA_PLANE_OPEN (default true, as on loopback). */
@@ -95,7 +97,7 @@ export function stubApp(options: StubAppOptions = {}) {
     },
   } as unknown as Pool;
   const entries = options.configEntries ?? [];
-  const configCache = {
+  const configCache = options.configCache ?? {
     instance: 'unit',
     revision: 1,
     maxValueBytes: 1024,
