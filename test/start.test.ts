@@ -1,45 +1,19 @@
 // `npm start` as a user runs it: up, healthy, usable from the temporal CLI, refusing a second
 // copy with one clear line, stopping on Ctrl-C, and reusing its data on the next start.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { hostEnv, loadConfig, projectRoot } from '../config.ts';
 import { findFreePort, isPortFree } from '../scripts/processes.ts';
 import { locateTemporalCli } from '../scripts/temporalCli.ts';
 import { freeStackPorts } from '../scripts/stack.ts';
+import { runStart, waitForOutput, type Started } from './support/npmStart.ts';
 import { mintToken } from '../scripts/token.ts';
 import type { Page } from 'playwright-core';
 import { launchChromium, screenshot, signInInBrowser } from './support/browser.ts';
 
-
-interface Started {
-  child: ChildProcess;
-  output: () => string;
-  exit: Promise<number | null>;
-}
-
-function runStart(env: Record<string, string>): Started {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'scripts/start.ts')], {
-    cwd: projectRoot,
-    env: hostEnv(env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => output, exit };
-}
-
-/** Waits until the output shows `text`; stops waiting when start exits, and then fails. */
-async function waitForOutput(started: Started, text: string, timeoutMs: number): Promise<void> {
-  await vi.waitFor(() => {
-    if (!started.output().includes(text) && started.child.exitCode === null) throw new Error(`no "${text}" within ${timeoutMs} ms:\n${started.output()}`);
-  }, { timeout: timeoutMs, interval: 100 });
-  if (!started.output().includes(text)) throw new Error(`start exited early:\n${started.output()}`);
-}
 
 /** The route table docs/security.md shows (test/unit/access.test.ts holds it equal to the app's). */
 function documentedRoutes(): { method: string; path: string; level: string }[] {

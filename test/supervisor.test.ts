@@ -1,41 +1,20 @@
 // npm start's supervisor against a real stack: servers and the worker killed outright (SIGKILL) come
 // back, servers on their data, with one log line each; readiness shows them restarting, then ready;
 // a workflow accepted before the kills completes after them; one that keeps crashing stops the stack.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createAwsClients } from '../activities/nodes/aws.ts';
-import { hostEnv, loadConfig, projectRoot } from '../config.ts';
+import { hostEnv, loadConfig } from '../config.ts';
 import { isAlive, isPortFree } from '../scripts/processes.ts';
 import { LOCAL_TARGET_GROUP } from '../scripts/localFleet.ts';
 import { freeStackPorts } from '../scripts/stack.ts';
+import { runStart, waitForOutput, type Started } from './support/npmStart.ts';
 import { locateTemporalCli } from '../scripts/temporalCli.ts';
 import { mintToken } from '../scripts/token.ts';
-
-interface Started {
-  child: ChildProcess;
-  output: () => string;
-  exit: Promise<number | null>;
-}
-
-function runStart(env: Record<string, string>): Started {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'scripts/start.ts')], { cwd: projectRoot, env: hostEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => output, exit };
-}
-
-async function waitForOutput(started: Started, text: string, timeoutMs: number): Promise<void> {
-  await vi.waitFor(() => {
-    if (!started.output().includes(text) && started.child.exitCode === null) throw new Error(`no "${text}" within ${timeoutMs} ms:\n${started.output()}`);
-  }, { timeout: timeoutMs, interval: 100 });
-  if (!started.output().includes(text)) throw new Error(`start exited early:\n${started.output()}`);
-}
 
 type Lock = { children: { name: string; pid: number }[] };
 const readPids = (dataDir: string) => new Map((JSON.parse(readFileSync(join(dataDir, 'stack.lock.json'), 'utf8')) as Lock).children.map((c) => [c.name, c.pid]));

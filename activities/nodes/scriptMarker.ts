@@ -5,6 +5,7 @@
 // waits for the earlier run and reports its outcome instead of running the script again.
 import { createHash } from 'node:crypto';
 import { envPrefix, shellQuote } from './ssh.ts';
+import type { ScriptOutput } from '../../db/scriptOutputs.ts';
 
 /** Where the markers live on a node (under the login user's home; removed a week after use). */
 export const MARKER_ROOT = '$HOME/.fleet-runs';
@@ -72,14 +73,8 @@ export function killCommand(key: string): string {
   ].join('\n');
 }
 
-export interface MarkedOutput {
-  stdout: string;
-  stderr: string;
-  stdoutBytes: number;
-  stderrBytes: number;
-  stdoutTruncated: boolean;
-  stderrTruncated: boolean;
-}
+/** A script's output as the node kept it, cut at the cap: what script_outputs stores. */
+export type MarkedOutput = ScriptOutput;
 
 /** Splits what onceCommand printed into the script's output, cut at `maxBytes`, with its true sizes. */
 export function parseMarkedOutput(stdout: string, stderr: string, maxBytes: number): MarkedOutput {
