@@ -188,7 +188,7 @@ export function CpuLoadPage({ view }: { view: CpuLoadView }) {
       <label class="ttl-choice">
         Switch off automatically after{' '}
         <select id="cpu-load-ttl" name="ttlSeconds">
-          {ttlChoices.map(([seconds, label]) => (
+          {ttlChoices.filter(([seconds]) => seconds * 1000 <= view.maxTtlMs).map(([seconds, label]) => (
             <option value={String(seconds)} selected={seconds === 3600}>
               {label}
             </option>
