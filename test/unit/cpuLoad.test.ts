@@ -6,10 +6,13 @@
 // The test server holds its clock while any activity is scheduled or running, so an hour can only
 // be skipped while no slice is out: the TTL test's slices fail at once (no load worker can burn),
 // and it is the lane's pause after each failure (5 s) that time skips through.
-import { describe, expect, it, vi } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { describe, expect, inject, it, vi } from 'vitest';
 import { activityInfo } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
+import proto from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
 import type { CpuBurnActivities, CpuLoadActivities } from '../../activities/cpuLoad.ts';
 import { createCpuLoadService } from '../../services/cpuLoad.ts';
 import { cpuLoad } from '../../workflows/cpuLoad.ts';
@@ -155,6 +158,13 @@ describe('cpuLoad bounds (stub activities)', () => {
       maxTtlMs: HOUR,
       workflowSettings: { idleMs },
     });
+
+  it('replays a history recorded before the bounds unchanged (an ON of 2 h, then OFF for 2 h without ending)', async () => {
+    // Recorded with the workflow as it was before patched('cpu-load-bounds'), on this test server.
+    const recorded = readFileSync(new URL('fixtures/cpuLoad-before-bounds.history.pb', import.meta.url));
+    const history = proto.temporal.api.history.v1.History.decode(recorded);
+    await Worker.runReplayHistory({ workflowBundle: { codePath: inject('unitEnv').workflowBundlePath } }, history, 'cpu-load-old');
+  });
 
   it('refuses a switch whose TTL is over the maximum, and bounds the default TTL by it', async () => {
     const mirror = stubMirror();
