@@ -124,6 +124,8 @@ async function startAndSwitch(deps: CpuLoadServiceDependencies, target: string, 
 
 export function createCpuLoadService(deps: CpuLoadServiceDependencies) {
   return {
+    /** A switch as the API and the UI take it, its TTL bounded by this service's maximum. */
+    switchBodySchema: cpuLoadSwitchBodySchemaFor(maxTtlMsOf(deps)),
     read: (target: string) => readCpuLoad(deps, target),
     switch: (target: string, body: CpuLoadSwitchBody) => switchCpuLoad(deps, target, body),
   };
