@@ -219,8 +219,9 @@ export async function cpuLoad(input: CpuLoadInput = {}): Promise<CpuLoadStatus> 
   /** Waits while OFF for a switch (or continue-as-new); false when none came within the idle period. */
   const awaitSwitch = async () => {
     const woken = () => mirrored !== generation || continueAsNewDue();
-    if (!bounded) return condition(woken);
-    return (await condition(woken, settings.idleMs)) || woken();
+    if (bounded) return (await condition(woken, settings.idleMs)) || woken();
+    await condition(woken);
+    return true;
   };
 
   for (;;) {

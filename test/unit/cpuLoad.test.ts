@@ -159,7 +159,7 @@ describe('cpuLoad bounds (stub activities)', () => {
       workflowSettings: { idleMs },
     });
 
-  it('replays a history recorded before the bounds unchanged (an ON of 2 h, then OFF for 2 h without ending)', async () => {
+  it('replays a history recorded before the bounds unchanged (OFF for 2 h, a switch while OFF, an ON of 2 h, then OFF for 2 h, without ending)', async () => {
     // Recorded with the workflow as it was before patched('cpu-load-bounds'), on this test server.
     const recorded = readFileSync(new URL('fixtures/cpuLoad-before-bounds.history.pb', import.meta.url));
     const history = proto.temporal.api.history.v1.History.decode(recorded);
