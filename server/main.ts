@@ -49,7 +49,7 @@ async function serveInstance(config: Config, instance: string): Promise<void> {
     notifyAllowedDomains: config.smtp.allowedDomains,
     instance,
     allowedHosts: [config.api.host, ...config.api.allowedHosts],
-    cpuLoad: { loadWorkers: config.cpuLoad.loadWorkers },
+    cpuLoad: { loadWorkers: config.cpuLoad.loadWorkers, maxTtlMs: config.cpuLoad.maxTtlMs, workflowSettings: { idleMs: config.cpuLoad.idleMs } },
     configCache,
     access: createAccessService({ model: createAccessModel(clients.mysql), settings: config.access }),
     dataPlaneOpen: config.api.dataPlaneOpen,

@@ -1,18 +1,20 @@
 // CPU-load toggles: read a target's state, switch it ON or OFF. Switching a target
-// that has no workflow yet starts one (workflowIdConflictPolicy USE_EXISTING), then the switch
-// goes through the workflow's update so the answer is the new state.
+// that has no workflow yet, or whose workflow ended idle, starts one (workflowIdConflictPolicy
+// USE_EXISTING), then the switch goes through the workflow's update so the answer is the new state.
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { FleetDomain, FleetStatus } from '../temporal/searchAttributes.ts';
 import { cpuLoad } from '../workflows/cpuLoad.ts';
 import {
   cpuLoadDefaults,
   cpuLoadStatusQuery,
+  cpuLoadSwitchBodySchemaFor,
   cpuLoadWorkflowId,
   switchCpuLoadUpdate,
   type CpuLoadInput,
   type CpuLoadStatus,
   type CpuLoadSwitchBody,
 } from '../workflows/cpuLoad.shared.ts';
+import { parseInput } from './errors.ts';
 import { requireType, type WorkflowLinks } from './executions.ts';
 
 export interface CpuLoadServiceDependencies {
@@ -24,8 +26,10 @@ export interface CpuLoadServiceDependencies {
   /** Load workers running (config.cpuLoad.loadWorkers): a new workflow runs that many slices at once. */
   loadWorkers: number;
   links: WorkflowLinks;
-  /** Settings for newly started workflows (tests shorten the slices). */
-  workflowSettings?: Pick<CpuLoadInput, 'sliceMs' | 'ttlMs' | 'historyThreshold' | 'maxSamples'>;
+  /** Longest TTL a switch may ask for (config.cpuLoad.maxTtlMs); a longer one is a 400. Default 1 h. */
+  maxTtlMs?: number;
+  /** Settings for newly started workflows (tests shorten the slices and the idle period). */
+  workflowSettings?: Pick<CpuLoadInput, 'sliceMs' | 'ttlMs' | 'historyThreshold' | 'maxSamples' | 'idleMs'>;
 }
 
 /** A target's state as the API and UI show it; a target never switched is OFF with no workflow. */
@@ -38,8 +42,12 @@ export type CpuLoadView = Omit<CpuLoadStatus, 'since' | 'lastChange'> &
     webUiUrl: string | null;
   };
 
+const maxTtlMsOf = (deps: CpuLoadServiceDependencies) => deps.maxTtlMs ?? cpuLoadDefaults.maxTtlMs;
+
 function workflowInput(deps: CpuLoadServiceDependencies, target: string): CpuLoadInput {
-  return { target, parallelism: Math.max(1, deps.loadWorkers), loadTaskQueue: deps.loadTaskQueue, ...deps.workflowSettings };
+  const maxTtlMs = maxTtlMsOf(deps);
+  const ttlMs = Math.min(deps.workflowSettings?.ttlMs ?? cpuLoadDefaults.ttlMs, maxTtlMs);
+  return { target, parallelism: Math.max(1, deps.loadWorkers), loadTaskQueue: deps.loadTaskQueue, ...deps.workflowSettings, ttlMs, maxTtlMs };
 }
 
 function neverSwitched(deps: CpuLoadServiceDependencies, target: string): CpuLoadView {
@@ -49,7 +57,8 @@ function neverSwitched(deps: CpuLoadServiceDependencies, target: string): CpuLoa
     state: 'OFF',
     since: null,
     expiresAt: null,
-    ttlMs: input.ttlMs ?? cpuLoadDefaults.ttlMs,
+    ttlMs: input.ttlMs!,
+    maxTtlMs: input.maxTtlMs!,
     sliceMs: input.sliceMs ?? cpuLoadDefaults.sliceMs,
     parallelism: input.parallelism!,
     loadTaskQueue: deps.loadTaskQueue,
@@ -69,7 +78,7 @@ async function readCpuLoad(deps: CpuLoadServiceDependencies, target: string): Pr
   const handle = deps.temporal.workflow.getHandle(cpuLoadWorkflowId(target));
   try {
     const description = await handle.describe();
-    // A closed workflow (terminated by hand) holds no switch; its load workers were cancelled.
+    // A closed workflow (ended idle, or terminated by hand) holds no switch: OFF; its load workers were cancelled.
     if (description.status.name !== 'RUNNING') return neverSwitched(deps, target);
     // Only a cpuLoad workflow is asked: another type under the target's ID is a 404.
     requireType(description, [cpuLoad.name]);
@@ -82,6 +91,18 @@ async function readCpuLoad(deps: CpuLoadServiceDependencies, target: string): Pr
 }
 
 async function switchCpuLoad(deps: CpuLoadServiceDependencies, target: string, body: CpuLoadSwitchBody): Promise<CpuLoadView> {
+  const request = parseInput(cpuLoadSwitchBodySchemaFor(maxTtlMsOf(deps)), body);
+  // A workflow may end idle between the start and the update: the switch then starts a new run.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startAndSwitch(deps, target, request);
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError) || attempt >= 3) throw error;
+    }
+  }
+}
+
+async function startAndSwitch(deps: CpuLoadServiceDependencies, target: string, body: CpuLoadSwitchBody): Promise<CpuLoadView> {
   const workflowId = cpuLoadWorkflowId(target);
   await deps.temporal.workflow.start(cpuLoad, {
     workflowId,
@@ -103,6 +124,8 @@ async function switchCpuLoad(deps: CpuLoadServiceDependencies, target: string, b
 
 export function createCpuLoadService(deps: CpuLoadServiceDependencies) {
   return {
+    /** A switch as the API and the UI take it, its TTL bounded by this service's maximum. */
+    switchBodySchema: cpuLoadSwitchBodySchemaFor(maxTtlMsOf(deps)),
     read: (target: string) => readCpuLoad(deps, target),
     switch: (target: string, body: CpuLoadSwitchBody) => switchCpuLoad(deps, target, body),
   };

@@ -32,7 +32,7 @@ export interface ServiceDependencies {
   /** Lock scope of request runs started here (tests use their own). */
   requestRunScope?: string;
   /** CPU-load toggles: load workers running (config.cpuLoad.loadWorkers); tests also pass their own task queues and settings. */
-  cpuLoad?: Partial<Pick<CpuLoadServiceDependencies, 'controlTaskQueue' | 'loadTaskQueue' | 'loadWorkers' | 'workflowSettings'>>;
+  cpuLoad?: Partial<Pick<CpuLoadServiceDependencies, 'controlTaskQueue' | 'loadTaskQueue' | 'loadWorkers' | 'maxTtlMs' | 'workflowSettings'>>;
   /** This instance's config cache, when it serves one. */
   configCache?: ConfigCache;
   /** The local SMTP sink's mailbox (http://host:port), when the stack runs one. */
@@ -73,6 +73,7 @@ export function createServices(deps: ServiceDependencies) {
       controlTaskQueue: taskQueues.cpuLoad,
       loadTaskQueue: deps.cpuLoad?.loadTaskQueue ?? CPU_LOAD_TASK_QUEUE + suffix,
       loadWorkers: deps.cpuLoad?.loadWorkers ?? 1,
+      maxTtlMs: deps.cpuLoad?.maxTtlMs,
       workflowSettings: deps.cpuLoad?.workflowSettings,
     }),
     cfConverge: createCfConvergeService({ temporal, taskQueue: taskQueues.cfConverge, links }),

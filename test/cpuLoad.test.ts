@@ -327,6 +327,7 @@ describe('CPU-load toggles (real Temporal and memcached, in-process load workers
       ['an unknown state', 'bad-state', { state: 'MAYBE' }, 'state'],
       ['a negative TTL', 'bad-ttl', { state: 'ON', ttlSeconds: -1 }, 'ttlSeconds'],
       ['a fractional TTL', 'bad-ttl2', { state: 'ON', ttlSeconds: 1.5 }, 'ttlSeconds'],
+      ['a TTL over the maximum (1 h)', 'long-ttl', { state: 'ON', ttlSeconds: 3601 }, 'ttlSeconds'],
       ['no state', 'no-state', { ttlSeconds: 60 }, 'state'],
       ['an unknown field', 'extra', { state: 'ON', desiredState: 'ON' }, 'desiredState'],
       ['an upper-case target', 'Bad-Target', { state: 'ON' }, 'target'],

@@ -29,9 +29,13 @@ export const cpuLoadDefaults = {
   historyThreshold: 2000,
   /** Samples kept (and carried across continue-as-new) for the chart. */
   maxSamples: 120,
+  /** Longest ON a switch may ask for (CPU_LOAD_MAX_TTL_MINUTES): one request keeps cores busy at most this long. */
+  maxTtlMs: 60 * 60 * 1000,
+  /** An OFF workflow that received no switch for this long completes; the next switch starts it again. */
+  idleMs: 60 * 60 * 1000,
 } as const;
 
-/** Longest TTL a switch may ask for: memcached reads expiries over 30 days as timestamps. */
+/** Largest maximum TTL that may be configured: memcached reads expiries over 30 days as timestamps. */
 export const MAX_CPU_LOAD_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 
 /** Below this, a run could continue as new before doing anything (its first events alone are ~12). */
@@ -39,12 +43,18 @@ export const MIN_HISTORY_THRESHOLD = 40;
 
 const stateSchema = z.enum(cpuLoadStates, { error: 'must be "ON" or "OFF"' });
 
-/** A switch, by signal or update. `ttlMs` overrides the workflow's TTL for this ON. */
-export const cpuLoadSwitchSchema = z.strictObject({ state: stateSchema, ttlMs: z.optional(wholeNumber(1, MAX_CPU_LOAD_TTL_MS)) });
+/** A switch, by signal or update. `ttlMs` overrides the workflow's TTL for this ON, up to the workflow's maximum. */
+export const cpuLoadSwitchSchemaFor = (maxTtlMs: number) => z.strictObject({ state: stateSchema, ttlMs: z.optional(wholeNumber(1, maxTtlMs)) });
+export const cpuLoadSwitchSchema = cpuLoadSwitchSchemaFor(MAX_CPU_LOAD_TTL_MS);
 export type CpuLoadSwitch = z.infer<typeof cpuLoadSwitchSchema>;
 
-/** A switch as the API and the UI take it: the TTL of this ON in seconds (default: the workflow's, 1 h). */
-export const cpuLoadSwitchBodySchema = z.strictObject({ state: stateSchema, ttlSeconds: z.optional(wholeNumber(1, MAX_CPU_LOAD_TTL_MS / 1000)) });
+/**
+ * A switch as the API and the UI take it: the TTL of this ON in seconds (default: the workflow's, 1 h),
+ * at most the configured maximum (the service checks it with cpuLoadSwitchBodySchemaFor).
+ */
+export const cpuLoadSwitchBodySchemaFor = (maxTtlMs: number) =>
+  z.strictObject({ state: stateSchema, ttlSeconds: z.optional(wholeNumber(1, Math.floor(maxTtlMs / 1000))) });
+export const cpuLoadSwitchBodySchema = cpuLoadSwitchBodySchemaFor(MAX_CPU_LOAD_TTL_MS);
 export type CpuLoadSwitchBody = z.infer<typeof cpuLoadSwitchBodySchema>;
 
 /** One workflow per target: the workflow ID is derived from the target name. */
@@ -113,8 +123,12 @@ export interface CpuLoadCarriedState {
 export const cpuLoadInputSchema = z.strictObject({
   /** Defaults to the target named by the workflow ID (cpu-load-<target>), else `default`. */
   target: z.optional(cpuLoadTargetSchema),
-  /** How long an ON lasts before the load switches itself off (default 1 h). */
+  /** How long an ON lasts before the load switches itself off (default 1 h, at most maxTtlMs). */
   ttlMs: z.optional(wholeNumber(1, MAX_CPU_LOAD_TTL_MS)),
+  /** Longest TTL a switch may ask for; a longer one is refused (default 1 h). */
+  maxTtlMs: z.optional(wholeNumber(1, MAX_CPU_LOAD_TTL_MS)),
+  /** An OFF workflow with no switch for this long completes (default 1 h). */
+  idleMs: z.optional(wholeNumber(1)),
   /** Length of one burn activity (default 10 s). */
   sliceMs: z.optional(wholeNumber(1)),
   /** Slices run at once: the number of load workers, so each one is busy (default 1). */
@@ -138,6 +152,8 @@ export interface CpuLoadStatus {
   expiresAt: string | null;
   lastChange: { by: CpuLoadChangeSource; at: string };
   ttlMs: number;
+  /** Longest TTL a switch may ask for. */
+  maxTtlMs: number;
   sliceMs: number;
   parallelism: number;
   loadTaskQueue: string;

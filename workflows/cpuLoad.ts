@@ -1,7 +1,8 @@
 // One long-running workflow per target holds the CPU-load switch. While ON it keeps `parallelism`
 // burn slices running on the load workers' task queue; OFF (by signal, update or TTL) cancels
 // them. The switch is mirrored in memcached under the seed's `CPULoad` key, and the workflow
-// continues as new, carrying its state, before its history grows long.
+// continues as new, carrying its state, before its history grows long. An ON lasts at most
+// `maxTtlMs`; a workflow left OFF with no switch for `idleMs` completes (the next switch starts it again).
 import {
   CancellationScope,
   allHandlersFinished,
@@ -9,6 +10,7 @@ import {
   continueAsNew,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -20,11 +22,12 @@ import { FleetDomain, FleetStatus } from '../temporal/searchAttributes.ts';
 import {
   CPU_LOAD_TASK_QUEUE,
   DEFAULT_CPU_LOAD_TARGET,
+  MAX_CPU_LOAD_TTL_MS,
   cpuLoadDefaults,
   cpuLoadInputSchema,
   cpuLoadMemcachedKey,
   cpuLoadStatusQuery,
-  cpuLoadSwitchSchema,
+  cpuLoadSwitchSchemaFor,
   cpuLoadTargetOf,
   setCpuLoadSignal,
   switchCpuLoadUpdate,
@@ -52,11 +55,19 @@ function settingsOf(rawInput: CpuLoadInput) {
     loadTaskQueue: input.loadTaskQueue ?? CPU_LOAD_TASK_QUEUE,
     historyThreshold: input.historyThreshold ?? cpuLoadDefaults.historyThreshold,
     maxSamples: input.maxSamples ?? cpuLoadDefaults.maxSamples,
+    maxTtlMs: input.maxTtlMs ?? cpuLoadDefaults.maxTtlMs,
+    idleMs: input.idleMs ?? cpuLoadDefaults.idleMs,
   };
 }
 
-export async function cpuLoad(input: CpuLoadInput = {}): Promise<never> {
+/** Returns its final status once it has been OFF, with no switch, for `idleMs`. */
+export async function cpuLoad(input: CpuLoadInput = {}): Promise<CpuLoadStatus> {
   const settings = settingsOf(input);
+  // Runs started before the bounds keep their unbounded TTLs and never end, as their histories recorded.
+  const bounded = patched('cpu-load-bounds');
+  const maxTtlMs = bounded ? settings.maxTtlMs : MAX_CPU_LOAD_TTL_MS;
+  const switchSchema = cpuLoadSwitchSchemaFor(maxTtlMs);
+  if (bounded) settings.ttlMs = Math.min(settings.ttlMs, maxTtlMs);
   const { burnCpu } = proxyActivities<CpuBurnActivities>({
     taskQueue: settings.loadTaskQueue,
     // No schedule-to-start limit: a slice waits for a load worker to come (back) up.
@@ -89,6 +100,7 @@ export async function cpuLoad(input: CpuLoadInput = {}): Promise<never> {
     expiresAt: expiresAt === undefined ? null : new Date(expiresAt).toISOString(),
     lastChange,
     ttlMs: settings.ttlMs,
+    maxTtlMs,
     sliceMs: settings.sliceMs,
     parallelism: settings.parallelism,
     loadTaskQueue: settings.loadTaskQueue,
@@ -115,7 +127,7 @@ export async function cpuLoad(input: CpuLoadInput = {}): Promise<never> {
 
   setHandler(cpuLoadStatusQuery, status);
   setHandler(setCpuLoadSignal, (request) => {
-    const problem = problemOf(cpuLoadSwitchSchema, request);
+    const problem = problemOf(switchSchema, request);
     if (problem) log.warn('Ignored an invalid setCpuLoad signal', { problem });
     else apply(request, 'signal');
   });
@@ -129,7 +141,7 @@ export async function cpuLoad(input: CpuLoadInput = {}): Promise<never> {
     },
     {
       validator: (request) => {
-        const problem = problemOf(cpuLoadSwitchSchema, request);
+        const problem = problemOf(switchSchema, request);
         if (problem) throw new Error(problem);
       },
     },
@@ -204,17 +216,35 @@ export async function cpuLoad(input: CpuLoadInput = {}): Promise<never> {
     await Promise.all(lanes);
   };
 
-  for (;;) {
-    if (mirrored !== generation) await mirror();
-    else if (continueAsNewDue()) break;
-    else if (state === 'ON') await runLoad();
-    else await condition(() => mirrored !== generation || continueAsNewDue());
-  }
+  /** Waits while OFF for a switch (or continue-as-new); false when none came within the idle period. */
+  const awaitSwitch = async () => {
+    const woken = () => mirrored !== generation || continueAsNewDue();
+    if (bounded) return (await condition(woken, settings.idleMs)) || woken();
+    await condition(woken);
+    return true;
+  };
 
-  // Let running handlers (an update waits for its memcached mirror) finish, then start afresh.
-  while (!(allHandlersFinished() && mirrored === generation)) {
-    if (mirrored !== generation) await mirror();
-    else await condition(() => allHandlersFinished() || mirrored !== generation);
+  for (;;) {
+    let idle = false;
+    for (;;) {
+      if (mirrored !== generation) await mirror();
+      else if (continueAsNewDue()) break;
+      else if (state === 'ON') await runLoad();
+      else if (!(await awaitSwitch())) {
+        idle = true;
+        break;
+      }
+    }
+
+    // Let running handlers (an update waits for its memcached mirror) finish, then start afresh or end.
+    const seen = generation;
+    while (!(allHandlersFinished() && mirrored === generation)) {
+      if (mirrored !== generation) await mirror();
+      else await condition(() => allHandlersFinished() || mirrored !== generation);
+    }
+    if (!idle) break;
+    // A switch that came while ending is not dropped: the workflow goes on with it.
+    if (generation === seen && state === 'OFF') return status();
   }
   return continueAsNew<typeof cpuLoad>({
     ...input,

@@ -105,4 +105,10 @@ describe('configuration', () => {
     expect(loadConfig({ SUPERVISOR_MAX_RESTARTS: '0', SUPERVISOR_WINDOW_MINUTES: '30' }).supervisor).toEqual({ maxRestarts: 0, windowMs: 1_800_000 });
     expect(() => loadConfig({ SUPERVISOR_MAX_RESTARTS: 'many' })).toThrow(/^SUPERVISOR_MAX_RESTARTS="many" is not a count/);
   });
+
+  it('bounds a CPU load to 1 h and ends idle targets after 1 h by default, both settable up to 7 days', () => {
+    expect(loadConfig({}).cpuLoad).toEqual({ loadWorkers: 2, maxTtlMs: 3_600_000, idleMs: 3_600_000 });
+    expect(loadConfig({ CPU_LOAD_MAX_TTL_MINUTES: '15', CPU_LOAD_IDLE_MINUTES: '5' }).cpuLoad).toMatchObject({ maxTtlMs: 900_000, idleMs: 300_000 });
+    expect(() => loadConfig({ CPU_LOAD_MAX_TTL_MINUTES: '10081' })).toThrow(/^CPU_LOAD_MAX_TTL_MINUTES="10081" is not a count: use a whole number from 0 to 10080/);
+  });
 });

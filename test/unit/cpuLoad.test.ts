@@ -1,15 +1,30 @@
 // cpuLoad with stub activities on the time-skipping test server: an ON switches itself off when
 // its TTL runs out, and a long history continues as new with the switch, its TTL and samples carried.
+// An ON is bounded (a TTL over the maximum is refused), and a workflow left OFF ends once idle; the
+// service's next switch starts a new run.
 //
 // The test server holds its clock while any activity is scheduled or running, so an hour can only
 // be skipped while no slice is out: the TTL test's slices fail at once (no load worker can burn),
 // and it is the lane's pause after each failure (5 s) that time skips through.
-import { describe, expect, it, vi } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { describe, expect, inject, it, vi } from 'vitest';
 import { activityInfo } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import proto from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
 import type { CpuBurnActivities, CpuLoadActivities } from '../../activities/cpuLoad.ts';
+import { createCpuLoadService } from '../../services/cpuLoad.ts';
 import { cpuLoad } from '../../workflows/cpuLoad.ts';
-import { cpuLoadStatusQuery, setCpuLoadSignal, type CpuLoadState, type CpuLoadStatus, type CpuSample } from '../../workflows/cpuLoad.shared.ts';
+import {
+  cpuLoadStatusQuery,
+  cpuLoadWorkflowId,
+  setCpuLoadSignal,
+  switchCpuLoadUpdate,
+  type CpuLoadState,
+  type CpuLoadStatus,
+  type CpuSample,
+} from '../../workflows/cpuLoad.shared.ts';
 import { expectLogLines, heartbeatUntilCancelled, signalled, useWorkflowTestEnvironment } from './support/workflowEnv.ts';
 
 const t = useWorkflowTestEnvironment();
@@ -129,5 +144,102 @@ describe('cpuLoad (stub activities)', () => {
     // The next run mirrors the switch once more, with the expiry that is left of the hour.
     expect(mirror.writes.map((w) => w.value)).toEqual(['OFF', 'ON', 'ON', 'OFF']);
     expect(mirror.writes[2]!.expirySeconds).toBeLessThanOrEqual(3600);
+  });
+});
+
+describe('cpuLoad bounds (stub activities)', () => {
+  const serviceOn = (idleMs: number) =>
+    createCpuLoadService({
+      temporal: t.env.client,
+      controlTaskQueue: t.taskQueue,
+      loadTaskQueue: t.taskQueue,
+      loadWorkers: 1,
+      links: { execution: (workflowId, runId) => `ui/${workflowId}/${runId}`, list: () => 'ui' },
+      maxTtlMs: HOUR,
+      workflowSettings: { idleMs },
+    });
+
+  it('replays a history recorded before the bounds unchanged (OFF for 2 h, a switch while OFF, an ON of 2 h, then OFF for 2 h, without ending)', async () => {
+    // Recorded with the workflow as it was before patched('cpu-load-bounds'), on this test server.
+    const recorded = readFileSync(new URL('fixtures/cpuLoad-before-bounds.history.pb', import.meta.url));
+    const history = proto.temporal.api.history.v1.History.decode(recorded);
+    await Worker.runReplayHistory({ workflowBundle: { codePath: inject('unitEnv').workflowBundlePath } }, history, 'cpu-load-old');
+  });
+
+  it('refuses a switch whose TTL is over the maximum, and bounds the default TTL by it', async () => {
+    const mirror = stubMirror();
+    const input = { target: 'max-ttl', ttlMs: 2 * HOUR, maxTtlMs: HOUR, loadTaskQueue: t.taskQueue };
+    await t.withWorkflow(cpuLoad, { args: [input], activities: mirror.activities }, async (handle) => {
+      const refused = await handle.executeUpdate(switchCpuLoadUpdate, { args: [{ state: 'ON', ttlMs: HOUR + 1 }] }).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
+      expect(String((refused as Error).cause)).toContain('ttlMs: must be a whole number from 1 to 3600000');
+      // A signal over the maximum is ignored: the load stays OFF.
+      await handle.signal(setCpuLoadSignal, { state: 'ON', ttlMs: HOUR + 1 });
+      // (No ON is accepted here: a slice left out by the termination would hold the test server's clock.)
+      expect(await handle.query(cpuLoadStatusQuery)).toMatchObject({ state: 'OFF', maxTtlMs: HOUR, ttlMs: HOUR, lastChange: { by: 'start' } });
+      await handle.terminate();
+    });
+    // The API and the UI refuse it through the service, with a 400 naming the field and the maximum, before starting anything.
+    const refused = await serviceOn(HOUR).switch('max-ttl-api', { state: 'ON', ttlSeconds: 3601 }).catch((error: unknown) => error);
+    expect(refused).toMatchObject({ status: 400, message: 'ttlSeconds: must be a whole number from 1 to 3600', details: { field: 'ttlSeconds' } });
+    const never = await t.env.client.workflow.getHandle(cpuLoadWorkflowId('max-ttl-api')).describe().catch((error: unknown) => error);
+    expect(never).toMatchObject({ name: 'WorkflowNotFoundError' });
+  });
+
+  it('ends a workflow left OFF with no switch for the idle period, and not before', async () => {
+    const mirror = stubMirror();
+    const input = { target: 'idle', idleMs: MINUTE, loadTaskQueue: t.taskQueue };
+    await t.withWorkflow(cpuLoad, { args: [input], activities: mirror.activities }, async (handle) => {
+      await waitForStatus(() => handle.query(cpuLoadStatusQuery), (s) => expect(s.memcached?.value).toBe('OFF'));
+      await t.env.sleep(MINUTE / 2);
+      await handle.signal(setCpuLoadSignal, { state: 'OFF' }); // a switch restarts the idle period
+      await waitForStatus(() => handle.query(cpuLoadStatusQuery), (s) => expect(s.lastChange.by).toBe('signal'));
+      await t.env.sleep((3 * MINUTE) / 4);
+      expect((await handle.describe()).status.name).toBe('RUNNING');
+
+      await t.env.sleep(MINUTE / 2);
+      await vi.waitFor(async () => expect((await handle.describe()).status.name).toBe('COMPLETED'), { timeout: 5000, interval: 50 });
+      expect(await handle.result()).toMatchObject({ target: 'idle', state: 'OFF', lastChange: { by: 'signal' }, runningSlices: 0 });
+    });
+    expect(mirror.writes.map((w) => w.value)).toEqual(['OFF', 'OFF']);
+  });
+
+  it('reads an ended target as OFF, and a switch after the end starts a new run that works', async () => {
+    const target = 'again';
+    const mirror = stubMirror();
+    const sliceStarted = signalled<string>();
+    const sliceCancelled = signalled();
+    const burn: Partial<CpuBurnActivities> = {
+      async burnCpu() {
+        sliceStarted.resolve(activityInfo().workflowExecution!.runId);
+        try {
+          return await heartbeatUntilCancelled();
+        } finally {
+          sliceCancelled.resolve();
+        }
+      },
+    };
+    const service = serviceOn(MINUTE);
+    const input = { target, idleMs: MINUTE, loadTaskQueue: t.taskQueue };
+    const run = { args: [input] as [typeof input], activities: { ...mirror.activities, ...burn }, workflowId: cpuLoadWorkflowId(target) };
+    await t.withWorkflow(cpuLoad, run, async (handle) => {
+      await waitForStatus(() => handle.query(cpuLoadStatusQuery), (s) => expect(s.memcached?.value).toBe('OFF'));
+      await t.env.sleep(2 * MINUTE);
+      await vi.waitFor(async () => expect((await handle.describe()).status.name).toBe('COMPLETED'), { timeout: 5000, interval: 50 });
+      expect(await service.read(target)).toMatchObject({ state: 'OFF', running: false });
+
+      const on = await service.switch(target, { state: 'ON', ttlSeconds: 600 });
+      expect(on).toMatchObject({ state: 'ON', running: true, lastChange: { by: 'update' }, memcached: { value: 'ON' } });
+      const secondRun = await sliceStarted.promise;
+      expect(secondRun).not.toBe(handle.firstExecutionRunId);
+      expect(on.webUiUrl).toBe(`ui/${handle.workflowId}/${secondRun}`);
+      expect(await service.read(target)).toMatchObject({ state: 'ON', running: true });
+
+      const off = await service.switch(target, { state: 'OFF' });
+      expect(off).toMatchObject({ state: 'OFF', running: true });
+      await sliceCancelled.promise;
+      await t.env.client.workflow.getHandle(handle.workflowId).terminate();
+    });
+    expect(mirror.writes.map((w) => w.value)).toEqual(['OFF', 'OFF', 'ON', 'OFF']);
   });
 });

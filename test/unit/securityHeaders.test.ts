@@ -64,7 +64,7 @@ const sample = (workerId: string, second: number, cpuPercent: number): CpuSample
 });
 const cpuLoad: CpuLoadStatus = {
   target: DEFAULT_CPU_LOAD_TARGET, state: 'ON', since: STARTED, expiresAt: '2026-01-01T01:00:00.000Z', lastChange: { by: 'update', at: STARTED },
-  ttlMs: 3_600_000, sliceMs: 1000, parallelism: 2, loadTaskQueue: 'cpu-load', runningSlices: 2, slicesCompleted: 4, lastSliceError: null, continuedAsNew: 0,
+  ttlMs: 3_600_000, maxTtlMs: 3_600_000, sliceMs: 1000, parallelism: 2, loadTaskQueue: 'cpu-load', runningSlices: 2, slicesCompleted: 4, lastSliceError: null, continuedAsNew: 0,
   memcached: null, samples: [sample('1@a', 0, 90), sample('2@b', 0, 80), sample('1@a', 1, 95), sample('2@b', 1, 85)],
 };
 

@@ -129,6 +129,7 @@ describe('/api/cpu-load/<target>', () => {
   it.each([
     ['an unknown state', 'web', { state: 'MAYBE' }, 'state'],
     ['a fractional TTL', 'web', { state: 'ON', ttlSeconds: 1.5 }, 'ttlSeconds'],
+    ['a TTL over the maximum (1 h)', 'web', { state: 'ON', ttlSeconds: 3601 }, 'ttlSeconds'],
     ['an unknown field', 'web', { state: 'ON', desiredState: 'ON' }, 'desiredState'],
     ['an upper-case target', 'Web', { state: 'ON' }, 'target'],
     ['a target ending in a hyphen', 'web-', { state: 'ON' }, 'target'],
@@ -139,6 +140,13 @@ describe('/api/cpu-load/<target>', () => {
   it('refuses a text/plain switch with 415 and a bad target on GET with 400', async () => {
     await expectRefused('/api/cpu-load/web', send('POST', { state: 'ON' }, 'text/plain'), 415);
     await expectRefused('/api/cpu-load/Nope!', undefined, 400, 'target');
+  });
+
+  it('refuses a TTL over the maximum from the UI form in the panel, naming the maximum, and starts nothing', async () => {
+    const stub = stubApp();
+    const response = await stub.app.request('/ui/cpu-load/web', { method: 'POST', body: new URLSearchParams({ state: 'ON', ttlSeconds: '7200' }) });
+    expect(await response.text()).toContain('ttlSeconds: must be a whole number from 1 to 3600');
+    expect(stub.starts).toEqual([]);
   });
 });
 

@@ -8,7 +8,6 @@ import { parseInput, ServiceError } from '../../services/errors.ts';
 import {
   DEFAULT_CPU_LOAD_TARGET,
   cpuLoadMemcachedKey,
-  cpuLoadSwitchBodySchema,
   cpuLoadTargetSchema,
   samplesByWorker,
   type CpuLoadSwitchBody,
@@ -188,7 +187,7 @@ export function CpuLoadPage({ view }: { view: CpuLoadView }) {
       <label class="ttl-choice">
         Switch off automatically after{' '}
         <select id="cpu-load-ttl" name="ttlSeconds">
-          {ttlChoices.map(([seconds, label]) => (
+          {ttlChoices.filter(([seconds]) => seconds * 1000 <= view.maxTtlMs).map(([seconds, label]) => (
             <option value={String(seconds)} selected={seconds === 3600}>
               {label}
             </option>
@@ -240,7 +239,7 @@ export function cpuLoadPages(deps: { cpuLoad: CpuLoadService; temporalWebUiUrl: 
       const target = parseInput(cpuLoadTargetSchema, c.req.param('target'), 'target');
       let request: CpuLoadSwitchBody;
       try {
-        request = parseInput(cpuLoadSwitchBodySchema, formToSwitch(await readForm(c)));
+        request = parseInput(deps.cpuLoad.switchBodySchema, formToSwitch(await readForm(c)));
       } catch (error) {
         if (!(error instanceof ServiceError)) throw error;
         // htmx swaps only 2xx answers, so a bad switch is reported inside the (unchanged) panel.
