@@ -57,7 +57,7 @@ export interface AccessSettings {
   signInFailures?: { limit: number; windowMs: number };
 }
 
-export interface ApiToken extends Omit<TokenRow, never> {
+export interface ApiToken extends TokenRow {
   status: 'active' | 'revoked';
 }
 

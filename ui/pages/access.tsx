@@ -26,6 +26,18 @@ export function localPath(next: unknown): string {
 const field = (form: Form, name: string) => (typeof form[name] === 'string' ? (form[name] as string) : '');
 const iso = (date: Date | null | undefined) => (date ? new Date(date).toISOString() : null);
 
+/** A row's destructive action: a plain form posting to `action`, with the session's CSRF token. */
+function RowAction({ action, label }: { action: string; label: string }) {
+  return (
+    <form method="post" action={action}>
+      <CsrfField />
+      <button type="submit" class="danger">
+        {label}
+      </button>
+    </form>
+  );
+}
+
 /** A table's header row. */
 function Head({ columns }: { columns: string[] }) {
   return (
@@ -99,12 +111,7 @@ function UsersPage({ users, error, notice, values }: { users: Awaited<ReturnType
                 </td>
                 <td class="row-actions">
                   {user.username === me?.name ? null : (
-                    <form method="post" action={`/admin/users/${encodeURIComponent(user.username)}/delete`}>
-                      <CsrfField />
-                      <button type="submit" class="danger">
-                        Delete
-                      </button>
-                    </form>
+                    <RowAction action={`/admin/users/${encodeURIComponent(user.username)}/delete`} label="Delete" />
                   )}
                 </td>
               </tr>
@@ -168,12 +175,7 @@ function TokensPage({ tokens, created, error }: { tokens: ApiToken[]; created?: 
                 </td>
                 <td class="row-actions">
                   {token.status === 'active' ? (
-                    <form method="post" action={`/admin/tokens/${token.id}/revoke`}>
-                      <CsrfField />
-                      <button type="submit" class="danger">
-                        Revoke
-                      </button>
-                    </form>
+                    <RowAction action={`/admin/tokens/${token.id}/revoke`} label="Revoke" />
                   ) : null}
                 </td>
               </tr>
