@@ -139,6 +139,9 @@ describe('cpuLoad (stub activities)', () => {
       await handle.signal(setCpuLoadSignal, { state: 'OFF' });
       await sliceCancelled.promise;
       await waitForStatus(() => handle.query(cpuLoadStatusQuery), (s) => expect(s).toMatchObject({ state: 'OFF', runningSlices: 0, memcached: { value: 'OFF' } }));
+      // Terminated while the cancelled slice is still pending, the test server would keep its clock
+      // locked for the tests after this one.
+      await vi.waitFor(async () => expect((await handle.describe()).raw.pendingActivities ?? []).toHaveLength(0), { timeout: 5000, interval: 50 });
       await handle.terminate();
     });
     // The next run mirrors the switch once more, with the expiry that is left of the hour.
