@@ -1,0 +1,288 @@
+// Vocabulary of counters, triggers and action chains (PyScaler's monitoring and control apps), shared
+// by the workflows, their activities, the API, the UI and the tests. What a trigger's state means and
+// how one evaluation moves it is in triggerEvaluation.shared.ts.
+import * as z from 'zod/mini';
+import { clusterNameSchema, deploymentIdSchema, MAX_SCRIPT_BYTES, nodeNameSchema } from './nodes.shared.ts';
+import { wholeNumber } from './validation.shared.ts';
+
+/** Task queue of the tick and chain workflows and their activities (the main worker). */
+export const TRIGGERS_TASK_QUEUE = 'triggers';
+
+const NAME = '[a-z][a-z0-9-]{0,39}';
+/** A counter's or a trigger's name: a slug (it is part of memcached keys and workflow IDs). */
+export const triggerNameSchema = z.string().check(z.regex(new RegExp(`^${NAME}$`), 'must be a lowercase slug of up to 40 characters, such as cpu-busy'));
+export const counterNameSchema = triggerNameSchema;
+
+/** The cluster's sampling schedule: one per cluster, so a tick collects every counter a node needs once. */
+export const triggerTickScheduleId = (cluster: string) => `trigger-tick:${cluster}`;
+/** Workflows the schedule starts get this ID with the scheduled time appended (by Temporal). */
+export const triggerTickWorkflowIdPrefix = (cluster: string) => `trigger-tick:${cluster}`;
+/** A trigger's chain: the workflow ID is the trigger's lock (one chain per trigger at a time). */
+export const triggerChainWorkflowId = (cluster: string, trigger: string) => `trigger-chain:${cluster}:${trigger}`;
+const chainWorkflowIdPattern = new RegExp(`^trigger-chain:[a-z][a-z0-9-]{0,29}:${NAME}$`);
+export const isTriggerChainWorkflowId = (id: string) => chainWorkflowIdPattern.test(id);
+
+// Counters.
+
+export const comparisons = ['<', '<=', '=', '>=', '>'] as const;
+export type Comparison = (typeof comparisons)[number];
+
+/** Whether `value` breaches `threshold` under `comparison` (`=` with a relative tolerance of 1e-9: values are decimals). */
+export function breaches(value: number, comparison: Comparison, threshold: number): boolean {
+  switch (comparison) {
+    case '<':
+      return value < threshold;
+    case '<=':
+      return value <= threshold;
+    case '=':
+      return Math.abs(value - threshold) <= 1e-9 * Math.max(1, Math.abs(threshold));
+    case '>=':
+      return value >= threshold;
+    case '>':
+      return value > threshold;
+  }
+}
+
+export const counterKinds = ['ssh', 'http', 'cf-process'] as const;
+export type CounterKind = (typeof counterKinds)[number];
+
+export const MAX_COUNTER_SCRIPT_BYTES = MAX_SCRIPT_BYTES;
+const finiteNumber = z.number({ error: 'must be a number' }).check(z.refine(Number.isFinite, 'must be a finite number'));
+
+const counterCommon = {
+  comparison: z.enum(comparisons, { error: `must be one of ${comparisons.join(' ')}` }),
+  threshold: finiteNumber,
+  description: z.optional(z.string().check(z.maxLength(500))),
+};
+
+/** As PyScaler's SshCounter: a script whose stdout is one number; a non-number or non-zero exit is a failed sample. */
+export const sshCounterSchema = z.strictObject({
+  kind: z.literal('ssh'),
+  ...counterCommon,
+  script: z.string().check(z.minLength(1, 'must not be empty'), z.refine((s) => new TextEncoder().encode(s).length <= MAX_COUNTER_SCRIPT_BYTES, `must be at most ${MAX_COUNTER_SCRIPT_BYTES / 1024} KiB`)),
+});
+
+/** A URL template with `{host}` (the node's SSH host) and `{node}` (its name); its host must be in COUNTER_ALLOWED_HOSTS. */
+export const httpCounterSchema = z.strictObject({
+  kind: z.literal('http'),
+  ...counterCommon,
+  url: z.string().check(z.maxLength(2000), z.regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL template, such as http://{host}:9100/metrics')),
+  /** `json`: a JSON pointer picks the number (Jolokia answers JMX this way); `prometheus`: a metric and labels pick a sample. */
+  format: z.enum(['json', 'prometheus']),
+  jsonPointer: z.optional(z.string().check(z.regex(/^(\/([^/~]|~[01])*)*$/, 'must be a JSON pointer such as /value or /heap/used'))),
+  metric: z.optional(z.string().check(z.regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/, 'must be a Prometheus metric name'))),
+  labels: z.optional(z.record(z.string().check(z.regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a label name')), z.string().check(z.maxLength(200)))),
+});
+
+export const cfProcessMetrics = ['cpu', 'memory', 'instances'] as const;
+/** A CF app's web process, from CC v3 process stats: CPU percent (average over instances), memory bytes (sum), or running instances. */
+export const cfProcessCounterSchema = z.strictObject({
+  kind: z.literal('cf-process'),
+  ...counterCommon,
+  foundation: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
+  org: z.string().check(z.minLength(1), z.maxLength(255)),
+  space: z.string().check(z.minLength(1), z.maxLength(255)),
+  app: z.string().check(z.minLength(1), z.maxLength(255)),
+  metric: z.enum(cfProcessMetrics),
+});
+
+/** A counter as PUT /api/counters/<name> takes it. */
+export const counterSchema = z.discriminatedUnion('kind', [sshCounterSchema, httpCounterSchema, cfProcessCounterSchema]);
+export type CounterBody = z.output<typeof counterSchema>;
+export type Counter = { name: string } & CounterBody;
+
+/**
+ * One node's value of one counter at one tick, or why there is none. A cf-process counter is one
+ * value per tick, recorded under the pseudo-node `cf:<app>`.
+ */
+export interface Sample {
+  counter: string;
+  node: string;
+  at: string;
+  value: number | null;
+  error?: string;
+}
+
+// Triggers.
+
+export const nodeCombinations = ['any', 'all', 'avg', 'max', 'min'] as const;
+/** How the nodes' values combine: `any`/`all` nodes breaching, or the comparison on their avg/max/min. */
+export type NodeCombination = (typeof nodeCombinations)[number];
+
+/** A tick at most this often (a Temporal Schedule interval), and at least this rarely. */
+export const MIN_INTERVAL_MS = 100;
+export const MAX_INTERVAL_MS = 24 * 3600_000;
+const durationMs = (min: number, max: number) => wholeNumber(min, max);
+
+// Actions.
+
+export const actionTargets = ['lastnode', 'cluster', 'none'] as const;
+/** `lastnode` is the cluster's newest active node (PyScaler's took the first: a bug). */
+export type ActionTarget = (typeof actionTargets)[number];
+export const onFailurePolicies = ['stop', 'continue'] as const;
+export type OnFailure = (typeof onFailurePolicies)[number];
+
+const actionCommon = {
+  /** A label for the UI and the Temporal Web UI (default: the kind). */
+  label: z.optional(z.string().check(z.minLength(1), z.maxLength(80))),
+  target: z._default(z.enum(actionTargets), 'none'),
+  onFailure: z._default(z.enum(onFailurePolicies), 'stop'),
+};
+const scriptText = z.string().check(z.minLength(1, 'must not be empty'), z.refine((s) => new TextEncoder().encode(s).length <= MAX_SCRIPT_BYTES, `must be at most ${MAX_SCRIPT_BYTES / 1024} KiB`));
+
+export const actionSchema = z.discriminatedUnion('kind', [
+  /** Scale out by one node (bounded by the cluster's maxNodes: skipped at max). */
+  z.strictObject({ kind: z.literal('deploy-node'), ...actionCommon }),
+  /** Scale in: removes the newest active node (bounded by minNodes: skipped at min). */
+  z.strictObject({ kind: z.literal('remove-node'), ...actionCommon }),
+  /** PyScaler's OSConfiguration: `puppet apply` of a manifest on the target's nodes. */
+  z.strictObject({ kind: z.literal('puppet'), ...actionCommon, manifest: scriptText }),
+  /** A script on one node (the target's: lastnode, or the cluster's newest). */
+  z.strictObject({ kind: z.literal('local-script'), ...actionCommon, script: scriptText }),
+  /** A script on every active node of the cluster. */
+  z.strictObject({ kind: z.literal('distributed-script'), ...actionCommon, script: scriptText, parallelism: z._default(wholeNumber(1, 50), 10) }),
+  /** Mail with the trigger's context filled into `{trigger}`, `{cluster}`, `{value}`, `{node}`, `{state}`, `{firedAt}`. */
+  z.strictObject({
+    kind: z.literal('email'),
+    ...actionCommon,
+    address: z.email({ error: 'must be an email address' }),
+    title: z.string().check(z.minLength(1), z.maxLength(200)),
+    content: z.string().check(z.maxLength(10_000)),
+  }),
+  /** Set (`instances`) or change (`delta`) a CF app's web process instance count. */
+  z.strictObject({
+    kind: z.literal('cf-scale'),
+    ...actionCommon,
+    foundation: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
+    org: z.string().check(z.minLength(1), z.maxLength(255)),
+    space: z.string().check(z.minLength(1), z.maxLength(255)),
+    app: z.string().check(z.minLength(1), z.maxLength(255)),
+    instances: z.optional(wholeNumber(0, 2000)),
+    delta: z.optional(wholeNumber(-2000, 2000)),
+  }),
+  /** Switch a CPU-load target ON (for `ttlSeconds`) or OFF. */
+  z.strictObject({
+    kind: z.literal('cpu-load'),
+    ...actionCommon,
+    loadTarget: z._default(z.string().check(z.regex(/^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/, 'must be a CPU-load target name')), 'default'),
+    state: z.enum(['ON', 'OFF']),
+    ttlSeconds: z.optional(wholeNumber(1)),
+  }),
+  /** An exactly-once request run of `calls` calls to `url` (in REQUEST_RUN_ALLOWED_DESTINATIONS). */
+  z.strictObject({
+    kind: z.literal('request-run'),
+    ...actionCommon,
+    url: z.string().check(z.maxLength(2000)),
+    calls: wholeNumber(1, 1_000_000),
+    concurrency: z.optional(wholeNumber(1, 1000)),
+  }),
+]);
+export type Action = z.output<typeof actionSchema>;
+export type ActionKind = Action['kind'];
+export const actionKinds = actionSchema.def.options.map((option) => option.shape.kind.def.values[0]) as ActionKind[];
+
+export const MAX_CHAIN_ACTIONS = 20;
+export const MAX_TRIGGER_COUNTERS = 10;
+
+const triggerFields = {
+  cluster: clusterNameSchema,
+  counters: z.array(counterNameSchema).check(z.minLength(1, 'must name at least one counter'), z.maxLength(MAX_TRIGGER_COUNTERS)),
+  combine: z._default(z.enum(nodeCombinations), 'any'),
+  /** How often the trigger is evaluated (its cluster's schedule ticks at the smallest interval of its enabled triggers). */
+  intervalMs: z._default(durationMs(MIN_INTERVAL_MS, MAX_INTERVAL_MS), 60_000),
+  /** Wall-clock time from the first breaching evaluation until it fires (Prometheus `for`); at least the interval. */
+  heldForMs: z._default(durationMs(0, 7 * 24 * 3600_000), 60_000),
+  /** Hysteresis: once breaching, a value clears only past this threshold (one counter only). */
+  clearThreshold: z.optional(z.nullable(finiteNumber)),
+  /** Hysteresis: a breach is held this long after the condition was last true (Prometheus `keep_firing_for`). */
+  keepFiringForMs: z._default(durationMs(0, 7 * 24 * 3600_000), 0),
+  /** No new firing for this long after a firing clears (and its chain ended). */
+  cooldownMs: z._default(durationMs(0, 7 * 24 * 3600_000), 300_000),
+  enabled: z._default(z.boolean(), true),
+  /** Circuit breaker: more than `maxFirings` firings within `windowMs` disables the trigger and mails. */
+  circuitBreaker: z._default(z.strictObject({ maxFirings: wholeNumber(1, 1000), windowMs: durationMs(1000, 30 * 24 * 3600_000) }), { maxFirings: 5, windowMs: 3600_000 }),
+  /** Who is mailed when the breaker trips or a node stays unreachable (default: the cluster's notify address). */
+  notify: z.optional(z.nullable(z.email())),
+  chain: z._default(z.array(actionSchema).check(z.maxLength(MAX_CHAIN_ACTIONS)), []),
+};
+
+const heldForAtLeastInterval = () =>
+  z.refine<{ heldForMs: number; intervalMs: number }>((t) => t.heldForMs === 0 || t.heldForMs >= t.intervalMs, {
+    message: 'must be 0 or at least intervalMs (a condition is seen once per interval)',
+    path: ['heldForMs'],
+  });
+const clearThresholdNeedsOneCounter = () =>
+  z.refine<{ clearThreshold?: number | null; counters: string[] }>((t) => t.clearThreshold == null || t.counters.length === 1, {
+    message: 'applies to a trigger of one counter (use keepFiringForMs with several)',
+    path: ['clearThreshold'],
+  });
+
+/** A trigger as PUT /api/triggers/<name> takes it. */
+export const triggerSchema = z.strictObject(triggerFields).check(heldForAtLeastInterval(), clearThresholdNeedsOneCounter());
+export type TriggerBody = z.output<typeof triggerSchema>;
+export type Trigger = { name: string } & TriggerBody;
+
+export const triggerStateNames = ['inactive', 'pending', 'firing', 'cooldown'] as const;
+export type TriggerStateName = (typeof triggerStateNames)[number];
+
+// Workflows.
+
+/** What a schedule's tick workflow takes: the cluster (the schedule fixes it). */
+export const triggerTickInputSchema = z.strictObject({ cluster: clusterNameSchema });
+export type TriggerTickInput = z.infer<typeof triggerTickInputSchema>;
+
+/** Why a chain runs, filled into emails and shown on the trigger's page. */
+export interface FiringContext {
+  trigger: string;
+  cluster: string;
+  /** `schedule` (the condition held) or `manual` (Run chain now). */
+  cause: 'schedule' | 'manual';
+  firedAt: string;
+  /** Per counter, the combined value that breached (null for a manual run without data). */
+  values: Record<string, number | null>;
+  /** The node whose value breached (the worst one), when there is one. */
+  node: string | null;
+}
+
+export const triggerChainInputSchema = z.strictObject({
+  cluster: clusterNameSchema,
+  trigger: triggerNameSchema,
+  /** The chain as it was when it fired: an edit during a run changes the next run, not this one. */
+  chain: z.array(actionSchema).check(z.maxLength(MAX_CHAIN_ACTIONS)),
+  context: z.strictObject({
+    trigger: triggerNameSchema,
+    cluster: clusterNameSchema,
+    cause: z.enum(['schedule', 'manual']),
+    firedAt: z.string(),
+    values: z.record(z.string(), z.nullable(z.number())),
+    node: z.nullable(z.string()),
+  }),
+  /** A deployment made by this chain is named after it (so a retried chain deploys the same node). */
+  deploymentPrefix: z.optional(deploymentIdSchema),
+});
+export type TriggerChainInput = z.input<typeof triggerChainInputSchema>;
+
+export type ActionOutcome = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
+export interface ActionProgress {
+  index: number;
+  kind: ActionKind;
+  label: string;
+  status: ActionOutcome;
+  /** A skipped action's reason (at max, at min, no node), or what a finished one did. */
+  detail?: string;
+  error?: string;
+  /** The child workflow that carried it out, when one did. */
+  workflowId?: string;
+  startedAt?: string;
+  endedAt?: string;
+}
+export interface TriggerChainStatus {
+  cluster: string;
+  trigger: string;
+  context: FiringContext;
+  state: 'running' | 'succeeded' | 'failed';
+  actions: ActionProgress[];
+}
+
+/** Which node an action's target names, once resolved. */
+export const resolvedTargetSchema = z.nullable(nodeNameSchema);
