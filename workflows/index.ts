@@ -7,3 +7,5 @@ export { deployNode } from './deployNode.ts';
 export { removeNode } from './removeNode.ts';
 export { distributedScript } from './distributedScript.ts';
 export { cleanupNode } from './cleanupNode.ts';
+export { triggerTick } from './triggerTick.ts';
+export { triggerChain } from './triggerChain.ts';

@@ -2,7 +2,8 @@
 // by the workflows, their activities, the API, the UI and the tests. What a trigger's state means and
 // how one evaluation moves it is in triggerEvaluation.shared.ts.
 import * as z from 'zod/mini';
-import { clusterNameSchema, deploymentIdSchema, MAX_SCRIPT_BYTES, nodeNameSchema } from './nodes.shared.ts';
+import { defineQuery } from '@temporalio/workflow';
+import { clusterNameSchema, MAX_SCRIPT_BYTES } from './nodes.shared.ts';
 import { wholeNumber } from './validation.shared.ts';
 
 /** Task queue of the tick and chain workflows and their activities (the main worker). */
@@ -109,8 +110,8 @@ export const nodeCombinations = ['any', 'all', 'avg', 'max', 'min'] as const;
 /** How the nodes' values combine: `any`/`all` nodes breaching, or the comparison on their avg/max/min. */
 export type NodeCombination = (typeof nodeCombinations)[number];
 
-/** A tick at most this often (a Temporal Schedule interval), and at least this rarely. */
-export const MIN_INTERVAL_MS = 100;
+/** A tick at most once a second (a Temporal Schedule interval has a resolution of seconds), and at least once a day. */
+export const MIN_INTERVAL_MS = 1000;
 export const MAX_INTERVAL_MS = 24 * 3600_000;
 const durationMs = (min: number, max: number) => wholeNumber(min, max);
 
@@ -247,18 +248,11 @@ export interface FiringContext {
 export const triggerChainInputSchema = z.strictObject({
   cluster: clusterNameSchema,
   trigger: triggerNameSchema,
-  /** The chain as it was when it fired: an edit during a run changes the next run, not this one. */
-  chain: z.array(actionSchema).check(z.maxLength(MAX_CHAIN_ACTIONS)),
-  context: z.strictObject({
-    trigger: triggerNameSchema,
-    cluster: clusterNameSchema,
-    cause: z.enum(['schedule', 'manual']),
-    firedAt: z.string(),
-    values: z.record(z.string(), z.nullable(z.number())),
-    node: z.nullable(z.string()),
-  }),
-  /** A deployment made by this chain is named after it (so a retried chain deploys the same node). */
-  deploymentPrefix: z.optional(deploymentIdSchema),
+  /**
+   * The scheduled firing this run carries out (its row holds the chain as it was when it fired, so an
+   * edit during a run changes the next one). Absent: a run by hand, which makes a manual firing.
+   */
+  firingId: z.optional(wholeNumber(1)),
 });
 export type TriggerChainInput = z.input<typeof triggerChainInputSchema>;
 
@@ -279,10 +273,32 @@ export interface ActionProgress {
 export interface TriggerChainStatus {
   cluster: string;
   trigger: string;
+  /** The firing it carries out (the trigger's firing history links to it). */
+  firingId: number;
   context: FiringContext;
   state: 'running' | 'succeeded' | 'failed';
   actions: ActionProgress[];
 }
 
-/** Which node an action's target names, once resolved. */
-export const resolvedTargetSchema = z.nullable(nodeNameSchema);
+export const triggerChainStatusQuery = defineQuery<TriggerChainStatus>('triggerChainStatus');
+
+/** What a tick reports to humans (mailed to the trigger's notify address, or its cluster's). */
+export interface TriggerEvents {
+  cluster: string;
+  /** Triggers whose circuit breaker tripped: they disabled themselves. */
+  tripped: string[];
+  /** Nodes without samples for a trigger's heldFor, by trigger. */
+  unreachable: { trigger: string; nodes: string[] }[];
+}
+
+/** What a tick workflow returns: counts, and the chains it started. */
+export interface TriggerTickSummary {
+  cluster: string;
+  evaluated: number;
+  samples: number;
+  failedSamples: number;
+  started: string[];
+  /** Firings not started because the trigger's chain was still running (single flight). */
+  suppressed: string[];
+  tripped: string[];
+}

@@ -30,6 +30,8 @@ export interface WorkflowTestEnvironment {
   runWorkflow<W extends Workflow>(workflow: W, run: WorkflowRun<W>): Promise<WorkflowResultType<W>>;
   /** Starts `workflow` with these stubs and runs `body` with its handle. */
   withWorkflow<W extends Workflow, T>(workflow: W, run: WorkflowRun<W>, body: (handle: WorkflowHandleWithFirstExecutionRunId<W>) => Promise<T>): Promise<T>;
+  /** The stubs the workflow `workflowId` (a child the test's workflow starts) may call. */
+  stubsFor(workflowId: string, activities: object): void;
 }
 
 // Failures are what these tests are about: the worker's "Activity failed" and "Workflow failed"
@@ -123,6 +125,7 @@ export function useWorkflowTestEnvironment(): WorkflowTestEnvironment {
     },
     taskQueue,
     withWorkflow,
+    stubsFor: (workflowId, activities) => void stubsByWorkflowId.set(workflowId, activities),
     runWorkflow: (workflow, run) => withWorkflow(workflow, run, (handle) => handle.result()),
   };
 }

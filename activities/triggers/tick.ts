@@ -1,0 +1,125 @@
+// One tick of a cluster's triggers: collect every counter the due triggers need (one collection per
+// node), record the samples, evaluate each due trigger and commit the states and firings. The tick is
+// keyed by its workflow run: a retried activity returns the committed outcome and fires nothing twice.
+import { Context } from '@temporalio/activity';
+import type { SshTarget } from '../../workflows/nodes.shared.ts';
+import { evaluateTrigger, isDue, type TriggerState } from '../../workflows/triggerEvaluation.shared.ts';
+import { triggerChainWorkflowId, type Counter, type FiringContext, type Sample, type Trigger } from '../../workflows/triggers.shared.ts';
+import type { NewFiring, TriggerStateStore } from '../../db/triggerStates.ts';
+
+/** The definitions a tick reads (db/triggers.ts). */
+export interface TriggerDefinitions {
+  listTriggersOfCluster(cluster: string): Promise<Trigger[]>;
+  listCountersByName(names: string[]): Promise<Counter[]>;
+  setTriggerEnabled(name: string, enabled: boolean): Promise<void>;
+}
+
+export interface CounterCollector {
+  collect(request: { nodes: SshTarget[]; counters: Counter[]; timeoutMs?: number }, signal?: AbortSignal): Promise<Sample[]>;
+}
+
+export interface SampleRecorder {
+  record(samples: Sample[], counters: Counter[]): Promise<unknown>;
+}
+
+export interface TickDependencies {
+  definitions: TriggerDefinitions;
+  states: TriggerStateStore;
+  /** The cluster's active nodes as SSH targets (the fleet model's activeNodeTargets). */
+  activeNodes(cluster: string): Promise<SshTarget[]>;
+  collector: CounterCollector;
+  samples: SampleRecorder;
+  /** The time (tests pass a clock). */
+  now?: () => number;
+}
+
+/** A chain to start: the firing's ID (its row holds the chain and context). */
+export interface ChainStart {
+  trigger: string;
+  firingId: number;
+  workflowId: string;
+}
+
+export interface TickOutcome {
+  tickId: string;
+  at: string;
+  /** Triggers evaluated (due and enabled) of those defined on the cluster. */
+  evaluated: number;
+  triggers: number;
+  nodes: number;
+  samples: number;
+  failedSamples: number;
+  fire: ChainStart[];
+  /** Triggers whose circuit breaker tripped: they are disabled now. */
+  tripped: string[];
+  /** Nodes without samples for a trigger's heldFor, by trigger. */
+  unreachable: { trigger: string; nodes: string[] }[];
+}
+
+export function createTickActivities(deps: TickDependencies) {
+  const now = deps.now ?? Date.now;
+  return {
+    async evaluateTriggerTick(request: { cluster: string; tickId: string }): Promise<TickOutcome> {
+      const { cluster, tickId } = request;
+      const committed = await deps.states.tickOutcome<TickOutcome>(cluster, tickId);
+      if (committed) return committed;
+
+      const triggers = (await deps.definitions.listTriggersOfCluster(cluster)).filter((t) => t.enabled);
+      const startedAt = now();
+      const previous = await deps.states.states(triggers.map((t) => t.name));
+      const due = triggers.filter((t) => isDue(t, previous.get(t.name)!, startedAt));
+      const counterNames = [...new Set(due.flatMap((t) => t.counters))];
+      const counters = counterNames.length ? await deps.definitions.listCountersByName(counterNames) : [];
+      const nodes = due.length ? await deps.activeNodes(cluster) : [];
+      const samples = counters.length && nodes.length ? await deps.collector.collect({ nodes, counters }, Context.current().cancellationSignal) : [];
+      if (samples.length) await deps.samples.record(samples, counters);
+
+      const at = now();
+      const nodeNames = nodes.map((n) => n.node);
+      const tripped: string[] = [];
+      const outcome = await deps.states.commitTick<TickOutcome>(cluster, tickId, due.map((t) => t.name), (locked) => {
+        const states = new Map<string, TriggerState>();
+        const firings: NewFiring[] = [];
+        const unreachable: TickOutcome['unreachable'] = [];
+        for (const trigger of due) {
+          const evaluation = evaluateTrigger(trigger, counters, locked.get(trigger.name)!, samples, nodeNames, at);
+          states.set(trigger.name, evaluation.state);
+          if (evaluation.tripped) tripped.push(trigger.name);
+          if (evaluation.unreachable.length) unreachable.push({ trigger: trigger.name, nodes: evaluation.unreachable });
+          if (!evaluation.fire) continue;
+          const worst = evaluation.verdicts.find((v) => v.condition === 'breach');
+          const context: FiringContext = {
+            trigger: trigger.name,
+            cluster,
+            cause: 'schedule',
+            firedAt: new Date(at).toISOString(),
+            values: Object.fromEntries(evaluation.verdicts.map((v) => [v.counter, v.value])),
+            node: worst?.node ?? null,
+          };
+          firings.push({ context, chain: trigger.chain, chainWorkflowId: triggerChainWorkflowId(cluster, trigger.name) });
+        }
+        return {
+          states,
+          firings,
+          result: (ids) => ({
+            tickId,
+            at: new Date(at).toISOString(),
+            evaluated: due.length,
+            triggers: triggers.length,
+            nodes: nodes.length,
+            samples: samples.length,
+            failedSamples: samples.filter((s) => s.value === null).length,
+            fire: firings.map((f, i) => ({ trigger: f.context.trigger, firingId: ids[i]!, workflowId: f.chainWorkflowId })),
+            tripped,
+            unreachable,
+          }),
+        };
+      });
+      // Disabling is idempotent, so a retry after the commit repeats it harmlessly.
+      for (const name of outcome.tripped) await deps.definitions.setTriggerEnabled(name, false);
+      return outcome;
+    },
+  };
+}
+
+export type TickActivities = ReturnType<typeof createTickActivities>;
