@@ -9,3 +9,4 @@ export { distributedScript } from './distributedScript.ts';
 export { cleanupNode } from './cleanupNode.ts';
 export { triggerTick } from './triggerTick.ts';
 export { triggerChain } from './triggerChain.ts';
+export { triggerPreview } from './triggerPreview.ts';

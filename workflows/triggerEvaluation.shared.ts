@@ -22,6 +22,9 @@ export interface EvaluatedTrigger {
   cluster: string;
   counters: string[];
   combine: NodeCombination;
+  /** Overrides every counter's comparison and threshold, when set (both). */
+  comparison?: Comparison | null;
+  threshold?: number | null;
   intervalMs: number;
   heldForMs: number;
   clearThreshold?: number | null;
@@ -158,7 +161,8 @@ export function evaluateTrigger(
   }
 
   const verdicts = trigger.counters.map((name) => {
-    const counter = counters.find((c) => c.name === name);
+    const defined = counters.find((c) => c.name === name);
+    const counter = defined && trigger.comparison != null && trigger.threshold != null ? { ...defined, comparison: trigger.comparison, threshold: trigger.threshold } : defined;
     if (!counter) return { counter: name, condition: 'no-data' as const, value: null, node: null, nodes: 0 };
     return counterVerdict(counter, trigger.combine, byCounter.get(name)!, held, trigger.clearThreshold);
   });

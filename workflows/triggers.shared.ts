@@ -189,6 +189,12 @@ const triggerFields = {
   cluster: clusterNameSchema,
   counters: z.array(counterNameSchema).check(z.minLength(1, 'must name at least one counter'), z.maxLength(MAX_TRIGGER_COUNTERS)),
   combine: z._default(z.enum(nodeCombinations), 'any'),
+  /**
+   * The trigger's own comparison and threshold for its counters (default: each counter's), so one
+   * counter (one sample per node and tick) serves a scale-out trigger at > 70 and a scale-in one at < 20.
+   */
+  comparison: z.optional(z.nullable(z.enum(comparisons, { error: `must be one of ${comparisons.join(' ')}` }))),
+  threshold: z.optional(z.nullable(finiteNumber)),
   /** How often the trigger is evaluated (its cluster's schedule ticks at the smallest interval of its enabled triggers). */
   intervalMs: z._default(durationMs(MIN_INTERVAL_MS, MAX_INTERVAL_MS), 60_000),
   /** Wall-clock time from the first breaching evaluation until it fires (Prometheus `for`); at least the interval. */
@@ -212,6 +218,11 @@ const heldForAtLeastInterval = () =>
     message: 'must be 0 or at least intervalMs (a condition is seen once per interval)',
     path: ['heldForMs'],
   });
+const comparisonWithThreshold = () =>
+  z.refine<{ comparison?: Comparison | null; threshold?: number | null }>((t) => (t.comparison == null) === (t.threshold == null), {
+    message: 'comparison and threshold are given together (or neither: each counter\'s own apply)',
+    path: ['threshold'],
+  });
 const clearThresholdNeedsOneCounter = () =>
   z.refine<{ clearThreshold?: number | null; counters: string[] }>((t) => t.clearThreshold == null || t.counters.length === 1, {
     message: 'applies to a trigger of one counter (use keepFiringForMs with several)',
@@ -219,7 +230,7 @@ const clearThresholdNeedsOneCounter = () =>
   });
 
 /** A trigger as PUT /api/triggers/<name> takes it. */
-export const triggerSchema = z.strictObject(triggerFields).check(heldForAtLeastInterval(), clearThresholdNeedsOneCounter());
+export const triggerSchema = z.strictObject(triggerFields).check(heldForAtLeastInterval(), comparisonWithThreshold(), clearThresholdNeedsOneCounter());
 export type TriggerBody = z.output<typeof triggerSchema>;
 export type Trigger = { name: string } & TriggerBody;
 
@@ -231,6 +242,14 @@ export type TriggerStateName = (typeof triggerStateNames)[number];
 /** What a schedule's tick workflow takes: the cluster (the schedule fixes it). */
 export const triggerTickInputSchema = z.strictObject({ cluster: clusterNameSchema });
 export type TriggerTickInput = z.infer<typeof triggerTickInputSchema>;
+
+/** A dry run: a counter (maybe unsaved) sampled on the cluster's nodes, or a trigger evaluated now. */
+export const triggerPreviewInputSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('counter'), cluster: clusterNameSchema, name: counterNameSchema, counter: counterSchema, nodes: z.optional(z.array(z.string().check(z.maxLength(48))).check(z.maxLength(99))) }),
+  z.strictObject({ kind: z.literal('trigger'), name: triggerNameSchema, trigger: triggerSchema }),
+]);
+export type TriggerPreviewInput = z.input<typeof triggerPreviewInputSchema>;
+export const triggerPreviewWorkflowId = (name: string, id: string) => `trigger-preview:${name}:${id}`;
 
 /** Why a chain runs, filled into emails and shown on the trigger's page. */
 export interface FiringContext {

@@ -3,7 +3,7 @@
 // keyed by its workflow run: a retried activity returns the committed outcome and fires nothing twice.
 import { Context } from '@temporalio/activity';
 import type { SshTarget } from '../../workflows/nodes.shared.ts';
-import { evaluateTrigger, isDue, type TriggerState } from '../../workflows/triggerEvaluation.shared.ts';
+import { evaluateTrigger, isDue, type Evaluation, type TriggerState } from '../../workflows/triggerEvaluation.shared.ts';
 import { triggerChainWorkflowId, type Counter, type FiringContext, type Sample, type Trigger } from '../../workflows/triggers.shared.ts';
 import type { NewFiring, TriggerStateStore } from '../../db/triggerStates.ts';
 
@@ -56,9 +56,36 @@ export interface TickOutcome {
   unreachable: { trigger: string; nodes: string[] }[];
 }
 
+/** A dry run's answer: what the trigger would do now, and the samples it saw. */
+export interface TriggerPreview {
+  trigger: string;
+  at: string;
+  samples: Sample[];
+  evaluation: Pick<Evaluation, 'condition' | 'verdicts' | 'fire' | 'tripped' | 'reason'> & { state: TriggerState };
+}
+
 export function createTickActivities(deps: TickDependencies) {
   const now = deps.now ?? Date.now;
+  const targetsOf = async (cluster: string, only?: string[]) => (await deps.activeNodes(cluster)).filter((node) => !only || only.includes(node.node));
   return {
+    /** Samples counters now, recording nothing: the counter editor's test against one node. */
+    async sampleCounters(request: { cluster: string; counters: Counter[]; nodes?: string[] }): Promise<Sample[]> {
+      const nodes = await targetsOf(request.cluster, request.nodes);
+      return nodes.length ? deps.collector.collect({ nodes, counters: request.counters }, Context.current().cancellationSignal) : [];
+    },
+
+    /** Evaluates one trigger on fresh samples from its state, committing nothing: what would fire, and why. */
+    async previewTrigger(request: { trigger: Trigger }): Promise<TriggerPreview> {
+      const { trigger } = request;
+      const counters = await deps.definitions.listCountersByName(trigger.counters);
+      const nodes = await targetsOf(trigger.cluster);
+      const samples = nodes.length && counters.length ? await deps.collector.collect({ nodes, counters }, Context.current().cancellationSignal) : [];
+      const state = (await deps.states.states([trigger.name])).get(trigger.name)!;
+      const at = now();
+      const { condition, verdicts, fire, tripped, reason, state: next } = evaluateTrigger(trigger, counters, state, samples, nodes.map((n) => n.node), at);
+      return { trigger: trigger.name, at: new Date(at).toISOString(), samples, evaluation: { condition, verdicts, fire, tripped, reason, state: next } };
+    },
+
     async evaluateTriggerTick(request: { cluster: string; tickId: string }): Promise<TickOutcome> {
       const { cluster, tickId } = request;
       const committed = await deps.states.tickOutcome<TickOutcome>(cluster, tickId);

@@ -186,3 +186,12 @@ describe('evaluateTrigger', () => {
     expect(isDue(base, state, 9.5 * S)).toBe(true);
   });
 });
+
+describe('a trigger’s own comparison and threshold', () => {
+  it('override its counters’, so one counter serves a scale-out and a scale-in trigger', () => {
+    const scaleIn = { ...base, comparison: '<' as const, threshold: 20, heldForMs: 0 };
+    const idle = samplesOf({ web01: 5, web02: 10 });
+    expect(evaluateTrigger(scaleIn, [cpu], initialTriggerState(), idle, nodes, 0)).toMatchObject({ condition: 'breach', fire: true });
+    expect(evaluateTrigger({ ...base, heldForMs: 0 }, [cpu], initialTriggerState(), idle, nodes, 0)).toMatchObject({ condition: 'clear', fire: false });
+  });
+});
