@@ -23,7 +23,7 @@ export function minuteStamp(at: string | Date): string {
 }
 
 // memcached keys may not hold spaces or control characters (a CF app name may).
-const keyPart = (text: string) => text.replace(/[\s\x00-\x1f\x7f%]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+const keyPart = (text: string) => text.replace(/[\s\p{Cc}%]/gu, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 
 /** The breach-count key and the value key of one sample. */
 export function memcachedKeys(kind: CounterKind, node: string, counter: string, at: string | Date): { count: string; value: string } {
