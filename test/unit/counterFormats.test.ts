@@ -137,6 +137,13 @@ describe('several SSH counters in one script', () => {
     expect(runs.get(1)!.stdout).toBe('it\'s\n"quoted"\n');
   });
 
+  it('keeps a counter from reading the rest of the script on stdin or holding the login with a background child', () => {
+    const started = performance.now();
+    const { values } = runLocally(['cat; echo 5', 'sleep 20 & echo 6', 'echo 7']);
+    expect(values).toEqual([{ value: 5 }, { value: 6 }, { value: 7 }]);
+    expect(performance.now() - started).toBeLessThan(5000);
+  });
+
   it('runs the counters at once, each under its own timeout', () => {
     const started = performance.now();
     const { values } = runLocally(['sleep 1; echo 1', 'sleep 1; echo 2', 'sleep 30; echo 3'], 1500);
