@@ -122,7 +122,17 @@ interface HttpAnswer {
 }
 
 async function readBounded(response: Response, limit: number): Promise<string> {
-  if (!response.body || typeof response.body.getReader !== 'function') return (await response.text()).slice(0, limit);
+  const tooLarge = () => new Error(`the answer is larger than ${limit} bytes`);
+  if (Number(response.headers.get('content-length') ?? 0) > limit) {
+    await response.body?.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  // A fetch without a stream (the CF client's fast fetch) is read whole, then checked.
+  if (!response.body || typeof response.body.getReader !== 'function') {
+    const text = await response.text();
+    if (Buffer.byteLength(text) > limit) throw tooLarge();
+    return text;
+  }
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -132,7 +142,7 @@ async function readBounded(response: Response, limit: number): Promise<string> {
     size += value.length;
     if (size > limit) {
       await reader.cancel();
-      throw new Error(`the answer is larger than ${limit} bytes`);
+      throw tooLarge();
     }
     chunks.push(value);
   }
