@@ -73,6 +73,10 @@ export interface Config {
     maxTtlMs: number;
     idleMs: number;
   };
+  counters: {
+    /** COUNTER_RETENTION_DAYS: counter samples are kept this long in MySQL; their per-minute roll-ups ten times as long. */
+    retentionDays: number;
+  };
   /** npm start's supervisor restarts any process that exits; one that crashes more than maxRestarts times within windowMs stops the stack. */
   supervisor: { maxRestarts: number; windowMs: number };
   configCache: {
@@ -348,6 +352,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxTtlMs: Math.max(1, count(env, 'CPU_LOAD_MAX_TTL_MINUTES', 60, 7 * 24 * 60)) * 60_000,
       idleMs: Math.max(1, count(env, 'CPU_LOAD_IDLE_MINUTES', 60, 7 * 24 * 60)) * 60_000,
     },
+    counters: { retentionDays: Math.max(1, count(env, 'COUNTER_RETENTION_DAYS', 7, 3650)) },
     supervisor: { maxRestarts: count(env, 'SUPERVISOR_MAX_RESTARTS', 5, 1000), windowMs: Math.max(1, count(env, 'SUPERVISOR_WINDOW_MINUTES', 5, 24 * 60)) * 60_000 },
     configCache: configCacheSettings(env, api.instances),
     cf: cfSettings(env, dataDir),

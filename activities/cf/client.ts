@@ -100,6 +100,8 @@ export interface ProcessStats {
   type: string;
   index: number;
   state: 'RUNNING' | 'CRASHED' | 'STARTING' | 'STOPPING' | 'DOWN';
+  /** A running instance's usage: `cpu` as a fraction of one core (0.25 is 25 %), `mem` and `disk` in bytes; `{}` otherwise. */
+  usage?: { time?: string; cpu?: number; mem?: number; disk?: number };
 }
 
 export interface Package extends CfResource {

@@ -4,6 +4,7 @@ import { ccTimestamp } from './clock.ts';
 import {
   DEFAULT_QUOTA_GUID,
   type App,
+  type AppUsage,
   type Build,
   type Destination,
   type Domain,
@@ -129,8 +130,10 @@ export function presentProcess(process: Process, spaceGuid: string, base: string
   };
 }
 
+const IDLE_USAGE: AppUsage = { cpuPercent: 0.1, memoryBytes: 24 * 1024 * 1024 };
+
 /** One stats entry per desired instance: DOWN while the app is stopped, STARTING until its start delay passes. */
-export function presentProcessStats(process: Process, appStarted: boolean, now: number) {
+export function presentProcessStats(process: Process, appStarted: boolean, now: number, usage: AppUsage = IDLE_USAGE) {
   return {
     resources: Array.from({ length: process.instances }, (_, index) => {
       const runningAt = process.runningAt[index];
@@ -141,7 +144,7 @@ export function presentProcessStats(process: Process, appStarted: boolean, now: 
         index,
         state,
         routable: running,
-        usage: running ? { time: new Date(now).toISOString(), cpu: 0.001, mem: 24 * 1024 * 1024, disk: 64 * 1024 * 1024, log_rate: 0 } : {},
+        usage: running ? { time: new Date(now).toISOString(), cpu: usage.cpuPercent / 100, mem: usage.memoryBytes, disk: 64 * 1024 * 1024, log_rate: 0 } : {},
         host: state === 'DOWN' ? '' : `10.0.${Math.floor(index / 250)}.${(index % 250) + 2}`,
         instance_ports: state === 'DOWN' ? [] : [{ external: 61000 + index, internal: 8080, external_tls_proxy_port: 61443, internal_tls_proxy_port: 61001 }],
         uptime: running ? Math.floor((now - runningAt!) / 1000) : 0,

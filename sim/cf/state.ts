@@ -44,6 +44,14 @@ export interface App extends Resource {
   lifecycle: Lifecycle;
   environmentVariables: Record<string, string>;
   currentDropletGuid: string | null;
+  /** What each running instance reports in process stats (PUT /__sim/apps/:guid/usage); unset: an idle app. */
+  usage?: AppUsage;
+}
+
+/** Per running instance: CPU in percent of one core (stats show cpu/100, as CC does), memory in bytes. */
+export interface AppUsage {
+  cpuPercent: number;
+  memoryBytes: number;
 }
 
 export interface Process extends Resource {

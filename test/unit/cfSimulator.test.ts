@@ -343,6 +343,41 @@ describe('CF simulator: the prototype flow', () => {
     expect(badJson.status).toBe(400);
     expect(firstError(await badJson.json())).toMatchObject({ code: 1001, title: 'CF-MessageParseError' });
   });
+
+  it('reports the usage set with PUT /__sim/apps/:guid/usage in the stats of every running instance (cpu as a fraction of a core)', async () => {
+    const sim = await simulator({ instanceStartDelayMs: 1000 });
+    const space = await sim.space();
+    const app = await sim.appIn(space.guid, 'busy');
+    const other = await sim.appIn(space.guid, 'idle');
+    for (const a of [app, other]) {
+      expect((await sim.cf('PATCH', `/v3/apps/${a.guid}/relationships/current_droplet`, { data: { guid: await sim.stagedDroplet(a.guid) } })).status).toBe(200);
+      expect((await sim.cf('POST', `/v3/apps/${a.guid}/actions/start`)).status).toBe(200);
+    }
+    expect((await sim.cf('POST', `/v3/apps/${app.guid}/processes/web/actions/scale`, { instances: 2 })).status).toBe(202);
+    sim.clock.advance(1000);
+    const set = await sim.send('PUT', `/__sim/apps/${app.guid}/usage`, { body: { cpu: 85.5, memory: 300_000_000 } });
+    expect(set.status, JSON.stringify(set.body)).toBe(200);
+    expect(set.body).toEqual({ cpu: 85.5, memory: 300_000_000 });
+
+    const stats = await sim.cf<{ resources: { state: string; usage: { cpu?: number; mem?: number } }[] }>('GET', `/v3/apps/${app.guid}/processes/web/stats`);
+    expect(stats.body.resources.map((i) => [i.state, i.usage.cpu, i.usage.mem])).toEqual([['RUNNING', 0.855, 300_000_000], ['RUNNING', 0.855, 300_000_000]]);
+    const web = await sim.cf('GET', `/v3/apps/${app.guid}/processes/web`);
+    const byGuid = await sim.cf<{ resources: { usage: { cpu?: number } }[] }>('GET', `/v3/processes/${web.body.guid}/stats`);
+    expect(byGuid.body.resources.map((i) => i.usage.cpu)).toEqual([0.855, 0.855]);
+    // Another app keeps the idle default; a scaled-up instance that is still STARTING reports no usage.
+    const idle = await sim.cf<{ resources: { usage: { cpu?: number } }[] }>('GET', `/v3/apps/${other.guid}/processes/web/stats`);
+    expect(idle.body.resources[0]!.usage.cpu).toBeLessThan(0.01);
+    await sim.cf('POST', `/v3/apps/${app.guid}/processes/web/actions/scale`, { instances: 3 });
+    const scaled = await sim.cf<{ resources: { state: string; usage: { cpu?: number } }[] }>('GET', `/v3/apps/${app.guid}/processes/web/stats`);
+    expect(scaled.body.resources.map((i) => i.usage.cpu)).toEqual([0.855, 0.855, undefined]);
+
+    const negative = await sim.send('PUT', `/__sim/apps/${app.guid}/usage`, { body: { cpu: -1, memory: 1 } });
+    expect(negative.status).toBe(400);
+    expect(negative.body).toMatchObject({ error: { field: 'cpu' } });
+    const fractionalBytes = await sim.send('PUT', `/__sim/apps/${app.guid}/usage`, { body: { cpu: 1, memory: 1.5 } });
+    expect(fractionalBytes.body).toMatchObject({ error: { field: 'memory' } });
+    expect((await sim.send('PUT', '/__sim/apps/no-such-app/usage', { body: { cpu: 1, memory: 1 } })).status).toBe(404);
+  });
 });
 
 describe('CF simulator: routes and deletes', () => {

@@ -111,4 +111,11 @@ describe('configuration', () => {
     expect(loadConfig({ CPU_LOAD_MAX_TTL_MINUTES: '15', CPU_LOAD_IDLE_MINUTES: '5' }).cpuLoad).toMatchObject({ maxTtlMs: 900_000, idleMs: 300_000 });
     expect(() => loadConfig({ CPU_LOAD_MAX_TTL_MINUTES: '10081' })).toThrow(/^CPU_LOAD_MAX_TTL_MINUTES="10081" is not a count: use a whole number from 0 to 10080/);
   });
+
+  it('keeps counter samples 7 days by default, settable from 1 to 3650', () => {
+    expect(loadConfig({}).counters).toEqual({ retentionDays: 7 });
+    expect(loadConfig({ COUNTER_RETENTION_DAYS: '30' }).counters.retentionDays).toBe(30);
+    expect(loadConfig({ COUNTER_RETENTION_DAYS: '0' }).counters.retentionDays).toBe(1);
+    expect(() => loadConfig({ COUNTER_RETENTION_DAYS: '7.5' })).toThrow(/^COUNTER_RETENTION_DAYS="7.5" is not a count/);
+  });
 });

@@ -21,8 +21,10 @@ export function processRoutes(runtime: SimRuntime) {
   const present = (c: Context<SimEnv>, process: Process) =>
     presentProcess(process, runtime.state.spaceOfApp(process.appGuid)?.guid ?? '', c.var.baseUrl);
 
-  const stats = (c: Context<SimEnv>, process: Process) =>
-    c.json(presentProcessStats(process, runtime.state.apps.get(process.appGuid)?.state === 'STARTED', runtime.now()));
+  const stats = (c: Context<SimEnv>, process: Process) => {
+    const app = runtime.state.apps.get(process.appGuid);
+    return c.json(presentProcessStats(process, app?.state === 'STARTED', runtime.now(), app?.usage));
+  };
 
   const scale = async (c: Context<SimEnv>, process: Process) => {
     const body = await readBody(c, ['instances', 'memory_in_mb', 'disk_in_mb', 'log_rate_limit_in_bytes_per_second']);
