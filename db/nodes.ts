@@ -209,6 +209,8 @@ export function createFleetModel(pool: mysql.Pool) {
         await lockCluster(connection, name);
         const [[{ nodes }]] = (await connection.query<Row[]>('SELECT COUNT(*) AS nodes FROM nodes WHERE cluster = ?', [name])) as unknown as [[{ nodes: number }]];
         if (Number(nodes) > 0) throw new FleetModelError('InUse', `Cluster ${name} still has ${nodes} node(s): remove them first.`);
+        const [[{ triggers }]] = (await connection.query<Row[]>('SELECT COUNT(*) AS triggers FROM triggers WHERE cluster = ?', [name])) as unknown as [[{ triggers: number }]];
+        if (Number(triggers) > 0) throw new FleetModelError('InUse', `Cluster ${name} still has ${triggers} trigger(s): delete them first.`);
         await connection.query('DELETE FROM clusters WHERE name = ?', [name]);
       });
     },
