@@ -91,11 +91,14 @@ export function createTriggerModel(pool: mysql.Pool) {
     /** Creates or replaces a counter; `created` says which. */
     async putCounter(counter: Counter): Promise<{ created: boolean }> {
       const { name, ...definition } = counter;
-      const [result] = await pool.query<mysql.ResultSetHeader>('INSERT INTO counters SET ? ON DUPLICATE KEY UPDATE kind = VALUES(kind), definition = VALUES(definition)', [
-        { name, kind: counter.kind, definition: JSON.stringify(definition) },
-      ]);
-      // MySQL counts an insert as 1 affected row, an update as 2 (0 when nothing changed).
-      return { created: result.affectedRows === 1 };
+      const columns = { kind: counter.kind, definition: JSON.stringify(definition) };
+      // Affected rows cannot tell (mysql2 asks for found rows: an unchanged row counts as 1, as an insert does).
+      return inTransaction(async (connection) => {
+        const [[before]] = await connection.query<Row[]>('SELECT name FROM counters WHERE name = ? FOR UPDATE', [name]);
+        if (before) await connection.query('UPDATE counters SET ? WHERE name = ?', [columns, name]);
+        else await connection.query('INSERT INTO counters SET ?', [{ name, ...columns }]);
+        return { created: !before };
+      });
     },
 
     /** The triggers that read a counter, by name. */

@@ -55,6 +55,7 @@ describe('counter and trigger definitions in MySQL', () => {
     expect(await model.putCounter(http)).toEqual({ created: true });
     const first = await model.getCounter(name);
     expect(first).toMatchObject(http);
+    expect(await model.putCounter(http)).toEqual({ created: false });
     expect(await model.putCounter({ ...http, threshold: 4 })).toEqual({ created: false });
     const second = await model.getCounter(name);
     expect(second).toMatchObject({ ...http, threshold: 4 });
