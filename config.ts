@@ -66,6 +66,10 @@ export interface Config {
     /** URL prefixes a request run may call; anything else is refused (default: the stack's own receivers). */
     allowedDestinations: string[];
   };
+  counters: {
+    /** COUNTER_ALLOWED_HOSTS: hosts an http counter's URL may name (lower-cased); `{host}` or `{node}` as the host is checked when sampling. */
+    allowedHosts: string[];
+  };
   cpuLoad: {
     /** Load-worker processes the stack starts; each burns one core while the load is ON. */
     loadWorkers: number;
@@ -303,6 +307,12 @@ function smtpSettings(env: Env): Config['smtp'] {
   };
 }
 
+/** Hosts http counters may call: loopback by default, so a counter cannot reach into the network unless told. */
+function counterAllowedHosts(env: Env): string[] {
+  const hosts = hostList(env, 'COUNTER_ALLOWED_HOSTS').map((host) => host.replace(/^\[(.*)\]$/, '$1'));
+  return hosts.length > 0 ? hosts : [...loopbackHosts];
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = directory(env, 'FLEET_DATA_DIR', join(projectRoot, '.data'));
   const host = text(env, 'API_HOST', '127.0.0.1');
@@ -347,6 +357,7 @@ export function loadConfig(env: Env = process.env): Config {
     requestRuns: {
       allowedDestinations: urlList(env, 'REQUEST_RUN_ALLOWED_DESTINATIONS', [`http://${api.host}:${api.port}/receiver`]),
     },
+    counters: { allowedHosts: counterAllowedHosts(env) },
     cpuLoad: {
       loadWorkers: count(env, 'CPU_LOAD_WORKERS', 2, 64),
       maxTtlMs: Math.max(1, count(env, 'CPU_LOAD_MAX_TTL_MINUTES', 60, 7 * 24 * 60)) * 60_000,

@@ -11,6 +11,7 @@ import {
   profileKindNames,
   profileKinds,
   profileNameSchema,
+  registerNodeSchema,
   removeSchema,
   runbookWorkflowIdSchema,
   scriptRunWorkflowIdSchema,
@@ -43,6 +44,8 @@ export function nodesRoutes(service: NodesService) {
       return c.body(null, 204);
     })
     .get('/clusters/:name/nodes', access('viewer'), async (c) => c.json({ nodes: (await service.clusterDetail(cluster(c))).nodes }))
+    // An admin's: it points the cluster's SSH key, its scripts and its counters at a host of the caller's choosing.
+    .post('/clusters/:name/nodes/register', access('admin'), async (c) => c.json({ node: await service.registerNode(cluster(c), await readJson(c, registerNodeSchema)) }, 201))
     .post('/clusters/:name/deployments', access('operator'), async (c) => c.json(await service.startDeployment(cluster(c), await readJson(c, deploySchema)), 202))
     .delete('/clusters/:name/nodes/:node', access('operator'), async (c) => {
       const [name, node] = [cluster(c), readParam(c, 'node', nodeNameSchema)];

@@ -209,6 +209,8 @@ export function createFleetModel(pool: mysql.Pool) {
         await lockCluster(connection, name);
         const [[{ nodes }]] = (await connection.query<Row[]>('SELECT COUNT(*) AS nodes FROM nodes WHERE cluster = ?', [name])) as unknown as [[{ nodes: number }]];
         if (Number(nodes) > 0) throw new FleetModelError('InUse', `Cluster ${name} still has ${nodes} node(s): remove them first.`);
+        const [[{ triggers }]] = (await connection.query<Row[]>('SELECT COUNT(*) AS triggers FROM triggers WHERE cluster = ?', [name])) as unknown as [[{ triggers: number }]];
+        if (Number(triggers) > 0) throw new FleetModelError('InUse', `Cluster ${name} still has ${triggers} trigger(s): delete them first.`);
         await connection.query('DELETE FROM clusters WHERE name = ?', [name]);
       });
     },
@@ -251,6 +253,36 @@ export function createFleetModel(pool: mysql.Pool) {
         ]);
         const [[row]] = await connection.query<Row[]>('SELECT * FROM nodes WHERE deployment_id = ?', [request.deploymentId]);
         return { node: nodeFrom(row!), cluster, ...chosen };
+      });
+    },
+
+    /**
+     * Adds an existing host to a cluster as an active node, under the first free node name (the
+     * cluster's max applies; `AlreadyExists` when the cluster has a node at that host and port). It
+     * has no instance: removing it only deletes its row.
+     */
+    async registerNode(request: { deploymentId: string; cluster: string; hostname: string; port?: number; sshProfile?: string; hostKeySha256?: string }): Promise<NodeRecord> {
+      return inTransaction(async (connection) => {
+        const cluster = await lockCluster(connection, request.cluster);
+        const sshProfile = await requireProfile(connection, 'ssh', request.sshProfile ?? cluster.sshProfile);
+        const [rows] = await connection.query<Row[]>('SELECT name, ssh_host, ssh_port FROM nodes WHERE cluster = ?', [cluster.name]);
+        const port = request.port ?? null;
+        const same = rows.find((r) => (r.ssh_host as string | null)?.toLowerCase() === request.hostname.toLowerCase() && (r.ssh_port ?? null) === port);
+        if (same) throw new FleetModelError('AlreadyExists', `Cluster ${cluster.name} already has ${request.hostname}${port ? `:${port}` : ''} as node ${same.name}.`);
+        if (rows.length >= cluster.maxNodes) {
+          throw new FleetModelError('ClusterAtMax', `Cluster ${cluster.name} already has ${rows.length} node(s), its maximum is ${cluster.maxNodes}.`);
+        }
+        const name = firstFreeNodeName(cluster.name, rows.map((r) => r.name as string));
+        if (!name) throw new FleetModelError('ClusterAtMax', `Cluster ${cluster.name} has no free node name left (01–${MAX_NODE_NUMBER}).`);
+        // The cluster's EC2 profile only fills the column: with no instance ID nothing ever uses it.
+        await connection.query('INSERT INTO nodes SET ?', [
+          {
+            cluster: cluster.name, name, deployment_id: request.deploymentId, state: 'active', ec2_profile: cluster.ec2Profile, ssh_profile: sshProfile.name,
+            ssh_host: request.hostname, ssh_port: port, host_key_sha256: request.hostKeySha256 ?? null,
+          },
+        ]);
+        const [[row]] = await connection.query<Row[]>('SELECT * FROM nodes WHERE deployment_id = ?', [request.deploymentId]);
+        return nodeFrom(row!);
       });
     },
 

@@ -47,6 +47,7 @@ async function serveInstance(config: Config, instance: string): Promise<void> {
     mysql: clients.mysql,
     allowedDestinations: config.requestRuns.allowedDestinations,
     notifyAllowedDomains: config.smtp.allowedDomains,
+    counterAllowedHosts: config.counters.allowedHosts,
     instance,
     allowedHosts: [config.api.host, ...config.api.allowedHosts],
     cpuLoad: { loadWorkers: config.cpuLoad.loadWorkers, maxTtlMs: config.cpuLoad.maxTtlMs, workflowSettings: { idleMs: config.cpuLoad.idleMs } },

@@ -15,6 +15,8 @@ import { createHealthCheckService } from './healthCheck.ts';
 import { createNodesService } from './nodes.ts';
 import { checkReadiness } from './readiness.ts';
 import { createRequestRunService } from './requestRun.ts';
+import { createTriggerModel, type TriggerModel } from '../db/triggers.ts';
+import { createTriggersService, type TriggerScheduler } from './triggers.ts';
 import type { SupervisorStatus } from './supervisorStatus.ts';
 
 export interface ServiceDependencies {
@@ -27,6 +29,12 @@ export interface ServiceDependencies {
   allowedDestinations: readonly string[];
   /** Domains notify addresses may be in (config.smtp.allowedDomains). */
   notifyAllowedDomains: readonly string[];
+  /** Hosts an http counter's URL may name (config.counters.allowedHosts). */
+  counterAllowedHosts: readonly string[];
+  /** Brings a cluster's sampling schedule in step with its triggers after every change to one (default: does nothing). */
+  triggerScheduler?: TriggerScheduler;
+  /** Counter and trigger definitions (default: in MySQL); unit tests pass one in memory. */
+  triggerModel?: TriggerModel;
   /** Appended to every task queue (as workers' taskQueueSuffix): tests get workers of their own. */
   taskQueueSuffix?: string;
   /** Lock scope of request runs started here (tests use their own). */
@@ -78,6 +86,12 @@ export function createServices(deps: ServiceDependencies) {
     }),
     cfConverge: createCfConvergeService({ temporal, taskQueue: taskQueues.cfConverge, links }),
     nodes: createNodesService({ temporal, mysql: deps.mysql, taskQueue: taskQueues.nodes, links, mailboxUrl: deps.mailboxUrl, notifyAllowedDomains: deps.notifyAllowedDomains }),
+    triggers: createTriggersService({
+      model: deps.triggerModel ?? createTriggerModel(deps.mysql),
+      // replaced by the Temporal schedule sync
+      scheduler: deps.triggerScheduler ?? { sync: async () => undefined },
+      counterAllowedHosts: deps.counterAllowedHosts,
+    }),
     configCache: deps.configCache,
     /** The receiver counts request-run calls straight into MySQL. */
     mysql: deps.mysql,

@@ -167,6 +167,13 @@ export function createNodesService(deps: NodesApiDependencies) {
       }
     },
 
+    /** Adds an existing host to the cluster as an active node (no launch, no workflow): scripts and counters run on it at once. */
+    async registerNode(clusterName: string, body: output<typeof vocabulary.registerNodeSchema>) {
+      await requireCluster(clusterName);
+      const deploymentId = `${vocabulary.REGISTERED_DEPLOYMENT_PREFIX}${randomUUID()}`;
+      return modelCall(() => model.registerNode({ deploymentId, cluster: clusterName, ...body }));
+    },
+
     /**
      * A node a deployment left in `launching` or `configuring`: a cleanupNode workflow terminates its
      * instance (if any) and deletes its row. 409 while its deployment still runs (it cleans up itself).

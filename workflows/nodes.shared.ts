@@ -418,6 +418,21 @@ export const deployNodeInputSchema = z.strictObject({
 });
 export type DeployNodeInput = z.input<typeof deployNodeInputSchema>;
 
+/** A registered node's deployment ID starts so: it was never launched, and has no instance to terminate. */
+export const REGISTERED_DEPLOYMENT_PREFIX = 'registered-';
+export const isRegisteredNode = (node: Pick<NodeRecord, 'deploymentId'>) => node.deploymentId.startsWith(REGISTERED_DEPLOYMENT_PREFIX);
+const hostnamePattern = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$|^[0-9A-Fa-f:]+$/;
+/** An existing host added to a cluster as an active node (POST /api/clusters/<name>/nodes/register). */
+export const registerNodeSchema = z.strictObject({
+  hostname: z.string().check(z.maxLength(253), z.regex(hostnamePattern, 'must be a host name or an IP address')),
+  /** Its SSH port (default: the SSH profile's, else 22). */
+  port: z.optional(wholeNumber(1, 65535)),
+  /** Who logs in (default: the cluster's SSH profile). */
+  sshProfile: z.optional(profileNameSchema),
+  /** The host key's SHA-256 (hex) to pin; without it the first login's key is accepted. */
+  hostKeySha256: z.optional(z.string().check(z.regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 in lowercase hex'))),
+});
+
 const removalFields = { notify: z.optional(z.email()), timings: z.optional(timingsSchema) };
 /** A removal asked of the API (cluster and node are in the path). */
 export const removeSchema = z.strictObject(removalFields);

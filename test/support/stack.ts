@@ -42,6 +42,7 @@ export function createTestApp(env: TestEnvironment, overrides: Partial<AppDepend
     mysql: env.clients.mysql,
     allowedDestinations: env.config.requestRuns.allowedDestinations,
     notifyAllowedDomains: env.config.smtp.allowedDomains,
+    counterAllowedHosts: env.config.counters.allowedHosts,
     mailboxUrl: mailboxUrl(env.config),
     ...overrides,
   });

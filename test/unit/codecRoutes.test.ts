@@ -23,7 +23,7 @@ const anonymous = createApp({
   temporalWebUiUrl: `${WEB_UI}/`,
   mysql: {} as Pool,
   allowedDestinations: [],
-  notifyAllowedDomains: [],
+  notifyAllowedDomains: [], counterAllowedHosts: [],
   payloadCodec: codec,
   access: stubAccess().service,
   dataPlaneOpen: true,
@@ -174,7 +174,7 @@ describe('who may call the codec server', () => {
 describe('without a payload codec', () => {
   it('serves no codec routes', async () => {
     const plainApp = asToken(
-      createApp({ temporal: {} as Client, namespace: 'default', probes: {} as never, temporalWebUiUrl: WEB_UI, mysql: {} as Pool, allowedDestinations: [], notifyAllowedDomains: [], access: stubAccess().service, dataPlaneOpen: true }),
+      createApp({ temporal: {} as Client, namespace: 'default', probes: {} as never, temporalWebUiUrl: WEB_UI, mysql: {} as Pool, allowedDestinations: [], notifyAllowedDomains: [], counterAllowedHosts: [], access: stubAccess().service, dataPlaneOpen: true }),
       unitTokens.admin,
     );
     const response = await plainApp.request('/codec/decode', { method: 'POST', body: '{"payloads":[]}', headers: { 'content-type': 'application/json' } });

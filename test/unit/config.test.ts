@@ -106,6 +106,12 @@ describe('configuration', () => {
     expect(() => loadConfig({ SUPERVISOR_MAX_RESTARTS: 'many' })).toThrow(/^SUPERVISOR_MAX_RESTARTS="many" is not a count/);
   });
 
+  it('lets http counters call loopback hosts only by default, and the hosts COUNTER_ALLOWED_HOSTS lists instead', () => {
+    expect(loadConfig({}).counters).toEqual({ allowedHosts: ['127.0.0.1', 'localhost', '::1'] });
+    expect(loadConfig({ COUNTER_ALLOWED_HOSTS: 'Metrics.Example.com, [::1], 10.0.0.5' }).counters.allowedHosts).toEqual(['metrics.example.com', '::1', '10.0.0.5']);
+    expect(() => loadConfig({ COUNTER_ALLOWED_HOSTS: 'http://x' })).toThrow(/^COUNTER_ALLOWED_HOSTS has "http:\/\/x", which is not a host name/);
+  });
+
   it('bounds a CPU load to 1 h and ends idle targets after 1 h by default, both settable up to 7 days', () => {
     expect(loadConfig({}).cpuLoad).toEqual({ loadWorkers: 2, maxTtlMs: 3_600_000, idleMs: 3_600_000 });
     expect(loadConfig({ CPU_LOAD_MAX_TTL_MINUTES: '15', CPU_LOAD_IDLE_MINUTES: '5' }).cpuLoad).toMatchObject({ maxTtlMs: 900_000, idleMs: 300_000 });

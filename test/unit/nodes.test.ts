@@ -8,7 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { deployNode } from '../../workflows/deployNode.ts';
 import { deploySteps, removeSteps, type RunbookStatus } from '../../workflows/nodes.shared.ts';
 import { removeNode } from '../../workflows/removeNode.ts';
-import { stubNodeActivities } from './support/nodes.ts';
+import { cluster, ec2Profile, nodeRecord, sshProfile, stubNodeActivities } from './support/nodes.ts';
 import { heartbeatUntilCancelled, signalled, useWorkflowTestEnvironment } from './support/workflowEnv.ts';
 
 const { runWorkflow, withWorkflow } = useWorkflowTestEnvironment();
@@ -141,6 +141,18 @@ describe('removeNode (stub activities)', () => {
       'deleteNode(web01)', 'activeNodeTargets', 'runScriptOnNode(web01)', 'sendEmail',
     ]);
     expect(stubs.emails).toEqual([expect.objectContaining({ to: 'web-team@fleet.test', subject: '[fleet] web01 removed from cluster web' })]);
+  });
+
+  it('removes a registered node (no instance) without touching EC2 or the load balancer: its row goes, the cluster is updated', async () => {
+    const stubs = stubNodeActivities();
+    stubs.activities.beginRemoval = async (request) => {
+      stubs.calls.push('beginRemoval');
+      const node = nodeRecord({ name: request.node, deploymentId: 'registered-1', state: 'removing', instanceId: null, sshHost: 'build-box.fleet.test', sshPort: 22 });
+      return { node, cluster, ec2Profile, sshProfile };
+    };
+    const result = await runWorkflow(removeNode, { args: [removal], activities: stubs.activities });
+    expect(result).toEqual({ cluster: 'web', node: 'web01', instanceId: null });
+    expect(stubs.calls).toEqual(['beginRemoval', 'deleteNode(web01)', 'activeNodeTargets', 'runScriptOnNode(web01)', 'sendEmail']);
   });
 
   it.each([

@@ -91,6 +91,7 @@ function stubApp({ type = 'none', rows = [] as unknown[] } = {}) {
       mysql,
       allowedDestinations: [RECEIVER],
       notifyAllowedDomains: ['fleet.test'],
+      counterAllowedHosts: [],
       access: stubAccess().service,
       dataPlaneOpen: true,
     }),

@@ -11,6 +11,8 @@ import { asToken } from '../../support/asToken.ts';
 import { stubAccess, unitTokens } from './stubAccess.ts';
 import type { ConfigCache, ConfigEntry } from '../../../services/configCache.ts';
 import type { DependencyName } from '../../../workflows/healthCheck.shared.ts';
+import type { TriggerModel } from '../../../db/triggers.ts';
+import type { TriggerScheduler } from '../../../services/triggers.ts';
 
 export const RECEIVER = 'http://127.0.0.1:3000/receiver';
 
@@ -37,6 +39,12 @@ export interface StubAppOptions {
   notifyAllowedDomains?: string[];
   /** DATA_PLANE_OPEN (default true, as on loopback). */
   dataPlaneOpen?: boolean;
+  /** Counter and trigger definitions (by default in the MySQL stub). */
+  triggerModel?: TriggerModel;
+  /** What a trigger change syncs (by default nothing). */
+  triggerScheduler?: TriggerScheduler;
+  /** COUNTER_ALLOWED_HOSTS of the app (default: loopback). */
+  counterAllowedHosts?: string[];
 }
 
 /** The workflow type each ID scheme belongs to (a request run is named by its run ID). */
@@ -119,6 +127,9 @@ export function stubApp(options: StubAppOptions = {}) {
     mysql,
     allowedDestinations: [RECEIVER],
     notifyAllowedDomains: options.notifyAllowedDomains ?? ['fleet.test'],
+    counterAllowedHosts: options.counterAllowedHosts ?? ['127.0.0.1', 'localhost', '::1'],
+    triggerModel: options.triggerModel,
+    triggerScheduler: options.triggerScheduler,
     configCache,
     access: access.service,
     dataPlaneOpen: options.dataPlaneOpen ?? true,
