@@ -69,6 +69,8 @@ export interface Config {
   counters: {
     /** COUNTER_ALLOWED_HOSTS: hosts an http counter's URL may name (lower-cased); `{host}` or `{node}` as the host is checked when sampling. */
     allowedHosts: string[];
+    /** COUNTER_RETENTION_DAYS: counter samples are kept this long in MySQL; their per-minute roll-ups ten times as long. */
+    retentionDays: number;
   };
   cpuLoad: {
     /** Load-worker processes the stack starts; each burns one core while the load is ON. */
@@ -76,10 +78,6 @@ export interface Config {
     /** CPU_LOAD_MAX_TTL_MINUTES: longest ON a switch may ask for; CPU_LOAD_IDLE_MINUTES: an OFF target's workflow ends after this long without a switch. */
     maxTtlMs: number;
     idleMs: number;
-  };
-  counters: {
-    /** COUNTER_RETENTION_DAYS: counter samples are kept this long in MySQL; their per-minute roll-ups ten times as long. */
-    retentionDays: number;
   };
   /** npm start's supervisor restarts any process that exits; one that crashes more than maxRestarts times within windowMs stops the stack. */
   supervisor: { maxRestarts: number; windowMs: number };
@@ -357,13 +355,12 @@ export function loadConfig(env: Env = process.env): Config {
     requestRuns: {
       allowedDestinations: urlList(env, 'REQUEST_RUN_ALLOWED_DESTINATIONS', [`http://${api.host}:${api.port}/receiver`]),
     },
-    counters: { allowedHosts: counterAllowedHosts(env) },
+    counters: { allowedHosts: counterAllowedHosts(env), retentionDays: Math.max(1, count(env, 'COUNTER_RETENTION_DAYS', 7, 3650)) },
     cpuLoad: {
       loadWorkers: count(env, 'CPU_LOAD_WORKERS', 2, 64),
       maxTtlMs: Math.max(1, count(env, 'CPU_LOAD_MAX_TTL_MINUTES', 60, 7 * 24 * 60)) * 60_000,
       idleMs: Math.max(1, count(env, 'CPU_LOAD_IDLE_MINUTES', 60, 7 * 24 * 60)) * 60_000,
     },
-    counters: { retentionDays: Math.max(1, count(env, 'COUNTER_RETENTION_DAYS', 7, 3650)) },
     supervisor: { maxRestarts: count(env, 'SUPERVISOR_MAX_RESTARTS', 5, 1000), windowMs: Math.max(1, count(env, 'SUPERVISOR_WINDOW_MINUTES', 5, 24 * 60)) * 60_000 },
     configCache: configCacheSettings(env, api.instances),
     cf: cfSettings(env, dataDir),

@@ -9,7 +9,7 @@ import { cpuLoadRoutes } from './cpuLoad.ts';
 import { healthCheckRoutes } from './healthCheck.ts';
 import { nodesRoutes } from './nodes.ts';
 import { requestRunRoutes } from './requestRun.ts';
-import { triggersRoutes } from './triggers.ts';
+import { triggerRunsRoutes, triggersRoutes } from './triggers.ts';
 import { receiverRoutes } from './requestRunReceiver.ts';
 import { configCacheRoutes } from './configCache.ts';
 import { codecRoutes, type CodecRoutesOptions } from './codec.ts';
@@ -28,7 +28,8 @@ function jsonApi(services: Services, accessService: AccessService) {
     .route('/cpu-load', cpuLoadRoutes(services.cpuLoad))
     .route('/cf-convergences', cfConvergeRoutes(services.cfConverge))
     .route('/', nodesRoutes(services.nodes))
-    .route('/', triggersRoutes(services.triggers));
+    .route('/', triggersRoutes(services.triggers))
+    .route('/', triggerRunsRoutes(services.triggerRuns, services.triggers));
 }
 
 /** `codec`: the codec server for the Temporal Web UI (POST /codec/decode, /codec/encode), when given. */

@@ -190,13 +190,8 @@ export function createSampleStore(pool: mysql.Pool, memcached: memjs.Client, opt
     }
   }
 
-  const range = (query: SeriesQuery, column: string) => ({
-    where: `counter = ?${query.node === undefined ? '' : ' AND node = ?'} AND ${column} >= ? AND ${column} < ?`,
-    params: [query.counter, ...(query.node === undefined ? [] : [query.node]), query.from, query.to],
-  });
-  const limitOf = (query: SeriesQuery) => Math.max(1, Math.min(query.limit ?? 10_000, 100_000));
-
   return {
+    ...createSampleReader(pool),
     async record(samples, counters) {
       if (samples.length === 0) return { stored: 0, memcached: 'ok' };
       await writeMysql(samples);
@@ -209,6 +204,19 @@ export function createSampleStore(pool: mysql.Pool, memcached: memjs.Client, opt
       return { samples: await deleteOlder('counter_samples', 'at', samplesBefore), rollups: await deleteOlder('counter_rollups', 'minute', rollupsBefore) };
     },
 
+  };
+}
+
+/** The reads of the performance data (the API's charts need no memcached). */
+export function createSampleReader(pool: mysql.Pool): Pick<SampleStore, 'series' | 'rollups'> {
+  const range = (query: SeriesQuery, column: string) => ({
+    where: `counter = ?${query.node === undefined ? '' : ' AND node = ?'} AND ${column} >= ? AND ${column} < ?`,
+    params: [query.counter, ...(query.node === undefined ? [] : [query.node]), query.from, query.to],
+  });
+  const limitOf = (query: SeriesQuery) => Math.max(1, Math.min(query.limit ?? 10_000, 100_000));
+
+
+  return {
     async series(query) {
       const { where, params } = range(query, 'at');
       const [rows] = await pool.query<mysql.RowDataPacket[]>(`SELECT counter, node, at, value, error FROM counter_samples WHERE ${where} ORDER BY at, node LIMIT ${limitOf(query)}`, params);

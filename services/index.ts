@@ -16,6 +16,11 @@ import { createNodesService } from './nodes.ts';
 import { checkReadiness } from './readiness.ts';
 import { createRequestRunService } from './requestRun.ts';
 import { createTriggerModel, type TriggerModel } from '../db/triggers.ts';
+import { createTriggerScheduler } from './triggerSchedules.ts';
+import { createTriggerRunsService } from './triggerRuns.ts';
+import { createTriggerStateStore, type TriggerStateStore } from '../db/triggerStates.ts';
+import { createSampleReader } from '../db/samples.ts';
+import { TRIGGERS_TASK_QUEUE } from '../workflows/triggers.shared.ts';
 import { createTriggersService, type TriggerScheduler } from './triggers.ts';
 import type { SupervisorStatus } from './supervisorStatus.ts';
 
@@ -31,10 +36,12 @@ export interface ServiceDependencies {
   notifyAllowedDomains: readonly string[];
   /** Hosts an http counter's URL may name (config.counters.allowedHosts). */
   counterAllowedHosts: readonly string[];
-  /** Brings a cluster's sampling schedule in step with its triggers after every change to one (default: does nothing). */
+  /** Brings a cluster's sampling schedule in step with its triggers (default: its Temporal Schedule); unit tests pass a stub. */
   triggerScheduler?: TriggerScheduler;
   /** Counter and trigger definitions (default: in MySQL); unit tests pass one in memory. */
   triggerModel?: TriggerModel;
+  /** Trigger states and firings (default: in MySQL); unit tests pass their own. */
+  triggerStates?: TriggerStateStore;
   /** Appended to every task queue (as workers' taskQueueSuffix): tests get workers of their own. */
   taskQueueSuffix?: string;
   /** Lock scope of request runs started here (tests use their own). */
@@ -58,8 +65,16 @@ export function createServices(deps: ServiceDependencies) {
     cpuLoad: deps.cpuLoad?.controlTaskQueue ?? CPU_LOAD_CONTROL_TASK_QUEUE + suffix,
     cfConverge: CF_CONVERGE_TASK_QUEUE + suffix,
     nodes: NODES_TASK_QUEUE + suffix,
+    triggers: TRIGGERS_TASK_QUEUE + suffix,
   };
   const { temporal } = deps;
+  const triggerModel = deps.triggerModel ?? createTriggerModel(deps.mysql);
+  const triggerSchedules = createTriggerScheduler({
+    temporal,
+    taskQueue: taskQueues.triggers,
+    enabledIntervals: async (cluster) => (await triggerModel.listTriggersOfCluster(cluster)).filter((t) => t.enabled).map((t) => t.intervalMs),
+  });
+  const triggerStates = deps.triggerStates ?? createTriggerStateStore(deps.mysql);
   return {
     links,
     temporalWebUiUrl: deps.temporalWebUiUrl,
@@ -87,10 +102,19 @@ export function createServices(deps: ServiceDependencies) {
     cfConverge: createCfConvergeService({ temporal, taskQueue: taskQueues.cfConverge, links }),
     nodes: createNodesService({ temporal, mysql: deps.mysql, taskQueue: taskQueues.nodes, links, mailboxUrl: deps.mailboxUrl, notifyAllowedDomains: deps.notifyAllowedDomains }),
     triggers: createTriggersService({
-      model: deps.triggerModel ?? createTriggerModel(deps.mysql),
-      // replaced by the Temporal schedule sync
-      scheduler: deps.triggerScheduler ?? { sync: async () => undefined },
+      model: triggerModel,
+      scheduler: deps.triggerScheduler ?? triggerSchedules,
+      states: triggerStates,
       counterAllowedHosts: deps.counterAllowedHosts,
+    }),
+    triggerRuns: createTriggerRunsService({
+      temporal,
+      taskQueue: taskQueues.triggers,
+      model: triggerModel,
+      states: triggerStates,
+      samples: createSampleReader(deps.mysql),
+      scheduler: triggerSchedules,
+      links,
     }),
     configCache: deps.configCache,
     /** The receiver counts request-run calls straight into MySQL. */

@@ -3,6 +3,7 @@
 // cluster's enabled triggers; with none enabled it is paused, so disabling a trigger pauses its
 // schedule when it was the last one. Overlapping ticks are skipped: a slow tick never piles up.
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
+import { ServiceError } from './errors.ts';
 import { FleetDomain } from '../temporal/searchAttributes.ts';
 import { triggerTick } from '../workflows/triggerTick.ts';
 import { MIN_INTERVAL_MS, triggerTickScheduleId, triggerTickWorkflowIdPrefix } from '../workflows/triggers.shared.ts';
@@ -69,8 +70,13 @@ export function createTriggerScheduler(deps: TriggerSchedulerDependencies) {
     /** Pauses or resumes a cluster's sampling by hand (the schedule stays; its note says who paused it). */
     async setPaused(cluster: string, paused: boolean, by: string): Promise<void> {
       const handle = handleOf(cluster);
-      if (paused) await handle.pause(`paused by ${by}`);
-      else await handle.unpause(`resumed by ${by}`);
+      try {
+        if (paused) await handle.pause(`paused by ${by}`);
+        else await handle.unpause(`resumed by ${by}`);
+      } catch (error) {
+        if (error instanceof ScheduleNotFoundError) throw new ServiceError(404, 'no_sampling_schedule', `Cluster ${cluster} has no sampling schedule: it has never had a trigger.`);
+        throw error;
+      }
     },
 
     /** The schedule as the UI shows it, or null when the cluster has none. */

@@ -14,6 +14,8 @@ export interface TriggerScheduler {
 export interface TriggersServiceDependencies {
   model: TriggerModel;
   scheduler: TriggerScheduler;
+  /** Trigger states: a disabled or deleted trigger's is forgotten (it starts inactive when back). */
+  states?: { resetState(name: string): Promise<void> };
   /** Hosts an http counter's URL may name (config.counters.allowedHosts). */
   counterAllowedHosts: readonly string[];
 }
@@ -107,7 +109,8 @@ export function createTriggersService(deps: TriggersServiceDependencies) {
   async function checkClearThresholdsOf(counter: Counter): Promise<void> {
     for (const name of await model.triggersUsingCounter(counter.name)) {
       const trigger = await model.getTrigger(name);
-      if (trigger?.clearThreshold == null) continue;
+      // A trigger with its own comparison and threshold does not depend on the counter's.
+      if (trigger?.clearThreshold == null || trigger.comparison != null) continue;
       const problem = clearThresholdProblem(trigger.clearThreshold, counter.comparison, counter.threshold);
       if (problem) {
         throw new ServiceError(409, 'clear_threshold_conflict', `Trigger ${name}'s clearThreshold ${trigger.clearThreshold} ${problem}: change the trigger first.`, { field: 'threshold', triggers: [name] });
@@ -124,13 +127,20 @@ export function createTriggersService(deps: TriggersServiceDependencies) {
     }
     // The schema allows a clear threshold with one counter only.
     if (body.clearThreshold != null) {
-      const problem = clearThresholdProblem(body.clearThreshold, counters[0]!.comparison, counters[0]!.threshold);
+      const own = body.comparison != null && body.threshold != null ? { comparison: body.comparison, threshold: body.threshold } : counters[0]!;
+      const problem = clearThresholdProblem(body.clearThreshold, own.comparison, own.threshold);
       if (problem) throw validationError('clearThreshold', problem);
     }
   }
 
   return {
     model,
+
+    /** A counter definition held to the same checks as a saved one (its URL's host): for a test before saving. */
+    checkedCounter(body: CounterBody): CounterBody {
+      checkCounter(body);
+      return body;
+    },
 
     listCounters: () => model.listCounters(),
     getCounter: requireCounter,
@@ -171,6 +181,7 @@ export function createTriggersService(deps: TriggersServiceDependencies) {
     async deleteTrigger(name: string): Promise<void> {
       const deleted = await model.deleteTrigger(name);
       if (!deleted) throw new ServiceError(404, 'unknown_trigger', `No trigger named ${JSON.stringify(name)}.`);
+      await deps.states?.resetState(name);
       await scheduler.sync(deleted.cluster);
     },
 
@@ -178,6 +189,7 @@ export function createTriggersService(deps: TriggersServiceDependencies) {
     async setTriggerEnabled(name: string, enabled: boolean): Promise<StoredTrigger> {
       const trigger = await model.setTriggerEnabled(name, enabled);
       if (!trigger) throw new ServiceError(404, 'unknown_trigger', `No trigger named ${JSON.stringify(name)}.`);
+      if (!enabled) await deps.states?.resetState(name);
       await scheduler.sync(trigger.cluster);
       return trigger;
     },

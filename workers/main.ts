@@ -40,6 +40,11 @@ async function main(): Promise<void> {
     allowedDestinations: config.requestRuns.allowedDestinations,
     cf: { foundations: foundationsFromConfig(config), bitsDir: config.cf.bitsDir },
     nodes: nodeClients,
+    triggers: {
+      allowedHosts: config.counters.allowedHosts,
+      retentionDays: config.counters.retentionDays,
+      cpuLoad: { loadWorkers: config.cpuLoad.loadWorkers, maxTtlMs: config.cpuLoad.maxTtlMs, workflowSettings: { idleMs: config.cpuLoad.idleMs } },
+    },
     taskQueueSuffix: config.taskQueueSuffix,
   });
   console.log(`worker ${process.pid} polling ${workers.map((w) => w.options.taskQueue).join(', ')} on ${config.temporal.address}`);

@@ -18,6 +18,16 @@ import { createNodeActivities, type NodeActivityDependencies } from '../activiti
 import { createFleetModel } from '../db/nodes.ts';
 import { createScriptOutputStore } from '../db/scriptOutputs.ts';
 import { NODES_TASK_QUEUE } from '../workflows/nodes.shared.ts';
+import { Client } from '@temporalio/client';
+import { createCounterCollector, createCfProcessStatsReader } from '../activities/triggers/collect.ts';
+import { createTickActivities } from '../activities/triggers/tick.ts';
+import { createChainActivities } from '../activities/triggers/chain.ts';
+import { createFastFetch } from '../activities/cf/transport.ts';
+import { createSampleStore } from '../db/samples.ts';
+import { createTriggerModel } from '../db/triggers.ts';
+import { createTriggerStateStore } from '../db/triggerStates.ts';
+import { createCpuLoadService, type CpuLoadServiceDependencies } from '../services/cpuLoad.ts';
+import { TRIGGERS_TASK_QUEUE } from '../workflows/triggers.shared.ts';
 
 export interface WorkerDependencies {
   connection: NativeConnection;
@@ -32,8 +42,48 @@ export interface WorkerDependencies {
   cf: { foundations: Record<string, CfFoundation>; bitsDir: string };
   /** EC2/ELBv2 clients, the SSH runner and resolver, and the mailer (the fleet model comes from clients.mysql). */
   nodes: Omit<NodeActivityDependencies, 'model' | 'outputs'>;
+  /** Counters (config.counters) and how chains switch CPU load (as the API does: config.cpuLoad). */
+  triggers: {
+    allowedHosts: readonly string[];
+    retentionDays: number;
+    cpuLoad: Pick<CpuLoadServiceDependencies, 'loadWorkers' | 'maxTtlMs' | 'workflowSettings'>;
+  };
   /** Overrides the task queue names (tests use unique queues per test). */
   taskQueueSuffix?: string;
+}
+
+/** The triggers task queue's activities: ticks (collect, record, evaluate) and chains. */
+function createTriggerActivities(deps: WorkerDependencies, suffix: string) {
+  const { mysql, memcached } = deps.clients;
+  const fleet = createFleetModel(mysql);
+  const definitions = createTriggerModel(mysql);
+  const states = createTriggerStateStore(mysql);
+  const clientFor = clientFactory(deps.cf.foundations);
+  const cpuLoad = createCpuLoadService({
+    temporal: new Client({ connection: deps.connection, namespace: deps.namespace, dataConverter: deps.dataConverter }),
+    controlTaskQueue: CPU_LOAD_CONTROL_TASK_QUEUE + suffix,
+    loadTaskQueue: CPU_LOAD_TASK_QUEUE + suffix,
+    links: { execution: () => '', list: () => '' },
+    ...deps.triggers.cpuLoad,
+  });
+  return {
+    ...createTickActivities({
+      definitions,
+      states,
+      activeNodes: (cluster) => fleet.activeNodeTargets(cluster),
+      collector: createCounterCollector({ ssh: deps.nodes.ssh, fetch: createFastFetch(), cfStats: createCfProcessStatsReader(clientFor), allowedHosts: deps.triggers.allowedHosts }),
+      samples: createSampleStore(mysql, memcached, { retentionDays: deps.triggers.retentionDays }),
+    }),
+    ...createChainActivities({
+      states,
+      definitions,
+      fleet,
+      cfClientFor: clientFor,
+      switchCpuLoad: (target, body) => cpuLoad.switch(target, body),
+      mailer: deps.nodes.mailer,
+      notifyAllowedDomains: deps.nodes.notifyAllowedDomains,
+    }),
+  };
 }
 
 export async function createWorkers(deps: WorkerDependencies): Promise<Worker[]> {
@@ -72,6 +122,11 @@ export async function createWorkers(deps: WorkerDependencies): Promise<Worker[]>
       ...common,
       taskQueue: CPU_LOAD_CONTROL_TASK_QUEUE + suffix,
       activities: createCpuLoadActivities(deps.clients),
+    }),
+    Worker.create({
+      ...common,
+      taskQueue: TRIGGERS_TASK_QUEUE + suffix,
+      activities: createTriggerActivities(deps, suffix),
     }),
   ]);
 }

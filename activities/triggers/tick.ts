@@ -11,7 +11,7 @@ import type { NewFiring, TriggerStateStore } from '../../db/triggerStates.ts';
 export interface TriggerDefinitions {
   listTriggersOfCluster(cluster: string): Promise<Trigger[]>;
   listCountersByName(names: string[]): Promise<Counter[]>;
-  setTriggerEnabled(name: string, enabled: boolean): Promise<void>;
+  setTriggerEnabled(name: string, enabled: boolean): Promise<unknown>;
 }
 
 export interface CounterCollector {

@@ -109,6 +109,11 @@ export class TestEnvironment {
       allowedDestinations: options.allowedDestinations ?? config.requestRuns.allowedDestinations,
       cf: { foundations: options.cfFoundations ?? foundationsFromConfig(config), bitsDir: config.cf.bitsDir },
       nodes: { ...nodeClients, ...options.nodes },
+      triggers: {
+        allowedHosts: config.counters.allowedHosts,
+        retentionDays: config.counters.retentionDays,
+        cpuLoad: { loadWorkers: 1, maxTtlMs: config.cpuLoad.maxTtlMs, workflowSettings: { idleMs: config.cpuLoad.idleMs, sliceMs: 500 } },
+      },
       taskQueueSuffix: suffix,
     });
     for (const worker of workers) this.#running.push({ worker, done: worker.run() });

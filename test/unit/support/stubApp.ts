@@ -11,6 +11,7 @@ import { asToken } from '../../support/asToken.ts';
 import { stubAccess, unitTokens } from './stubAccess.ts';
 import type { ConfigCache, ConfigEntry } from '../../../services/configCache.ts';
 import type { DependencyName } from '../../../workflows/healthCheck.shared.ts';
+import type { TriggerStateStore } from '../../../db/triggerStates.ts';
 import type { TriggerModel } from '../../../db/triggers.ts';
 import type { TriggerScheduler } from '../../../services/triggers.ts';
 
@@ -43,6 +44,8 @@ export interface StubAppOptions {
   triggerModel?: TriggerModel;
   /** What a trigger change syncs (by default nothing). */
   triggerScheduler?: TriggerScheduler;
+  /** Trigger states (by default: none kept; a reset does nothing). */
+  triggerStates?: TriggerStateStore;
   /** COUNTER_ALLOWED_HOSTS of the app (default: loopback). */
   counterAllowedHosts?: string[];
 }
@@ -129,7 +132,8 @@ export function stubApp(options: StubAppOptions = {}) {
     notifyAllowedDomains: options.notifyAllowedDomains ?? ['fleet.test'],
     counterAllowedHosts: options.counterAllowedHosts ?? ['127.0.0.1', 'localhost', '::1'],
     triggerModel: options.triggerModel,
-    triggerScheduler: options.triggerScheduler,
+    triggerScheduler: options.triggerScheduler ?? { sync: async () => undefined },
+    triggerStates: options.triggerStates ?? ({ resetState: async () => undefined } as Partial<TriggerStateStore> as TriggerStateStore),
     configCache,
     access: access.service,
     dataPlaneOpen: options.dataPlaneOpen ?? true,
