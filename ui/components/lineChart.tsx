@@ -159,6 +159,8 @@ export function Sparkline({ points, xDomain, threshold, width = 160, height = 32
     <svg class="sparkline" viewBox={`0 0 ${width} ${height}`} width={width} height={height} role="img" aria-label={label}>
       {threshold === undefined ? null : <line class="threshold" x1="0" x2={width} y1={y(threshold).toFixed(1)} y2={y(threshold).toFixed(1)} />}
       {shown.length > 0 ? <polyline class="series" fill="none" points={shown.map(([px, py]) => `${x(px).toFixed(1)},${y(py).toFixed(1)}`).join(' ')} /> : null}
+      {/* The latest value as a dot: a trigger sampled for a minute is still visible in an hour's width. */}
+      {shown.length > 0 ? <circle class="latest" cx={x(shown.at(-1)![0]).toFixed(1)} cy={y(shown.at(-1)![1]).toFixed(1)} r="2.5" /> : null}
     </svg>
   );
 }
