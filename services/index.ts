@@ -72,7 +72,7 @@ export function createServices(deps: ServiceDependencies) {
   const triggerSchedules = createTriggerScheduler({
     temporal,
     taskQueue: taskQueues.triggers,
-    enabledIntervals: async (cluster) => (await triggerModel.listTriggersOfCluster(cluster)).filter((t) => t.enabled).map((t) => t.intervalMs),
+    definitions: triggerModel,
   });
   const triggerStates = deps.triggerStates ?? createTriggerStateStore(deps.mysql);
   return {
