@@ -290,7 +290,7 @@ export function TriggerForm({ editing, values, clusters, counters, error, notice
         <h3>Chain</h3>
         <p class="muted">
           Run in order when the trigger fires; an action that fails stops the chain unless it says continue. Placeholders in an email: <code>{'{trigger}'}</code>,{' '}
-          <code>{'{cluster}'}</code>, <code>{'{value}'}</code>, <code>{'{node}'}</code>, <code>{'{state}'}</code>, <code>{'{firedAt}'}</code>.
+          <code>{'{cluster}'}</code>, <code>{'{value}'}</code> (<code>{'{value:<counter>}'}</code>), <code>{'{node}'}</code>, <code>{'{cause}'}</code>, <code>{'{firedAt}'}</code>.
         </p>
         {values.chain.length === 0 ? <p class="muted">No action yet: the chain does nothing.</p> : null}
         {values.chain.map((a, index) => (
