@@ -108,10 +108,11 @@ describe('Trigger and counter pages in headless Chromium', () => {
     expect((await mailTo(env.config, `${cluster}@fleet.test`)).map((m) => m.subject)).toContain(`${names.trigger} ran on ${cluster}`);
     await screenshot(page, 'trigger-page');
 
-    // The day's view has the same chart.
+    // The day's view has the same chart, per minute.
     await page.getByRole('link', { name: 'Last day' }).click();
     await page.waitForURL((url) => url.search === '?range=day');
     expect(await page.locator(`.counter-chart[data-counter="${names.counter}"] svg g.threshold`).count()).toBe(1);
+    expect(await page.locator(`.counter-chart[data-counter="${names.counter}"] svg polyline.series[data-series="${node}"]`).count()).toBe(1);
   });
 
   it('shows a dry run’s evaluation, and disables and enables the trigger', async () => {
@@ -177,18 +178,22 @@ describe('Trigger and counter pages in headless Chromium', () => {
     ]);
   });
 
-  it('creates a trigger from the New trigger form', async () => {
+  it('creates a trigger from the New trigger form, whose chart shades where its own threshold is breached', async () => {
     await open('/triggers');
     await page.fill('#trigger-name', `${cluster}-new`);
     await page.selectOption('#trigger-cluster', cluster);
     await page.check(`input[name="counter.${names.counter}"]`);
-    await page.selectOption('#trigger-comparison', '<');
+    await page.selectOption('#trigger-comparison', '>=');
     await page.fill('#trigger-threshold', '20');
     await page.fill('#trigger-intervalMs', '60000');
     await page.getByRole('button', { name: 'Create trigger' }).click();
     await page.waitForURL((url) => url.pathname === `/triggers/${cluster}-new`);
-    expect(await storedTrigger(`${cluster}-new`)).toMatchObject({ cluster, counters: [names.counter], comparison: '<', threshold: 20, chain: [] });
+    expect(await storedTrigger(`${cluster}-new`)).toMatchObject({ cluster, counters: [names.counter], comparison: '>=', threshold: 20, chain: [] });
     expect(await page.locator('svg g.threshold').getAttribute('data-threshold')).toBe('20');
+    // The counter's samples so far (42 on every tick of the other trigger) are all past 20: shaded, where the other trigger's chart (> 50) has none.
+    expect(await page.locator('svg rect.band').count()).toBeGreaterThanOrEqual(1);
+    await open(`/triggers/${names.trigger}`);
+    expect(await page.locator('svg rect.band').count()).toBe(0);
   });
 
   it('tests an unsaved counter on the local node before saving it', async () => {

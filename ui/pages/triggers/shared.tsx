@@ -5,6 +5,7 @@ import type { Child } from 'hono/jsx';
 import { ServiceError } from '../../../services/errors.ts';
 import type { NodesService } from '../../../services/nodes.ts';
 import type { TriggerRunsService } from '../../../services/triggerRuns.ts';
+import type { Rollup } from '../../../db/samples.ts';
 import type { TriggersService } from '../../../services/triggers.ts';
 import { roleAllows, type Role } from '../../../services/access.shared.ts';
 import { counterVerdict, type TriggerState } from '../../../workflows/triggerEvaluation.shared.ts';
@@ -79,6 +80,13 @@ export function effectiveCondition(trigger: Pick<Trigger, 'comparison' | 'thresh
   if (trigger.comparison != null && trigger.threshold != null) return { comparison: trigger.comparison, threshold: trigger.threshold };
   return counter ? { comparison: counter.comparison, threshold: counter.threshold } : undefined;
 }
+
+/** Per-minute roll-ups as one sample per node and minute (the minute's average; a minute of failed samples only is a failed one). */
+export function samplesOfMinutes(rollups: Rollup[]): Sample[] {
+  return rollups.map((r) => (r.avg === null ? { counter: r.counter, node: r.node, at: r.minute, value: null, error: `${r.failed} failed samples` } : { counter: r.counter, node: r.node, at: r.minute, value: r.avg }));
+}
+
+export const MINUTE_MS = 60_000;
 
 /** One line per node of a counter's samples (failed samples leave a gap in the points: they are left out). */
 export function lineByNode(samples: Sample[]): Map<string, [number, number][]> {

@@ -20,7 +20,9 @@ import {
   formatValue,
   lineByNode,
   may,
+  MINUTE_MS,
   palette,
+  samplesOfMinutes,
   ticksOf,
   TriggerStateBadge,
   triggerPath,
@@ -37,7 +39,8 @@ const dayAndTime = (ms: number) => new Date(ms).toISOString().slice(5, 16).repla
 function CounterChart({ trigger, counter, name, samples, firings, from, to, range }: { trigger: StoredTrigger; counter?: StoredCounter; name: string; samples: Sample[]; firings: TriggerStatus['firings']; from: number; to: number; range: Range }) {
   const condition = effectiveCondition(trigger, counter);
   const lines = [...lineByNode(samples)].map(([node, points], index) => ({ label: node, color: palette[index % palette.length]!, points }));
-  const bands = breachBands(ticksOf(samples, trigger.intervalMs, trigger.combine, condition), trigger.intervalMs);
+  const tickMs = range === 'day' ? Math.max(trigger.intervalMs, MINUTE_MS) : trigger.intervalMs;
+  const bands = breachBands(ticksOf(samples, tickMs, trigger.combine, condition), tickMs);
   const thresholds = [
     ...(condition ? [{ y: condition.threshold, label: `${condition.comparison} ${condition.threshold}` }] : []),
     ...(trigger.clearThreshold != null ? [{ y: trigger.clearThreshold, label: `clears past ${trigger.clearThreshold}` }] : []),
@@ -53,6 +56,7 @@ function CounterChart({ trigger, counter, name, samples, firings, from, to, rang
         </span>
       </h3>
       {lines.length === 0 ? <p class="muted">No samples in the {ranges[range].label.toLowerCase()}.</p> : null}
+      {range === 'day' ? <p class="muted">Per minute: each node's average.</p> : null}
       <LineChart
         series={lines}
         xLabel="time (UTC)"
@@ -273,7 +277,13 @@ export function triggerRoutes(deps: TriggerPagesDependencies, { page, pageOr404 
 
   async function live(name: string, range: Range) {
     const status = await triggerRuns.status(name);
-    const [counters, samples] = await Promise.all([triggers.model.listCountersByName(status.trigger.counters), triggerRuns.samples(name, ranges[range].hours)]);
+    // A day is charted from the per-minute roll-ups (an hour's samples already number hundreds per node).
+    const samplesOfRange = async () => {
+      if (range === 'hour') return triggerRuns.samples(name, ranges.hour.hours);
+      const { from, to, series } = await triggerRuns.minutes(name, ranges.day.hours);
+      return { from, to, series: Object.fromEntries(Object.entries(series).map(([counter, rollups]) => [counter, samplesOfMinutes(rollups)])) };
+    };
+    const [counters, samples] = await Promise.all([triggers.model.listCountersByName(status.trigger.counters), samplesOfRange()]);
     return <TriggerLive status={status} counters={counters} samples={samples} range={range} />;
   }
 

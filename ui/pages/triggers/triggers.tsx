@@ -11,14 +11,14 @@ import { Duration, StatusBadge, Time } from '../../components/format.tsx';
 import { Sparkline } from '../../components/lineChart.tsx';
 import { refusal } from '../nodes/shared.tsx';
 import { newTriggerForm } from './triggerEditor.tsx';
-import { effectiveCondition, formatValue, may, ticksOf, TriggerStateBadge, triggerPath, type TriggerPagesDependencies, type TriggersFrame } from './shared.tsx';
+import { effectiveCondition, formatValue, may, MINUTE_MS, samplesOfMinutes, ticksOf, TriggerStateBadge, triggerPath, type TriggerPagesDependencies, type TriggersFrame } from './shared.tsx';
 
 const HOUR_MS = 3600_000;
 
 type Overview = Awaited<ReturnType<TriggerPagesDependencies['triggerRuns']['overview']>>;
-type Samples = Awaited<ReturnType<TriggerPagesDependencies['triggerRuns']['samples']>>;
+type Minutes = Awaited<ReturnType<TriggerPagesDependencies['triggerRuns']['minutes']>>;
 
-function TriggersTable({ rows, samples, counters }: { rows: Overview; samples: Map<string, Samples>; counters: StoredCounter[] }) {
+function TriggersTable({ rows, samples, counters }: { rows: Overview; samples: Map<string, Minutes>; counters: StoredCounter[] }) {
   if (rows.length === 0) return <p class="muted">No trigger yet{may('admin') ? ': create one below.' : '.'}</p>;
   return (
     <table class="triggers">
@@ -56,7 +56,8 @@ function TriggersTable({ rows, samples, counters }: { rows: Overview; samples: M
               <td>
                 {trigger.counters.map((counter) => {
                   const condition = effectiveCondition(trigger, counters.find((c) => c.name === counter));
-                  const ticks = ticksOf(series?.series[counter] ?? [], trigger.intervalMs, trigger.combine, condition);
+                  // Per minute (the roll-ups): an hour is 60 points whatever the interval and the number of nodes.
+                  const ticks = ticksOf(samplesOfMinutes(series?.series[counter] ?? []), MINUTE_MS, trigger.combine, condition);
                   return (
                     <div data-counter={counter}>
                       <Sparkline
@@ -116,7 +117,7 @@ export function triggersRoutes(deps: TriggerPagesDependencies, { page }: Trigger
 
   async function table() {
     const [rows, counters] = await Promise.all([triggerRuns.overview(), triggers.listCounters()]);
-    const samples = new Map(await Promise.all(rows.map(async ({ trigger }) => [trigger.name, await triggerRuns.samples(trigger.name, 1)] as const)));
+    const samples = new Map(await Promise.all(rows.map(async ({ trigger }) => [trigger.name, await triggerRuns.minutes(trigger.name, 1)] as const)));
     return (
       <div id="triggers-table" hx-get="/ui/partials/triggers" hx-trigger="every 5s" hx-swap="outerHTML">
         <TriggersTable rows={rows} samples={samples} counters={counters} />
