@@ -1,0 +1,465 @@
+// chaos: the real `npm start` (its supervisor included) on free ports in a temporary data dir, with 4
+// API instances. A mixed workload goes through the HTTP API as users send it (an exactly-once request
+// run of 20,000 calls, a CF convergence of 200 apps, 3 node deployments, config writes through the 4
+// instances, a CPU-load switch ON then OFF) while the main worker, one API instance, the Temporal dev
+// server, MariaDB, etcd and memcached are SIGKILLed one after another, in a seeded random order at
+// seeded random moments. Each recovery is timed from the kill until the lock names a new process and
+// /readyz answers ready. At the end, every outcome is checked against the system that holds the truth.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
+import type { Client } from '@temporalio/client';
+import type { RowDataPacket } from 'mysql2';
+import { hostEnv, loadConfig, type Config } from '../config.ts';
+import { createMysqlPool } from '../db/clients.ts';
+import { createAwsClients } from '../activities/nodes/aws.ts';
+import { createCfClient } from '../activities/cf/client.ts';
+import { foundationsFromConfig } from '../activities/cf/foundations.ts';
+import { connectClient } from '../temporal/connection.ts';
+import { findFreePortRange } from '../scripts/processes.ts';
+import { runStart, type Started } from '../scripts/npmStart.ts';
+import { freeStackPorts, readLockedProcesses } from '../scripts/stack.ts';
+import { mintToken } from '../scripts/token.ts';
+import { appName, DEFAULT_FOUNDATION } from '../workflows/cfConverge.shared.ts';
+import type { CpuLoadStatus } from '../workflows/cpuLoad.shared.ts';
+import { digestsAgainstEtcd, statusOf } from './configCache.ts';
+
+const KILLS = ['worker', 'api-instance', 'temporal', 'mariadb', 'etcd', 'memcached'] as const;
+type KillKind = (typeof KILLS)[number];
+/** The process the stack's lock names for each kind: an API instance that dies takes the API process down with it. */
+const lockedName: Record<KillKind, string> = { worker: 'worker-1', 'api-instance': 'api', temporal: 'temporal', mariadb: 'mariadb', etcd: 'etcd', memcached: 'memcached' };
+
+const INSTANCES = 4;
+const CALLS = 20_000;
+/** Low enough that the run lasts through the kills (it is a workload here, not a throughput test). */
+const REQUEST_CONCURRENCY = 8;
+const CF_APPS_PER_KIND = 100;
+const CF_PREFIX = 'chaos-';
+const DEPLOYMENTS = ['chaos-1', 'chaos-2', 'chaos-3'];
+const CONFIG_KEYS = 20;
+const CPU_TARGET = 'chaos';
+/** Everything, workload and kills, must be done by then; the bench then checks what it has. */
+const WORKLOAD_DEADLINE_MS = 10 * 60_000;
+const RECOVERY_LIMIT_MS = 120_000;
+
+const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+/** mulberry32: a small seeded PRNG, so a run's kill order and moments can be replayed with --seed. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function shuffled<T>(items: readonly T[], random: () => number): T[] {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+  }
+  return copy;
+}
+
+const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 23)}] ${line}`);
+
+/** The API as a client sees it: a call that meets a restart (no connection, 502–504) is sent again until the deadline. */
+function apiClient(base: string, token: string, deadline: number) {
+  let retries = 0;
+  async function send(method: string, path: string, body?: unknown, expect = [200, 201, 202, 204]): Promise<unknown> {
+    for (;;) {
+      let failure: string;
+      try {
+        const response = await fetch(`${base}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+          body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+          signal: AbortSignal.timeout(10_000),
+        });
+        const text = await response.text();
+        if (expect.includes(response.status)) return text ? (JSON.parse(text) as unknown) : null;
+        if (![502, 503, 504].includes(response.status)) throw new Error(`${method} ${path} answered ${response.status}: ${text.slice(0, 300)}`);
+        failure = `${response.status}`;
+      } catch (error) {
+        if ((error as Error).message.includes(' answered ')) throw error;
+        failure = (error as Error).message;
+      }
+      if (Date.now() > deadline) throw new Error(`${method} ${path} still failing at the deadline: ${failure}`);
+      retries++;
+      await sleep(250);
+    }
+  }
+  return { send, retries: () => retries };
+}
+
+/** A workflow's status once it has closed (or RUNNING at the deadline); errors while Temporal is down are waited out. */
+async function closedStatus(temporal: Client, workflowId: string, deadline: number): Promise<string> {
+  for (;;) {
+    try {
+      const status = (await temporal.workflow.getHandle(workflowId).describe()).status.name;
+      if (status !== 'RUNNING' || Date.now() > deadline) return status;
+    } catch (error) {
+      if (Date.now() > deadline) return `unknown (${(error as Error).message})`;
+    }
+    await sleep(1000);
+  }
+}
+
+interface Kill {
+  kind: KillKind;
+  pid: number;
+  /** Seconds from the kill until the lock names a new process and /readyz answers ready; null if never within the limit. */
+  recovery_s: number | null;
+  /** /readyz answered not ready at least once meanwhile. */
+  saw_unready: boolean;
+  at_s: number;
+  request_count_at_kill: number | null;
+}
+
+export async function chaosBenchmark(args: string[] = []): Promise<Record<string, unknown>> {
+  const seedArg = args.indexOf('--seed');
+  const seed = seedArg >= 0 ? Number(args[seedArg + 1]) : Math.floor(Math.random() * 2 ** 31);
+  if (!Number.isInteger(seed)) throw new Error('--seed takes a whole number');
+  log(`seed ${seed} (replay the same kill order and moments with: npm run bench -- chaos --seed ${seed})`);
+  const random = seededRandom(seed);
+
+  const dataDir = mkdtempSync(join(tmpdir(), 'bench-chaos-'));
+  const instanceBasePort = await findFreePortRange(INSTANCES);
+  const env = {
+    ...(await freeStackPorts()),
+    FLEET_DATA_DIR: dataDir,
+    API_INSTANCES: String(INSTANCES),
+    CONFIG_CACHE_INSTANCE_BASE_PORT: String(instanceBasePort),
+    // One load worker is enough to see the switch work on 2 cores; an OFF target's workflow ends a minute after the last switch.
+    CPU_LOAD_WORKERS: '1',
+    CPU_LOAD_IDLE_MINUTES: '1',
+  };
+  const config = loadConfig(hostEnv(env));
+  const api = `http://${config.api.host}:${config.api.port}`;
+  const instanceUrls = Array.from({ length: INSTANCES }, (_, i) => `http://${config.api.host}:${instanceBasePort + i}`);
+
+  log(`Starting npm start in ${dataDir} (API ${api}, instances on ${instanceBasePort}–${instanceBasePort + INSTANCES - 1})…`);
+  const started = runStart(env);
+  const echo = (chunk: Buffer) => chunk.toString().split('\n').filter(Boolean).forEach((line) => log(`  npm start | ${line}`));
+  started.child.stdout!.on('data', echo);
+  started.child.stderr!.on('data', echo);
+  try {
+    await untilStarted(started, 180_000);
+    return await underChaos(config, { api, instanceUrls, dataDir, random, seed });
+  } finally {
+    await stopStart(started);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function untilStarted(started: Started, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!started.output().includes('Press Ctrl-C to stop.')) {
+    if (started.child.exitCode !== null) throw new Error(`npm start exited (${started.child.exitCode}) before it was ready`);
+    if (Date.now() > deadline) throw new Error(`npm start was not ready within ${timeoutMs / 1000} s`);
+    await sleep(200);
+  }
+}
+
+/** Ctrl-C, as a user stops it; killed outright if it has not stopped within a minute. */
+async function stopStart(started: Started): Promise<void> {
+  if (started.child.exitCode !== null || started.child.signalCode !== null) return;
+  started.child.kill('SIGINT');
+  const stopped = await Promise.race([started.exit.then(() => true), sleep(60_000).then(() => false)]);
+  if (!stopped) {
+    log('npm start did not stop within 60 s of SIGINT: killing it');
+    started.child.kill('SIGKILL');
+    await started.exit;
+  }
+}
+
+interface ChaosContext {
+  api: string;
+  instanceUrls: string[];
+  dataDir: string;
+  random: () => number;
+  seed: number;
+}
+
+async function underChaos(config: Config, ctx: ChaosContext): Promise<Record<string, unknown>> {
+  const benchStart = performance.now();
+  const elapsed = () => round((performance.now() - benchStart) / 1000, 1);
+  const deadline = Date.now() + WORKLOAD_DEADLINE_MS;
+  const token = await mintToken(config, 'bench-chaos', 'operator');
+  const client = apiClient(ctx.api, token, deadline);
+  const temporal = await connectClient(config);
+  const mysql = createMysqlPool(config, { connectionLimit: 2 });
+  const aws = createAwsClients(config.aws);
+  try {
+    const requestCount = async (runId: string) => {
+      const [rows] = await mysql.query<RowDataPacket[]>('SELECT current_request_count AS n FROM request_recorder WHERE run_id = ?', [runId]);
+      return Number(rows[0]?.n ?? 0);
+    };
+
+    // Every start is accepted before the first kill; what follows rides through the kills.
+    const run = (await client.send('POST', '/api/request-runs', { calls: CALLS, concurrency: REQUEST_CONCURRENCY, mode: 'exactly-once' })) as { runId: string; workflowId: string };
+    log(`request run ${run.runId}: ${CALLS} exactly-once calls at concurrency ${REQUEST_CONCURRENCY}`);
+    const kinds = [
+      { kind: 'proxy', count: CF_APPS_PER_KIND, instances: 1, env: { GOPACKAGENAME: 'example-apps/proxy' } },
+      { kind: 'tick', count: CF_APPS_PER_KIND, instances: 1, env: { GOPACKAGENAME: 'example-apps/tick' } },
+    ];
+    const convergence = (await client.send('POST', '/api/cf-convergences', { prefix: CF_PREFIX, kinds, concurrency: 20 })) as { workflowId: string };
+    log(`CF convergence ${convergence.workflowId}: ${2 * CF_APPS_PER_KIND} apps`);
+    const deployments = [] as { deploymentId: string; workflowId: string }[];
+    for (const deploymentId of DEPLOYMENTS) deployments.push((await client.send('POST', '/api/clusters/web/deployments', { deploymentId })) as { deploymentId: string; workflowId: string });
+    log(`node deployments on cluster web: ${deployments.map((d) => d.workflowId).join(', ')}`);
+    const switchedOn = (await client.send('PUT', `/api/cpu-load/${CPU_TARGET}`, { state: 'ON', ttlSeconds: 300 })) as CpuLoadStatus & { workflowId: string };
+    log(`CPU load ${CPU_TARGET} switched ${switchedOn.state}`);
+
+    let killsDone = false;
+    const workflows = {
+      requestRun: closedStatus(temporal, run.workflowId, deadline),
+      cfConverge: closedStatus(temporal, convergence.workflowId, deadline),
+      deployments: Promise.all(deployments.map((d) => closedStatus(temporal, d.workflowId, deadline))),
+    };
+    const cpuLoad = (async () => {
+      await sleep(8000);
+      const off = (await client.send('PUT', `/api/cpu-load/${CPU_TARGET}`, { state: 'OFF' })) as CpuLoadStatus;
+      log(`CPU load ${CPU_TARGET} switched ${off.state}`);
+      // It ends by itself a minute (CPU_LOAD_IDLE_MINUTES) after the last switch.
+      return closedStatus(temporal, switchedOn.workflowId, deadline);
+    })();
+    const configWrites = writeConfigUntil(ctx.instanceUrls, () => killsDone, deadline);
+    const kills = (async () => {
+      try {
+        return await killEach(ctx, run.runId, requestCount, elapsed);
+      } finally {
+        killsDone = true;
+      }
+    })();
+
+    const killed = await kills;
+    const [requestRunStatus, cfStatus, deploymentStatuses, cpuStatus, writes] = await Promise.all([workflows.requestRun, workflows.cfConverge, workflows.deployments, cpuLoad, configWrites]);
+    log(`workload done at ${elapsed()} s: request run ${requestRunStatus}, CF ${cfStatus}, deployments ${deploymentStatuses.join('/')}, CPU load ${cpuStatus}`);
+
+    // The truth, system by system.
+    const requests = await checkRequestRun(mysql, run.runId);
+    const apps = await checkCfApps(config);
+    const nodes = await checkNodes(mysql, aws, config);
+    const instances = await digestsAgainstEtcd(config, config.configCache.keyPrefix, () => Promise.all(ctx.instanceUrls.map(statusOf)), 15_000);
+    const values = await checkConfigValues(ctx.instanceUrls, writes.expected);
+    const cpuFinal = (await client.send('GET', `/api/cpu-load/${CPU_TARGET}`)) as CpuLoadStatus;
+    const cpuResult = cpuStatus === 'COMPLETED' ? ((await temporal.workflow.getHandle(switchedOn.workflowId).result()) as CpuLoadStatus).state : null;
+    const executions = await listExecutions(temporal);
+    const notCompleted = executions.filter((e) => e.status !== 'COMPLETED');
+    for (const e of notCompleted) log(`workflow ${e.workflowId} (${e.type}) is ${e.status}`);
+
+    const recoveries = killed.map((k) => k.recovery_s);
+    const result = {
+      seed: ctx.seed,
+      kills: killed.map((k) => k.kind),
+      lost: requests.lost + apps.missing.length,
+      duplicated: requests.duplicated + apps.duplicates,
+      leaked_instances: nodes.leaked.length,
+      workflows_failed: notCompleted.length,
+      digests_equal: instances.inconsistent === 0 && values.mismatches === 0,
+      max_recovery_s: recoveries.some((r) => r === null) ? null : Math.max(...(recoveries as number[])),
+      recovery_s: Object.fromEntries(killed.map((k) => [k.kind, k.recovery_s])),
+      kill_details: killed,
+      request_run: { calls: CALLS, concurrency: REQUEST_CONCURRENCY, status: requestRunStatus, ...requests },
+      cf_converge: { apps: 2 * CF_APPS_PER_KIND, status: cfStatus, found: apps.found, missing: apps.missing.length, duplicates: apps.duplicates, unexpected: apps.unexpected },
+      nodes: { deployments: DEPLOYMENTS.length, statuses: deploymentStatuses, active: nodes.active, running_instances: nodes.running, leaked: nodes.leaked, inactive_rows: nodes.inactiveRows },
+      config_cache: {
+        instances: INSTANCES,
+        keys: CONFIG_KEYS,
+        rounds: writes.rounds,
+        writes: writes.writes,
+        write_retries: writes.retries,
+        etcd_keys: instances.keys,
+        inconsistent_instances: instances.inconsistent,
+        value_mismatches: values.mismatches,
+      },
+      cpu_load: { workflow: cpuStatus, final_state_api: cpuFinal.state, final_state_workflow: cpuResult, ended_off: cpuFinal.state === 'OFF' && (cpuResult ?? 'OFF') === 'OFF' },
+      workflows: { total: executions.length, not_completed: notCompleted.map((e) => `${e.workflowId}: ${e.status}`) },
+      api_retries: client.retries(),
+      wall_s: elapsed(),
+    };
+    return result;
+  } finally {
+    aws.destroy();
+    await mysql.end();
+    await temporal.connection.close();
+  }
+}
+
+/** One SIGKILL of each kind in a seeded order, each a seeded 2–8 s after the previous recovery (the first 3–8 s in). */
+async function killEach(ctx: ChaosContext, runId: string, requestCount: (runId: string) => Promise<number>, elapsed: () => number): Promise<Kill[]> {
+  const order = shuffled(KILLS, ctx.random);
+  log(`kill order: ${order.join(', ')}`);
+  const kills: Kill[] = [];
+  await sleep(3000 + ctx.random() * 5000);
+  for (const kind of order) {
+    const pid = await pidToKill(kind, ctx);
+    const lockedAtKill = readLockedProcesses(ctx.dataDir).get(lockedName[kind])!;
+    const countAtKill = await requestCount(runId).catch(() => null);
+    const killedAt = performance.now();
+    process.kill(pid, 'SIGKILL');
+    log(`SIGKILL ${kind} (pid ${pid}) at ${elapsed()} s; request run at ${countAtKill ?? '?'} of ${CALLS}`);
+    const { recoverySeconds, sawUnready } = await recovery(kind, lockedAtKill, killedAt, ctx);
+    log(`  ${kind}: ${recoverySeconds === null ? `not recovered within ${RECOVERY_LIMIT_MS / 1000} s` : `ready again after ${recoverySeconds.toFixed(2)} s`}${sawUnready ? '' : ' (/readyz never answered not ready)'}`);
+    kills.push({ kind, pid, recovery_s: recoverySeconds === null ? null : round(recoverySeconds), saw_unready: sawUnready, at_s: elapsed(), request_count_at_kill: countAtKill });
+    await sleep(2000 + ctx.random() * 6000);
+  }
+  return kills;
+}
+
+/** The PID of the process to kill: from the stack's lock, or for an API instance from its own status endpoint. */
+async function pidToKill(kind: KillKind, ctx: ChaosContext): Promise<number> {
+  if (kind !== 'api-instance') return readLockedProcesses(ctx.dataDir).get(lockedName[kind])!;
+  const url = ctx.instanceUrls[Math.floor(ctx.random() * ctx.instanceUrls.length)]!;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return (await statusOf(url)).pid;
+    } catch (error) {
+      if (attempt > 100) throw new Error(`API instance at ${url} does not answer: ${(error as Error).message}`);
+      await sleep(100);
+    }
+  }
+}
+
+/**
+ * Polls every 100 ms: recovered once the lock names another process than `lockedAtKill` for `kind`
+ * (for an API instance, its API process: the lock does not name instances) and /readyz answers ready.
+ */
+async function recovery(kind: KillKind, lockedAtKill: number, killedAt: number, ctx: ChaosContext) {
+  const name = lockedName[kind];
+  let sawUnready = false;
+  let replaced = false;
+  while (performance.now() - killedAt < RECOVERY_LIMIT_MS) {
+    const tick = sleep(100);
+    if (!replaced) {
+      try {
+        const pid = readLockedProcesses(ctx.dataDir).get(name);
+        replaced = pid !== undefined && pid !== lockedAtKill;
+      } catch {
+        // the lock is being rewritten
+      }
+    }
+    try {
+      const response = await fetch(`${ctx.api}/readyz`, { signal: AbortSignal.timeout(3000) });
+      const body = (await response.json()) as { status: string };
+      if (body.status !== 'ready') sawUnready = true;
+      else if (replaced) return { recoverySeconds: (performance.now() - killedAt) / 1000, sawUnready };
+    } catch {
+      sawUnready = true;
+    }
+    await tick;
+  }
+  return { recoverySeconds: null, sawUnready };
+}
+
+/**
+ * Rounds of writes of CONFIG_KEYS keys, key i of round r through instance (i + r) mod 4, until the
+ * kills are done; then a last round that deletes every fifth key and writes the others a final value.
+ * A write that meets a restart is sent again (the same value) until acknowledged.
+ */
+async function writeConfigUntil(urls: string[], done: () => boolean, deadline: number) {
+  let writes = 0;
+  let retries = 0;
+  let rounds = 0;
+  const expected = new Map<string, string | null>();
+  const write = async (url: string, key: string, value: string | null) => {
+    for (;;) {
+      try {
+        const response = await fetch(`${url}/config/${key}`, { method: value === null ? 'DELETE' : 'PUT', body: value ?? undefined, signal: AbortSignal.timeout(5000) });
+        await response.arrayBuffer();
+        if (response.status === (value === null ? 204 : 200)) break;
+        if (response.status < 500) throw new Error(`config ${key} answered ${response.status}`);
+      } catch (error) {
+        if ((error as Error).message.startsWith('config ')) throw error;
+      }
+      if (Date.now() > deadline) throw new Error(`config ${key}: still no write at the deadline`);
+      retries++;
+      await sleep(100);
+    }
+    writes++;
+    expected.set(key, value);
+  };
+  const key = (i: number) => `chaos/key-${i}`;
+  while (!done()) {
+    const r = rounds++;
+    await Promise.all(Array.from({ length: CONFIG_KEYS }, (_, i) => write(urls[(i + r) % urls.length]!, key(i), JSON.stringify({ key: i, round: r }))));
+    await sleep(200);
+  }
+  const r = rounds++;
+  await Promise.all(Array.from({ length: CONFIG_KEYS }, (_, i) => write(urls[(i + r) % urls.length]!, key(i), i % 5 === 4 ? null : JSON.stringify({ key: i, final: true }))));
+  return { writes, retries, rounds, expected };
+}
+
+/** Every key read from every instance's memory against its last acknowledged value. */
+async function checkConfigValues(urls: string[], expected: Map<string, string | null>) {
+  let mismatches = 0;
+  for (const url of urls) {
+    for (const [key, value] of expected) {
+      const text = await (await fetch(`${url}/config/${key}?use_cache=true`)).text();
+      if (text !== (value ?? 'null')) {
+        mismatches++;
+        log(`config ${key} on ${url}: ${text}, expected ${value ?? 'null'}`);
+      }
+    }
+  }
+  return { mismatches };
+}
+
+async function checkRequestRun(mysql: ReturnType<typeof createMysqlPool>, runId: string) {
+  const [counts] = await mysql.query<RowDataPacket[]>('SELECT current_request_count AS n FROM request_recorder WHERE run_id = ?', [runId]);
+  const [receipts] = await mysql.query<RowDataPacket[]>('SELECT COUNT(*) AS n, COUNT(DISTINCT seq) AS distinctSeqs FROM request_receipts WHERE run_id = ?', [runId]);
+  const count = Number(counts[0]?.n ?? 0);
+  const distinct = Number(receipts[0]?.distinctSeqs ?? 0);
+  return {
+    count,
+    receipts: Number(receipts[0]?.n ?? 0),
+    lost: Math.max(0, CALLS - distinct),
+    // A call counted twice: more counted than distinct calls received, or more receipts than calls.
+    duplicated: Math.max(0, count - distinct) + Math.max(0, Number(receipts[0]?.n ?? 0) - distinct),
+  };
+}
+
+/** The simulator's own listing of the convergence's space: each declared app exactly once. */
+async function checkCfApps(config: Config) {
+  const cf = createCfClient(foundationsFromConfig(config)[DEFAULT_FOUNDATION]!);
+  const org = await cf.findOrganization(`${CF_PREFIX}org`);
+  const space = org && (await cf.findSpace(org.guid, `${CF_PREFIX}space`));
+  const names = space ? (await cf.listApps(space.guid)).map((a) => a.name) : [];
+  const declared = ['proxy', 'tick'].flatMap((kind) => Array.from({ length: CF_APPS_PER_KIND }, (_, i) => appName(CF_PREFIX, kind, i)));
+  const present = new Set(names);
+  return {
+    found: names.length,
+    missing: declared.filter((name) => !present.has(name)),
+    duplicates: names.length - present.size,
+    unexpected: [...present].filter((name) => !declared.includes(name)).length,
+  };
+}
+
+/** Node rows in MySQL against moto's running instances: a running instance no active node owns has leaked. */
+async function checkNodes(mysql: ReturnType<typeof createMysqlPool>, aws: ReturnType<typeof createAwsClients>, config: Config) {
+  const [rows] = await mysql.query<RowDataPacket[]>('SELECT name, deployment_id, state, instance_id FROM nodes');
+  const active = rows.filter((r) => r.state === 'active' && DEPLOYMENTS.includes(r.deployment_id as string));
+  const owned = new Set(active.map((r) => r.instance_id as string));
+  const described = await aws.ec2(config.aws.region).send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-state-name', Values: ['pending', 'running'] }] }));
+  const running = (described.Reservations ?? []).flatMap((r) => r.Instances ?? []).map((i) => i.InstanceId!);
+  return {
+    active: active.length,
+    running: running.length,
+    leaked: running.filter((id) => !owned.has(id)),
+    inactiveRows: rows.filter((r) => r.state !== 'active').map((r) => `${r.name as string}: ${r.state as string}`),
+  };
+}
+
+/** Every execution in the stack's namespace (a private stack: all of them came from this run). */
+async function listExecutions(temporal: Client) {
+  const executions: { workflowId: string; type: string; status: string }[] = [];
+  for await (const e of temporal.workflow.list()) executions.push({ workflowId: e.workflowId, type: e.type, status: e.status.name });
+  return executions;
+}
