@@ -322,7 +322,7 @@ async function pidToKill(kind: KillKind, ctx: ChaosContext): Promise<number> {
     try {
       return (await statusOf(url)).pid;
     } catch (error) {
-      if (attempt > 100) throw new Error(`API instance at ${url} does not answer: ${(error as Error).message}`);
+      if (attempt > 100) throw new Error(`API instance at ${url} does not answer: ${(error as Error).message}`, { cause: error });
       await sleep(100);
     }
   }
