@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import type { Client } from '@temporalio/client';
+import proto from '@temporalio/proto';
 import type { RowDataPacket } from 'mysql2';
 import { hostEnv, loadConfig, type Config } from '../config.ts';
 import { createMysqlPool } from '../db/clients.ts';
@@ -24,12 +25,15 @@ import { freeStackPorts, readLockedProcesses } from '../scripts/stack.ts';
 import { mintToken } from '../scripts/token.ts';
 import { appName, DEFAULT_FOUNDATION } from '../workflows/cfConverge.shared.ts';
 import type { CpuLoadStatus } from '../workflows/cpuLoad.shared.ts';
+import { REQUEST_RUN_TASK_QUEUE } from '../workflows/requestRun.shared.ts';
 import { digestsAgainstEtcd, statusOf } from './configCache.ts';
 
 const KILLS = ['worker', 'api-instance', 'temporal', 'mariadb', 'etcd', 'memcached'] as const;
 type KillKind = (typeof KILLS)[number];
 /** The process the stack's lock names for each kind: an API instance that dies takes the API process down with it. */
 const lockedName: Record<KillKind, string> = { worker: 'worker-1', 'api-instance': 'api', temporal: 'temporal', mariadb: 'mariadb', etcd: 'etcd', memcached: 'memcached' };
+
+const { TaskQueueType } = proto.temporal.api.enums.v1; // CommonJS package: named imports do not resolve under ESM
 
 const INSTANCES = 4;
 const CALLS = 20_000;
@@ -233,7 +237,7 @@ async function underChaos(config: Config, ctx: ChaosContext): Promise<Record<str
     const configWrites = writeConfigUntil(ctx.instanceUrls, () => killsDone, deadline);
     const kills = (async () => {
       try {
-        return await killEach(ctx, run.runId, requestCount, elapsed);
+        return await killEach(ctx, temporal, run.runId, requestCount, elapsed);
       } finally {
         killsDone = true;
       }
@@ -294,7 +298,7 @@ async function underChaos(config: Config, ctx: ChaosContext): Promise<Record<str
 }
 
 /** One SIGKILL of each kind in a seeded order, each a seeded 2–8 s after the previous recovery (the first 3–8 s in). */
-async function killEach(ctx: ChaosContext, runId: string, requestCount: (runId: string) => Promise<number>, elapsed: () => number): Promise<Kill[]> {
+async function killEach(ctx: ChaosContext, temporal: Client, runId: string, requestCount: (runId: string) => Promise<number>, elapsed: () => number): Promise<Kill[]> {
   const order = shuffled(KILLS, ctx.random);
   log(`kill order: ${order.join(', ')}`);
   const kills: Kill[] = [];
@@ -306,7 +310,7 @@ async function killEach(ctx: ChaosContext, runId: string, requestCount: (runId: 
     const killedAt = performance.now();
     process.kill(pid, 'SIGKILL');
     log(`SIGKILL ${kind} (pid ${pid}) at ${elapsed()} s; request run at ${countAtKill ?? '?'} of ${CALLS}`);
-    const { recoverySeconds, sawUnready } = await recovery(kind, lockedAtKill, killedAt, ctx);
+    const { recoverySeconds, sawUnready } = await recovery(kind, lockedAtKill, killedAt, ctx, temporal);
     log(`  ${kind}: ${recoverySeconds === null ? `not recovered within ${RECOVERY_LIMIT_MS / 1000} s` : `ready again after ${recoverySeconds.toFixed(2)} s`}${sawUnready ? '' : ' (/readyz never answered not ready)'}`);
     kills.push({ kind, pid, recovery_s: recoverySeconds === null ? null : round(recoverySeconds), saw_unready: sawUnready, at_s: elapsed(), request_count_at_kill: countAtKill });
     await sleep(2000 + ctx.random() * 6000);
@@ -332,7 +336,7 @@ async function pidToKill(kind: KillKind, ctx: ChaosContext): Promise<number> {
  * Polls every 100 ms: recovered once the lock names another process than `lockedAtKill` for `kind`
  * (for an API instance, its API process: the lock does not name instances) and /readyz answers ready.
  */
-async function recovery(kind: KillKind, lockedAtKill: number, killedAt: number, ctx: ChaosContext) {
+async function recovery(kind: KillKind, lockedAtKill: number, killedAt: number, ctx: ChaosContext, temporal: Client) {
   const name = lockedName[kind];
   let sawUnready = false;
   let replaced = false;
@@ -341,7 +345,8 @@ async function recovery(kind: KillKind, lockedAtKill: number, killedAt: number, 
     if (!replaced) {
       try {
         const pid = readLockedProcesses(ctx.dataDir).get(name);
-        replaced = pid !== undefined && pid !== lockedAtKill;
+        // A new worker counts once it polls: the dead one's pollers stay listed (and /readyz green) for a while.
+        replaced = pid !== undefined && pid !== lockedAtKill && (kind !== 'worker' || (await polls(temporal, pid)));
       } catch {
         // the lock is being rewritten
       }
@@ -357,6 +362,16 @@ async function recovery(kind: KillKind, lockedAtKill: number, killedAt: number, 
     await tick;
   }
   return { recoverySeconds: null, sawUnready };
+}
+
+/** Whether the worker with this PID (its default identity is pid@host) polls the request-run task queue. */
+async function polls(temporal: Client, pid: number): Promise<boolean> {
+  const { pollers } = await temporal.workflowService.describeTaskQueue({
+    namespace: temporal.options.namespace,
+    taskQueue: { name: REQUEST_RUN_TASK_QUEUE },
+    taskQueueType: TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+  });
+  return (pollers ?? []).some((p) => p.identity?.startsWith(`${pid}@`));
 }
 
 /**
