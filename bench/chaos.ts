@@ -41,6 +41,7 @@ const CALLS = 20_000;
 const REQUEST_CONCURRENCY = 8;
 const CF_APPS_PER_KIND = 100;
 const CF_PREFIX = 'chaos-';
+const CF_CONCURRENCY = 2;
 const DEPLOYMENTS = ['chaos-1', 'chaos-2', 'chaos-3'];
 const CONFIG_KEYS = 20;
 const CPU_TARGET = 'chaos';
@@ -102,14 +103,20 @@ function apiClient(base: string, token: string, deadline: number) {
   return { send, retries: () => retries };
 }
 
+interface Closed {
+  status: string;
+  /** When it closed, in seconds since `since` (null while still running). */
+  closedAtS: number | null;
+}
+
 /** A workflow's status once it has closed (or RUNNING at the deadline); errors while Temporal is down are waited out. */
-async function closedStatus(temporal: Client, workflowId: string, deadline: number): Promise<string> {
+async function closedStatus(temporal: Client, workflowId: string, deadline: number, since: number): Promise<Closed> {
   for (;;) {
     try {
-      const status = (await temporal.workflow.getHandle(workflowId).describe()).status.name;
-      if (status !== 'RUNNING' || Date.now() > deadline) return status;
+      const { status, closeTime } = await temporal.workflow.getHandle(workflowId).describe();
+      if (status.name !== 'RUNNING' || Date.now() > deadline) return { status: status.name, closedAtS: closeTime ? round((closeTime.getTime() - since) / 1000, 1) : null };
     } catch (error) {
-      if (Date.now() > deadline) return `unknown (${(error as Error).message})`;
+      if (Date.now() > deadline) return { status: `unknown (${(error as Error).message})`, closedAtS: null };
     }
     await sleep(1000);
   }
@@ -193,6 +200,7 @@ interface ChaosContext {
 
 async function underChaos(config: Config, ctx: ChaosContext): Promise<Record<string, unknown>> {
   const benchStart = performance.now();
+  const startedAt = Date.now();
   const elapsed = () => round((performance.now() - benchStart) / 1000, 1);
   const deadline = Date.now() + WORKLOAD_DEADLINE_MS;
   const token = await mintToken(config, 'bench-chaos', 'operator');
@@ -213,8 +221,10 @@ async function underChaos(config: Config, ctx: ChaosContext): Promise<Record<str
       { kind: 'proxy', count: CF_APPS_PER_KIND, instances: 1, env: { GOPACKAGENAME: 'example-apps/proxy' } },
       { kind: 'tick', count: CF_APPS_PER_KIND, instances: 1, env: { GOPACKAGENAME: 'example-apps/tick' } },
     ];
-    const convergence = (await client.send('POST', '/api/cf-convergences', { prefix: CF_PREFIX, kinds, concurrency: 20 })) as { workflowId: string };
-    log(`CF convergence ${convergence.workflowId}: ${2 * CF_APPS_PER_KIND} apps`);
+    // 20 ms per CF request and 2 apps at a time: the convergence then lasts through several kills.
+    await fetch(`${config.cf.apiUrl}/__sim/config`, { method: 'PUT', body: JSON.stringify({ latencyMs: 20 }) });
+    const convergence = (await client.send('POST', '/api/cf-convergences', { prefix: CF_PREFIX, kinds, concurrency: CF_CONCURRENCY })) as { workflowId: string };
+    log(`CF convergence ${convergence.workflowId}: ${2 * CF_APPS_PER_KIND} apps, ${CF_CONCURRENCY} at a time`);
     const deployments = [] as { deploymentId: string; workflowId: string }[];
     for (const deploymentId of DEPLOYMENTS) deployments.push((await client.send('POST', '/api/clusters/web/deployments', { deploymentId })) as { deploymentId: string; workflowId: string });
     log(`node deployments on cluster web: ${deployments.map((d) => d.workflowId).join(', ')}`);
@@ -223,16 +233,16 @@ async function underChaos(config: Config, ctx: ChaosContext): Promise<Record<str
 
     let killsDone = false;
     const workflows = {
-      requestRun: closedStatus(temporal, run.workflowId, deadline),
-      cfConverge: closedStatus(temporal, convergence.workflowId, deadline),
-      deployments: Promise.all(deployments.map((d) => closedStatus(temporal, d.workflowId, deadline))),
+      requestRun: closedStatus(temporal, run.workflowId, deadline, startedAt),
+      cfConverge: closedStatus(temporal, convergence.workflowId, deadline, startedAt),
+      deployments: Promise.all(deployments.map((d) => closedStatus(temporal, d.workflowId, deadline, startedAt))),
     };
     const cpuLoad = (async () => {
-      await sleep(8000);
+      await sleep(15_000);
       const off = (await client.send('PUT', `/api/cpu-load/${CPU_TARGET}`, { state: 'OFF' })) as CpuLoadStatus;
       log(`CPU load ${CPU_TARGET} switched ${off.state}`);
       // It ends by itself a minute (CPU_LOAD_IDLE_MINUTES) after the last switch.
-      return closedStatus(temporal, switchedOn.workflowId, deadline);
+      return closedStatus(temporal, switchedOn.workflowId, deadline, startedAt);
     })();
     const configWrites = writeConfigUntil(ctx.instanceUrls, () => killsDone, deadline);
     const kills = (async () => {
@@ -244,8 +254,12 @@ async function underChaos(config: Config, ctx: ChaosContext): Promise<Record<str
     })();
 
     const killed = await kills;
-    const [requestRunStatus, cfStatus, deploymentStatuses, cpuStatus, writes] = await Promise.all([workflows.requestRun, workflows.cfConverge, workflows.deployments, cpuLoad, configWrites]);
-    log(`workload done at ${elapsed()} s: request run ${requestRunStatus}, CF ${cfStatus}, deployments ${deploymentStatuses.join('/')}, CPU load ${cpuStatus}`);
+    const [requestRunClosed, cfClosed, deploymentsClosed, cpuClosed, writes] = await Promise.all([workflows.requestRun, workflows.cfConverge, workflows.deployments, cpuLoad, configWrites]);
+    log(
+      `workload done at ${elapsed()} s: request run ${requestRunClosed.status}, CF ${cfClosed.status}, deployments ${deploymentsClosed.map((d) => d.status).join('/')}, CPU load ${cpuClosed.status}`,
+    );
+    /** What a workload went through: the kinds killed before it closed. */
+    const exposure = (closed: Closed) => ({ status: closed.status, closed_at_s: closed.closedAtS, through_kills: killed.filter((k) => closed.closedAtS === null || k.at_s < closed.closedAtS).map((k) => k.kind) });
 
     // The truth, system by system.
     const requests = await checkRequestRun(mysql, run.runId);
@@ -254,7 +268,7 @@ async function underChaos(config: Config, ctx: ChaosContext): Promise<Record<str
     const instances = await digestsAgainstEtcd(config, config.configCache.keyPrefix, () => Promise.all(ctx.instanceUrls.map(statusOf)), 15_000);
     const values = await checkConfigValues(ctx.instanceUrls, writes.expected);
     const cpuFinal = (await client.send('GET', `/api/cpu-load/${CPU_TARGET}`)) as CpuLoadStatus;
-    const cpuResult = cpuStatus === 'COMPLETED' ? ((await temporal.workflow.getHandle(switchedOn.workflowId).result()) as CpuLoadStatus).state : null;
+    const cpuResult = cpuClosed.status === 'COMPLETED' ? ((await temporal.workflow.getHandle(switchedOn.workflowId).result()) as CpuLoadStatus).state : null;
     const executions = await listExecutions(temporal);
     const notCompleted = executions.filter((e) => e.status !== 'COMPLETED');
     for (const e of notCompleted) log(`workflow ${e.workflowId} (${e.type}) is ${e.status}`);
@@ -263,7 +277,8 @@ async function underChaos(config: Config, ctx: ChaosContext): Promise<Record<str
     const result = {
       seed: ctx.seed,
       kills: killed.map((k) => k.kind),
-      lost: requests.lost + apps.missing.length,
+      // Calls not counted, apps not there, deployments that left no active node.
+      lost: requests.lost + apps.missing.length + Math.max(0, DEPLOYMENTS.length - nodes.active),
       duplicated: requests.duplicated + apps.duplicates,
       leaked_instances: nodes.leaked.length,
       workflows_failed: notCompleted.length,
@@ -271,9 +286,16 @@ async function underChaos(config: Config, ctx: ChaosContext): Promise<Record<str
       max_recovery_s: recoveries.some((r) => r === null) ? null : Math.max(...(recoveries as number[])),
       recovery_s: Object.fromEntries(killed.map((k) => [k.kind, k.recovery_s])),
       kill_details: killed,
-      request_run: { calls: CALLS, concurrency: REQUEST_CONCURRENCY, status: requestRunStatus, ...requests },
-      cf_converge: { apps: 2 * CF_APPS_PER_KIND, status: cfStatus, found: apps.found, missing: apps.missing.length, duplicates: apps.duplicates, unexpected: apps.unexpected },
-      nodes: { deployments: DEPLOYMENTS.length, statuses: deploymentStatuses, active: nodes.active, running_instances: nodes.running, leaked: nodes.leaked, inactive_rows: nodes.inactiveRows },
+      request_run: { calls: CALLS, concurrency: REQUEST_CONCURRENCY, ...exposure(requestRunClosed), ...requests },
+      cf_converge: { apps: 2 * CF_APPS_PER_KIND, concurrency: CF_CONCURRENCY, ...exposure(cfClosed), found: apps.found, missing: apps.missing.length, duplicates: apps.duplicates, unexpected: apps.unexpected },
+      nodes: {
+        deployments: deploymentsClosed.map(exposure),
+        active: nodes.active,
+        running_instances: nodes.running,
+        active_without_running_instance: nodes.unbacked,
+        leaked: nodes.leaked,
+        inactive_rows: nodes.inactiveRows,
+      },
       config_cache: {
         instances: INSTANCES,
         keys: CONFIG_KEYS,
@@ -284,7 +306,7 @@ async function underChaos(config: Config, ctx: ChaosContext): Promise<Record<str
         inconsistent_instances: instances.inconsistent,
         value_mismatches: values.mismatches,
       },
-      cpu_load: { workflow: cpuStatus, final_state_api: cpuFinal.state, final_state_workflow: cpuResult, ended_off: cpuFinal.state === 'OFF' && (cpuResult ?? 'OFF') === 'OFF' },
+      cpu_load: { ...exposure(cpuClosed), final_state_api: cpuFinal.state, final_state_workflow: cpuResult, ended_off: cpuFinal.state === 'OFF' && (cpuResult ?? 'OFF') === 'OFF' },
       workflows: { total: executions.length, not_completed: notCompleted.map((e) => `${e.workflowId}: ${e.status}`) },
       api_retries: client.retries(),
       wall_s: elapsed(),
@@ -308,11 +330,12 @@ async function killEach(ctx: ChaosContext, temporal: Client, runId: string, requ
     const lockedAtKill = readLockedProcesses(ctx.dataDir).get(lockedName[kind])!;
     const countAtKill = await requestCount(runId).catch(() => null);
     const killedAt = performance.now();
+    const atSeconds = elapsed();
     process.kill(pid, 'SIGKILL');
     log(`SIGKILL ${kind} (pid ${pid}) at ${elapsed()} s; request run at ${countAtKill ?? '?'} of ${CALLS}`);
     const { recoverySeconds, sawUnready } = await recovery(kind, lockedAtKill, killedAt, ctx, temporal);
     log(`  ${kind}: ${recoverySeconds === null ? `not recovered within ${RECOVERY_LIMIT_MS / 1000} s` : `ready again after ${recoverySeconds.toFixed(2)} s`}${sawUnready ? '' : ' (/readyz never answered not ready)'}`);
-    kills.push({ kind, pid, recovery_s: recoverySeconds === null ? null : round(recoverySeconds), saw_unready: sawUnready, at_s: elapsed(), request_count_at_kill: countAtKill });
+    kills.push({ kind, pid, recovery_s: recoverySeconds === null ? null : round(recoverySeconds), saw_unready: sawUnready, at_s: atSeconds, request_count_at_kill: countAtKill });
     await sleep(2000 + ctx.random() * 6000);
   }
   return kills;
@@ -468,6 +491,7 @@ async function checkNodes(mysql: ReturnType<typeof createMysqlPool>, aws: Return
     active: active.length,
     running: running.length,
     leaked: running.filter((id) => !owned.has(id)),
+    unbacked: active.filter((r) => !running.includes(r.instance_id as string)).length,
     inactiveRows: rows.filter((r) => r.state !== 'active').map((r) => `${r.name as string}: ${r.state as string}`),
   };
 }
