@@ -30,8 +30,8 @@ import { digestsAgainstEtcd, statusOf } from './configCache.ts';
 
 const KILLS = ['worker', 'api-instance', 'temporal', 'mariadb', 'etcd', 'memcached'] as const;
 type KillKind = (typeof KILLS)[number];
-/** The process the stack's lock names for each kind: an API instance that dies takes the API process down with it. */
-const lockedName: Record<KillKind, string> = { worker: 'worker-1', 'api-instance': 'api', temporal: 'temporal', mariadb: 'mariadb', etcd: 'etcd', memcached: 'memcached' };
+/** The process the stack's lock names for each kind (API instances are not in it: the API process forks them). */
+const lockedName: Record<Exclude<KillKind, 'api-instance'>, string> = { worker: 'worker-1', temporal: 'temporal', mariadb: 'mariadb', etcd: 'etcd', memcached: 'memcached' };
 
 const { TaskQueueType } = proto.temporal.api.enums.v1; // CommonJS package: named imports do not resolve under ESM
 
@@ -326,28 +326,51 @@ async function killEach(ctx: ChaosContext, temporal: Client, runId: string, requ
   const kills: Kill[] = [];
   await sleep(3000 + ctx.random() * 5000);
   for (const kind of order) {
-    const pid = await pidToKill(kind, ctx);
-    const lockedAtKill = readLockedProcesses(ctx.dataDir).get(lockedName[kind])!;
+    const victim = await victimOf(kind, ctx, temporal);
     const countAtKill = await requestCount(runId).catch(() => null);
     const killedAt = performance.now();
     const atSeconds = elapsed();
-    process.kill(pid, 'SIGKILL');
-    log(`SIGKILL ${kind} (pid ${pid}) at ${elapsed()} s; request run at ${countAtKill ?? '?'} of ${CALLS}`);
-    const { recoverySeconds, sawUnready } = await recovery(kind, lockedAtKill, killedAt, ctx, temporal);
+    process.kill(victim.pid, 'SIGKILL');
+    log(`SIGKILL ${victim.name} (pid ${victim.pid}) at ${atSeconds} s; request run at ${countAtKill ?? '?'} of ${CALLS}`);
+    const { recoverySeconds, sawUnready } = await recovery(victim, killedAt, ctx);
     log(`  ${kind}: ${recoverySeconds === null ? `not recovered within ${RECOVERY_LIMIT_MS / 1000} s` : `ready again after ${recoverySeconds.toFixed(2)} s`}${sawUnready ? '' : ' (/readyz never answered not ready)'}`);
-    kills.push({ kind, pid, recovery_s: recoverySeconds === null ? null : round(recoverySeconds), saw_unready: sawUnready, at_s: atSeconds, request_count_at_kill: countAtKill });
+    kills.push({ kind, pid: victim.pid, recovery_s: recoverySeconds === null ? null : round(recoverySeconds), saw_unready: sawUnready, at_s: atSeconds, request_count_at_kill: countAtKill });
     await sleep(2000 + ctx.random() * 6000);
   }
   return kills;
 }
 
-/** The PID of the process to kill: from the stack's lock, or for an API instance from its own status endpoint. */
-async function pidToKill(kind: KillKind, ctx: ChaosContext): Promise<number> {
-  if (kind !== 'api-instance') return readLockedProcesses(ctx.dataDir).get(lockedName[kind])!;
-  const url = ctx.instanceUrls[Math.floor(ctx.random() * ctx.instanceUrls.length)]!;
+interface Victim {
+  name: string;
+  pid: number;
+  /** True once another process does its work (errors while it is down count as false). */
+  replaced(): Promise<boolean>;
+}
+
+/**
+ * The process to kill, and how to tell it has been replaced: a new PID in the stack's lock (a worker
+ * also polling: the dead one's pollers stay listed a while); an API instance, not in the lock, a new
+ * PID answering on its own port.
+ */
+async function victimOf(kind: KillKind, ctx: ChaosContext, temporal: Client): Promise<Victim> {
+  if (kind !== 'api-instance') {
+    const name = lockedName[kind];
+    const pid = readLockedProcesses(ctx.dataDir).get(name)!;
+    return {
+      name,
+      pid,
+      async replaced() {
+        const now = readLockedProcesses(ctx.dataDir).get(name);
+        return now !== undefined && now !== pid && (kind !== 'worker' || (await polls(temporal, now)));
+      },
+    };
+  }
+  const index = Math.floor(ctx.random() * ctx.instanceUrls.length);
+  const url = ctx.instanceUrls[index]!;
   for (let attempt = 0; ; attempt++) {
     try {
-      return (await statusOf(url)).pid;
+      const { pid } = await statusOf(url);
+      return { name: `API instance ${index + 1}`, pid, replaced: async () => (await statusOf(url)).pid !== pid };
     } catch (error) {
       if (attempt > 100) throw new Error(`API instance at ${url} does not answer: ${(error as Error).message}`, { cause: error });
       await sleep(100);
@@ -355,25 +378,13 @@ async function pidToKill(kind: KillKind, ctx: ChaosContext): Promise<number> {
   }
 }
 
-/**
- * Polls every 100 ms: recovered once the lock names another process than `lockedAtKill` for `kind`
- * (for an API instance, its API process: the lock does not name instances) and /readyz answers ready.
- */
-async function recovery(kind: KillKind, lockedAtKill: number, killedAt: number, ctx: ChaosContext, temporal: Client) {
-  const name = lockedName[kind];
+/** Polls every 100 ms: recovered once the victim has been replaced and /readyz on the shared port answers ready. */
+async function recovery(victim: Victim, killedAt: number, ctx: ChaosContext) {
   let sawUnready = false;
   let replaced = false;
   while (performance.now() - killedAt < RECOVERY_LIMIT_MS) {
     const tick = sleep(100);
-    if (!replaced) {
-      try {
-        const pid = readLockedProcesses(ctx.dataDir).get(name);
-        // A new worker counts once it polls: the dead one's pollers stay listed (and /readyz green) for a while.
-        replaced = pid !== undefined && pid !== lockedAtKill && (kind !== 'worker' || (await polls(temporal, pid)));
-      } catch {
-        // the lock is being rewritten
-      }
-    }
+    replaced ||= await victim.replaced().catch(() => false);
     try {
       const response = await fetch(`${ctx.api}/readyz`, { signal: AbortSignal.timeout(3000) });
       const body = (await response.json()) as { status: string };
