@@ -26,6 +26,7 @@ import { mintToken } from '../scripts/token.ts';
 import { appName, DEFAULT_FOUNDATION } from '../workflows/cfConverge.shared.ts';
 import type { CpuLoadStatus } from '../workflows/cpuLoad.shared.ts';
 import { REQUEST_RUN_TASK_QUEUE } from '../workflows/requestRun.shared.ts';
+import { deployNodeWorkflowId } from '../workflows/nodes.shared.ts';
 import { digestsAgainstEtcd, statusOf } from './configCache.ts';
 
 const KILLS = ['worker', 'api-instance', 'temporal', 'mariadb', 'etcd', 'memcached'] as const;
@@ -38,7 +39,7 @@ const { TaskQueueType } = proto.temporal.api.enums.v1; // CommonJS package: name
 const INSTANCES = 4;
 const CALLS = 20_000;
 /** Low enough that the run lasts through the kills (it is a workload here, not a throughput test). */
-const REQUEST_CONCURRENCY = 8;
+const REQUEST_CONCURRENCY = 4;
 const CF_APPS_PER_KIND = 100;
 const CF_PREFIX = 'chaos-';
 const CF_CONCURRENCY = 2;
@@ -214,7 +215,8 @@ async function underChaos(config: Config, ctx: ChaosContext): Promise<Record<str
       return Number(rows[0]?.n ?? 0);
     };
 
-    // Every start is accepted before the first kill; what follows rides through the kills.
+    // The run and the convergence start before the kills and last through them; a deployment takes
+    // about 15 s, so one starts before the first, third and fifth kill; the load is switched OFF before the third.
     const run = (await client.send('POST', '/api/request-runs', { calls: CALLS, concurrency: REQUEST_CONCURRENCY, mode: 'exactly-once' })) as { runId: string; workflowId: string };
     log(`request run ${run.runId}: ${CALLS} exactly-once calls at concurrency ${REQUEST_CONCURRENCY}`);
     const kinds = [
@@ -225,36 +227,40 @@ async function underChaos(config: Config, ctx: ChaosContext): Promise<Record<str
     await fetch(`${config.cf.apiUrl}/__sim/config`, { method: 'PUT', body: JSON.stringify({ latencyMs: 20 }) });
     const convergence = (await client.send('POST', '/api/cf-convergences', { prefix: CF_PREFIX, kinds, concurrency: CF_CONCURRENCY })) as { workflowId: string };
     log(`CF convergence ${convergence.workflowId}: ${2 * CF_APPS_PER_KIND} apps, ${CF_CONCURRENCY} at a time`);
-    const deployments = [] as { deploymentId: string; workflowId: string }[];
-    for (const deploymentId of DEPLOYMENTS) deployments.push((await client.send('POST', '/api/clusters/web/deployments', { deploymentId })) as { deploymentId: string; workflowId: string });
-    log(`node deployments on cluster web: ${deployments.map((d) => d.workflowId).join(', ')}`);
     const switchedOn = (await client.send('PUT', `/api/cpu-load/${CPU_TARGET}`, { state: 'ON', ttlSeconds: 300 })) as CpuLoadStatus & { workflowId: string };
     log(`CPU load ${CPU_TARGET} switched ${switchedOn.state}`);
+
+    const deploymentIds: string[] = [];
+    const beforeKill = async (index: number) => {
+      if (index % 2 === 0 && index / 2 < DEPLOYMENTS.length) {
+        const deploymentId = DEPLOYMENTS[index / 2]!;
+        // The deployment ID is its idempotency key: a retry after a lost answer finds the same deployment (409 once it has run).
+        await client.send('POST', '/api/clusters/web/deployments', { deploymentId }, [202, 409]);
+        deploymentIds.push(deploymentId);
+        log(`node deployment ${deploymentId} on cluster web started`);
+      }
+      if (index === 2) log(`CPU load ${CPU_TARGET} switched ${((await client.send('PUT', `/api/cpu-load/${CPU_TARGET}`, { state: 'OFF' })) as CpuLoadStatus).state}`);
+    };
 
     let killsDone = false;
     const workflows = {
       requestRun: closedStatus(temporal, run.workflowId, deadline, startedAt),
       cfConverge: closedStatus(temporal, convergence.workflowId, deadline, startedAt),
-      deployments: Promise.all(deployments.map((d) => closedStatus(temporal, d.workflowId, deadline, startedAt))),
     };
-    const cpuLoad = (async () => {
-      await sleep(15_000);
-      const off = (await client.send('PUT', `/api/cpu-load/${CPU_TARGET}`, { state: 'OFF' })) as CpuLoadStatus;
-      log(`CPU load ${CPU_TARGET} switched ${off.state}`);
-      // It ends by itself a minute (CPU_LOAD_IDLE_MINUTES) after the last switch.
-      return closedStatus(temporal, switchedOn.workflowId, deadline, startedAt);
-    })();
     const configWrites = writeConfigUntil(ctx.instanceUrls, () => killsDone, deadline);
     const kills = (async () => {
       try {
-        return await killEach(ctx, temporal, run.runId, requestCount, elapsed);
+        return await killEach(ctx, temporal, { runId: run.runId, requestCount, elapsed, beforeKill });
       } finally {
         killsDone = true;
       }
     })();
 
     const killed = await kills;
-    const [requestRunClosed, cfClosed, deploymentsClosed, cpuClosed, writes] = await Promise.all([workflows.requestRun, workflows.cfConverge, workflows.deployments, cpuLoad, configWrites]);
+    // An OFF target's workflow ends by itself a minute (CPU_LOAD_IDLE_MINUTES) after the last switch.
+    const cpuLoad = closedStatus(temporal, switchedOn.workflowId, deadline, startedAt);
+    const deploymentsClosing = Promise.all(deploymentIds.map((id) => closedStatus(temporal, deployNodeWorkflowId('web', id), deadline, startedAt)));
+    const [requestRunClosed, cfClosed, deploymentsClosed, cpuClosed, writes] = await Promise.all([workflows.requestRun, workflows.cfConverge, deploymentsClosing, cpuLoad, configWrites]);
     log(
       `workload done at ${elapsed()} s: request run ${requestRunClosed.status}, CF ${cfClosed.status}, deployments ${deploymentsClosed.map((d) => d.status).join('/')}, CPU load ${cpuClosed.status}`,
     );
@@ -319,13 +325,23 @@ async function underChaos(config: Config, ctx: ChaosContext): Promise<Record<str
   }
 }
 
-/** One SIGKILL of each kind in a seeded order, each a seeded 2–8 s after the previous recovery (the first 3–8 s in). */
-async function killEach(ctx: ChaosContext, temporal: Client, runId: string, requestCount: (runId: string) => Promise<number>, elapsed: () => number): Promise<Kill[]> {
+/** One SIGKILL of each kind in a seeded order, each a seeded 1–5 s after the previous recovery (the first 3–8 s in). */
+interface KillHooks {
+  runId: string;
+  requestCount(runId: string): Promise<number>;
+  elapsed(): number;
+  /** Workload steps timed by the kills (started just before kill `index`). */
+  beforeKill(index: number): Promise<void>;
+}
+
+async function killEach(ctx: ChaosContext, temporal: Client, hooks: KillHooks): Promise<Kill[]> {
+  const { runId, requestCount, elapsed } = hooks;
   const order = shuffled(KILLS, ctx.random);
   log(`kill order: ${order.join(', ')}`);
   const kills: Kill[] = [];
   await sleep(3000 + ctx.random() * 5000);
-  for (const kind of order) {
+  for (const [index, kind] of order.entries()) {
+    await hooks.beforeKill(index);
     const victim = await victimOf(kind, ctx, temporal);
     const countAtKill = await requestCount(runId).catch(() => null);
     const killedAt = performance.now();
@@ -335,7 +351,7 @@ async function killEach(ctx: ChaosContext, temporal: Client, runId: string, requ
     const { recoverySeconds, sawUnready } = await recovery(victim, killedAt, ctx);
     log(`  ${kind}: ${recoverySeconds === null ? `not recovered within ${RECOVERY_LIMIT_MS / 1000} s` : `ready again after ${recoverySeconds.toFixed(2)} s`}${sawUnready ? '' : ' (/readyz never answered not ready)'}`);
     kills.push({ kind, pid: victim.pid, recovery_s: recoverySeconds === null ? null : round(recoverySeconds), saw_unready: sawUnready, at_s: atSeconds, request_count_at_kill: countAtKill });
-    await sleep(2000 + ctx.random() * 6000);
+    await sleep(1000 + ctx.random() * 4000);
   }
   return kills;
 }
