@@ -106,6 +106,8 @@ function apiClient(base: string, token: string, deadline: number) {
 
 interface Closed {
   status: string;
+  /** When it started, in seconds since `since`. */
+  startedAtS: number | null;
   /** When it closed, in seconds since `since` (null while still running). */
   closedAtS: number | null;
 }
@@ -114,10 +116,11 @@ interface Closed {
 async function closedStatus(temporal: Client, workflowId: string, deadline: number, since: number): Promise<Closed> {
   for (;;) {
     try {
-      const { status, closeTime } = await temporal.workflow.getHandle(workflowId).describe();
-      if (status.name !== 'RUNNING' || Date.now() > deadline) return { status: status.name, closedAtS: closeTime ? round((closeTime.getTime() - since) / 1000, 1) : null };
+      const { status, startTime, closeTime } = await temporal.workflow.getHandle(workflowId).describe();
+      const seconds = (time: Date) => round((time.getTime() - since) / 1000, 1);
+      if (status.name !== 'RUNNING' || Date.now() > deadline) return { status: status.name, startedAtS: seconds(startTime), closedAtS: closeTime ? seconds(closeTime) : null };
     } catch (error) {
-      if (Date.now() > deadline) return { status: `unknown (${(error as Error).message})`, closedAtS: null };
+      if (Date.now() > deadline) return { status: `unknown (${(error as Error).message})`, startedAtS: null, closedAtS: null };
     }
     await sleep(1000);
   }
@@ -264,8 +267,13 @@ async function underChaos(config: Config, ctx: ChaosContext): Promise<Record<str
     log(
       `workload done at ${elapsed()} s: request run ${requestRunClosed.status}, CF ${cfClosed.status}, deployments ${deploymentsClosed.map((d) => d.status).join('/')}, CPU load ${cpuClosed.status}`,
     );
-    /** What a workload went through: the kinds killed before it closed. */
-    const exposure = (closed: Closed) => ({ status: closed.status, closed_at_s: closed.closedAtS, through_kills: killed.filter((k) => closed.closedAtS === null || k.at_s < closed.closedAtS).map((k) => k.kind) });
+    /** What a workload went through: the kinds killed while it ran. */
+    const exposure = (closed: Closed) => ({
+      status: closed.status,
+      started_at_s: closed.startedAtS,
+      closed_at_s: closed.closedAtS,
+      through_kills: killed.filter((k) => k.at_s >= (closed.startedAtS ?? 0) && (closed.closedAtS === null || k.at_s < closed.closedAtS)).map((k) => k.kind),
+    });
 
     // The truth, system by system.
     const requests = await checkRequestRun(mysql, run.runId);
