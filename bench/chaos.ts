@@ -132,8 +132,10 @@ interface Kill {
   pid: number;
   /** Seconds from the kill until a new process has taken over and /readyz answers ready; null if not within the limit. */
   recovery_s: number | null;
-  /** /readyz answered not ready at least once meanwhile. */
+  /** /readyz answered not ready (or not at all) at least once meanwhile. */
   saw_unready: boolean;
+  /** The kill until /readyz answered ready for good, taken literally: 0 when it never answered otherwise. */
+  readyz_s: number | null;
   at_s: number;
   request_count_at_kill: number | null;
 }
@@ -301,6 +303,8 @@ async function underChaos(config: Config, ctx: ChaosContext): Promise<Record<str
       cpu_load_off: cpuFinal.state === 'OFF' && (cpuResult ?? 'OFF') === 'OFF',
       max_recovery_s: recoveries.some((r) => r === null) ? null : Math.max(...(recoveries as number[])),
       recovery_s: Object.fromEntries(killed.map((k) => [k.kind, k.recovery_s])),
+      // The kill until /readyz answered ready again, literally (an instance or worker gone can leave it green).
+      max_readyz_s: killed.some((k) => k.readyz_s === null) ? null : Math.max(...killed.map((k) => k.readyz_s!)),
       kill_details: killed,
       request_run: { calls: CALLS, concurrency: REQUEST_CONCURRENCY, ...exposure(requestRunClosed), ...requests },
       cf_converge: { apps: 2 * CF_APPS_PER_KIND, concurrency: CF_CONCURRENCY, ...exposure(cfClosed), found: apps.found, missing: apps.missing.length, duplicates: apps.duplicates, unexpected: apps.unexpected },
@@ -358,9 +362,9 @@ async function killEach(ctx: ChaosContext, temporal: Client, hooks: KillHooks): 
     const atSeconds = elapsed();
     process.kill(victim.pid, 'SIGKILL');
     log(`SIGKILL ${victim.name} (pid ${victim.pid}) at ${atSeconds} s; request run at ${countAtKill ?? '?'} of ${CALLS}`);
-    const { recoverySeconds, sawUnready } = await recovery(victim, killedAt, ctx);
+    const { recoverySeconds, sawUnready, readyzSeconds } = await recovery(victim, killedAt, ctx);
     log(`  ${kind}: ${recoverySeconds === null ? `not recovered within ${RECOVERY_LIMIT_MS / 1000} s` : `ready again after ${recoverySeconds.toFixed(2)} s`}${sawUnready ? '' : ' (/readyz never answered not ready)'}`);
-    kills.push({ kind, pid: victim.pid, recovery_s: recoverySeconds === null ? null : round(recoverySeconds), saw_unready: sawUnready, at_s: atSeconds, request_count_at_kill: countAtKill });
+    kills.push({ kind, pid: victim.pid, recovery_s: recoverySeconds === null ? null : round(recoverySeconds), saw_unready: sawUnready, readyz_s: readyzSeconds === null ? null : round(readyzSeconds), at_s: atSeconds, request_count_at_kill: countAtKill });
     await sleep(1000 + ctx.random() * 4000);
   }
   return kills;
@@ -408,20 +412,31 @@ async function victimOf(kind: KillKind, ctx: ChaosContext, temporal: Client): Pr
 async function recovery(victim: Victim, killedAt: number, ctx: ChaosContext) {
   let sawUnready = false;
   let replaced = false;
+  /** Since when /readyz has answered ready without a break (null while it does not). */
+  let readySince: number | null = null;
   while (performance.now() - killedAt < RECOVERY_LIMIT_MS) {
     const tick = sleep(100);
     replaced ||= await victim.replaced().catch(() => false);
+    let ready = false;
     try {
       const response = await fetch(`${ctx.api}/readyz`, { signal: AbortSignal.timeout(3000) });
-      const body = (await response.json()) as { status: string };
-      if (body.status !== 'ready') sawUnready = true;
-      else if (replaced) return { recoverySeconds: (performance.now() - killedAt) / 1000, sawUnready };
+      ready = ((await response.json()) as { status: string }).status === 'ready';
     } catch {
+      // no answer: not ready
+    }
+    if (!ready) {
       sawUnready = true;
+      readySince = null;
+    } else {
+      readySince ??= performance.now();
+      if (replaced) {
+        const seconds = (at: number) => (at - killedAt) / 1000;
+        return { recoverySeconds: seconds(performance.now()), sawUnready, readyzSeconds: sawUnready ? seconds(readySince) : 0 };
+      }
     }
     await tick;
   }
-  return { recoverySeconds: null, sawUnready };
+  return { recoverySeconds: null, sawUnready, readyzSeconds: null };
 }
 
 /** Whether the worker with this PID (its default identity is pid@host) polls the request-run task queue. */
