@@ -12,6 +12,7 @@ import { cpuLoadInputSchema, cpuLoadSwitchSchema } from '../../workflows/cpuLoad
 import { healthCheckInputSchema } from '../../workflows/healthCheck.shared.ts';
 import { deployNodeInputSchema } from '../../workflows/nodes.shared.ts';
 import { requestRunInputSchema } from '../../workflows/requestRun.shared.ts';
+import { triggerChainInputSchema } from '../../workflows/triggers.shared.ts';
 import { workflowInput } from '../../workflows/validation.shared.ts';
 import { profileTables } from './support/profileTables.ts';
 import { RECEIVER, stubApp } from './support/stubApp.ts';
@@ -327,6 +328,7 @@ describe('workflow inputs', () => {
     cpuLoad: cpuLoadInputSchema,
     cfConverge: convergeInputSchema,
     deployNode: deployNodeInputSchema,
+    triggerChain: triggerChainInputSchema,
   };
   const starts = [...readme.matchAll(/temporal workflow (?:start|signal-with-start) ([^\n]*)/g)].map(([, line]) => ({
     type: /--type (\w+)/.exec(line!)![1]!,
