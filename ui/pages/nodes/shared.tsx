@@ -9,6 +9,7 @@ import { FleetModelError } from '../../../db/nodes.ts';
 import type { NodeTimings } from '../../../workflows/nodes.shared.ts';
 import { numberOrAsSent, type Form } from '../../forms.ts';
 import { Layout } from '../../layout.tsx';
+import { pageOrRefusal } from '../../errorPage.tsx';
 
 export type { Form };
 
@@ -96,25 +97,12 @@ export function nodesFrame(deps: NodesPagesDependencies) {
   );
 
   /** A page whose subject does not exist (or a request it refuses) as HTML, not the API's JSON. */
-  async function pageOr404(c: Context, render: () => Promise<Response>) {
-    try {
-      return await render();
-    } catch (error) {
-      const notFound = error instanceof WorkflowNotFoundError ? new ServiceError(404, 'not_found', `No workflow with ID ${error.workflowId}.`) : error;
-      if (!(notFound instanceof ServiceError)) throw error;
-      return c.html(
-        page(
-          'Not found',
-          <section>
-            <h1>Not found</h1>
-            <p class="error-text">{notFound.message}</p>
-            <a href="/nodes">All clusters</a>
-          </section>,
-        ),
-        notFound.status,
-      );
-    }
-  }
+  const pageOr404 = (c: Context, render: () => Promise<Response>) =>
+    pageOrRefusal(c, render, deps.temporalWebUiUrl, {
+      active: '/nodes',
+      back: { href: '/nodes', label: 'All clusters' },
+      asServiceError: (error) => (error instanceof WorkflowNotFoundError ? new ServiceError(404, 'not_found', `No workflow with ID ${error.workflowId}.`) : error),
+    });
 
   /** The same, for a polled fragment: the message replaces the fragment (and so ends the polling). */
   async function fragmentOrError(c: Context, render: () => Promise<Response>) {

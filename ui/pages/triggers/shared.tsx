@@ -2,7 +2,6 @@
 // how stored samples become chart lines (per node, per tick combined, and where the condition held).
 import type { Context } from 'hono';
 import type { Child } from 'hono/jsx';
-import { ServiceError } from '../../../services/errors.ts';
 import type { NodesService } from '../../../services/nodes.ts';
 import type { TriggerRunsService } from '../../../services/triggerRuns.ts';
 import type { Rollup } from '../../../db/samples.ts';
@@ -12,6 +11,7 @@ import { counterVerdict, type TriggerState } from '../../../workflows/triggerEva
 import type { Comparison, Counter, NodeCombination, Sample, Trigger } from '../../../workflows/triggers.shared.ts';
 import { Duration, StatusBadge, Time } from '../../components/format.tsx';
 import { Layout, signedInPrincipal } from '../../layout.tsx';
+import { pageOrRefusal } from '../../errorPage.tsx';
 
 export interface TriggerPagesDependencies {
   triggers: TriggersService;
@@ -39,24 +39,8 @@ export function triggersFrame(deps: Pick<TriggerPagesDependencies, 'temporalWebU
       {body}
     </Layout>
   );
-  async function pageOr404(c: Context, render: () => Promise<Response>) {
-    try {
-      return await render();
-    } catch (error) {
-      if (!(error instanceof ServiceError)) throw error;
-      return c.html(
-        page(
-          'Not found',
-          <section>
-            <h1>Not found</h1>
-            <p class="error-text">{error.message}</p>
-            <a href="/triggers">All triggers</a>
-          </section>,
-        ),
-        error.status,
-      );
-    }
-  }
+  const pageOr404 = (c: Context, render: () => Promise<Response>) =>
+    pageOrRefusal(c, render, deps.temporalWebUiUrl, { active: '/triggers', back: { href: '/triggers', label: 'All triggers' } });
   return { page, pageOr404 };
 }
 
