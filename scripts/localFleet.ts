@@ -12,6 +12,7 @@ import { temporalWebUiLinks } from '../services/executions.ts';
 import { triggerSchedulerOf } from '../services/index.ts';
 import { createNodesService, type NodesService } from '../services/nodes.ts';
 import { createTriggersService, type TriggersService } from '../services/triggers.ts';
+import type { Client } from '@temporalio/client';
 import { connectClient } from '../temporal/connection.ts';
 import { NODES_TASK_QUEUE } from '../workflows/nodes.shared.ts';
 import { TRIGGERS_TASK_QUEUE, type CounterBody, type TriggerBody } from '../workflows/triggers.shared.ts';
@@ -207,20 +208,26 @@ export async function seedExampleTriggers(deps: SeedExampleTriggersDependencies)
   return created;
 }
 
+/** The triggers and nodes services as the API builds them, for scripts and benchmarks outside the API. */
+export function definitionServices(config: Config, pool: mysql.Pool, temporal: Client, suffix = config.taskQueueSuffix) {
+  const model = createTriggerModel(pool);
+  return {
+    triggers: createTriggersService({ model, scheduler: triggerSchedulerOf(temporal, TRIGGERS_TASK_QUEUE + suffix, model), counterAllowedHosts: config.counters.allowedHosts }),
+    nodes: createNodesService({ temporal, mysql: pool, taskQueue: NODES_TASK_QUEUE + suffix, links: temporalWebUiLinks(config.temporal.webUiUrl, config.temporal.namespace), notifyAllowedDomains: config.smtp.allowedDomains }),
+  };
+}
+
 /**
  * seedExampleTriggers on a stack, with the services built as the API builds them (their checks, the
  * schedule sync on the workers' task queues, `suffix` appended as tests do). Registers this machine's
  * sshd as the cluster's first node.
  */
 export async function seedExampleLoop(config: Config, settings: { suffix?: string; options?: SeedExampleTriggersDependencies['options'] } = {}): Promise<string[]> {
-  const suffix = settings.suffix ?? config.taskQueueSuffix;
   const pool = createMysqlPool(config, { connectionLimit: 2 });
   const temporal = await connectClient(config);
   try {
-    const model = createTriggerModel(pool);
     return await seedExampleTriggers({
-      triggers: createTriggersService({ model, scheduler: triggerSchedulerOf(temporal, TRIGGERS_TASK_QUEUE + suffix, model), counterAllowedHosts: config.counters.allowedHosts }),
-      nodes: createNodesService({ temporal, mysql: pool, taskQueue: NODES_TASK_QUEUE + suffix, links: temporalWebUiLinks(config.temporal.webUiUrl, config.temporal.namespace), notifyAllowedDomains: config.smtp.allowedDomains }),
+      ...definitionServices(config, pool, temporal, settings.suffix),
       node: { hostname: config.ssh.sshd.addresses[0]!, port: config.ssh.sshd.port },
       options: settings.options,
     });

@@ -18,6 +18,16 @@ export const counterNameSchema = triggerNameSchema;
 export const triggerTickScheduleId = (cluster: string) => `trigger-tick:${cluster}`;
 /** Workflows the schedule starts get this ID with the scheduled time appended (by Temporal). */
 export const triggerTickWorkflowIdPrefix = (cluster: string) => `trigger-tick:${cluster}`;
+/**
+ * The time a schedule's tick was scheduled for, from its workflow ID (Temporal appends it as RFC 3339
+ * to the schedule's workflow ID), or undefined for a tick started otherwise.
+ */
+export function scheduledTickTime(workflowId: string, cluster: string): string | undefined {
+  const prefix = `${triggerTickWorkflowIdPrefix(cluster)}-`;
+  if (!workflowId.startsWith(prefix)) return undefined;
+  const at = Date.parse(workflowId.slice(prefix.length));
+  return Number.isFinite(at) ? new Date(at).toISOString() : undefined;
+}
 /** A trigger's chain: the workflow ID is the trigger's lock (one chain per trigger at a time). */
 export const triggerChainWorkflowId = (cluster: string, trigger: string) => `trigger-chain:${cluster}:${trigger}`;
 const chainWorkflowIdPattern = new RegExp(`^trigger-chain:[a-z][a-z0-9-]{0,29}:${NAME}$`);
