@@ -2,6 +2,7 @@
 // locks the cluster's row, so two deployments racing for the last slot cannot both get it.
 import { createHash } from 'node:crypto';
 import type mysql from 'mysql2/promise';
+import { inTransaction as inPoolTransaction } from './transaction.ts';
 import {
   MAX_NODE_NUMBER,
   profileKinds,
@@ -106,20 +107,7 @@ export interface ClusterSummary extends Cluster {
 }
 
 export function createFleetModel(pool: mysql.Pool) {
-  async function inTransaction<T>(work: (connection: mysql.PoolConnection) => Promise<T>): Promise<T> {
-    const connection = await pool.getConnection();
-    try {
-      await connection.beginTransaction();
-      const result = await work(connection);
-      await connection.commit();
-      return result;
-    } catch (error) {
-      await connection.rollback().catch(() => undefined);
-      throw error;
-    } finally {
-      connection.release();
-    }
-  }
+  const inTransaction = <T>(work: (connection: mysql.PoolConnection) => Promise<T>) => inPoolTransaction(pool, work);
 
   async function lockCluster(connection: mysql.PoolConnection, name: string): Promise<Cluster> {
     const [rows] = await connection.query<Row[]>('SELECT * FROM clusters WHERE name = ? FOR UPDATE', [name]);

@@ -2,6 +2,7 @@
 // state it changed, the firings it made and its own outcome in one transaction, keyed by the tick's ID:
 // a retried tick activity gets the outcome back instead of evaluating (and firing) twice.
 import type mysql from 'mysql2/promise';
+import { inTransaction as inPoolTransaction } from './transaction.ts';
 import { chainEnded, initialTriggerState, type TriggerState } from '../workflows/triggerEvaluation.shared.ts';
 import type { Action, FiringContext } from '../workflows/triggers.shared.ts';
 
@@ -58,20 +59,7 @@ function firingFrom(row: Row): Firing {
 }
 
 export function createTriggerStateStore(pool: mysql.Pool) {
-  async function inTransaction<T>(work: (connection: mysql.PoolConnection) => Promise<T>): Promise<T> {
-    const connection = await pool.getConnection();
-    try {
-      await connection.beginTransaction();
-      const result = await work(connection);
-      await connection.commit();
-      return result;
-    } catch (error) {
-      await connection.rollback().catch(() => undefined);
-      throw error;
-    } finally {
-      connection.release();
-    }
-  }
+  const inTransaction = <T>(work: (connection: mysql.PoolConnection) => Promise<T>) => inPoolTransaction(pool, work);
 
   async function lockStates(connection: mysql.PoolConnection, names: readonly string[]): Promise<Map<string, TriggerState>> {
     const states = new Map<string, TriggerState>(names.map((name) => [name, initialTriggerState()]));

@@ -3,6 +3,7 @@
 // trigger_counters, whose foreign keys refuse a counter in use being deleted and a trigger naming a
 // counter that does not exist, however requests interleave.
 import type mysql from 'mysql2/promise';
+import { inTransaction as inPoolTransaction } from './transaction.ts';
 import type { Counter, CounterBody, Trigger, TriggerBody } from '../workflows/triggers.shared.ts';
 
 export const triggerModelErrorCodes = ['UnknownCluster', 'UnknownCounter', 'InUse'] as const;
@@ -45,20 +46,7 @@ function triggerFrom(row: Row): StoredTrigger {
 const quoted = (names: string[]) => names.map((n) => JSON.stringify(n)).join(', ');
 
 export function createTriggerModel(pool: mysql.Pool) {
-  async function inTransaction<T>(work: (connection: mysql.PoolConnection) => Promise<T>): Promise<T> {
-    const connection = await pool.getConnection();
-    try {
-      await connection.beginTransaction();
-      const result = await work(connection);
-      await connection.commit();
-      return result;
-    } catch (error) {
-      await connection.rollback().catch(() => undefined);
-      throw error;
-    } finally {
-      connection.release();
-    }
-  }
+  const inTransaction = <T>(work: (connection: mysql.PoolConnection) => Promise<T>) => inPoolTransaction(pool, work);
 
   async function triggersUsing(queryable: mysql.Pool | mysql.PoolConnection, counter: string): Promise<string[]> {
     const [rows] = await queryable.query<Row[]>('SELECT trigger_name FROM trigger_counters WHERE counter_name = ? ORDER BY trigger_name', [counter]);

@@ -58,11 +58,7 @@ export interface ServiceDependencies {
 
 /** A cluster's sampling schedule kept in step with its enabled triggers' intervals. */
 export function triggerSchedulerOf(temporal: Client, taskQueue: string, model: TriggerModel) {
-  return createTriggerScheduler({
-    temporal,
-    taskQueue,
-    enabledIntervals: async (cluster) => (await model.listTriggersOfCluster(cluster)).filter((t) => t.enabled).map((t) => t.intervalMs),
-  });
+  return createTriggerScheduler({ temporal, taskQueue, definitions: model });
 }
 
 export function createServices(deps: ServiceDependencies) {

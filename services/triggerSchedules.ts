@@ -12,8 +12,8 @@ export interface TriggerSchedulerDependencies {
   temporal: Client;
   /** Where tick workflows run (TRIGGERS_TASK_QUEUE, suffixed in tests). */
   taskQueue: string;
-  /** The intervals (ms) of the cluster's enabled triggers. */
-  enabledIntervals(cluster: string): Promise<number[]>;
+  /** The cluster's triggers (db/triggers.ts): the schedule ticks for the enabled ones. */
+  definitions: { listTriggersOfCluster(cluster: string): Promise<{ enabled: boolean; intervalMs: number }[]> };
 }
 
 export interface TriggerScheduleView {
@@ -50,7 +50,7 @@ export function createTriggerScheduler(deps: TriggerSchedulerDependencies) {
   return {
     /** Makes the cluster's schedule match its enabled triggers (create, update, pause). */
     async sync(cluster: string): Promise<void> {
-      const intervals = await deps.enabledIntervals(cluster);
+      const intervals = (await deps.definitions.listTriggersOfCluster(cluster)).filter((t) => t.enabled).map((t) => t.intervalMs);
       const handle = handleOf(cluster);
       if (intervals.length === 0) {
         await handle.pause('paused: no enabled trigger on this cluster').catch((error: unknown) => {

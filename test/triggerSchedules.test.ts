@@ -10,7 +10,9 @@ describe('trigger schedules (services/triggerSchedules.ts)', () => {
   // A cluster name of this block's own: schedules are per namespace, and test files share one.
   const cluster = `s${stack.suffix.replace(/[^a-z0-9]/g, '').slice(-12)}`;
   let intervals: number[] = [];
-  const scheduler = () => createTriggerScheduler({ temporal: stack.env.client, taskQueue: TRIGGERS_TASK_QUEUE + stack.suffix, enabledIntervals: async () => intervals });
+  // The cluster's triggers as the scheduler reads them: one enabled trigger per interval, and a disabled one.
+  const definitions = { listTriggersOfCluster: async () => [...intervals.map((intervalMs) => ({ enabled: true, intervalMs })), { enabled: false, intervalMs: 1000 }] };
+  const scheduler = () => createTriggerScheduler({ temporal: stack.env.client, taskQueue: TRIGGERS_TASK_QUEUE + stack.suffix, definitions });
   afterAll(async () => {
     await scheduler().remove(cluster);
   });

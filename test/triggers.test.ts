@@ -127,4 +127,59 @@ describe('triggers on the real stack', () => {
     expect(viewer.status).toBe(403);
     expect((await requestJson(app, 'POST', '/api/clusters/nocluster/sampling/resume')).status).toBe(404);
   });
+
+  it('stays pending through failed samples, and a trigger firing more often than its breaker allows disables itself, pauses its schedule and mails', async () => {
+    const other = await createCluster(app, { maxNodes: 2 });
+    const registered = await requestJson<{ node: NodeRecord }>(app, 'POST', `/api/clusters/${other}/nodes/register`, { hostname: env.config.ssh.sshd.addresses[0]!, port: env.config.ssh.sshd.port });
+    expect(registered.status).toBe(201);
+    const file = join(dir, 'flappy');
+    const set = (value: string) => writeFileSync(file, value);
+    set('10');
+    const flappyCounter = `${counter}x`;
+    const flappy = `${counter}-flappy`;
+    expect((await requestJson(app, 'PUT', `/api/counters/${flappyCounter}`, { kind: 'ssh', comparison: '>', threshold: 50, script: `cat ${file}` })).status).toBe(201);
+    const define = (heldForMs: number) =>
+      requestJson(app, 'PUT', `/api/triggers/${flappy}`, { cluster: other, counters: [flappyCounter], intervalMs: 1000, heldForMs, cooldownMs: 0, circuitBreaker: { maxFirings: 2, windowMs: 120_000 }, chain: [] });
+    const flappyStatus = async () => (await requestJson<TriggerStatus>(app, 'GET', `/api/triggers/${flappy}/status`)).body;
+    const waitFor = <T>(check: () => Promise<T>) => vi.waitFor(check, { timeout: 15_000, interval: 100 });
+    try {
+      expect((await define(3000)).status).toBe(201);
+      await waitFor(async () => expect((await flappyStatus()).state.values).toEqual({ [flappyCounter]: 10 }));
+
+      // Pending; then the script prints no number: those samples fail, and pending keeps its start.
+      set('80');
+      const pending = await waitFor(async () => {
+        const s = await flappyStatus();
+        expect(s.state.state).toBe('pending');
+        return s.state;
+      });
+      set('not a number');
+      await waitFor(async () => expect((await flappyStatus()).state.values).toEqual({ [flappyCounter]: null }));
+      expect((await flappyStatus()).state).toMatchObject({ state: 'pending', since: pending.since });
+      set('80');
+      const fired = await waitFor(async () => {
+        const s = await flappyStatus();
+        expect(s.firings).toHaveLength(1);
+        return s;
+      });
+      expect(Date.parse(fired.firings[0]!.firedAt) - Date.parse(pending.since!)).toBeGreaterThanOrEqual(3000);
+
+      // Firing at each breach now: the second firing in the window is allowed, the third trips the breaker.
+      expect((await define(0)).status).toBe(200);
+      set('10');
+      await waitFor(async () => expect((await flappyStatus()).state.state).toBe('inactive'));
+      set('80');
+      await waitFor(async () => expect((await flappyStatus()).firings).toHaveLength(2));
+      set('10');
+      await waitFor(async () => expect((await flappyStatus()).state.state).toBe('inactive'));
+      set('80');
+      await waitFor(async () => expect((await flappyStatus()).trigger.enabled).toBe(false));
+      const after = await flappyStatus();
+      expect(after.firings).toHaveLength(2);
+      expect(after.schedule).toMatchObject({ paused: true });
+      await waitFor(async () => expect(await mailTo(env.config, `${other}@fleet.test`)).toEqual([expect.objectContaining({ text: expect.stringContaining(`Trigger ${flappy} fired more often than its circuit breaker allows`) })]));
+    } finally {
+      await requestJson(app, 'DELETE', `/api/triggers/${flappy}`);
+    }
+  });
 });

@@ -27,6 +27,7 @@ import { createSampleStore } from '../db/samples.ts';
 import { createTriggerModel } from '../db/triggers.ts';
 import { createTriggerStateStore } from '../db/triggerStates.ts';
 import { createCpuLoadService, type CpuLoadServiceDependencies } from '../services/cpuLoad.ts';
+import { createTriggerScheduler } from '../services/triggerSchedules.ts';
 import { TRIGGERS_TASK_QUEUE } from '../workflows/triggers.shared.ts';
 
 export interface WorkerDependencies {
@@ -59,8 +60,14 @@ function createTriggerActivities(deps: WorkerDependencies, suffix: string) {
   const definitions = createTriggerModel(mysql);
   const states = createTriggerStateStore(mysql);
   const clientFor = clientFactory(deps.cf.foundations);
+  const temporal = new Client({ connection: deps.connection, namespace: deps.namespace, dataConverter: deps.dataConverter });
+  const schedules = createTriggerScheduler({
+    temporal,
+    taskQueue: TRIGGERS_TASK_QUEUE + suffix,
+    definitions,
+  });
   const cpuLoad = createCpuLoadService({
-    temporal: new Client({ connection: deps.connection, namespace: deps.namespace, dataConverter: deps.dataConverter }),
+    temporal,
     controlTaskQueue: CPU_LOAD_CONTROL_TASK_QUEUE + suffix,
     loadTaskQueue: CPU_LOAD_TASK_QUEUE + suffix,
     links: { execution: () => '', list: () => '' },
@@ -73,6 +80,7 @@ function createTriggerActivities(deps: WorkerDependencies, suffix: string) {
       activeNodes: (cluster) => fleet.activeNodeTargets(cluster),
       collector: createCounterCollector({ ssh: deps.nodes.ssh, fetch: createFastFetch(), cfStats: createCfProcessStatsReader(clientFor), allowedHosts: deps.triggers.allowedHosts }),
       samples: createSampleStore(mysql, memcached, { retentionDays: deps.triggers.retentionDays }),
+      syncSchedule: (cluster) => schedules.sync(cluster),
     }),
     ...createChainActivities({
       states,

@@ -20,7 +20,12 @@ export interface CounterCollector {
 
 export interface SampleRecorder {
   record(samples: Sample[], counters: Counter[]): Promise<unknown>;
+  /** Deletes samples past their retention. */
+  prune(now?: Date): Promise<unknown>;
 }
+
+/** Samples past their retention are deleted by a tick at most this often (per worker process). */
+const PRUNE_EVERY_MS = 3600_000;
 
 export interface TickDependencies {
   definitions: TriggerDefinitions;
@@ -29,6 +34,8 @@ export interface TickDependencies {
   activeNodes(cluster: string): Promise<SshTarget[]>;
   collector: CounterCollector;
   samples: SampleRecorder;
+  /** Brings the cluster's schedule in step after the circuit breaker disabled triggers (it pauses with none enabled). */
+  syncSchedule?(cluster: string): Promise<void>;
   /** The time (tests pass a clock). */
   now?: () => number;
 }
@@ -79,6 +86,7 @@ export function tickTime(scheduledAt: string | undefined, now: number): number {
 
 export function createTickActivities(deps: TickDependencies) {
   const now = deps.now ?? Date.now;
+  let prunedAt = 0;
   const targetsOf = async (cluster: string, only?: string[]) => (await deps.activeNodes(cluster)).filter((node) => !only || only.includes(node.node));
   return {
     /** Samples counters now, recording nothing: the counter editor's test against one node. */
@@ -159,6 +167,11 @@ export function createTickActivities(deps: TickDependencies) {
       });
       // Disabling is idempotent, so a retry after the commit repeats it harmlessly.
       for (const name of outcome.tripped) await deps.definitions.setTriggerEnabled(name, false);
+      if (outcome.tripped.length) await deps.syncSchedule?.(cluster);
+      if (now() - prunedAt >= PRUNE_EVERY_MS) {
+        prunedAt = now();
+        await deps.samples.prune(new Date(prunedAt));
+      }
       return outcome;
     },
   };
