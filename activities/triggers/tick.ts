@@ -19,7 +19,10 @@ export interface CounterCollector {
 }
 
 export interface SampleRecorder {
-  record(samples: Sample[], counters: Counter[]): Promise<unknown>;
+  /** MySQL, the record: done before the tick commits (a failure retries the tick, samples and all). */
+  store(samples: Sample[]): Promise<unknown>;
+  /** PyScaler's memcached keys: written while the tick evaluates and commits; never throws. */
+  mirror(samples: Sample[], counters: Counter[]): Promise<unknown>;
   /** Deletes samples past their retention. */
   prune(now?: Date): Promise<unknown>;
 }
@@ -121,13 +124,15 @@ export function createTickActivities(deps: TickDependencies) {
       const counters = counterNames.length ? await deps.definitions.listCountersByName(counterNames) : [];
       const nodes = due.length ? await deps.activeNodes(cluster) : [];
       const samples = counters.length && nodes.length ? await deps.collector.collect({ nodes, counters }, Context.current().cancellationSignal) : [];
-      if (samples.length) await deps.samples.record(samples, counters);
+      if (samples.length) await deps.samples.store(samples);
+      // The memcached mirror (thousands of writes at scale) does not hold up the evaluation.
+      const mirroring = samples.length ? deps.samples.mirror(samples, counters) : undefined;
 
       // Scheduled: the tick's time; otherwise the time after collection, as before.
       const at = request.scheduledAt ? startedAt : now();
       const nodeNames = nodes.map((n) => n.node);
       const tripped: string[] = [];
-      const outcome = await deps.states.commitTick<TickOutcome>(cluster, tickId, due.map((t) => t.name), (locked) => {
+      const committing = deps.states.commitTick<TickOutcome>(cluster, tickId, due.map((t) => t.name), (locked) => {
         const states = new Map<string, TriggerState>();
         const firings: NewFiring[] = [];
         const unreachable: TickOutcome['unreachable'] = [];
@@ -165,6 +170,7 @@ export function createTickActivities(deps: TickDependencies) {
           }),
         };
       });
+      const [outcome] = await Promise.all([committing, mirroring]);
       // Disabling is idempotent, so a retry after the commit repeats it harmlessly.
       for (const name of outcome.tripped) await deps.definitions.setTriggerEnabled(name, false);
       if (outcome.tripped.length) await deps.syncSchedule?.(cluster);
