@@ -11,6 +11,7 @@ import { convergeInputSchema } from '../../workflows/cfConverge.shared.ts';
 import { cpuLoadInputSchema, cpuLoadSwitchSchema } from '../../workflows/cpuLoad.shared.ts';
 import { healthCheckInputSchema } from '../../workflows/healthCheck.shared.ts';
 import { deployNodeInputSchema } from '../../workflows/nodes.shared.ts';
+import { triggerChainInputSchema } from '../../workflows/triggers.shared.ts';
 import { requestRunInputSchema } from '../../workflows/requestRun.shared.ts';
 import { workflowInput } from '../../workflows/validation.shared.ts';
 import { profileTables } from './support/profileTables.ts';
@@ -327,6 +328,7 @@ describe('workflow inputs', () => {
     cpuLoad: cpuLoadInputSchema,
     cfConverge: convergeInputSchema,
     deployNode: deployNodeInputSchema,
+    triggerChain: triggerChainInputSchema,
   };
   const starts = [...readme.matchAll(/temporal workflow (?:start|signal-with-start) ([^\n]*)/g)].map(([, line]) => ({
     type: /--type (\w+)/.exec(line!)![1]!,

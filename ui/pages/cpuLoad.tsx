@@ -116,8 +116,9 @@ export interface ScalingView {
 }
 
 /** What the switch does to the example cluster: its node count and its triggers, refreshed with the chart. */
-export function ScalingSummary({ scaling }: { scaling: ScalingView | null }) {
+export function ScalingSummary({ scaling }: { scaling: ScalingView | { error: string } | null }) {
   if (!scaling) return <p class="muted">No cluster {EXAMPLE_CLUSTER}: the local stack creates it with its autoscaling triggers.</p>;
+  if ('error' in scaling) return <p class="muted">Cluster {EXAMPLE_CLUSTER} could not be read ({scaling.error}); the CPU load works without it.</p>;
   const active = scaling.nodes.active ?? 0;
   const changing = Object.entries(scaling.nodes).filter(([state, count]) => state !== 'active' && count);
   return (
@@ -148,7 +149,7 @@ export function ScalingSummary({ scaling }: { scaling: ScalingView | null }) {
 }
 
 /** The live part of the page: state, switch, facts and chart (htmx replaces it every 1.5 s). */
-export function CpuLoadPanel({ view, notice, scaling = null }: { view: CpuLoadView; notice?: Child; scaling?: ScalingView | null }) {
+export function CpuLoadPanel({ view, notice, scaling = null }: { view: CpuLoadView; notice?: Child; scaling?: ScalingView | { error: string } | null }) {
   const on = view.state === 'ON';
   return (
     <div class="cpu-load" data-state={view.state}>
@@ -212,11 +213,11 @@ export function CpuLoadPanel({ view, notice, scaling = null }: { view: CpuLoadVi
           {view.continuedAsNew > 0 ? ` (continued as new ${view.continuedAsNew}×)` : null}
         </dd>
       </dl>
-      <div class="chart-and-scaling" style="display: flex; flex-wrap: wrap; gap: 1rem; align-items: flex-start">
-        <div style="flex: 3 1 480px">
+      <div class="chart-and-scaling">
+        <div class="chart-side">
           <CpuChart samples={view.samples} />
         </div>
-        <div style="flex: 1 1 240px">
+        <div class="scaling-side">
           <ScalingSummary scaling={scaling} />
         </div>
       </div>
@@ -224,7 +225,7 @@ export function CpuLoadPanel({ view, notice, scaling = null }: { view: CpuLoadVi
   );
 }
 
-export function CpuLoadPage({ view, scaling = null }: { view: CpuLoadView; scaling?: ScalingView | null }) {
+export function CpuLoadPage({ view, scaling = null }: { view: CpuLoadView; scaling?: ScalingView | { error: string } | null }) {
   return (
     <section>
       <div class="section-head">
@@ -265,7 +266,7 @@ const conditionOf = (t: { combine: string; comparison?: string | null; threshold
   `${t.combine} ${t.comparison ?? ''} ${t.threshold ?? 'threshold'} for ${Math.round(t.heldForMs / 1000)} s`.replace(/\s+/g, ' ');
 
 /** The example cluster's nodes and triggers, or null when it does not exist (the Autoscaler page still works). */
-async function readScaling(deps: { nodes?: Pick<NodesService, 'clusterDetail'>; triggerRuns?: Pick<TriggerRunsService, 'overview'> }): Promise<ScalingView | null> {
+async function readScaling(deps: { nodes?: Pick<NodesService, 'clusterDetail'>; triggerRuns?: Pick<TriggerRunsService, 'overview'> }): Promise<ScalingView | { error: string } | null> {
   if (!deps.nodes || !deps.triggerRuns) return null;
   try {
     const [{ cluster, nodes }, triggers] = await Promise.all([deps.nodes.clusterDetail(EXAMPLE_CLUSTER), deps.triggerRuns.overview(EXAMPLE_CLUSTER)]);
@@ -280,7 +281,8 @@ async function readScaling(deps: { nodes?: Pick<NodesService, 'clusterDetail'>; 
     };
   } catch (error) {
     if (error instanceof ServiceError && error.status === 404) return null;
-    throw error;
+    // The switch needs only Temporal and memcached: a MySQL outage must not take the page down with it.
+    return { error: error instanceof Error ? error.message : String(error) };
   }
 }
 
