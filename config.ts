@@ -17,6 +17,8 @@ export interface Config {
   api: Endpoint & {
     /** API/receiver processes sharing the port (Node's cluster module), like the seed's load-balanced web instances. */
     instances: number;
+    /** API_INSTANCE_NUMBER: which instance this process is (1 … instances), set by the cluster primary for each one it forks. */
+    instanceNumber: number | undefined;
     /** DATA_PLANE_OPEN: the request-run receiver and the config API answer without credentials (the default on loopback only). */
     dataPlaneOpen: boolean;
     /** API_ALLOWED_HOSTS: names the server answers for besides loopback ones and API_HOST (its DNS names when it listens on 0.0.0.0). */
@@ -318,6 +320,7 @@ export function loadConfig(env: Env = process.env): Config {
     host,
     port: port(env, 'API_PORT', 3000),
     instances: Math.max(1, count(env, 'API_INSTANCES', 2, 64)),
+    instanceNumber: env.API_INSTANCE_NUMBER?.trim() ? Math.max(1, count(env, 'API_INSTANCE_NUMBER', 1, 64)) : undefined,
     dataPlaneOpen: flag(env, 'DATA_PLANE_OPEN', isLoopbackHost(host)),
     allowedHosts: hostList(env, 'API_ALLOWED_HOSTS'),
   };

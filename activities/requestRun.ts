@@ -1,5 +1,6 @@
 // Activities of a request run: take the run (memcached trigger keys, MySQL row), send a chunk of
 // HTTP calls with bounded concurrency, and record the outcome. Built from injected clients.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import { ApplicationFailure, CancelledFailure, Context, activityInfo, heartbeat } from '@temporalio/activity';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
@@ -147,6 +148,10 @@ export function createRequestRunActivities(clients: RequestRunClients) {
 
 export type RequestRunActivities = ReturnType<typeof createRequestRunActivities>;
 
+/** Resends of an exactly-once call that got no answer: 100 ms, doubling, at most 2 s apart. */
+const RESEND_FIRST_DELAY_MS = 100;
+const RESEND_MAX_DELAY_MS = 2000;
+
 /**
  * Sends calls [checkpoint.nextSeq, toSeq) with at most `concurrency` in flight, heartbeating a
  * checkpoint: calls finish out of order, so the checkpoint is the lowest unfinished call and the
@@ -188,9 +193,8 @@ async function sendCalls(input: SendCallsInput, checkpoint: ChunkCheckpoint): Pr
 
   const agent = new Agent({ connections: input.concurrency, keepAliveTimeout: 10_000, pipelining: 1 });
   const ticker = setInterval(() => heartbeat(checkpointNow()), HEARTBEAT_EVERY_MS);
-  const callOne = async (seq: number) => {
-    const started = performance.now();
-    let ok = false;
+  /** One attempt: answered 2xx, failed for good (another answer), or failed for now (no answer, 429, 5xx). */
+  const attempt = async (seq: number): Promise<'ok' | 'failed' | 'transient'> => {
     try {
       const response = await request(callUrl(input.destination, { timestamp: input.timestamp, runId: input.runId, seq, mode: input.mode }), {
         dispatcher: agent,
@@ -199,15 +203,28 @@ async function sendCalls(input: SendCallsInput, checkpoint: ChunkCheckpoint): Pr
         bodyTimeout: input.callTimeoutMs,
       });
       await response.body.dump();
-      ok = response.statusCode >= 200 && response.statusCode < 300;
+      if (response.statusCode >= 200 && response.statusCode < 300) return 'ok';
+      return response.statusCode === 429 || response.statusCode >= 500 ? 'transient' : 'failed';
     } catch {
-      // a failed call (refused, timed out, aborted) is counted as failed, never fatal
+      return 'transient'; // refused, timed out, aborted
+    }
+  };
+  // An exactly-once call is sent again until the receiver answers: its (run, seq) receipt makes a
+  // resend safe, and a receiver restarting (or its MySQL) must not cost calls. The other modes count
+  // a failed call as failed, as a load generator does: a resend could count twice.
+  const resend = input.mode === 'exactly-once';
+  const callOne = async (seq: number) => {
+    const started = performance.now();
+    let result = await attempt(seq);
+    for (let retry = 0; resend && result === 'transient' && !signal.aborted; retry++) {
+      await sleep(Math.min(RESEND_MAX_DELAY_MS, RESEND_FIRST_DELAY_MS * 2 ** retry), undefined, { signal }).catch(() => undefined);
+      if (!signal.aborted) result = await attempt(seq);
     }
     if (signal.aborted) return; // unfinished: a cancelled call is neither ok nor failed
     const i = seq - input.fromSeq;
     latency[i] = performance.now() - started;
     finishedAt[i] = Date.now();
-    outcome[i] = ok ? 1 : 2;
+    outcome[i] = result === 'ok' ? 1 : 2;
     advanceWatermark();
   };
   const lane = async () => {

@@ -17,7 +17,7 @@ import { formatLoadResult, runConfigCacheLoad } from './configCacheLoad.ts';
 
 const KEY_PREFIX = '/bench/config/';
 
-type InstanceStatus = ConfigCacheStatus & { digest: string; pid: number; rssBytes: number };
+export type InstanceStatus = ConfigCacheStatus & { digest: string; pid: number; rssBytes: number };
 
 interface Instances {
   shared: string;
@@ -31,7 +31,8 @@ const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
-async function statusOf(url: string): Promise<InstanceStatus> {
+/** GET /api/config-cache of one instance (on its own port). */
+export async function statusOf(url: string): Promise<InstanceStatus> {
   return (await (await fetch(`${url}/api/config-cache`, { signal: AbortSignal.timeout(5000) })).json()) as InstanceStatus;
 }
 
@@ -117,19 +118,22 @@ async function propagation(instances: Instances, writes: number) {
   return { samples: lags.length, unseen, p50: percentile(lags, 50), p99: percentile(lags, 99), max: lags.at(-1)! };
 }
 
-/** Every instance's digest against etcd's own listing of the prefix (waits up to 5 s for stragglers). */
-async function consistency(base: Config, instances: Instances) {
-  const etcd = createConfigCacheEtcdClient(base);
+/**
+ * Every instance's digest against etcd's own listing of `keyPrefix`, waiting up to `waitMs` for
+ * stragglers. Also the chaos benchmark's check.
+ */
+export async function digestsAgainstEtcd(config: Config, keyPrefix: string, statuses: () => Promise<InstanceStatus[]>, waitMs = 5000) {
+  const etcd = createConfigCacheEtcdClient(config);
   try {
-    const listing = await etcd.getAll().prefix(KEY_PREFIX).exec();
-    const expected = configDigest(listing.kvs.map((kv) => ({ key: kv.key.toString().slice(KEY_PREFIX.length), revision: Number(kv.mod_revision) })));
-    const deadline = Date.now() + 5000;
-    let statuses = await instances.statuses();
-    while (statuses.some((s) => s.digest !== expected) && Date.now() < deadline) {
+    const listing = await etcd.getAll().prefix(keyPrefix).exec();
+    const expected = configDigest(listing.kvs.map((kv) => ({ key: kv.key.toString().slice(keyPrefix.length), revision: Number(kv.mod_revision) })));
+    const deadline = Date.now() + waitMs;
+    let current = await statuses();
+    while (current.some((s) => s.digest !== expected) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 200));
-      statuses = await instances.statuses();
+      current = await statuses();
     }
-    return { keys: listing.kvs.length, revision: Number(listing.header.revision), inconsistent: statuses.filter((s) => s.digest !== expected).length, statuses };
+    return { expected, keys: listing.kvs.length, revision: Number(listing.header.revision), inconsistent: current.filter((s) => s.digest !== expected).length, statuses: current };
   } finally {
     etcd.close();
   }
@@ -183,7 +187,7 @@ export async function configCacheBenchmark(): Promise<Record<string, unknown>> {
         staleAfterMs: 1000,
       });
       console.log(formatLoadResult(stress));
-      const check = await consistency(config, sixtyFour);
+      const check = await digestsAgainstEtcd(config, KEY_PREFIX, sixtyFour.statuses);
       console.log(`After the load: ${64 - check.inconsistent} of 64 instances hold exactly etcd's ${check.keys} keys at revision ${check.revision}.`);
       const rss = check.statuses.map((s) => s.rssBytes);
       return {

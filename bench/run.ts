@@ -2,7 +2,7 @@
 // (../shared/BENCHMARKS.md). Each benchmark starts what it needs and stops it afterwards.
 import { reportFatal } from '../scripts/setup.ts';
 
-const benchmarks: Record<string, () => Promise<Record<string, unknown>>> = {
+const benchmarks: Record<string, (args: string[]) => Promise<Record<string, unknown>>> = {
   'stack-start': async () => (await import('./stackStart.ts')).stackStartBenchmark(),
   'request-run': async () => (await import('./requestRun.ts')).requestRunBenchmark(),
   'request-run-racy': async () => (await import('./requestRun.ts')).requestRunRacyBenchmark(),
@@ -11,6 +11,7 @@ const benchmarks: Record<string, () => Promise<Record<string, unknown>>> = {
   'config-cache': async () => (await import('./configCache.ts')).configCacheBenchmark(),
   nodes: async () => (await import('./nodes.ts')).nodesBenchmark(),
   triggers: async () => (await import('./triggers.ts')).triggersBenchmark(),
+  chaos: async (args) => (await import('./chaos.ts')).chaosBenchmark(args),
 };
 
 async function main(): Promise<void> {
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
     console.error(`error: unknown benchmark ${JSON.stringify(name ?? '')}; available: ${Object.keys(benchmarks).join(', ')}.`);
     process.exit(2);
   }
-  const result = await bench();
+  const result = await bench(process.argv.slice(3));
   console.log(JSON.stringify({ bench: name, ...result }));
 }
 

@@ -61,9 +61,9 @@ export async function seedExampleCluster(pool: mysql.Pool, config: Config): Prom
   await pool.query('INSERT IGNORE INTO clusters SET ?', [
     {
       name: EXAMPLE_CLUSTER,
-      // One node always stays (the registered one, sampled by the example triggers); room to scale out twice.
+      // One node always stays (the registered one, sampled by the example triggers); room to deploy more.
       min_nodes: 1,
-      max_nodes: 3,
+      max_nodes: 5,
       ec2_profile: 'local',
       ssh_profile: 'local',
       notify_email: 'ops@fleet.local',

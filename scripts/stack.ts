@@ -101,6 +101,12 @@ export function acquireLock(config: Pick<Config, 'dataDir'>, log: (line: string)
   rmSync(supervisorStatusPath(config.dataDir), { force: true });
 }
 
+/** The processes a running stack's lock names (PIDs change as the supervisor restarts them). */
+export function readLockedProcesses(dataDir: string): Map<string, number> {
+  const lock = JSON.parse(readFileSync(lockPath({ dataDir }), 'utf8')) as LockFile;
+  return new Map(lock.children.map((c) => [c.name, c.pid]));
+}
+
 function writeLock(config: Pick<Config, 'dataDir'>, children: ManagedProcess[]): void {
   const lock: LockFile = {
     pid: process.pid,

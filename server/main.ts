@@ -1,7 +1,8 @@
 // API + UI + receiver process entry point: `tsx server/main.ts`. With API_INSTANCES > 1 the primary
 // forks that many instances sharing the port (Node's cluster module), like the seed's
-// load-balanced web app instances; each has its own MySQL pool and its own config cache. With
-// CONFIG_CACHE_INSTANCE_BASE_PORT set, instance i also listens alone on base + i − 1.
+// load-balanced web app instances; each has its own MySQL pool and its own config cache, and one
+// that dies is replaced while the others serve. With CONFIG_CACHE_INSTANCE_BASE_PORT set, instance i
+// also listens alone on base + i − 1.
 import cluster from 'node:cluster';
 import { createAdaptorServer, serve } from '@hono/node-server';
 import { isLoopbackHost, loadConfig, ConfigError, mailboxUrl, type Config } from '../config.ts';
@@ -14,6 +15,7 @@ import { createPayloadCodec } from '../temporal/codec.ts';
 import { createApp, type App } from './app.ts';
 import { ConfigCache } from '../services/configCache.ts';
 import { createSupervisorStatusReader, supervisorStatusPath } from '../services/supervisorStatus.ts';
+import { decideRestart, defaultBackoff, givingUpMessage, restartLine } from '../scripts/restartPolicy.ts';
 
 /** This instance's own port: `exclusive`, so it listens here itself rather than through the cluster primary. */
 function listenOnInstancePort(app: App, host: string, port: number, instance: string) {
@@ -81,26 +83,54 @@ async function serveInstance(config: Config, instance: string): Promise<void> {
   process.once('SIGTERM', shutdown);
 }
 
+/**
+ * Forks the instances and replaces one that dies, after the supervisor's backoff (scripts/restartPolicy.ts),
+ * while the others keep serving; one that crashes more often than SUPERVISOR_MAX_RESTARTS allows stops
+ * the API, as does any instance that dies before every one has started: npm start's supervisor then
+ * restarts the whole API (or reports it).
+ */
 function runPrimary(config: Config): void {
-  for (let i = 1; i <= config.api.instances; i++) cluster.fork();
+  const policy = { ...defaultBackoff, ...config.supervisor };
+  /** Cluster worker ID → instance number: an instance keeps its number (and its own port) across restarts. */
+  const instanceOf = new Map<number, number>();
+  const crashes = new Map<number, number[]>();
+  const listening = new Set<number>();
+  const fork = (instance: number) => instanceOf.set(cluster.fork({ API_INSTANCE_NUMBER: String(instance) }).id, instance);
+  for (let i = 1; i <= config.api.instances; i++) fork(i);
+  cluster.on('listening', (worker) => listening.add(instanceOf.get(worker.id)!));
   let stopping = false;
+  let exitCode = 0;
+  const stopAll = (code: number) => {
+    stopping = true;
+    exitCode = code;
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.kill('SIGTERM');
+    if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(code);
+    setTimeout(() => process.exit(code), 5000).unref();
+  };
   cluster.on('exit', (worker, code, signal) => {
+    const instance = instanceOf.get(worker.id)!;
+    instanceOf.delete(worker.id);
     if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(exitCode);
       return;
     }
-    // An instance that dies takes the whole API down, so the supervisor restarts it cleanly.
-    console.error(`API instance (pid ${worker.process.pid}) exited (${signal ?? code}); stopping the others.`);
-    stopping = true;
-    for (const other of Object.values(cluster.workers ?? {})) other?.kill('SIGTERM');
-    setTimeout(() => process.exit(1), 5000).unref();
+    const name = `API instance ${instance}`;
+    const exit = signal ?? code;
+    if (listening.size < config.api.instances) {
+      console.error(`error: ${name} (pid ${worker.process.pid}) exited (${exit}) while the API was starting; stopping the others.`);
+      return stopAll(1);
+    }
+    const decision = decideRestart(crashes.get(instance) ?? [], Date.now(), policy);
+    crashes.set(instance, decision.crashes);
+    if (!decision.restart) {
+      console.error(`error: ${givingUpMessage(name, exit, decision.crashes.length, policy)}; stopping the others.`);
+      return stopAll(1);
+    }
+    console.error(restartLine(name, exit, decision, policy));
+    setTimeout(() => stopping || fork(instance), decision.delayMs);
   });
-  const stop = () => {
-    stopping = true;
-    for (const worker of Object.values(cluster.workers ?? {})) worker?.kill('SIGTERM');
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.once('SIGINT', () => stopAll(0));
+  process.once('SIGTERM', () => stopAll(0));
 }
 
 /** On a network address, someone must be able to sign in and let others in: an admin account must exist. */
@@ -120,7 +150,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   if (cluster.isPrimary) await requireAdminOffLoopback(config);
   if (config.api.instances > 1 && cluster.isPrimary) runPrimary(config);
-  else await serveInstance(config, String(cluster.worker?.id ?? 1));
+  else await serveInstance(config, String(config.api.instanceNumber ?? 1));
 }
 
 main().catch((error: unknown) => {

@@ -2,7 +2,7 @@
 // now", PyScaler's triggerExecute); dry runs; and a cluster's sampling paused or resumed.
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import type { SampleStore } from '../db/samples.ts';
+import type { Rollup, SampleStore } from '../db/samples.ts';
 import type { Firing, TriggerStateStore } from '../db/triggerStates.ts';
 import type { StoredTrigger, TriggerModel } from '../db/triggers.ts';
 import type { TriggerPreview } from '../activities/triggers/tick.ts';
@@ -20,7 +20,7 @@ export interface TriggerRunsDependencies {
   taskQueue: string;
   model: TriggerModel;
   states: TriggerStateStore;
-  samples: Pick<SampleStore, 'series'>;
+  samples: Pick<SampleStore, 'series' | 'rollups'>;
   scheduler: Pick<TriggerScheduler, 'describe' | 'setPaused'>;
   links: WorkflowLinks;
 }
@@ -68,6 +68,15 @@ export function createTriggerRunsService(deps: TriggerRunsDependencies) {
       const to = new Date();
       const from = new Date(to.getTime() - hours * 3600_000);
       const series = Object.fromEntries(await Promise.all(trigger.counters.map(async (counter) => [counter, await deps.samples.series({ counter, from, to })] as const)));
+      return { from: from.toISOString(), to: to.toISOString(), series };
+    },
+
+    /** The trigger's per-minute roll-ups over the last `hours`, per counter (every node's), oldest first: a day's chart, the list's sparklines. */
+    async minutes(name: string, hours: number): Promise<{ from: string; to: string; series: Record<string, Rollup[]> }> {
+      const trigger = await requireTrigger(name);
+      const to = new Date();
+      const from = new Date(to.getTime() - hours * 3600_000);
+      const series = Object.fromEntries(await Promise.all(trigger.counters.map(async (counter) => [counter, await deps.samples.rollups({ counter, from, to })] as const)));
       return { from: from.toISOString(), to: to.toISOString(), series };
     },
 

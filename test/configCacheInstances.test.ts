@@ -103,4 +103,24 @@ describe('config cache across API processes (server/main.ts, 3 instances)', () =
       return new Set(digests).size;
     }, { ...cachePolling, message: 'equal digests' }).toBe(1);
   });
+
+  it('replaces an instance that dies, on its own port and number, while the others keep serving', async () => {
+    const status = async (url: string) => (await (await fetch(url + '/api/config-cache')).json()) as ConfigCacheStatus & { pid: number };
+    const killed = await status(instanceUrls[1]!);
+    process.kill(killed.pid, 'SIGKILL');
+    let servedMeanwhile = 0;
+    await vi.waitFor(
+      async () => {
+        if ((await fetch(`${shared}/healthz`).catch(() => undefined))?.ok) servedMeanwhile++;
+        const fresh = await status(instanceUrls[1]!);
+        expect(fresh.pid).not.toBe(killed.pid);
+        expect(fresh).toMatchObject({ instance: '2', state: 'synced' });
+      },
+      { timeout: 20_000, interval: 100 },
+    );
+    expect(api.exitCode, output).toBeNull();
+    expect(servedMeanwhile).toBeGreaterThan(0);
+    expect(output).toContain('API instance 2 exited (SIGKILL); restarting it in 0.5 s (restart 1 of 5 in 5 min)');
+    expect(await Promise.all(instanceUrls.map(async (url) => (await status(url)).instance))).toEqual(['1', '2', '3']);
+  });
 });

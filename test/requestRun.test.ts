@@ -42,6 +42,28 @@ function slowServer(delayMs: number) {
   };
 }
 
+/** The receiver behind a stand-in that answers 503 to its first `refusals` calls, as a receiver restarting (or its MySQL) does. */
+function flakyReceiver(refusals: number, receiver: () => string) {
+  let refused = 0;
+  const server: Server = createServer((request, response) => {
+    if (refused < refusals) {
+      refused++;
+      response.writeHead(503).end('{}');
+      return;
+    }
+    const query = request.url!.slice(request.url!.indexOf('?'));
+    fetch(`${receiver()}${query}`).then(
+      async (answer) => response.writeHead(answer.status).end(await answer.text()),
+      () => response.writeHead(502).end(),
+    );
+  });
+  return {
+    listen: () => new Promise<string>((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}/flaky`))),
+    refused: () => refused,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
 /** How the tests below poll (every 50 ms, for up to 15 s unless they say otherwise). */
 const polling = { timeout: 15_000, interval: 50 };
 
@@ -52,10 +74,13 @@ describe('request runs (real Temporal, MariaDB, memcached; receivers over HTTP)'
   const slow = slowServer(250);
   let slowUrl: string;
   let deadUrl: string;
+  const flaky = flakyReceiver(10, () => receiver);
+  let flakyUrl: string;
 
   // The receivers come first: the stack's workers call them, and they close after them.
   beforeAll(async () => {
     slowUrl = await slow.listen();
+    flakyUrl = await flaky.listen();
     deadUrl = `http://127.0.0.1:${await findFreePort()}/receiver`;
     ({ url: receiver, server } = await serveForBrowser((request) => app.fetch(request)));
     receiver += '/receiver';
@@ -63,8 +88,9 @@ describe('request runs (real Temporal, MariaDB, memcached; receivers over HTTP)'
   afterAll(async () => {
     server?.close();
     await slow.close();
+    await flaky.close();
   });
-  const allowedDestinations = () => [receiver, slowUrl, deadUrl];
+  const allowedDestinations = () => [receiver, slowUrl, deadUrl, flakyUrl];
   const stack = useStack({
     workers: () => ({ allowedDestinations: allowedDestinations() }),
     app: () => ({ allowedDestinations: allowedDestinations(), requestRunScope: scope }),
@@ -167,6 +193,15 @@ describe('request runs (real Temporal, MariaDB, memcached; receivers over HTTP)'
     const summary = await result(runId);
     expect(summary).toMatchObject({ status: 'completed', ok: 0, failed: 20, counted: 0 });
     expect(await row(runId)).toMatchObject({ status: 'completed', failed_calls: 20 });
+  });
+
+  it('resends exactly-once calls the receiver did not answer, and counts each once', async () => {
+    const { runId } = await start({ calls: 60, concurrency: 4, mode: 'exactly-once', destination: flakyUrl });
+    const summary = await result(runId);
+    expect(flaky.refused()).toBe(10);
+    expect(summary).toMatchObject({ status: 'completed', ok: 60, failed: 0, counted: 60 });
+    const [receipts] = await env.clients.mysql.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM request_receipts WHERE run_id = ?', [runId]);
+    expect(receipts[0]!.n).toBe(60);
   });
 
   it('loses updates in racy mode, and says how many', async () => {

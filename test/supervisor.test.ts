@@ -2,7 +2,7 @@
 // back, servers on their data, with one log line each; readiness shows them restarting, then ready;
 // a workflow accepted before the kills completes after them; one that keeps crashing stops the stack.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -11,13 +11,12 @@ import { createAwsClients } from '../activities/nodes/aws.ts';
 import { hostEnv, loadConfig } from '../config.ts';
 import { isAlive, isPortFree } from '../scripts/processes.ts';
 import { LOCAL_TARGET_GROUP } from '../scripts/localFleet.ts';
-import { freeStackPorts } from '../scripts/stack.ts';
+import { freeStackPorts, readLockedProcesses } from '../scripts/stack.ts';
 import { runStart, waitForOutput, type Started } from './support/npmStart.ts';
 import { locateTemporalCli } from '../scripts/temporalCli.ts';
 import { mintToken } from '../scripts/token.ts';
 
-type Lock = { children: { name: string; pid: number }[] };
-const readPids = (dataDir: string) => new Map((JSON.parse(readFileSync(join(dataDir, 'stack.lock.json'), 'utf8')) as Lock).children.map((c) => [c.name, c.pid]));
+const readPids = readLockedProcesses;
 
 interface Readyz {
   status: string;

@@ -28,6 +28,7 @@ export const navigation: NavItem[] = [
   { href: '/cf-convergences', label: 'Cloud Foundry' },
   { href: '/config-cache', label: 'Config Cache' },
   { href: '/nodes', label: 'Nodes' },
+  { href: '/triggers', label: 'Triggers' },
 ];
 
 /** Pages only an admin may use; the audit log is for every role. */

@@ -14,6 +14,7 @@ import { cpuLoadPages } from './pages/cpuLoad.tsx';
 import { homePages } from './pages/home.tsx';
 import { nodesPages } from './pages/nodes/index.tsx';
 import { requestRunPages } from './pages/requestRun.tsx';
+import { triggerPages } from './pages/triggers/index.tsx';
 
 const require = createRequire(import.meta.url);
 
@@ -69,6 +70,7 @@ export function createUi(services: Services, options: UiOptions) {
   ui.route('/', cpuLoadPages({ cpuLoad: services.cpuLoad, temporalWebUiUrl, nodes: services.nodes, triggerRuns: services.triggerRuns }));
   ui.route('/', cfConvergePages({ service: services.cfConverge, temporalWebUiUrl }));
   ui.route('/', nodesPages({ service: services.nodes, temporalWebUiUrl, deployTimings: options.deployTimings }));
+  ui.route('/', triggerPages({ triggers: services.triggers, triggerRuns: services.triggerRuns, nodes: services.nodes, temporalWebUiUrl }));
   if (services.configCache) ui.route('/', configCachePages({ cache: services.configCache, temporalWebUiUrl }));
   ui.route('/', redirectsOfMovedPages());
   return ui;

@@ -155,7 +155,7 @@ export const actionSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('local-script'), ...actionCommon, script: scriptText }),
   /** A script on every active node of the cluster. */
   z.strictObject({ kind: z.literal('distributed-script'), ...actionCommon, script: scriptText, parallelism: z._default(wholeNumber(1, 50), 10) }),
-  /** Mail with the trigger's context filled into `{trigger}`, `{cluster}`, `{value}`, `{node}`, `{state}`, `{firedAt}`. */
+  /** Mail with the firing's context filled into `{trigger}`, `{cluster}`, `{value}`, `{value:<counter>}`, `{node}`, `{cause}`, `{firedAt}`. */
   z.strictObject({
     kind: z.literal('email'),
     ...actionCommon,

@@ -1,23 +1,8 @@
-// `npm start` (scripts/start.ts) as a child process, as a user runs it, and waiting on what it prints.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+// `npm start` as a child process (scripts/npmStart.ts), and waiting on what it prints.
 import { vi } from 'vitest';
-import { hostEnv, projectRoot } from '../../config.ts';
+import { runStart, type Started } from '../../scripts/npmStart.ts';
 
-export interface Started {
-  child: ChildProcess;
-  output: () => string;
-  exit: Promise<number | null>;
-}
-
-export function runStart(env: Record<string, string>): Started {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'scripts/start.ts')], { cwd: projectRoot, env: hostEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => output, exit };
-}
+export { runStart, type Started };
 
 /** Waits until the output shows `text`; stops waiting when start exits, and then fails. */
 export async function waitForOutput(started: Started, text: string, timeoutMs: number): Promise<void> {

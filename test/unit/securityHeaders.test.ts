@@ -11,6 +11,10 @@ import { cpuLoadWorkflowId, DEFAULT_CPU_LOAD_TARGET, type CpuLoadStatus, type Cp
 import { deployNodeWorkflowId, scriptRunWorkflowId, type RunbookStatus, type ScriptRunStatus } from '../../workflows/nodes.shared.ts';
 import { cluster, ec2Profile, nodeRecord, scriptResult, sshProfile } from './support/nodes.ts';
 import { stubApp } from './support/stubApp.ts';
+import { memoryTriggerModel } from './support/triggerModel.ts';
+import type { Firing, TriggerStateStore } from '../../db/triggerStates.ts';
+import { initialTriggerState } from '../../workflows/triggerEvaluation.shared.ts';
+import { triggerChainWorkflowId } from '../../workflows/triggers.shared.ts';
 
 // ---------------------------------------------------------------------------------------------
 // What the stubs hold: one of everything a page shows, so the pages draw their progress bars,
@@ -39,6 +43,8 @@ function rows(sql: string): unknown {
   if (sql.includes('FROM nodes')) return [{ ...columns(nodeRecord({ state: 'active' })), created_at: STARTED }];
   if (sql.includes('FROM ec2_profiles')) return [columns(ec2Profile)];
   if (sql.includes('FROM ssh_profiles')) return [columns(sshProfile)];
+  if (sql.includes('FROM counter_samples')) return [0, 1, 2].map((i) => ({ counter: 'cpu-busy', node: 'web01', at: new Date(Date.now() - (3 - i) * 10_000), value: 60 + i * 10, error: null }));
+  if (sql.includes('FROM counter_rollups')) return [{ counter: 'cpu-busy', node: 'web01', minute: new Date(Date.now() - 60_000), count: 6, min: 60, max: 80, sum: 420, failed: 0 }];
   return [];
 }
 
@@ -68,9 +74,29 @@ const cpuLoad: CpuLoadStatus = {
   memcached: null, samples: [sample('1@a', 0, 90), sample('2@b', 0, 80), sample('1@a', 1, 95), sample('2@b', 1, 85)],
 };
 
+// A trigger that is pending, has fired once, and reads one counter.
+const triggers = memoryTriggerModel(['web']);
+triggers.counters.set('cpu-busy', { name: 'cpu-busy', kind: 'ssh', comparison: '>', threshold: 70, script: 'echo 1', createdAt: STARTED, updatedAt: STARTED });
+triggers.triggers.set('web-out', {
+  name: 'web-out', cluster: 'web', counters: ['cpu-busy'], combine: 'avg', intervalMs: 10_000, heldForMs: 30_000, keepFiringForMs: 0, cooldownMs: 60_000, enabled: true,
+  circuitBreaker: { maxFirings: 5, windowMs: 3_600_000 }, chain: [{ kind: 'email', target: 'none', onFailure: 'stop', address: 'ops@fleet.test', title: '{trigger}', content: '' }],
+  createdAt: STARTED, updatedAt: STARTED,
+});
+const firing: Firing = {
+  id: 1, trigger: 'web-out', cluster: 'web', cause: 'manual', firedAt: STARTED, context: { trigger: 'web-out', cluster: 'web', cause: 'manual', firedAt: STARTED, values: {}, node: null },
+  chain: [], chainWorkflowId: triggerChainWorkflowId('web', 'web-out'), chainRunId: 'run-1', outcome: 'succeeded', detail: '1 succeeded', endedAt: STARTED,
+};
+const triggerStates = {
+  resetState: async () => undefined,
+  states: async (names: readonly string[]) => new Map(names.map((name) => [name, { ...initialTriggerState(), state: 'pending' as const, since: STARTED, values: { 'cpu-busy': 80 } }])),
+  firings: async () => [firing],
+} as Partial<TriggerStateStore> as TriggerStateStore;
+
 const stub = () =>
   stubApp({
     rows,
+    triggerModel: triggers.model,
+    triggerStates,
     workflows: {
       [CONVERGENCE]: { queries: { progress: convergence } },
       [RUNBOOK]: { queries: { runbookStatus: runbook } },
@@ -110,6 +136,14 @@ const uiGets: Record<string, string> = {
   '/ui/partials/nodes/script-runs/:workflowId': `/ui/partials/nodes/script-runs/${encodeURIComponent(SCRIPT_RUN)}`,
   '/ui/nodes/profiles/:kind{ec2|ssh}/form': '/ui/nodes/profiles/ec2/form?name=small',
   '/ui/partials/nodes/profile-options/:kind{ec2|ssh}': '/ui/partials/nodes/profile-options/ssh',
+  '/triggers': '/triggers',
+  '/ui/partials/triggers': '/ui/partials/triggers',
+  '/triggers/:name/edit': '/triggers/web-out/edit',
+  '/triggers/:name': '/triggers/web-out',
+  '/ui/partials/triggers/:name': '/ui/partials/triggers/web-out?range=day',
+  '/counters': '/counters',
+  '/counters/new': '/counters/new',
+  '/counters/:name': '/counters/cpu-busy',
   '/login': '/login',
   '/account/password': '/account/password',
   '/admin/users': '/admin/users',
@@ -165,6 +199,14 @@ describe('security headers of the UI', () => {
     expect(response.status, html).toBe(200);
     expectDocumentHeaders(response, path);
     expect(inlineCode(html)).toEqual([]);
+  });
+
+  it('checked the trigger pages with what they draw: a sparkline, the threshold and breach shading', async () => {
+    const app = stub().app;
+    expect(await (await app.request('/triggers')).text()).toMatch(/<svg class="sparkline"[^>]*>.*<polyline class="series"/s);
+    const page = await (await app.request('/triggers/web-out')).text();
+    expect(page).toContain('data-threshold="70"');
+    expect(page).toContain('class="band"');
   });
 
   it('checked pages that draw progress bars and chart legends (what used to need style attributes)', async () => {

@@ -71,6 +71,19 @@ export function stubApp(options: StubAppOptions = {}) {
     return workflow;
   };
   const temporal = {
+    // Every cluster's sampling schedule: running, every 10 s.
+    schedule: {
+      getHandle: (scheduleId: string) => ({
+        describe: async () => ({
+          scheduleId,
+          spec: { intervals: [{ every: 10_000 }] },
+          state: { paused: false, note: undefined },
+          info: { nextActionTimes: [new Date('2026-01-01T00:00:10.000Z')], recentActions: [] },
+        }),
+        pause: async () => undefined,
+        unpause: async () => undefined,
+      }),
+    },
     workflow: {
       start: async (workflow: { name: string }, options: { workflowId: string; args: unknown[] }) => {
         starts.push({ workflowType: workflow.name, options });
