@@ -6,6 +6,7 @@
 // seeded random moments. Each recovery is timed from the kill until a new process has taken over (a
 // new worker: once it polls) and /readyz answers ready. At the end, every outcome is checked against
 // the system that holds the truth. docs/benchmarks.md#chaos says how to read the result.
+import { EXAMPLE_SCALE_IN, EXAMPLE_SCALE_OUT } from '../scripts/localFleet.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -220,6 +221,10 @@ async function underChaos(config: Config, ctx: ChaosContext): Promise<Record<str
       const [rows] = await mysql.query<RowDataPacket[]>('SELECT current_request_count AS n FROM request_recorder WHERE run_id = ?', [runId]);
       return Number(rows[0]?.n ?? 0);
     };
+
+    // The seeded autoscaling triggers on web would deploy and remove nodes of their own while the load
+    // is ON and the workload runs: quiet here, where every node must be one of the bench's deployments.
+    for (const name of [EXAMPLE_SCALE_OUT, EXAMPLE_SCALE_IN]) await client.send('POST', `/api/triggers/${name}/disable`, undefined, [200, 404]);
 
     // The run and the convergence start before the kills and last through them; a deployment takes
     // about 15 s, so one starts before the first, third and fifth kill; the load is switched OFF before the third.

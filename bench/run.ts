@@ -10,6 +10,7 @@ const benchmarks: Record<string, (args: string[]) => Promise<Record<string, unkn
   'cf-converge': async () => (await import('./cfConverge.ts')).cfConvergeBenchmark(),
   'config-cache': async () => (await import('./configCache.ts')).configCacheBenchmark(),
   nodes: async () => (await import('./nodes.ts')).nodesBenchmark(),
+  triggers: async () => (await import('./triggers.ts')).triggersBenchmark(),
   chaos: async (args) => (await import('./chaos.ts')).chaosBenchmark(args),
 };
 

@@ -75,6 +75,10 @@ export interface SeriesQuery {
 export interface SampleStore {
   /** Writes `samples` (of `counters`, which give each sample's kind and comparison) to MySQL, then memcached. */
   record(samples: readonly Sample[], counters: readonly Counter[]): Promise<RecordResult>;
+  /** record's first half: MySQL, the record (samples and their minutes' roll-ups); throws when MySQL fails. */
+  store(samples: readonly Sample[]): Promise<void>;
+  /** record's second half: PyScaler's memcached keys, a mirror; never throws (an unavailable memcached is reported). */
+  mirror(samples: readonly Sample[], counters: readonly Counter[]): Promise<Pick<RecordResult, 'memcached' | 'memcachedError'>>;
   /** Deletes samples past the retention and roll-ups past theirs; returns how many rows went. */
   prune(now?: Date): Promise<{ samples: number; rollups: number }>;
   /** Samples in [from, to), oldest first. */
@@ -197,6 +201,10 @@ export function createSampleStore(pool: mysql.Pool, memcached: memjs.Client, opt
       await writeMysql(samples);
       return { stored: samples.length, ...(await writeMemcached(samples, counters)) };
     },
+    async store(samples) {
+      if (samples.length) await writeMysql(samples);
+    },
+    mirror: (samples, counters) => (samples.length ? writeMemcached(samples, counters) : Promise.resolve({ memcached: 'ok' as const })),
 
     async prune(now = new Date()) {
       const samplesBefore = new Date(now.getTime() - options.retentionDays * DAY_MS);

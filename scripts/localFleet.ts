@@ -1,14 +1,26 @@
 // What a fresh local stack needs to deploy nodes at once: a target group in moto (its state is
-// in memory, so it is made at every start) and, once, an example cluster with local profiles.
+// in memory, so it is made at every start) and, once, an example cluster with local profiles; and the
+// closed autoscaling loop on it (a CPU counter, a scale-out and a scale-in trigger, one node to sample).
 import { userInfo } from 'node:os';
 import { CreateTargetGroupCommand, DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DescribeVpcsCommand } from '@aws-sdk/client-ec2';
 import type mysql from 'mysql2/promise';
 import type { Config } from '../config.ts';
+import { createMysqlPool } from '../db/clients.ts';
+import { createTriggerModel } from '../db/triggers.ts';
+import { temporalWebUiLinks } from '../services/executions.ts';
+import { triggerSchedulerOf } from '../services/index.ts';
+import { createNodesService, type NodesService } from '../services/nodes.ts';
+import { createTriggersService, type TriggersService } from '../services/triggers.ts';
+import type { Client } from '@temporalio/client';
+import { connectClient } from '../temporal/connection.ts';
+import { NODES_TASK_QUEUE } from '../workflows/nodes.shared.ts';
+import { TRIGGERS_TASK_QUEUE, type CounterBody, type TriggerBody } from '../workflows/triggers.shared.ts';
 import { LOCAL_SSH_KEY } from '../activities/nodes/ssh.ts';
 import { isAwsError, type AwsClients } from '../activities/nodes/aws.ts';
 
 export const LOCAL_TARGET_GROUP = 'fleet-web';
+export const EXAMPLE_CLUSTER = 'web';
 /** One of the images moto lists by default: a launch of it needs no set-up. */
 export const LOCAL_IMAGE_ID = 'ami-12c6146b';
 
@@ -48,9 +60,10 @@ export async function seedExampleCluster(pool: mysql.Pool, config: Config): Prom
   ]);
   await pool.query('INSERT IGNORE INTO clusters SET ?', [
     {
-      name: 'web',
-      min_nodes: 0,
-      max_nodes: 10,
+      name: EXAMPLE_CLUSTER,
+      // One node always stays (the registered one, sampled by the example triggers); room to deploy more.
+      min_nodes: 1,
+      max_nodes: 5,
       ec2_profile: 'local',
       ssh_profile: 'local',
       notify_email: 'ops@fleet.local',
@@ -60,4 +73,166 @@ export async function seedExampleCluster(pool: mysql.Pool, config: Config): Prom
       cluster_update_script: 'echo "$FLEET_NODE sees the cluster change"\n',
     },
   ]);
+}
+
+/**
+ * Percent of CPU busy over one second, machine-wide, from two reads of /proc/stat (POSIX sh): busy is
+ * user + nice + system + irq + softirq + steal, idle is idle + iowait. Prints one whole number.
+ */
+export const CPU_BUSY_SCRIPT = `read -r _ u n s i w q sq st _ < /proc/stat
+sleep 1
+read -r _ u2 n2 s2 i2 w2 q2 sq2 st2 _ < /proc/stat
+busy=$(( (u2 + n2 + s2 + q2 + sq2 + st2) - (u + n + s + q + sq + st) ))
+idle=$(( (i2 + w2) - (i + w) ))
+[ $((busy + idle)) -gt 0 ] || exit 1
+echo $(( 100 * busy / (busy + idle) ))
+`;
+
+export const EXAMPLE_COUNTER = 'cpu-busy';
+export const EXAMPLE_SCALE_OUT = 'web-scale-out';
+export const EXAMPLE_SCALE_IN = 'web-scale-in';
+
+export const exampleCounter: CounterBody = {
+  kind: 'ssh',
+  comparison: '>',
+  threshold: 70,
+  description: 'Percent of CPU busy over one second (/proc/stat); the example triggers compare it themselves.',
+  script: CPU_BUSY_SCRIPT,
+};
+
+/** Settings of the example triggers a caller may change (the bench shortens heldFor; a local stack polls deployments every second). */
+export interface ExampleTriggerOptions {
+  cluster?: string;
+  counter?: string;
+  notify: string;
+  intervalMs?: number;
+  scaleOutHeldForMs?: number;
+  scaleInHeldForMs?: number;
+  cooldownMs?: number;
+  /** Waits of the deployments and removals the chains start (default: poll every second, as moto answers at once). */
+  timings?: Extract<TriggerBody['chain'][number], { kind: 'deploy-node' }>['timings'];
+}
+
+/**
+ * The closed loop: avg of cpu-busy > 70 held 30 s → deploy a node, then mail; avg < 20 held 60 s →
+ * remove the newest node (never below min). Scale out fast, in slowly (as HPA's defaults do); each has
+ * a 60 s cooldown after its chain, so a new node's effect is seen before the next decision.
+ */
+export function exampleTriggers(options: ExampleTriggerOptions): Record<string, TriggerBody> {
+  const cluster = options.cluster ?? EXAMPLE_CLUSTER;
+  const counter = options.counter ?? EXAMPLE_COUNTER;
+  const timings = options.timings ?? { pollMs: 1000 };
+  const common = {
+    cluster,
+    counters: [counter],
+    combine: 'avg' as const,
+    intervalMs: options.intervalMs ?? 10_000,
+    keepFiringForMs: 0,
+    cooldownMs: options.cooldownMs ?? 60_000,
+    enabled: true,
+    circuitBreaker: { maxFirings: 10, windowMs: 3600_000 },
+  };
+  return {
+    [cluster === EXAMPLE_CLUSTER ? EXAMPLE_SCALE_OUT : `${cluster}-scale-out`]: {
+      ...common,
+      comparison: '>',
+      threshold: 70,
+      heldForMs: options.scaleOutHeldForMs ?? 30_000,
+      chain: [
+        { kind: 'deploy-node', label: 'Deploy a node', target: 'none', onFailure: 'stop', timings },
+        {
+          kind: 'email',
+          label: 'Mail the operators',
+          target: 'none',
+          onFailure: 'continue',
+          address: options.notify,
+          title: '{cluster}: scaled out ({trigger})',
+          content: 'CPU busy averaged {value}% on {cluster} for the trigger\'s heldFor; a node was deployed ({cause}, {firedAt}).',
+        },
+      ],
+    },
+    [cluster === EXAMPLE_CLUSTER ? EXAMPLE_SCALE_IN : `${cluster}-scale-in`]: {
+      ...common,
+      comparison: '<',
+      threshold: 20,
+      heldForMs: options.scaleInHeldForMs ?? 60_000,
+      chain: [{ kind: 'remove-node', label: 'Remove the newest node', target: 'lastnode', onFailure: 'stop', timings }],
+    },
+  };
+}
+
+export interface SeedExampleTriggersDependencies {
+  triggers: Pick<TriggersService, 'getCounter' | 'putCounter' | 'getTrigger' | 'putTrigger'>;
+  nodes: Pick<NodesService, 'clusterDetail' | 'registerNode'>;
+  /** The host registered as the cluster's first node when it has none (this machine's sshd). */
+  node: { hostname: string; port: number };
+  options?: Omit<ExampleTriggerOptions, 'notify'>;
+}
+
+const isNotFound = (error: unknown) => typeof error === 'object' && error !== null && (error as { status?: unknown }).status === 404;
+async function exists(read: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await read();
+    return true;
+  } catch (error) {
+    if (isNotFound(error)) return false;
+    throw error;
+  }
+}
+
+/**
+ * Seeds the closed loop through the services the API uses (their checks, the schedule sync): the
+ * counter and each trigger only when absent, so an operator's edits survive restarts (a deleted one
+ * comes back at the next start: disable it to keep it quiet), and one registered node when the
+ * cluster has none, so there is something to sample. Returns what it created.
+ */
+export async function seedExampleTriggers(deps: SeedExampleTriggersDependencies): Promise<string[]> {
+  const cluster = deps.options?.cluster ?? EXAMPLE_CLUSTER;
+  const counter = deps.options?.counter ?? EXAMPLE_COUNTER;
+  const created: string[] = [];
+  const detail = await deps.nodes.clusterDetail(cluster);
+  if (detail.nodes.length === 0) {
+    const registered = await deps.nodes.registerNode(cluster, { hostname: deps.node.hostname, port: deps.node.port });
+    created.push(`node ${registered.name}`);
+  }
+  if (!(await exists(() => deps.triggers.getCounter(counter)))) {
+    await deps.triggers.putCounter(counter, exampleCounter);
+    created.push(`counter ${counter}`);
+  }
+  const notify = detail.cluster.notifyEmail ?? 'ops@fleet.local';
+  for (const [name, body] of Object.entries(exampleTriggers({ ...deps.options, notify }))) {
+    if (await exists(() => deps.triggers.getTrigger(name))) continue;
+    await deps.triggers.putTrigger(name, body);
+    created.push(`trigger ${name}`);
+  }
+  return created;
+}
+
+/** The triggers and nodes services as the API builds them, for scripts and benchmarks outside the API. */
+export function definitionServices(config: Config, pool: mysql.Pool, temporal: Client, suffix = config.taskQueueSuffix) {
+  const model = createTriggerModel(pool);
+  return {
+    triggers: createTriggersService({ model, scheduler: triggerSchedulerOf(temporal, TRIGGERS_TASK_QUEUE + suffix, model), counterAllowedHosts: config.counters.allowedHosts }),
+    nodes: createNodesService({ temporal, mysql: pool, taskQueue: NODES_TASK_QUEUE + suffix, links: temporalWebUiLinks(config.temporal.webUiUrl, config.temporal.namespace), notifyAllowedDomains: config.smtp.allowedDomains }),
+  };
+}
+
+/**
+ * seedExampleTriggers on a stack, with the services built as the API builds them (their checks, the
+ * schedule sync on the workers' task queues, `suffix` appended as tests do). Registers this machine's
+ * sshd as the cluster's first node.
+ */
+export async function seedExampleLoop(config: Config, settings: { suffix?: string; options?: SeedExampleTriggersDependencies['options'] } = {}): Promise<string[]> {
+  const pool = createMysqlPool(config, { connectionLimit: 2 });
+  const temporal = await connectClient(config);
+  try {
+    return await seedExampleTriggers({
+      ...definitionServices(config, pool, temporal, settings.suffix),
+      node: { hostname: config.ssh.sshd.addresses[0]!, port: config.ssh.sshd.port },
+      options: settings.options,
+    });
+  } finally {
+    await temporal.connection.close();
+    await pool.end();
+  }
 }

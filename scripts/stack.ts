@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { projectRoot, type Config, type HostEnv } from '../config.ts';
 import { migrate } from '../db/migrate.ts';
 import { createMysqlPool } from '../db/clients.ts';
-import { seedExampleCluster } from './localFleet.ts';
+import { EXAMPLE_CLUSTER, seedExampleCluster, seedExampleLoop } from './localFleet.ts';
 import { locateTemporalCli } from './temporalCli.ts';
 import { connectTemporal } from '../temporal/connection.ts';
 import { ensureCodecKeyFile } from '../temporal/codec.ts';
@@ -221,6 +221,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       writeLock(config, [...services, ...appProcesses]);
       const readyUrl = `http://${config.api.host}:${config.api.port}/readyz`;
       await waitUntilHealthy('The API (with its worker)', async () => (await fetch(readyUrl)).ok, { timeoutMs: 60_000, intervalMs: 200, process: api });
+      // The closed autoscaling loop (a test stack's workers are the tests' own: it gets none).
+      if (config.aws.moto.run && config.ssh.sshd.run) {
+        const created = await seedExampleLoop(config);
+        if (created.length > 0) log(`Seeded the autoscaling example on cluster ${EXAMPLE_CLUSTER}: ${created.join(', ')}.`);
+      }
       // Load workers (CPU-load toggles) are not part of readiness: started last, they do not slow the start.
       for (let i = 1; i <= config.cpuLoad.loadWorkers; i++) {
         entries.set(`load-worker-${i}`, 'workers/loadWorker.ts');

@@ -56,6 +56,11 @@ export interface ServiceDependencies {
   supervisorStatus?: () => Promise<SupervisorStatus>;
 }
 
+/** A cluster's sampling schedule kept in step with its enabled triggers' intervals. */
+export function triggerSchedulerOf(temporal: Client, taskQueue: string, model: TriggerModel) {
+  return createTriggerScheduler({ temporal, taskQueue, definitions: model });
+}
+
 export function createServices(deps: ServiceDependencies) {
   const links = temporalWebUiLinks(deps.temporalWebUiUrl, deps.namespace);
   const suffix = deps.taskQueueSuffix ?? '';
@@ -69,11 +74,7 @@ export function createServices(deps: ServiceDependencies) {
   };
   const { temporal } = deps;
   const triggerModel = deps.triggerModel ?? createTriggerModel(deps.mysql);
-  const triggerSchedules = createTriggerScheduler({
-    temporal,
-    taskQueue: taskQueues.triggers,
-    definitions: triggerModel,
-  });
+  const triggerSchedules = triggerSchedulerOf(temporal, taskQueues.triggers, triggerModel);
   const triggerStates = deps.triggerStates ?? createTriggerStateStore(deps.mysql);
   return {
     links,

@@ -67,7 +67,7 @@ export function createUi(services: Services, options: UiOptions) {
   ui.route('/', accessPages({ service: options.access, temporalWebUiUrl }));
   ui.route('/', homePages(services));
   ui.route('/', requestRunPages({ service: services.requestRun, temporalWebUiUrl }));
-  ui.route('/', cpuLoadPages({ cpuLoad: services.cpuLoad, temporalWebUiUrl }));
+  ui.route('/', cpuLoadPages({ cpuLoad: services.cpuLoad, temporalWebUiUrl, nodes: services.nodes, triggerRuns: services.triggerRuns }));
   ui.route('/', cfConvergePages({ service: services.cfConverge, temporalWebUiUrl }));
   ui.route('/', nodesPages({ service: services.nodes, temporalWebUiUrl, deployTimings: options.deployTimings }));
   ui.route('/', triggerPages({ triggers: services.triggers, triggerRuns: services.triggerRuns, nodes: services.nodes, temporalWebUiUrl }));

@@ -111,7 +111,7 @@ export async function triggerChain(rawInput: TriggerChainInput): Promise<Trigger
         const deploymentId = key(index);
         progress.workflowId = deployNodeWorkflowId(input.cluster, deploymentId);
         try {
-          const result = await executeChild(deployNode, { workflowId: progress.workflowId, taskQueue: queueOf(NODES_TASK_QUEUE), args: [{ cluster: input.cluster, deploymentId }] });
+          const result = await executeChild(deployNode, { workflowId: progress.workflowId, taskQueue: queueOf(NODES_TASK_QUEUE), args: [{ cluster: input.cluster, deploymentId, ...(action.timings ? { timings: action.timings } : {}) }] });
           return `deployed ${result.node}`;
         } catch (error) {
           // Another deployment took the last place meanwhile: the bound holds, the action is skipped.
@@ -125,7 +125,7 @@ export async function triggerChain(rawInput: TriggerChainInput): Promise<Trigger
         if (!size.newest) throw new Skipped('no active node to remove');
         progress.workflowId = removeNodeWorkflowId(input.cluster, size.newest);
         try {
-          await executeChild(removeNode, { workflowId: progress.workflowId, taskQueue: queueOf(NODES_TASK_QUEUE), args: [{ cluster: input.cluster, node: size.newest }] });
+          await executeChild(removeNode, { workflowId: progress.workflowId, taskQueue: queueOf(NODES_TASK_QUEUE), args: [{ cluster: input.cluster, node: size.newest, ...(action.timings ? { timings: action.timings } : {}) }] });
           return `removed ${size.newest}`;
         } catch (error) {
           if (causeType(error) === 'ClusterAtMin') throw new Skipped(`at minNodes (${causeMessage(error)})`);

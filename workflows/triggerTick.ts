@@ -7,7 +7,7 @@ import { ParentClosePolicy, proxyActivities, startChild, workflowInfo } from '@t
 import type { ChainActivities } from '../activities/triggers/chain.ts';
 import type { TickActivities } from '../activities/triggers/tick.ts';
 import { triggerChain } from './triggerChain.ts';
-import { triggerTickInputSchema, type TriggerTickInput, type TriggerTickSummary } from './triggers.shared.ts';
+import { scheduledTickTime, triggerTickInputSchema, type TriggerTickInput, type TriggerTickSummary } from './triggers.shared.ts';
 import { workflowInput } from './validation.shared.ts';
 
 const { evaluateTriggerTick } = proxyActivities<TickActivities>({
@@ -26,7 +26,10 @@ const START_SLICE = 20;
 export async function triggerTick(rawInput: TriggerTickInput): Promise<TriggerTickSummary> {
   const { cluster } = workflowInput(triggerTickInputSchema, rawInput);
   const info = workflowInfo();
-  const outcome = await evaluateTriggerTick({ cluster, tickId: info.runId });
+  // The tick's time is its scheduled time (as Prometheus evaluates rules at aligned timestamps): heldFor
+  // compares whole intervals, not start times jittered by collection.
+  const scheduledAt = scheduledTickTime(info.workflowId, cluster);
+  const outcome = await evaluateTriggerTick({ cluster, tickId: info.runId, ...(scheduledAt ? { scheduledAt } : {}) });
 
   const started: string[] = [];
   const suppressed: string[] = [];

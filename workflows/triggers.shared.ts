@@ -3,7 +3,7 @@
 // how one evaluation moves it is in triggerEvaluation.shared.ts.
 import * as z from 'zod/mini';
 import { defineQuery } from '@temporalio/workflow';
-import { clusterNameSchema, MAX_SCRIPT_BYTES } from './nodes.shared.ts';
+import { clusterNameSchema, MAX_SCRIPT_BYTES, timingsSchema } from './nodes.shared.ts';
 import { wholeNumber } from './validation.shared.ts';
 
 /** Task queue of the tick and chain workflows and their activities (the main worker). */
@@ -18,6 +18,16 @@ export const counterNameSchema = triggerNameSchema;
 export const triggerTickScheduleId = (cluster: string) => `trigger-tick:${cluster}`;
 /** Workflows the schedule starts get this ID with the scheduled time appended (by Temporal). */
 export const triggerTickWorkflowIdPrefix = (cluster: string) => `trigger-tick:${cluster}`;
+/**
+ * The time a schedule's tick was scheduled for, from its workflow ID (Temporal appends it as RFC 3339
+ * to the schedule's workflow ID), or undefined for a tick started otherwise.
+ */
+export function scheduledTickTime(workflowId: string, cluster: string): string | undefined {
+  const prefix = `${triggerTickWorkflowIdPrefix(cluster)}-`;
+  if (!workflowId.startsWith(prefix)) return undefined;
+  const at = Date.parse(workflowId.slice(prefix.length));
+  return Number.isFinite(at) ? new Date(at).toISOString() : undefined;
+}
 /** A trigger's chain: the workflow ID is the trigger's lock (one chain per trigger at a time). */
 export const triggerChainWorkflowId = (cluster: string, trigger: string) => `trigger-chain:${cluster}:${trigger}`;
 const chainWorkflowIdPattern = new RegExp(`^trigger-chain:[a-z][a-z0-9-]{0,29}:${NAME}$`);
@@ -132,10 +142,13 @@ const actionCommon = {
 const scriptText = z.string().check(z.minLength(1, 'must not be empty'), z.refine((s) => new TextEncoder().encode(s).length <= MAX_SCRIPT_BYTES, `must be at most ${MAX_SCRIPT_BYTES / 1024} KiB`));
 
 export const actionSchema = z.discriminatedUnion('kind', [
-  /** Scale out by one node (bounded by the cluster's maxNodes: skipped at max). */
-  z.strictObject({ kind: z.literal('deploy-node'), ...actionCommon }),
-  /** Scale in: removes the newest active node (bounded by minNodes: skipped at min). */
-  z.strictObject({ kind: z.literal('remove-node'), ...actionCommon }),
+  /**
+   * Scale out by one node (bounded by the cluster's maxNodes: skipped at max). `timings` overrides the
+   * deployment's waits (production polls every 15 s; a local stack or a test may poll faster).
+   */
+  z.strictObject({ kind: z.literal('deploy-node'), ...actionCommon, timings: z.optional(timingsSchema) }),
+  /** Scale in: removes the newest active node (bounded by minNodes: skipped at min); `timings` as deploy-node's. */
+  z.strictObject({ kind: z.literal('remove-node'), ...actionCommon, timings: z.optional(timingsSchema) }),
   /** PyScaler's OSConfiguration: `puppet apply` of a manifest on the target's nodes. */
   z.strictObject({ kind: z.literal('puppet'), ...actionCommon, manifest: scriptText }),
   /** A script on one node (the target's: lastnode, or the cluster's newest). */

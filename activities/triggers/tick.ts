@@ -19,7 +19,10 @@ export interface CounterCollector {
 }
 
 export interface SampleRecorder {
-  record(samples: Sample[], counters: Counter[]): Promise<unknown>;
+  /** MySQL, the record: done before the tick commits (a failure retries the tick, samples and all). */
+  store(samples: Sample[]): Promise<unknown>;
+  /** PyScaler's memcached keys: written while the tick evaluates and commits; never throws. */
+  mirror(samples: Sample[], counters: Counter[]): Promise<unknown>;
   /** Deletes samples past their retention. */
   prune(now?: Date): Promise<unknown>;
 }
@@ -71,6 +74,19 @@ export interface TriggerPreview {
   evaluation: Pick<Evaluation, 'condition' | 'verdicts' | 'fire' | 'tripped' | 'reason'> & { state: TriggerState };
 }
 
+/** A scheduled tick older than this is evaluated at its real time (a tick that waited so long is no longer on its schedule). */
+const MAX_SCHEDULED_LAG_MS = 60_000;
+
+/**
+ * The time a tick evaluates at: its scheduled time when it has one (so consecutive ticks are exactly an
+ * interval apart and a condition held for heldFor fires at the tick heldFor after the first breach, not
+ * one interval later because this tick's collection took a little less time than the first one's), else now.
+ */
+export function tickTime(scheduledAt: string | undefined, now: number): number {
+  const scheduled = scheduledAt ? Date.parse(scheduledAt) : NaN;
+  return Number.isFinite(scheduled) && scheduled <= now && now - scheduled <= MAX_SCHEDULED_LAG_MS ? scheduled : now;
+}
+
 export function createTickActivities(deps: TickDependencies) {
   const now = deps.now ?? Date.now;
   let prunedAt = 0;
@@ -94,25 +110,29 @@ export function createTickActivities(deps: TickDependencies) {
       return { trigger: trigger.name, at: new Date(at).toISOString(), samples, evaluation: { condition, verdicts, fire, tripped, reason, state: next } };
     },
 
-    async evaluateTriggerTick(request: { cluster: string; tickId: string }): Promise<TickOutcome> {
+    /** `scheduledAt`: the schedule's time for this tick (the evaluation's clock; see tickTime). */
+    async evaluateTriggerTick(request: { cluster: string; tickId: string; scheduledAt?: string }): Promise<TickOutcome> {
       const { cluster, tickId } = request;
       const committed = await deps.states.tickOutcome<TickOutcome>(cluster, tickId);
       if (committed) return committed;
 
       const triggers = (await deps.definitions.listTriggersOfCluster(cluster)).filter((t) => t.enabled);
-      const startedAt = now();
+      const startedAt = tickTime(request.scheduledAt, now());
       const previous = await deps.states.states(triggers.map((t) => t.name));
       const due = triggers.filter((t) => isDue(t, previous.get(t.name)!, startedAt));
       const counterNames = [...new Set(due.flatMap((t) => t.counters))];
       const counters = counterNames.length ? await deps.definitions.listCountersByName(counterNames) : [];
       const nodes = due.length ? await deps.activeNodes(cluster) : [];
       const samples = counters.length && nodes.length ? await deps.collector.collect({ nodes, counters }, Context.current().cancellationSignal) : [];
-      if (samples.length) await deps.samples.record(samples, counters);
+      if (samples.length) await deps.samples.store(samples);
+      // The memcached mirror (thousands of writes at scale) does not hold up the evaluation.
+      const mirroring = samples.length ? deps.samples.mirror(samples, counters) : undefined;
 
-      const at = now();
+      // Scheduled: the tick's time; otherwise the time after collection, as before.
+      const at = request.scheduledAt ? startedAt : now();
       const nodeNames = nodes.map((n) => n.node);
       const tripped: string[] = [];
-      const outcome = await deps.states.commitTick<TickOutcome>(cluster, tickId, due.map((t) => t.name), (locked) => {
+      const committing = deps.states.commitTick<TickOutcome>(cluster, tickId, due.map((t) => t.name), (locked) => {
         const states = new Map<string, TriggerState>();
         const firings: NewFiring[] = [];
         const unreachable: TickOutcome['unreachable'] = [];
@@ -150,6 +170,7 @@ export function createTickActivities(deps: TickDependencies) {
           }),
         };
       });
+      const [outcome] = await Promise.all([committing, mirroring]);
       // Disabling is idempotent, so a retry after the commit repeats it harmlessly.
       for (const name of outcome.tripped) await deps.definitions.setTriggerEnabled(name, false);
       if (outcome.tripped.length) await deps.syncSchedule?.(cluster);

@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { safeParse } from 'zod/mini';
 import { actionSchema, counterSchema, triggerSchema, type Sample } from '../../workflows/triggers.shared.ts';
-import { actionFields, commonActionFields, editorValuesOf, rearranged, triggerBody } from '../../ui/pages/triggers/triggerEditor.tsx';
+import { actionFields, commonActionFields, editorValuesOf, rearranged, storedTriggerValues, triggerBody } from '../../ui/pages/triggers/triggerEditor.tsx';
+import { exampleTriggers } from '../../scripts/localFleet.ts';
 import { commonCounterFields, counterBody, counterFields } from '../../ui/pages/triggers/counters.tsx';
 import { breachBands, ticksOf } from '../../ui/pages/triggers/shared.tsx';
 import { LineChart } from '../../ui/components/lineChart.tsx';
@@ -93,6 +94,18 @@ describe('the chain editor', () => {
     for (const op of ['up:0', 'down:1', 'remove:7', 'up:x']) expect(rearranged(values, op).chain).toEqual(values.chain);
     // An unknown kind is not added.
     expect(rearranged({ ...values, fields: { newKind: 'rm-rf' } }, 'add').chain).toEqual(values.chain);
+  });
+
+  it('keeps the seeded scale-out trigger as it is through the editor, its deployment timings (JSON) included', () => {
+    const seeded = exampleTriggers({ notify: 'ops@fleet.local' })['web-scale-out']!;
+    const values = storedTriggerValues({ name: 'web-scale-out', createdAt: '', updatedAt: '', ...seeded });
+    expect(values.chain[0]!.timings).toBe('{"pollMs":1000}');
+    const body = safeParse(triggerSchema, triggerBody(values));
+    expect(body.success, JSON.stringify(body.error?.issues)).toBe(true);
+    expect(body.data!.chain).toEqual(seeded.chain);
+    // JSON that does not parse goes as typed: the schema names the field.
+    const broken = safeParse(triggerSchema, triggerBody({ ...values, chain: [{ ...values.chain[0]!, timings: '{pollMs' }, values.chain[1]!] }));
+    expect(broken.error!.issues[0]!.path).toEqual(['chain', 0, 'timings']);
   });
 
   it('leaves a number that is not one as typed, so the schema names the field', () => {

@@ -6,11 +6,11 @@ import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { Firing } from '../../db/triggerStates.ts';
 import type { ClusterSize } from '../../activities/triggers/chain.ts';
-import type { TickOutcome } from '../../activities/triggers/tick.ts';
+import { tickTime, type TickOutcome } from '../../activities/triggers/tick.ts';
 import type { Email } from '../../activities/nodes/email.ts';
 import { fillTemplate, triggerChain } from '../../workflows/triggerChain.ts';
 import { triggerTick } from '../../workflows/triggerTick.ts';
-import { triggerChainStatusQuery, triggerChainWorkflowId, type Action, type FiringContext } from '../../workflows/triggers.shared.ts';
+import { scheduledTickTime, triggerChainStatusQuery, triggerChainWorkflowId, type Action, type FiringContext } from '../../workflows/triggers.shared.ts';
 import { expectLogLines, signalled, useWorkflowTestEnvironment } from './support/workflowEnv.ts';
 
 const t = useWorkflowTestEnvironment();
@@ -75,6 +75,29 @@ describe('triggerTick (stub activities)', () => {
     expect(result).toMatchObject({ state: 'succeeded', firingId: 7, actions: [{ kind: 'email', status: 'succeeded', detail: 'mailed ops@example.com' }] });
     expect(chain.mails).toEqual([{ to: 'ops@example.com', subject: 'scale-out fired', text: 'scale-out on web: 83.46 on web02 (schedule)' }]);
     expect(chain.closed).toEqual([{ firingId: 7, outcome: 'succeeded', detail: '1 succeeded, 0 skipped, 0 failed' }]);
+  });
+
+  it('evaluates at its scheduled time, read from the ID the schedule gave it (a tick started by hand has none)', async () => {
+    const requests: { scheduledAt?: string }[] = [];
+    const evaluateTriggerTick = async (request: { scheduledAt?: string }): Promise<TickOutcome> => {
+      requests.push(request);
+      return { tickId: 'x', at: context.firedAt, evaluated: 0, triggers: 0, nodes: 0, samples: 0, failedSamples: 0, fire: [], tripped: [], unreachable: [] };
+    };
+    await t.runWorkflow(triggerTick, { args: [{ cluster: 'web' }], workflowId: 'trigger-tick:web-2026-11-30T08:00:10Z', activities: { evaluateTriggerTick } });
+    await t.runWorkflow(triggerTick, { args: [{ cluster: 'web' }], workflowId: 'tick-by-hand', activities: { evaluateTriggerTick } });
+    expect(requests.map((r) => r.scheduledAt)).toEqual(['2026-11-30T08:00:10.000Z', undefined]);
+    // Another cluster's prefix is not this one's.
+    expect(scheduledTickTime('trigger-tick:web-2-2026-11-30T08:00:10Z', 'web')).toBeUndefined();
+  });
+
+  it('takes the scheduled time as the clock only when it is in the recent past', () => {
+    const scheduled = Date.parse('2026-11-30T08:00:10Z');
+    // Collection jitter (here 740 ms against a previous tick's 120 ms) no longer moves the evaluation time.
+    expect(tickTime('2026-11-30T08:00:10Z', scheduled + 740)).toBe(scheduled);
+    expect(tickTime(undefined, scheduled + 740)).toBe(scheduled + 740);
+    // A tick that waited over a minute, or a time in the future, is evaluated now.
+    expect(tickTime('2026-11-30T08:00:10Z', scheduled + 61_000)).toBe(scheduled + 61_000);
+    expect(tickTime('2026-11-30T08:00:10Z', scheduled - 5)).toBe(scheduled - 5);
   });
 
   it('does not start a second chain while the trigger’s chain runs: the firing is recorded as suppressed', async () => {

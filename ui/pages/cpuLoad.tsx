@@ -1,6 +1,8 @@
 // CPU load (/cpu-load?target=…, "Autoscaler" in the navigation): the seed's "Autoscaler View", made
 // durable. Shows a target's CPU-load state with an ON/OFF switch, when the load switches itself off,
 // and a live chart of the CPU each load worker measured (server-rendered SVG, refreshed by htmx polling).
+// Beside the chart, the example cluster the load scales (its node count and its triggers' states), so
+// the closed loop is watched on one page: load ON → web scales out, OFF → it scales back in.
 import { Hono } from 'hono';
 import type { Child } from 'hono/jsx';
 import type { CpuLoadService, CpuLoadView } from '../../services/cpuLoad.ts';
@@ -18,6 +20,11 @@ import { Swatch } from '../components/lineChart.tsx';
 import { numberOrAsSent, type Form, readForm } from '../forms.ts';
 import { Layout } from '../layout.tsx';
 import { access } from '../../server/access.ts';
+import type { NodesService } from '../../services/nodes.ts';
+import type { TriggerRunsService } from '../../services/triggerRuns.ts';
+import { EXAMPLE_CLUSTER } from '../../scripts/localFleet.ts';
+import type { NodeState } from '../../workflows/nodes.shared.ts';
+import type { TriggerState } from '../../workflows/triggerEvaluation.shared.ts';
 
 const POLL = 'every 1500ms';
 const ttlChoices: [seconds: number, label: string][] = [
@@ -99,8 +106,50 @@ export function CpuChart({ samples: all, width = 720, height = 240 }: { samples:
   );
 }
 
+/** The cluster the CPU load scales: its nodes by state and bounds, and its triggers' states; null when it does not exist. */
+export interface ScalingView {
+  cluster: string;
+  minNodes: number;
+  maxNodes: number;
+  nodes: Partial<Record<NodeState, number>>;
+  triggers: { name: string; enabled: boolean; condition: string; state: TriggerState }[];
+}
+
+/** What the switch does to the example cluster: its node count and its triggers, refreshed with the chart. */
+export function ScalingSummary({ scaling }: { scaling: ScalingView | { error: string } | null }) {
+  if (!scaling) return <p class="muted">No cluster {EXAMPLE_CLUSTER}: the local stack creates it with its autoscaling triggers.</p>;
+  if ('error' in scaling) return <p class="muted">Cluster {EXAMPLE_CLUSTER} could not be read ({scaling.error}); the CPU load works without it.</p>;
+  const active = scaling.nodes.active ?? 0;
+  const changing = Object.entries(scaling.nodes).filter(([state, count]) => state !== 'active' && count);
+  return (
+    <aside class="scaling" data-cluster={scaling.cluster} data-active-nodes={String(active)}>
+      <h2>
+        Cluster <a href={`/nodes/clusters/${scaling.cluster}`}>{scaling.cluster}</a>
+      </h2>
+      <p>
+        <strong class="node-count">{active}</strong> active node{active === 1 ? '' : 's'} (min {scaling.minNodes}, max {scaling.maxNodes})
+        {changing.length ? <span class="muted"> · {changing.map(([state, count]) => `${count} ${state}`).join(', ')}</span> : null}
+      </p>
+      <dl class="facts">
+        {scaling.triggers.map((t) => (
+          <>
+            <dt>
+              <a href={`/triggers/${t.name}`}>{t.name}</a>
+            </dt>
+            <dd data-trigger={t.name} data-trigger-state={t.enabled ? t.state.state : 'disabled'}>
+              <strong>{t.enabled ? t.state.state : 'disabled'}</strong>
+              {t.state.state === 'cooldown' && t.state.until ? <> until <Time iso={t.state.until} /></> : t.state.since ? <> since <Time iso={t.state.since} /></> : null}
+              <span class="muted"> · {t.condition}, last {Object.values(t.state.values).map((v) => (v === null ? 'n/a' : String(Math.round(v)))).join(', ') || 'n/a'}</span>
+            </dd>
+          </>
+        ))}
+      </dl>
+    </aside>
+  );
+}
+
 /** The live part of the page: state, switch, facts and chart (htmx replaces it every 1.5 s). */
-export function CpuLoadPanel({ view, notice }: { view: CpuLoadView; notice?: Child }) {
+export function CpuLoadPanel({ view, notice, scaling = null }: { view: CpuLoadView; notice?: Child; scaling?: ScalingView | { error: string } | null }) {
   const on = view.state === 'ON';
   return (
     <div class="cpu-load" data-state={view.state}>
@@ -164,12 +213,19 @@ export function CpuLoadPanel({ view, notice }: { view: CpuLoadView; notice?: Chi
           {view.continuedAsNew > 0 ? ` (continued as new ${view.continuedAsNew}×)` : null}
         </dd>
       </dl>
-      <CpuChart samples={view.samples} />
+      <div class="chart-and-scaling">
+        <div class="chart-side">
+          <CpuChart samples={view.samples} />
+        </div>
+        <div class="scaling-side">
+          <ScalingSummary scaling={scaling} />
+        </div>
+      </div>
     </div>
   );
 }
 
-export function CpuLoadPage({ view }: { view: CpuLoadView }) {
+export function CpuLoadPage({ view, scaling = null }: { view: CpuLoadView; scaling?: ScalingView | { error: string } | null }) {
   return (
     <section>
       <div class="section-head">
@@ -195,7 +251,7 @@ export function CpuLoadPage({ view }: { view: CpuLoadView }) {
         </select>
       </label>
       <div id="cpu-load-panel" hx-get={`/ui/partials/cpu-load/${view.target}`} hx-trigger={POLL} hx-swap="innerHTML" aria-live="polite">
-        <CpuLoadPanel view={view} />
+        <CpuLoadPanel view={view} scaling={scaling} />
       </div>
     </section>
   );
@@ -206,7 +262,37 @@ function formToSwitch(form: Form) {
   return { state: form.state, ...(form.state === 'ON' && ttlSeconds !== undefined ? { ttlSeconds } : {}) };
 }
 
-export function cpuLoadPages(deps: { cpuLoad: CpuLoadService; temporalWebUiUrl: string }) {
+const conditionOf = (t: { combine: string; comparison?: string | null; threshold?: number | null; heldForMs: number }) =>
+  `${t.combine} ${t.comparison ?? ''} ${t.threshold ?? 'threshold'} for ${Math.round(t.heldForMs / 1000)} s`.replace(/\s+/g, ' ');
+
+/** The example cluster's nodes and triggers, or null when it does not exist (the Autoscaler page still works). */
+async function readScaling(deps: { nodes?: Pick<NodesService, 'clusterDetail'>; triggerRuns?: Pick<TriggerRunsService, 'overview'> }): Promise<ScalingView | { error: string } | null> {
+  if (!deps.nodes || !deps.triggerRuns) return null;
+  try {
+    const [{ cluster, nodes }, triggers] = await Promise.all([deps.nodes.clusterDetail(EXAMPLE_CLUSTER), deps.triggerRuns.overview(EXAMPLE_CLUSTER)]);
+    const counts: Partial<Record<NodeState, number>> = {};
+    for (const node of nodes) counts[node.state] = (counts[node.state] ?? 0) + 1;
+    return {
+      cluster: cluster.name,
+      minNodes: cluster.minNodes,
+      maxNodes: cluster.maxNodes,
+      nodes: counts,
+      triggers: triggers.map(({ trigger, state }) => ({ name: trigger.name, enabled: trigger.enabled, condition: conditionOf(trigger), state })),
+    };
+  } catch (error) {
+    if (error instanceof ServiceError && error.status === 404) return null;
+    // The switch needs only Temporal and memcached: a MySQL outage must not take the page down with it.
+    return { error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+export function cpuLoadPages(deps: {
+  cpuLoad: CpuLoadService;
+  temporalWebUiUrl: string;
+  /** The example cluster's nodes and triggers, shown beside the chart. */
+  nodes?: Pick<NodesService, 'clusterDetail'>;
+  triggerRuns?: Pick<TriggerRunsService, 'overview'>;
+}) {
   const layout = (body: Child) => (
     <Layout title="Autoscaler" active="/cpu-load" temporalWebUiUrl={deps.temporalWebUiUrl}>
       {body}
@@ -230,11 +316,13 @@ export function cpuLoadPages(deps: { cpuLoad: CpuLoadService; temporalWebUiUrl: 
           400,
         );
       }
-      return c.html(layout(<CpuLoadPage view={await deps.cpuLoad.read(target)} />));
+      const [view, scaling] = await Promise.all([deps.cpuLoad.read(target), readScaling(deps)]);
+      return c.html(layout(<CpuLoadPage view={view} scaling={scaling} />));
     })
-    .get('/ui/partials/cpu-load/:target', access('viewer'), async (c) =>
-      c.html(<CpuLoadPanel view={await deps.cpuLoad.read(parseInput(cpuLoadTargetSchema, c.req.param('target'), 'target'))} />),
-    )
+    .get('/ui/partials/cpu-load/:target', access('viewer'), async (c) => {
+      const [view, scaling] = await Promise.all([deps.cpuLoad.read(parseInput(cpuLoadTargetSchema, c.req.param('target'), 'target')), readScaling(deps)]);
+      return c.html(<CpuLoadPanel view={view} scaling={scaling} />);
+    })
     .post('/ui/cpu-load/:target', access('operator'), async (c) => {
       const target = parseInput(cpuLoadTargetSchema, c.req.param('target'), 'target');
       let request: CpuLoadSwitchBody;
@@ -243,8 +331,8 @@ export function cpuLoadPages(deps: { cpuLoad: CpuLoadService; temporalWebUiUrl: 
       } catch (error) {
         if (!(error instanceof ServiceError)) throw error;
         // htmx swaps only 2xx answers, so a bad switch is reported inside the (unchanged) panel.
-        return c.html(<CpuLoadPanel view={await deps.cpuLoad.read(target)} notice={<span class="error-text">{error.message}</span>} />);
+        return c.html(<CpuLoadPanel view={await deps.cpuLoad.read(target)} scaling={await readScaling(deps)} notice={<span class="error-text">{error.message}</span>} />);
       }
-      return c.html(<CpuLoadPanel view={await deps.cpuLoad.switch(target, request)} />);
+      return c.html(<CpuLoadPanel view={await deps.cpuLoad.switch(target, request)} scaling={await readScaling(deps)} />);
     });
 }

@@ -50,7 +50,9 @@ export function number(form: Form, name: string): unknown {
 
 /** A stored record as its form shows it: numbers as text, lists comma-separated, nulls empty. */
 export function asFormValues(record: object): Form {
-  return Object.fromEntries(Object.entries(record).map(([key, value]) => [key, Array.isArray(value) ? value.join(', ') : String(value ?? '')]));
+  return Object.fromEntries(
+    Object.entries(record).map(([key, value]) => [key, Array.isArray(value) ? value.join(', ') : typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value ?? '')]),
+  );
 }
 
 export { FormActions } from '../../components/formActions.tsx';

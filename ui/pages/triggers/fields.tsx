@@ -7,7 +7,8 @@ import { line, text } from '../nodes/shared.tsx';
 export interface FieldSpec {
   name: string;
   label: string;
-  input: 'text' | 'textarea' | 'number' | 'email' | 'select';
+  /** `json`: an object typed as JSON (a deployment's timings); one that does not parse goes as typed, for the schema to name. */
+  input: 'text' | 'textarea' | 'number' | 'email' | 'select' | 'json';
   options?: readonly string[];
   optional?: boolean;
   placeholder?: string;
@@ -18,6 +19,13 @@ export function fieldValue(form: Form, field: FieldSpec, key = field.name): unkn
   const value = field.input === 'textarea' ? text(form, key) : line(form, key);
   if (value === '' && field.optional) return undefined;
   if (field.input === 'number') return value === '' ? undefined : numberOrAsSent(value);
+  if (field.input === 'json' && value !== '') {
+    try {
+      return JSON.parse(value) as unknown;
+    } catch {
+      return value;
+    }
+  }
   return value;
 }
 
@@ -43,5 +51,5 @@ export function FieldInput({ id, field, values, invalid }: { id: string; field: 
       </select>
     );
   }
-  return <input id={id} name={id} type={field.input === 'number' ? 'text' : field.input} inputmode={field.input === 'number' ? 'decimal' : undefined} value={value} placeholder={field.placeholder} autocomplete="off" {...flag} />;
+  return <input id={id} name={id} type={field.input === 'number' || field.input === 'json' ? 'text' : field.input} inputmode={field.input === 'number' ? 'decimal' : undefined} value={value} placeholder={field.placeholder} autocomplete="off" {...flag} />;
 }

@@ -27,8 +27,8 @@ import { triggerPath, type TriggerPagesDependencies, type TriggersFrame } from '
 
 /** Every kind's own fields (beside label, target and onFailure), as data: one form renders and reads them all. */
 export const actionFields: Record<ActionKind, FieldSpec[]> = {
-  'deploy-node': [],
-  'remove-node': [],
+  'deploy-node': [{ name: 'timings', label: 'Timings (JSON)', input: 'json', optional: true, placeholder: '{"pollMs": 1000}' }],
+  'remove-node': [{ name: 'timings', label: 'Timings (JSON)', input: 'json', optional: true, placeholder: '{"pollMs": 1000}' }],
   puppet: [{ name: 'manifest', label: 'Manifest', input: 'textarea', placeholder: 'package { "htop": ensure => installed }' }],
   'local-script': [{ name: 'script', label: 'Script', input: 'textarea', placeholder: 'systemctl restart tomcat' }],
   'distributed-script': [
