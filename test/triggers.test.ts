@@ -13,7 +13,7 @@ import type { TriggerStatus } from '../services/triggerRuns.ts';
 import type { TriggerPreview } from '../activities/triggers/tick.ts';
 import type { TriggerScheduleView } from '../services/triggerSchedules.ts';
 import type { NodeRecord } from '../workflows/nodes.shared.ts';
-import type { Sample } from '../workflows/triggers.shared.ts';
+import type { Sample, TriggerChainStatus } from '../workflows/triggers.shared.ts';
 import { requestJson, useStack } from './support/fixture.ts';
 import { createCluster, mailTo } from './support/nodes.ts';
 
@@ -51,7 +51,7 @@ describe('triggers on the real stack', () => {
       counters: [counter],
       combine: 'avg',
       intervalMs: 1000,
-      heldForMs: 2000,
+      heldForMs: 4000,
       cooldownMs: 1000,
       chain: [{ kind: 'email', address: `${cluster}@fleet.test`, title: '{trigger} fired', content: '{value} on {node} ({cause})' }],
     });
@@ -75,7 +75,7 @@ describe('triggers on the real stack', () => {
       return s;
     }, { timeout: 10_000, interval: 100 });
     // Fired once the breach had held for heldFor (wall-clock time from the first breaching evaluation).
-    expect(Date.parse(fired.firings[0]!.firedAt) - Date.parse(pending.state.since!)).toBeGreaterThanOrEqual(2000);
+    expect(Date.parse(fired.firings[0]!.firedAt) - Date.parse(pending.state.since!)).toBeGreaterThanOrEqual(4000);
     expect(Number((await env.clients.memcached.get(`ssh_sshcounter.${node}.${counter}`)).value?.toString())).toBeGreaterThanOrEqual(2);
 
     // The chain mailed the firing's context, and the firing is recorded with a link to the chain run.
@@ -143,7 +143,8 @@ describe('triggers on the real stack', () => {
     const flappyStatus = async () => (await requestJson<TriggerStatus>(app, 'GET', `/api/triggers/${flappy}/status`)).body;
     const waitFor = <T>(check: () => Promise<T>) => vi.waitFor(check, { timeout: 15_000, interval: 100 });
     try {
-      expect((await define(3000)).status).toBe(201);
+      // Pending lasts 6 s: long enough to be seen between two status reads on a busy machine.
+      expect((await define(6000)).status).toBe(201);
       await waitFor(async () => expect((await flappyStatus()).state.values).toEqual({ [flappyCounter]: 10 }));
 
       // Pending; then the script prints no number: those samples fail, and pending keeps its start.
@@ -162,7 +163,7 @@ describe('triggers on the real stack', () => {
         expect(s.firings).toHaveLength(1);
         return s;
       });
-      expect(Date.parse(fired.firings[0]!.firedAt) - Date.parse(pending.since!)).toBeGreaterThanOrEqual(3000);
+      expect(Date.parse(fired.firings[0]!.firedAt) - Date.parse(pending.since!)).toBeGreaterThanOrEqual(6000);
 
       // Firing at each breach now: the second firing in the window is allowed, the third trips the breaker.
       expect((await define(0)).status).toBe(200);
@@ -180,6 +181,48 @@ describe('triggers on the real stack', () => {
       await waitFor(async () => expect(await mailTo(env.config, `${other}@fleet.test`)).toEqual([expect.objectContaining({ text: expect.stringContaining(`Trigger ${flappy} fired more often than its circuit breaker allows`) })]));
     } finally {
       await requestJson(app, 'DELETE', `/api/triggers/${flappy}`);
+    }
+  });
+
+  it('runs a chain on the real workers: a failed script stops it, or with continue goes on to switch the CPU load and mail', async () => {
+    const chained = `${counter}-chain`;
+    const loadTarget = `t${stack.suffix.replace(/[^a-z0-9]/g, '').slice(-10)}`;
+    const mailbox = `${cluster}-chain@fleet.test`;
+    const define = (onFailure: 'stop' | 'continue') =>
+      requestJson(app, 'PUT', `/api/triggers/${chained}`, {
+        cluster,
+        counters: [counter],
+        intervalMs: 60_000,
+        heldForMs: 60_000,
+        chain: [
+          { kind: 'local-script', target: 'lastnode', onFailure, script: 'echo broken >&2; exit 3' },
+          { kind: 'cpu-load', loadTarget, state: 'ON', ttlSeconds: 60 },
+          { kind: 'email', address: mailbox, title: '{trigger} after the script', content: 'on {cluster}' },
+        ],
+      });
+    const runChain = async () => {
+      const run = await requestJson<{ workflowId: string; runId: string }>(app, 'POST', `/api/triggers/${chained}/run`);
+      expect(run.status, JSON.stringify(run.body)).toBe(202);
+      return env.client.workflow.getHandle(run.body.workflowId, run.body.runId);
+    };
+    try {
+      expect((await define('stop')).status).toBe(201);
+      const stopped = await (await runChain()).result().catch((error: unknown) => error as Error);
+      expect(stopped).toMatchObject({ cause: { type: 'ChainFailed', message: expect.stringContaining('local-script failed') } });
+      expect((await requestJson<{ state: string }>(app, 'GET', `/api/cpu-load/${loadTarget}`)).body.state).toBe('OFF');
+      expect(await mailTo(env.config, mailbox)).toEqual([]);
+
+      expect((await define('continue')).status).toBe(200);
+      const went = (await (await runChain()).result()) as TriggerChainStatus;
+      expect(went.state).toBe('succeeded');
+      expect(went.actions.map((a) => a.status)).toEqual(['failed', 'succeeded', 'succeeded']);
+      expect((await requestJson<{ state: string }>(app, 'GET', `/api/cpu-load/${loadTarget}`)).body.state).toBe('ON');
+      await vi.waitFor(async () => expect(await mailTo(env.config, mailbox)).toEqual([expect.objectContaining({ subject: `${chained} after the script`, text: expect.stringContaining(`on ${cluster}`) })]), { timeout: 10_000, interval: 200 });
+      const firings = (await requestJson<TriggerStatus>(app, 'GET', `/api/triggers/${chained}/status`)).body.firings;
+      expect(firings.map((f) => f.outcome)).toEqual(['succeeded', 'failed']);
+    } finally {
+      await requestJson(app, 'POST', `/api/cpu-load/${loadTarget}`, { state: 'OFF' });
+      await requestJson(app, 'DELETE', `/api/triggers/${chained}`);
     }
   });
 });
