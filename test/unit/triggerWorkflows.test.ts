@@ -201,6 +201,32 @@ describe('triggerChain (stub activities)', () => {
     expect(status.actions.map((a) => a.status)).toEqual(['failed', 'skipped']);
   });
 
+  it('applies a Puppet manifest on every active node by default, and on the newest one for lastnode', async () => {
+    const chainOf: Action[] = [
+      { kind: 'puppet', target: 'none', onFailure: 'stop', manifest: 'notify { "hello": }' },
+      { kind: 'puppet', target: 'lastnode', onFailure: 'stop', manifest: 'notify { "newest": }' },
+    ];
+    const stubs = chainStubs(firingOf(16, chainOf, 'puppet'));
+    const applied: { node: string; manifest: string }[] = [];
+    const target = (node: string) => ({ node, host: '127.0.0.11', port: 22, user: 'fleet', keyRef: 'local' });
+    const activities = {
+      ...stubs.activities,
+      activeNodeTargets: async (_cluster: string, only?: string[]) => ['web01', 'web02'].filter((n) => !only || only.includes(n)).map(target),
+      applyPuppetManifest: async (request: { target: { node: string }; manifest: string }) => {
+        applied.push({ node: request.target.node, manifest: request.manifest });
+        return { changed: true, durationMs: 1, stdout: '' };
+      },
+    };
+    const result = await t.runWorkflow(triggerChain, { args: [{ cluster: 'web', trigger: 'puppet', firingId: 16 }], workflowId: triggerChainWorkflowId('web', 'puppet'), activities });
+    expect(result.actions.map((a) => a.detail)).toEqual(['applied on web01, web02', 'applied on web02']);
+    // The nodes of one action are configured side by side, in any order.
+    expect(applied.sort((a, b) => a.manifest.localeCompare(b.manifest) || a.node.localeCompare(b.node))).toEqual([
+      { node: 'web01', manifest: 'notify { "hello": }' },
+      { node: 'web02', manifest: 'notify { "hello": }' },
+      { node: 'web02', manifest: 'notify { "newest": }' },
+    ]);
+  });
+
   it('goes on after a failed action whose policy is continue, and succeeds', async () => {
     const chainOf: Action[] = [
       { kind: 'cf-scale', target: 'none', onFailure: 'continue', org: 'o', space: 's', app: 'broken', instances: 4 },
