@@ -81,7 +81,9 @@ export function createServices(deps: ServiceDependencies) {
     temporalWebUiUrl: deps.temporalWebUiUrl,
     // Ready means the main worker polls every queue it serves (load workers are optional capacity).
     readiness: () => checkReadiness({ temporal, namespace: deps.namespace, probes: deps.probes, taskQueues: Object.values(taskQueues), supervisorStatus: deps.supervisorStatus }),
-    recentExecutions: (limit: number) => listRecentExecutions(temporal, links, { limit }),
+    // Trigger ticks (one per cluster every few seconds) and dry runs would bury everything else:
+    // they are on the Triggers pages and in the Web UI's Schedules page.
+    recentExecutions: (limit: number) => listRecentExecutions(temporal, links, { limit, query: "WorkflowType != 'triggerTick' AND WorkflowType != 'triggerPreview'" }),
     healthCheck: createHealthCheckService({ temporal, taskQueue: taskQueues.healthCheck, links }),
     requestRun: createRequestRunService({
       temporal,

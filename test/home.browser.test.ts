@@ -39,7 +39,7 @@ describe('Home page in headless Chromium', () => {
       .locator('table.executions tr')
       .filter({ has: page.getByRole('link', { name: 'health-check', exact: true }) })
       .filter({ has: page.locator('.badge.completed') });
-    await row.first().waitFor({ timeout: 15_000 });
+    await row.first().waitFor({ timeout: 30_000 });
     const link = await row.first().locator('a').first().getAttribute('href');
     expect(link).toMatch(/^http:\/\/127\.0\.0\.1:8233\/namespaces\/default\/workflows\/health-check\/[\w-]+\/history$/);
     const [, type, status, detail, started, duration] = await row.first().locator('td').allTextContents();

@@ -137,8 +137,13 @@ describe('Nodes pages in headless Chromium', () => {
     expect(await page.locator('#ec2-profile-form .error-text').textContent()).toBe('instanceType: must be an instance type such as t3.micro');
     expect(await ec2Row.nth(3).textContent()).toBe('t3.small');
     await page.fill('#ec2-instanceType', 't3.large');
+    // The save makes the cluster form's selects reload their options: a choice made before that
+    // reload lands would be undone by it, as it would be for a user clicking that fast.
+    const optionsReloaded = page.waitForResponse((response) => response.url().includes('/ui/partials/nodes/profile-options/ec2'));
     await page.getByRole('button', { name: 'Save EC2 profile' }).click();
     await page.locator('#ec2-profile-form .notice').waitFor();
+    await optionsReloaded;
+    await page.waitForFunction(() => !document.querySelector('#ec2Profile.htmx-request, #ec2Profile.htmx-settling, #ec2Profile.htmx-swapping'));
     expect(await page.locator('#ec2-profile-form .notice').textContent()).toBe(`Updated EC2 profile ${ec2}.`);
     expect(await ec2Row.nth(3).textContent()).toBe('t3.large');
     // Saved with an empty textarea: the stored user data is kept.

@@ -66,6 +66,8 @@ describe('the closed loop on the real stack', () => {
   }, 60_000);
 
   it('shows the example cluster’s node count and trigger states beside the CPU chart, in the refreshed panel', async () => {
+    // The test stack's `web` may be gone (another file's requests may delete clusters): make it when absent.
+    if ((await app.request('/api/clusters/web')).status === 404) await createCluster(app, { name: 'web', minNodes: 0, maxNodes: 5 });
     const web = (await nodesOf('web')).filter((n) => n.state === 'active').length;
     const panel = await app.request('/ui/partials/cpu-load/default', { headers: { accept: 'text/html' } });
     expect(panel.status).toBe(200);
