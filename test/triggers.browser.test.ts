@@ -196,7 +196,8 @@ describe('Trigger and counter pages in headless Chromium', () => {
     expect(await page.locator('svg rect.band').count()).toBe(0);
   });
 
-  it('tests an unsaved counter on the local node before saving it', async () => {
+  // Two dry-run workflows (SSH on the node) and a save: generous on a busy 2-core machine.
+  it('tests an unsaved counter on the local node before saving it', { timeout: 90_000 }, async () => {
     const name = `${cluster}-probe`;
     await open('/counters/new');
     await page.fill('#counter-name', name);
