@@ -7,15 +7,12 @@ import { DescribeVpcsCommand } from '@aws-sdk/client-ec2';
 import type mysql from 'mysql2/promise';
 import type { Config } from '../config.ts';
 import { createMysqlPool } from '../db/clients.ts';
-import { createTriggerModel } from '../db/triggers.ts';
-import { temporalWebUiLinks } from '../services/executions.ts';
-import { triggerSchedulerOf } from '../services/index.ts';
-import { createNodesService, type NodesService } from '../services/nodes.ts';
-import { createTriggersService, type TriggersService } from '../services/triggers.ts';
+import { createDefinitionServices } from '../services/index.ts';
+import type { NodesService } from '../services/nodes.ts';
+import type { TriggersService } from '../services/triggers.ts';
 import type { Client } from '@temporalio/client';
 import { connectClient } from '../temporal/connection.ts';
-import { NODES_TASK_QUEUE } from '../workflows/nodes.shared.ts';
-import { TRIGGERS_TASK_QUEUE, type CounterBody, type TriggerBody } from '../workflows/triggers.shared.ts';
+import type { CounterBody, TriggerBody } from '../workflows/triggers.shared.ts';
 import { LOCAL_SSH_KEY } from '../activities/nodes/ssh.ts';
 import { isAwsError, type AwsClients } from '../activities/nodes/aws.ts';
 
@@ -208,13 +205,17 @@ export async function seedExampleTriggers(deps: SeedExampleTriggersDependencies)
   return created;
 }
 
-/** The triggers and nodes services as the API builds them, for scripts and benchmarks outside the API. */
+/** The triggers and nodes services as the API builds them (createDefinitionServices), for scripts and benchmarks outside the API. */
 export function definitionServices(config: Config, pool: mysql.Pool, temporal: Client, suffix = config.taskQueueSuffix) {
-  const model = createTriggerModel(pool);
-  return {
-    triggers: createTriggersService({ model, scheduler: triggerSchedulerOf(temporal, TRIGGERS_TASK_QUEUE + suffix, model), counterAllowedHosts: config.counters.allowedHosts }),
-    nodes: createNodesService({ temporal, mysql: pool, taskQueue: NODES_TASK_QUEUE + suffix, links: temporalWebUiLinks(config.temporal.webUiUrl, config.temporal.namespace), notifyAllowedDomains: config.smtp.allowedDomains }),
-  };
+  return createDefinitionServices({
+    temporal,
+    mysql: pool,
+    namespace: config.temporal.namespace,
+    temporalWebUiUrl: config.temporal.webUiUrl,
+    notifyAllowedDomains: config.smtp.allowedDomains,
+    counterAllowedHosts: config.counters.allowedHosts,
+    taskQueueSuffix: suffix,
+  });
 }
 
 /**

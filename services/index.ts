@@ -57,8 +57,35 @@ export interface ServiceDependencies {
 }
 
 /** A cluster's sampling schedule kept in step with its enabled triggers' intervals. */
-export function triggerSchedulerOf(temporal: Client, taskQueue: string, model: TriggerModel) {
-  return createTriggerScheduler({ temporal, taskQueue, definitions: model });
+/** What the nodes and trigger-definition services need: the API's, and a script's or a benchmark's outside the API. */
+export type DefinitionServiceDependencies = Pick<
+  ServiceDependencies,
+  'temporal' | 'mysql' | 'namespace' | 'temporalWebUiUrl' | 'notifyAllowedDomains' | 'counterAllowedHosts' | 'taskQueueSuffix' | 'mailboxUrl' | 'triggerModel' | 'triggerScheduler' | 'triggerStates'
+>;
+
+/**
+ * The nodes and trigger-definition services, and what the trigger runs share with them (model, states,
+ * schedules), built one way wherever they run: every definition change syncs its cluster's schedule
+ * and forgets a disabled trigger's state, whether it comes through the API or the example seeding.
+ */
+export function createDefinitionServices(deps: DefinitionServiceDependencies) {
+  const suffix = deps.taskQueueSuffix ?? '';
+  const links = temporalWebUiLinks(deps.temporalWebUiUrl, deps.namespace);
+  const triggerModel = deps.triggerModel ?? createTriggerModel(deps.mysql);
+  const triggerSchedules = createTriggerScheduler({ temporal: deps.temporal, taskQueue: TRIGGERS_TASK_QUEUE + suffix, definitions: triggerModel });
+  const triggerStates = deps.triggerStates ?? createTriggerStateStore(deps.mysql);
+  return {
+    triggerModel,
+    triggerSchedules,
+    triggerStates,
+    nodes: createNodesService({ temporal: deps.temporal, mysql: deps.mysql, taskQueue: NODES_TASK_QUEUE + suffix, links, mailboxUrl: deps.mailboxUrl, notifyAllowedDomains: deps.notifyAllowedDomains }),
+    triggers: createTriggersService({
+      model: triggerModel,
+      scheduler: deps.triggerScheduler ?? triggerSchedules,
+      states: triggerStates,
+      counterAllowedHosts: deps.counterAllowedHosts,
+    }),
+  };
 }
 
 export function createServices(deps: ServiceDependencies) {
@@ -73,9 +100,7 @@ export function createServices(deps: ServiceDependencies) {
     triggers: TRIGGERS_TASK_QUEUE + suffix,
   };
   const { temporal } = deps;
-  const triggerModel = deps.triggerModel ?? createTriggerModel(deps.mysql);
-  const triggerSchedules = triggerSchedulerOf(temporal, taskQueues.triggers, triggerModel);
-  const triggerStates = deps.triggerStates ?? createTriggerStateStore(deps.mysql);
+  const { triggerModel, triggerSchedules, triggerStates, nodes, triggers } = createDefinitionServices(deps);
   return {
     links,
     temporalWebUiUrl: deps.temporalWebUiUrl,
@@ -103,13 +128,8 @@ export function createServices(deps: ServiceDependencies) {
       workflowSettings: deps.cpuLoad?.workflowSettings,
     }),
     cfConverge: createCfConvergeService({ temporal, taskQueue: taskQueues.cfConverge, links }),
-    nodes: createNodesService({ temporal, mysql: deps.mysql, taskQueue: taskQueues.nodes, links, mailboxUrl: deps.mailboxUrl, notifyAllowedDomains: deps.notifyAllowedDomains }),
-    triggers: createTriggersService({
-      model: triggerModel,
-      scheduler: deps.triggerScheduler ?? triggerSchedules,
-      states: triggerStates,
-      counterAllowedHosts: deps.counterAllowedHosts,
-    }),
+    nodes,
+    triggers,
     triggerRuns: createTriggerRunsService({
       temporal,
       taskQueue: taskQueues.triggers,

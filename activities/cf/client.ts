@@ -351,7 +351,7 @@ export function createCfClient(options: CfClientOptions) {
     if (location) await waitForJob(location, poll);
   }
 
-  return {
+  const client = {
     stats,
     apiUrl,
     listAll,
@@ -377,6 +377,15 @@ export function createCfClient(options: CfClientOptions) {
     listApps: (spaceGuid: string) => listAll<App>('/v3/apps', { space_guids: spaceGuid }),
     async findApp(spaceGuid: string, name: string): Promise<App | undefined> {
       return (await listAll<App>('/v3/apps', { space_guids: spaceGuid, names: name }))[0];
+    },
+    /** An app by its organization's, space's and own names; when one of them is missing, which (`no space prod in demo`). */
+    async findAppByNames(names: { org: string; space: string; app: string }): Promise<{ app: App } | { missing: string }> {
+      const org = await client.findOrganization(names.org);
+      if (!org) return { missing: `no organization ${names.org}` };
+      const space = await client.findSpace(org.guid, names.space);
+      if (!space) return { missing: `no space ${names.space} in ${names.org}` };
+      const app = await client.findApp(space.guid, names.app);
+      return app ? { app } : { missing: `no app ${names.app} in ${names.org}/${names.space}` };
     },
     createApp: (spaceGuid: string, name: string, environment: Record<string, string> = {}) =>
       post<App>('/v3/apps', { name, relationships: { space: { data: { guid: spaceGuid } } }, environment_variables: environment }),
@@ -433,6 +442,7 @@ export function createCfClient(options: CfClientOptions) {
       post<{ destinations: RouteDestination[] }>(`/v3/routes/${routeGuid}/destinations`, { destinations: [{ app: { guid: appGuid, process: { type: 'web' } } }] }),
     deleteRoute: (routeGuid: string, poll?: PollOptions) => deleteAndWait(`/v3/routes/${routeGuid}`, poll),
   };
+  return client;
 }
 
 export interface PollOptions {

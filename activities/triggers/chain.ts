@@ -4,6 +4,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { FleetModel } from '../../db/nodes.ts';
 import type { Firing, FiringOutcome, TriggerStateStore } from '../../db/triggerStates.ts';
 import type { CfClient } from '../cf/client.ts';
+import type { CfAppRef } from './collect.ts';
 import type { CpuLoadSwitchBody } from '../../workflows/cpuLoad.shared.ts';
 import { DEFAULT_FOUNDATION } from '../../workflows/cfConverge.shared.ts';
 import { notifyAddressProblem } from '../../workflows/nodes.shared.ts';
@@ -32,21 +33,13 @@ export interface ClusterSize {
   newest: string | null;
 }
 
-export interface CfAppRef {
-  foundation?: string;
-  org: string;
-  space: string;
-  app: string;
-}
 
 export function createChainActivities(deps: ChainActivityDependencies) {
   async function findApp(ref: CfAppRef): Promise<{ client: CfClient; guid: string }> {
     const client = deps.cfClientFor(ref.foundation ?? DEFAULT_FOUNDATION, Context.current().cancellationSignal);
-    const org = await client.findOrganization(ref.org);
-    const space = org && (await client.findSpace(org.guid, ref.space));
-    const app = space && (await client.findApp(space.guid, ref.app));
-    if (!app) throw ApplicationFailure.nonRetryable(`No app ${ref.app} in ${ref.org}/${ref.space}.`, 'UnknownApp');
-    return { client, guid: app.guid };
+    const found = await client.findAppByNames(ref);
+    if ('missing' in found) throw ApplicationFailure.nonRetryable(`No app ${ref.app} in ${ref.org}/${ref.space}: ${found.missing}.`, 'UnknownApp');
+    return { client, guid: found.app.guid };
   }
 
   return {

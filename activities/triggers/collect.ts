@@ -328,13 +328,9 @@ export function createCfProcessStatsReader(clientFor: (foundation: string, signa
         guids.delete(key);
       }
     }
-    const org = await client.findOrganization(ref.org);
-    if (!org) throw new Error(`no organization ${ref.org}`);
-    const space = await client.findSpace(org.guid, ref.space);
-    if (!space) throw new Error(`no space ${ref.space} in ${ref.org}`);
-    const app = await client.findApp(space.guid, ref.app);
-    if (!app) throw new Error(`no app ${ref.app} in ${ref.org}/${ref.space}`);
-    guids.set(key, app.guid);
-    return client.webStats(app.guid);
+    const found = await client.findAppByNames(ref);
+    if ('missing' in found) throw new Error(found.missing);
+    guids.set(key, found.app.guid);
+    return client.webStats(found.app.guid);
   };
 }

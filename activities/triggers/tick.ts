@@ -90,20 +90,23 @@ export function tickTime(scheduledAt: string | undefined, now: number): number {
 export function createTickActivities(deps: TickDependencies) {
   const now = deps.now ?? Date.now;
   let prunedAt = 0;
-  const targetsOf = async (cluster: string, only?: string[]) => (await deps.activeNodes(cluster)).filter((node) => !only || only.includes(node.node));
+  /** The cluster's active nodes (or the named ones of them), and their samples of `counters`: one collection per node. */
+  const collectOn = async (cluster: string, counters: Counter[], only?: string[]): Promise<{ nodes: SshTarget[]; samples: Sample[] }> => {
+    const nodes = (await deps.activeNodes(cluster)).filter((node) => !only || only.includes(node.node));
+    const samples = nodes.length && counters.length ? await deps.collector.collect({ nodes, counters }, Context.current().cancellationSignal) : [];
+    return { nodes, samples };
+  };
   return {
     /** Samples counters now, recording nothing: the counter editor's test against one node. */
     async sampleCounters(request: { cluster: string; counters: Counter[]; nodes?: string[] }): Promise<Sample[]> {
-      const nodes = await targetsOf(request.cluster, request.nodes);
-      return nodes.length ? deps.collector.collect({ nodes, counters: request.counters }, Context.current().cancellationSignal) : [];
+      return (await collectOn(request.cluster, request.counters, request.nodes)).samples;
     },
 
     /** Evaluates one trigger on fresh samples from its state, committing nothing: what would fire, and why. */
     async previewTrigger(request: { trigger: Trigger }): Promise<TriggerPreview> {
       const { trigger } = request;
       const counters = await deps.definitions.listCountersByName(trigger.counters);
-      const nodes = await targetsOf(trigger.cluster);
-      const samples = nodes.length && counters.length ? await deps.collector.collect({ nodes, counters }, Context.current().cancellationSignal) : [];
+      const { nodes, samples } = await collectOn(trigger.cluster, counters);
       const state = (await deps.states.states([trigger.name])).get(trigger.name)!;
       const at = now();
       const { condition, verdicts, fire, tripped, reason, state: next } = evaluateTrigger(trigger, counters, state, samples, nodes.map((n) => n.node), at);
@@ -122,8 +125,7 @@ export function createTickActivities(deps: TickDependencies) {
       const due = triggers.filter((t) => isDue(t, previous.get(t.name)!, startedAt));
       const counterNames = [...new Set(due.flatMap((t) => t.counters))];
       const counters = counterNames.length ? await deps.definitions.listCountersByName(counterNames) : [];
-      const nodes = due.length ? await deps.activeNodes(cluster) : [];
-      const samples = counters.length && nodes.length ? await deps.collector.collect({ nodes, counters }, Context.current().cancellationSignal) : [];
+      const { nodes, samples } = due.length ? await collectOn(cluster, counters) : { nodes: [], samples: [] };
       if (samples.length) await deps.samples.store(samples);
       // The memcached mirror (thousands of writes at scale) does not hold up the evaluation.
       const mirroring = samples.length ? deps.samples.mirror(samples, counters) : undefined;
