@@ -7,7 +7,7 @@ import type { ScriptRunView } from '../services/nodes.ts';
 import { MAX_OUTPUT_BYTES, scriptRunVerdict, type NodeScriptResult } from '../workflows/nodes.shared.ts';
 import { firstFreeNodeName } from '../db/nodes.ts';
 import { requestJson, useStack } from './support/fixture.ts';
-import { createCluster, fastTimings } from './support/nodes.ts';
+import { createCluster, deployNodes } from './support/nodes.ts';
 
 describe('DistributedScript on a cluster of three nodes', () => {
   const stack = useStack();
@@ -18,8 +18,7 @@ describe('DistributedScript on a cluster of three nodes', () => {
   beforeAll(async () => {
     app = stack.app;
     cluster = await createCluster(app, { maxNodes: 3 });
-    const deployments = await Promise.all([1, 2, 3].map(() => requestJson<{ workflowId: string }>(app, 'POST', `/api/clusters/${cluster}/deployments`, { timings: fastTimings })));
-    await Promise.all(deployments.map((d) => env.client.workflow.getHandle(d.body.workflowId).result()));
+    await deployNodes(app, env.client, cluster, 3);
   });
 
   async function run(body: Record<string, unknown>): Promise<ScriptRunView> {

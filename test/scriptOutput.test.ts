@@ -6,7 +6,7 @@ import type { ScriptRunView } from '../services/nodes.ts';
 import { MAX_OUTPUT_BYTES, OUTPUT_TAIL_BYTES } from '../workflows/nodes.shared.ts';
 import { requestJson, useStack } from './support/fixture.ts';
 import { historyBytes, rawHistory } from './support/history.ts';
-import { createCluster, fastTimings } from './support/nodes.ts';
+import { createCluster, deployNodes } from './support/nodes.ts';
 
 const NODES = 11;
 
@@ -19,8 +19,7 @@ describe('script output of eleven nodes', () => {
   beforeAll(async () => {
     app = stack.app;
     cluster = await createCluster(app, { maxNodes: NODES });
-    const deployments = await Promise.all(Array.from({ length: NODES }, () => requestJson<{ workflowId: string }>(app, 'POST', `/api/clusters/${cluster}/deployments`, { timings: fastTimings })));
-    await Promise.all(deployments.map((d) => env.client.workflow.getHandle(d.body.workflowId).result()));
+    await deployNodes(app, env.client, cluster, NODES);
   }, 120_000);
 
   it('completes when every node prints 16 KiB of NUL bytes on both streams, and the views read the output from MySQL', async () => {

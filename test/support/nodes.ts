@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { DescribeTargetGroupsCommand, DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { Client } from '@temporalio/client';
 import { expect } from 'vitest';
 import { mailboxUrl, type Config } from '../../config.ts';
 import type { App } from '../../server/app.ts';
@@ -20,6 +21,12 @@ export async function createCluster(app: App, fields: Record<string, unknown> = 
   const created = await requestJson(app, 'POST', '/api/clusters', { name, minNodes: 0, maxNodes: 5, ec2Profile: 'local', sshProfile: 'local', notifyEmail: `${name}@fleet.test`, ...fields });
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   return name;
+}
+
+/** Deploys `count` nodes into `cluster` side by side (fast timings) and waits until every deployment has ended. */
+export async function deployNodes(app: App, temporal: Client, cluster: string, count: number): Promise<void> {
+  const deployments = await Promise.all(Array.from({ length: count }, () => requestJson<{ workflowId: string }>(app, 'POST', `/api/clusters/${cluster}/deployments`, { timings: fastTimings })));
+  await Promise.all(deployments.map((d) => temporal.workflow.getHandle(d.body.workflowId).result()));
 }
 
 /** Instances of a deployment that are not terminated (what a leak would leave behind). */
