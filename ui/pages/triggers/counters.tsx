@@ -10,7 +10,7 @@ import { cfProcessMetrics, comparisons, counterKinds, counterNameSchema, counter
 import { FormActions } from '../../components/formActions.tsx';
 import { readForm, type Form } from '../../forms.ts';
 import { asFormValues, line, redirect, refusal, text } from '../nodes/shared.tsx';
-import { FieldInput, fieldValue, type FieldSpec } from './fields.tsx';
+import { cfAppFields, FieldInput, fieldValue, type FieldSpec } from './fields.tsx';
 import { counterPath, formatValue, may, triggerPath, type TriggerPagesDependencies, type TriggersFrame } from './shared.tsx';
 
 /** Every kind's own fields (beside comparison, threshold and description). */
@@ -24,10 +24,7 @@ export const counterFields: Record<CounterKind, FieldSpec[]> = {
     { name: 'labels', label: 'Labels (prometheus)', input: 'text', optional: true, placeholder: 'mode=idle, cpu=0' },
   ],
   'cf-process': [
-    { name: 'foundation', label: 'Foundation', input: 'text', optional: true },
-    { name: 'org', label: 'Org', input: 'text' },
-    { name: 'space', label: 'Space', input: 'text' },
-    { name: 'app', label: 'App', input: 'text' },
+    ...cfAppFields,
     { name: 'metric', label: 'Metric', input: 'select', options: cfProcessMetrics },
   ],
 };

@@ -14,6 +14,14 @@ export interface FieldSpec {
   placeholder?: string;
 }
 
+/** A CF app by names: the fields of a cf-process counter and of a cf-scale action. */
+export const cfAppFields: FieldSpec[] = [
+  { name: 'foundation', label: 'Foundation', input: 'text', optional: true },
+  { name: 'org', label: 'Org', input: 'text' },
+  { name: 'space', label: 'Space', input: 'text' },
+  { name: 'app', label: 'App', input: 'text' },
+];
+
 /** A field's value for the schema: empty optional fields are left out, numbers are numbers when they are one (else as typed, for the schema to name). */
 export function fieldValue(form: Form, field: FieldSpec, key = field.name): unknown {
   const value = field.input === 'textarea' ? text(form, key) : line(form, key);

@@ -22,7 +22,7 @@ import {
 import { FormActions } from '../../components/formActions.tsx';
 import { readForm, type Form } from '../../forms.ts';
 import { asFormValues, line, number, redirect, text } from '../nodes/shared.tsx';
-import { FieldInput, fieldValue, type FieldSpec } from './fields.tsx';
+import { cfAppFields, FieldInput, fieldValue, type FieldSpec } from './fields.tsx';
 import { triggerPath, type TriggerPagesDependencies, type TriggersFrame } from './shared.tsx';
 
 /** Every kind's own fields (beside label, target and onFailure), as data: one form renders and reads them all. */
@@ -41,10 +41,7 @@ export const actionFields: Record<ActionKind, FieldSpec[]> = {
     { name: 'content', label: 'Content', input: 'textarea', placeholder: 'Value {value} on {node} at {firedAt}' },
   ],
   'cf-scale': [
-    { name: 'foundation', label: 'Foundation', input: 'text', optional: true },
-    { name: 'org', label: 'Org', input: 'text' },
-    { name: 'space', label: 'Space', input: 'text' },
-    { name: 'app', label: 'App', input: 'text' },
+    ...cfAppFields,
     { name: 'instances', label: 'Set instances to', input: 'number', optional: true },
     { name: 'delta', label: 'Or change by', input: 'number', optional: true },
   ],
