@@ -104,7 +104,8 @@ describe('config cache across API processes (server/main.ts, 3 instances)', () =
     }, { ...cachePolling, message: 'equal digests' }).toBe(1);
   });
 
-  it('replaces an instance that dies, on its own port and number, while the others keep serving', async () => {
+  // A new instance process starts under tsx: on a busy 2-core machine that can take tens of seconds.
+  it('replaces an instance that dies, on its own port and number, while the others keep serving', { timeout: 90_000 }, async () => {
     const status = async (url: string) => (await (await fetch(url + '/api/config-cache')).json()) as ConfigCacheStatus & { pid: number };
     const killed = await status(instanceUrls[1]!);
     process.kill(killed.pid, 'SIGKILL');
@@ -116,7 +117,7 @@ describe('config cache across API processes (server/main.ts, 3 instances)', () =
         expect(fresh.pid).not.toBe(killed.pid);
         expect(fresh).toMatchObject({ instance: '2', state: 'synced' });
       },
-      { timeout: 20_000, interval: 100 },
+      { timeout: 60_000, interval: 100 },
     );
     expect(api.exitCode, output).toBeNull();
     expect(servedMeanwhile).toBeGreaterThan(0);

@@ -29,7 +29,7 @@ describe('Home page in headless Chromium', () => {
     await screenshot(page, 'home');
   });
 
-  it('runs the health-check workflow from the button and lists it, linked into the Temporal Web UI', async () => {
+  it('runs the health-check workflow from the button and lists it, linked into the Temporal Web UI', { timeout: 60_000 }, async () => {
     await page.goto(`${baseUrl}/`);
     await page.locator('.card.health').first().waitFor(); // htmx is up once it has swapped the cards in
     await page.getByRole('button', { name: 'Run health-check workflow' }).click();
@@ -39,7 +39,7 @@ describe('Home page in headless Chromium', () => {
       .locator('table.executions tr')
       .filter({ has: page.getByRole('link', { name: 'health-check', exact: true }) })
       .filter({ has: page.locator('.badge.completed') });
-    await row.first().waitFor({ timeout: 30_000 });
+    await row.first().waitFor({ timeout: 45_000 });
     const link = await row.first().locator('a').first().getAttribute('href');
     expect(link).toMatch(/^http:\/\/127\.0\.0\.1:8233\/namespaces\/default\/workflows\/health-check\/[\w-]+\/history$/);
     const [, type, status, detail, started, duration] = await row.first().locator('td').allTextContents();
