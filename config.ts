@@ -1,5 +1,6 @@
 // The one module that reads the environment. Everything else receives a typed Config.
 // Defaults give a working laptop stack; every setting is listed in the README's table.
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
 import { ConfigError, count, directory, projectRoot, domainList, flag, hostList, port, splitHostPort, text, urlList, type Endpoint, type Env } from './configValues.ts';
@@ -80,6 +81,25 @@ export interface Config {
     /** CPU_LOAD_MAX_TTL_MINUTES: longest ON a switch may ask for; CPU_LOAD_IDLE_MINUTES: an OFF target's workflow ends after this long without a switch. */
     maxTtlMs: number;
     idleMs: number;
+  };
+  fractals: {
+    /** FRACTAL_WORKERS: fractal worker processes the stack starts (workers/fractalWorker.ts); 0 leaves renders queued. */
+    workers: number;
+    /** FRACTAL_WORKER_THREADS: render threads per fractal worker process (default: the cores it has). */
+    threads: number;
+    /** Object storage of the PNGs through the S3 API: moto's server locally, AWS S3 or any S3-compatible store by configuration. */
+    storage: {
+      /** FRACTAL_S3_ENDPOINT: undefined means AWS S3 itself (the SDK's regional endpoints). */
+      endpoint: string | undefined;
+      bucket: string;
+      region: string;
+      /** Path-style URLs (http://host/bucket/key): what moto and most S3-compatible stores need. */
+      forcePathStyle: boolean;
+      /** Static keys (FRACTAL_S3_ACCESS_KEY_ID, …); undefined means the SDK's default chain. Read by activities and the API only. */
+      credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+      /** Make the bucket at start when missing (always for moto, which forgets it at a restart). */
+      createBucket: boolean;
+    };
   };
   /** npm start's supervisor restarts any process that exits; one that crashes more than maxRestarts times within windowMs stops the stack. */
   supervisor: { maxRestarts: number; windowMs: number };
@@ -268,6 +288,38 @@ function awsSettings(env: Env): Config['aws'] {
   };
 }
 
+function fractalSettings(env: Env, aws: Config['aws']): Config['fractals'] {
+  const motoUrl = `http://${aws.moto.host}:${aws.moto.port}`;
+  const endpoint = text(env, 'FRACTAL_S3_ENDPOINT', aws.moto.run ? motoUrl : 'aws').replace(/\/$/, '');
+  if (endpoint !== 'aws' && !/^https?:\/\/[^/\s]+/.test(endpoint)) {
+    throw new ConfigError(`FRACTAL_S3_ENDPOINT=${JSON.stringify(endpoint)} is not an http(s) URL: use the store's address, or "aws" for AWS S3 itself.`);
+  }
+  const bucket = text(env, 'FRACTAL_S3_BUCKET', 'fleet-fractals');
+  // S3's bucket naming rules: 3–63 lowercase letters, digits, dots and hyphens.
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+    throw new ConfigError(`FRACTAL_S3_BUCKET=${JSON.stringify(bucket)} is not a bucket name: use 3 to 63 lowercase letters, digits, dots and hyphens.`);
+  }
+  const keyId = env.FRACTAL_S3_ACCESS_KEY_ID?.trim();
+  const credentials = keyId
+    ? { accessKeyId: keyId, secretAccessKey: env.FRACTAL_S3_SECRET_ACCESS_KEY ?? '' }
+    : endpoint === motoUrl
+      ? { accessKeyId: 'testing', secretAccessKey: 'testing' }
+      : aws.credentials;
+  const local = endpoint === motoUrl;
+  return {
+    workers: count(env, 'FRACTAL_WORKERS', 2, 64),
+    threads: Math.max(1, count(env, 'FRACTAL_WORKER_THREADS', availableParallelism(), 256)),
+    storage: {
+      endpoint: endpoint === 'aws' ? undefined : endpoint,
+      bucket,
+      region: text(env, 'FRACTAL_S3_REGION', aws.region),
+      forcePathStyle: flag(env, 'FRACTAL_S3_PATH_STYLE', endpoint !== 'aws'),
+      credentials,
+      createBucket: flag(env, 'FRACTAL_S3_CREATE_BUCKET', local),
+    },
+  };
+}
+
 function sshSettings(env: Env, dataDir: string, localEndpoints: boolean): Config['ssh'] {
   const endpoints = text(env, 'SSH_ENDPOINTS', localEndpoints ? 'local-sshd' : 'private-ip') as SshEndpointMode;
   if (!sshEndpointModes.includes(endpoints)) {
@@ -375,9 +427,9 @@ export function loadConfig(env: Env = process.env): Config {
   };
 }
 
-function nodeSettings(env: Env, dataDir: string): Pick<Config, 'aws' | 'ssh' | 'smtp'> {
+function nodeSettings(env: Env, dataDir: string): Pick<Config, 'aws' | 'ssh' | 'smtp' | 'fractals'> {
   const aws = awsSettings(env);
-  return { aws, ssh: sshSettings(env, dataDir, aws.moto.run), smtp: smtpSettings(env) };
+  return { aws, ssh: sshSettings(env, dataDir, aws.moto.run), smtp: smtpSettings(env), fractals: fractalSettings(env, aws) };
 }
 
 /** The local SMTP sink's mailbox over HTTP, when the stack runs one. */
