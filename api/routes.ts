@@ -12,6 +12,7 @@ import { requestRunRoutes } from './requestRun.ts';
 import { triggerRunsRoutes, triggersRoutes } from './triggers.ts';
 import { receiverRoutes } from './requestRunReceiver.ts';
 import { configCacheRoutes } from './configCache.ts';
+import { fractalRoutes } from './fractals.ts';
 import { codecRoutes, type CodecRoutesOptions } from './codec.ts';
 import { listQuery, readQuery } from './validation.ts';
 import { access } from '../server/access.ts';
@@ -34,7 +35,10 @@ function jsonApi(services: Services, accessService: AccessService) {
 
 /** `codec`: the codec server for the Temporal Web UI (POST /codec/decode, /codec/encode), when given. */
 export function createApiRoutes(services: Services, options: { instance: string; access: AccessService; codec?: CodecRoutesOptions }) {
-  const api = new Hono().route('/api', jsonApi(services, options.access)).route('/', receiverRoutes({ mysql: services.mysql, instance: options.instance }));
+  const api = new Hono()
+    .route('/api', jsonApi(services, options.access))
+    .route('/', receiverRoutes({ mysql: services.mysql, instance: options.instance }))
+    .route('/', fractalRoutes(services.fractals));
   if (services.configCache) api.route('/', configCacheRoutes(services.configCache));
   if (options.codec) api.route('/', codecRoutes(options.codec));
   return api;

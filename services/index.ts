@@ -21,6 +21,10 @@ import { createTriggerRunsService } from './triggerRuns.ts';
 import { createTriggerStateStore, type TriggerStateStore } from '../db/triggerStates.ts';
 import { createSampleReader } from '../db/samples.ts';
 import { TRIGGERS_TASK_QUEUE } from '../workflows/triggers.shared.ts';
+import { FRACTAL_JOBS_TASK_QUEUE, type FractalTimings } from '../workflows/fractals.shared.ts';
+import { createFractalModel } from '../db/fractals.ts';
+import { createFractalService, type FractalImages } from './fractals.ts';
+import { ServiceError } from './errors.ts';
 import { createTriggersService, type TriggerScheduler } from './triggers.ts';
 import type { SupervisorStatus } from './supervisorStatus.ts';
 
@@ -48,6 +52,10 @@ export interface ServiceDependencies {
   requestRunScope?: string;
   /** CPU-load toggles: load workers running (config.cpuLoad.loadWorkers); tests also pass their own task queues and settings. */
   cpuLoad?: Partial<Pick<CpuLoadServiceDependencies, 'controlTaskQueue' | 'loadTaskQueue' | 'loadWorkers' | 'maxTtlMs' | 'workflowSettings'>>;
+  /** Where fractal PNGs are (object storage through the S3 API); without it, image routes answer 503. */
+  fractalImages?: FractalImages;
+  /** Timings given to new fractals (tests pass milliseconds). */
+  fractalTimings?: FractalTimings;
   /** This instance's config cache, when it serves one. */
   configCache?: ConfigCache;
   /** The local SMTP sink's mailbox (http://host:port), when the stack runs one. */
@@ -88,6 +96,11 @@ export function createDefinitionServices(deps: DefinitionServiceDependencies) {
   };
 }
 
+const noFractalImages: FractalImages = {
+  get: () => Promise.reject(new ServiceError(503, 'object_storage_unavailable', 'This server has no object storage for fractal images.')),
+  delete: () => Promise.reject(new ServiceError(503, 'object_storage_unavailable', 'This server has no object storage for fractal images.')),
+};
+
 export function createServices(deps: ServiceDependencies) {
   const links = temporalWebUiLinks(deps.temporalWebUiUrl, deps.namespace);
   const suffix = deps.taskQueueSuffix ?? '';
@@ -98,6 +111,7 @@ export function createServices(deps: ServiceDependencies) {
     cfConverge: CF_CONVERGE_TASK_QUEUE + suffix,
     nodes: NODES_TASK_QUEUE + suffix,
     triggers: TRIGGERS_TASK_QUEUE + suffix,
+    fractalJobs: FRACTAL_JOBS_TASK_QUEUE + suffix,
   };
   const { temporal } = deps;
   const { triggerModel, triggerSchedules, triggerStates, nodes, triggers } = createDefinitionServices(deps);
@@ -108,7 +122,7 @@ export function createServices(deps: ServiceDependencies) {
     readiness: () => checkReadiness({ temporal, namespace: deps.namespace, probes: deps.probes, taskQueues: Object.values(taskQueues), supervisorStatus: deps.supervisorStatus }),
     // Trigger ticks (one per cluster every few seconds) and dry runs would bury everything else:
     // they are on the Triggers pages and in the Web UI's Schedules page.
-    recentExecutions: (limit: number) => listRecentExecutions(temporal, links, { limit, query: "WorkflowType != 'triggerTick' AND WorkflowType != 'triggerPreview'" }),
+    recentExecutions: (limit: number) => listRecentExecutions(temporal, links, { limit, query: "WorkflowType != 'triggerTick' AND WorkflowType != 'triggerPreview' AND WorkflowType != 'fractal'" }),
     healthCheck: createHealthCheckService({ temporal, taskQueue: taskQueues.healthCheck, links }),
     requestRun: createRequestRunService({
       temporal,
@@ -138,6 +152,14 @@ export function createServices(deps: ServiceDependencies) {
       samples: createSampleReader(deps.mysql),
       scheduler: triggerSchedules,
       links,
+    }),
+    fractals: createFractalService({
+      temporal,
+      model: createFractalModel(deps.mysql),
+      images: deps.fractalImages ?? noFractalImages,
+      taskQueue: taskQueues.fractalJobs,
+      links,
+      timings: deps.fractalTimings,
     }),
     configCache: deps.configCache,
     /** The receiver counts request-run calls straight into MySQL. */

@@ -29,6 +29,9 @@ import { createTriggerStateStore } from '../db/triggerStates.ts';
 import { createCpuLoadService, type CpuLoadServiceDependencies } from '../services/cpuLoad.ts';
 import { createTriggerScheduler } from '../services/triggerSchedules.ts';
 import { TRIGGERS_TASK_QUEUE } from '../workflows/triggers.shared.ts';
+import { FRACTAL_JOBS_TASK_QUEUE } from '../workflows/fractals.shared.ts';
+import { createFractalRecordActivities } from '../activities/fractals/records.ts';
+import { createFractalModel } from '../db/fractals.ts';
 
 export interface WorkerDependencies {
   connection: NativeConnection;
@@ -135,6 +138,12 @@ export async function createWorkers(deps: WorkerDependencies): Promise<Worker[]>
       ...common,
       taskQueue: TRIGGERS_TASK_QUEUE + suffix,
       activities: createTriggerActivities(deps, suffix),
+    }),
+    // Fractal and batch workflows with their MySQL bookkeeping (local activities); renders go to the fractal workers.
+    Worker.create({
+      ...common,
+      taskQueue: FRACTAL_JOBS_TASK_QUEUE + suffix,
+      activities: createFractalRecordActivities(createFractalModel(deps.clients.mysql)),
     }),
   ]);
 }

@@ -237,8 +237,10 @@ export const fractalInputSchema = z.strictObject({
   cx: z.optional(coordinate),
   cy: z.optional(coordinate),
   batchId: z.optional(fractalUuidSchema),
+  /** Which parameters of the record these are (a PUT moves it on): an older render's result is not stored. */
+  revision: z.optional(wholeNumber(1)),
   timings: z.optional(fractalTimingsSchema),
-});
+}).check(ordered);
 export type FractalInput = z.input<typeof fractalInputSchema>;
 
 /** What a render made: the PNG is in object storage under fractalObjectKey(uuid). */
@@ -254,8 +256,9 @@ export interface RenderedFractal {
 export const fractalBatchInputSchema = z.strictObject({
   batchId: fractalUuidSchema,
   spec: fractalBatchSpecSchema,
-  /** The first task this run starts (continue-as-new carries it). */
+  /** The first task this run starts, and how many the earlier runs started (continue-as-new carries both). */
   next: z.optional(wholeNumber(0)),
+  started: z.optional(wholeNumber(0)),
   timings: z.optional(fractalTimingsSchema),
   /** Fractals started at once, and per run before continuing as new (history stays short). */
   sliceSize: z.optional(wholeNumber(1, 500)),
@@ -263,6 +266,11 @@ export const fractalBatchInputSchema = z.strictObject({
 });
 export type FractalBatchInput = z.input<typeof fractalBatchInputSchema>;
 export const fractalBatchDefaultsOfRun = { sliceSize: 50, tasksPerRun: 500 } as const;
+
+/** What a fractal workflow returns: the render, and whether its result was stored (not when the record changed or went meanwhile). */
+export interface FractalResult extends RenderedFractal {
+  recorded: boolean;
+}
 
 export interface FractalBatchResult {
   batchId: string;

@@ -10,3 +10,5 @@ export { cleanupNode } from './cleanupNode.ts';
 export { triggerTick } from './triggerTick.ts';
 export { triggerChain } from './triggerChain.ts';
 export { triggerPreview } from './triggerPreview.ts';
+export { fractal } from './fractal.ts';
+export { fractalBatch } from './fractalBatch.ts';

@@ -1,0 +1,106 @@
+// The fractal and fractalBatch workflows with stub activities on the time-skipping test server: a job
+// is recorded, rendered and its result recorded under the job's revision; failed renders are retried
+// until one succeeds; the constant comes from the uuid; the workflow ID must be the uuid's; a batch
+// starts each task once, in slices, continuing as new, and a batch started again makes nothing new.
+import { describe, expect, it } from 'vitest';
+import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowFailedError } from '@temporalio/client';
+import { fractal } from '../../workflows/fractal.ts';
+import { fractalBatch } from '../../workflows/fractalBatch.ts';
+import {
+  batchTask,
+  fractalBatchSpecSchema,
+  fractalWorkflowId,
+  juliaConstantFor,
+  type FractalJob,
+  type RenderedFractal,
+} from '../../workflows/fractals.shared.ts';
+import { expectLogLines, useWorkflowTestEnvironment } from './support/workflowEnv.ts';
+
+const t = useWorkflowTestEnvironment();
+expectLogLines(/render failed on purpose/);
+
+const uuid = '0f8fad5b-d9cb-469f-a165-70867728950e';
+const params = { width: 32, height: 24, iterations: 64, xa: -2, xb: 2, ya: -1.5, yb: 1.5 };
+const fast = { renderHeartbeatTimeoutMs: 1000, renderTimeoutMs: 5000, retryMaxIntervalMs: 50 };
+
+/** Stubs that keep every call: accepted jobs, renders, recorded results, batches. */
+function stubFractalActivities(options: { failRenders?: number } = {}) {
+  const calls = { accepted: [] as [FractalJob, string | undefined][], renders: [] as FractalJob[], rendered: [] as [RenderedFractal, number][], batches: [] as [string, number][] };
+  let failures = options.failRenders ?? 0;
+  const activities = {
+    async recordFractalAccepted(job: FractalJob, batchId: string | undefined) {
+      calls.accepted.push([job, batchId]);
+    },
+    async renderFractal(job: FractalJob): Promise<RenderedFractal> {
+      calls.renders.push(job);
+      if (failures-- > 0) throw ApplicationFailure.retryable('render failed on purpose');
+      return { uuid: job.uuid, checksum: 'c'.repeat(64), size: 100, duration: 0.01, generatedBy: 'stub@test' };
+    },
+    async recordFractalRendered(rendered: RenderedFractal, revision: number) {
+      calls.rendered.push([rendered, revision]);
+      return true;
+    },
+    async recordFractalBatch(batchId: string, tasks: number) {
+      calls.batches.push([batchId, tasks]);
+    },
+  };
+  return { activities, calls };
+}
+
+describe('fractal (stub activities)', () => {
+  it('records the job, renders it with the constant chosen from the uuid, and records the result under its revision', async () => {
+    const { activities, calls } = stubFractalActivities();
+    const result = await t.runWorkflow(fractal, { workflowId: fractalWorkflowId(uuid), args: [{ uuid, ...params, revision: 3, timings: fast }], activities });
+    const constant = juliaConstantFor(uuid, params);
+    expect(calls.accepted).toEqual([[{ uuid, ...params, ...constant }, undefined]]);
+    expect(calls.renders).toEqual([{ uuid, ...params, ...constant }]);
+    expect(calls.rendered).toEqual([[{ uuid, checksum: 'c'.repeat(64), size: 100, duration: 0.01, generatedBy: 'stub@test' }, 3]]);
+    expect(result).toMatchObject({ uuid, recorded: true });
+  });
+
+  it('retries a failing render until it succeeds, and records the result once', async () => {
+    const { activities, calls } = stubFractalActivities({ failRenders: 3 });
+    await t.runWorkflow(fractal, { workflowId: fractalWorkflowId(uuid), args: [{ uuid, ...params, cx: 0.1, cy: 0.2, timings: fast }], activities });
+    expect(calls.renders).toHaveLength(4);
+    expect(calls.renders[0]).toMatchObject({ cx: 0.1, cy: 0.2 });
+    expect(calls.rendered).toHaveLength(1);
+  });
+
+  it('refuses to run under a workflow ID that is not its uuid’s', async () => {
+    const { activities, calls } = stubFractalActivities();
+    const failure = await t.runWorkflow(fractal, { workflowId: 'fractal-elsewhere', args: [{ uuid, ...params }], activities }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    expect(String((failure as WorkflowFailedError).cause?.message)).toContain(`the workflow ID must be ${fractalWorkflowId(uuid)}`);
+    expect(calls.renders).toEqual([]);
+  });
+
+  it('refuses invalid parameters before doing anything', async () => {
+    const { activities, calls } = stubFractalActivities();
+    const failure = await t.runWorkflow(fractal, { workflowId: fractalWorkflowId(uuid), args: [{ uuid, ...params, xb: -3 }], activities }).catch((error: unknown) => error);
+    expect(String((failure as WorkflowFailedError).cause?.message)).toBe('Invalid input: xb: must be greater than xa (-2)');
+    expect(calls.accepted).toEqual([]);
+  });
+});
+
+describe('fractalBatch (stub activities)', () => {
+  it('starts every task once, in slices, continuing as new; a batch started again starts none', async () => {
+    const batchId = '6a1c0f8e-2b7d-4c3a-9e5f-1d2c3b4a5f6e';
+    const spec = fractalBatchSpecSchema.parse({ tasks: 7, width: 16, height: 16, iterations: 32 });
+    const { activities, calls } = stubFractalActivities();
+    const uuids = Array.from({ length: 7 }, (_, i) => batchTask(batchId, spec, i).uuid);
+    for (const id of uuids) t.stubsFor(fractalWorkflowId(id), activities);
+    const batchWorkflowId = `fractal-batch-${batchId}`;
+    const result = await t.runWorkflow(fractalBatch, { workflowId: batchWorkflowId, args: [{ batchId, spec, sliceSize: 3, tasksPerRun: 4, timings: fast }], activities });
+    expect(result).toEqual({ batchId, tasks: 7, started: 7 });
+    expect(calls.batches).toEqual([[batchId, 7]]);
+    // The children were abandoned, not awaited: wait for each to finish.
+    await Promise.all(uuids.map((id) => t.env.client.workflow.getHandle(fractalWorkflowId(id)).result()));
+    expect(calls.accepted.map(([job, batch]) => [job.uuid, batch]).sort()).toEqual(uuids.map((id) => [id, batchId]).sort());
+    expect(calls.renders.map((job) => job.width)).toEqual(Array(7).fill(16));
+
+    const again = await t.runWorkflow(fractalBatch, { workflowId: `${batchWorkflowId}-again`, args: [{ batchId, spec, sliceSize: 5, timings: fast }], activities });
+    expect(again).toEqual({ batchId, tasks: 7, started: 0 });
+    expect(calls.renders).toHaveLength(7);
+  });
+});
