@@ -143,12 +143,29 @@ function findCommand(argv: string[]): { command: string | undefined; rest: strin
 }
 
 function parseCommandArgs(command: Command, args: string[]) {
+  const options = { ...commonOptions, ...commands[command].options };
   try {
-    return parseArgs({ args, options: { ...commonOptions, ...commands[command].options }, allowPositionals: true, strict: true });
+    return parseArgs({ args: joinNegativeValues(args, options), options, allowPositionals: true, strict: true });
   } catch (error) {
-    // parseArgs's messages name the option ("Unknown option '--widht'"); its own hints mention `--`, which we do not use.
-    throw usageError(`${(error as Error).message.split('. To specify')[0]}. See \`faafo ${command} --help\`.`);
+    // parseArgs's first sentence names the option ("Unknown option '--widht'"); its hints about `--` do not apply here.
+    const sentence = (error as Error).message.split(/\.(\s|$)/)[0]!.trim();
+    throw usageError(`${sentence}. See \`faafo ${command} --help\`.`);
   }
+}
+
+/** `--xa -2` as `--xa=-2`: parseArgs takes a value starting with a dash for an option, and the view's bounds are often negative. */
+function joinNegativeValues(args: string[], options: OptionSpec): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const next = args[i + 1];
+    const name = arg.startsWith('--') ? arg.slice(2) : undefined;
+    if (name && options[name]?.type === 'string' && next !== undefined && /^-(\d|\.\d|Infinity|NaN)/.test(next)) {
+      joined.push(`${arg}=${next}`);
+      i++;
+    } else joined.push(arg);
+  }
+  return joined;
 }
 
 type Values = Record<string, string | boolean | undefined>;
