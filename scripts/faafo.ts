@@ -145,7 +145,9 @@ function findCommand(argv: string[]): { command: string | undefined; rest: strin
 function parseCommandArgs(command: Command, args: string[]) {
   const options = { ...commonOptions, ...commands[command].options };
   try {
-    return parseArgs({ args: joinNegativeValues(args, options), options, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({ args: joinNegativeValues(args, options), options, allowPositionals: true, strict: true });
+    // No option is `multiple`, so no value is an array.
+    return { values: values as Values, positionals };
   } catch (error) {
     // parseArgs's first sentence names the option ("Unknown option '--widht'"); its hints about `--` do not apply here.
     const sentence = (error as Error).message.split(/\.(\s|$)/)[0]!.trim();
