@@ -441,7 +441,10 @@ export interface FaafoSettings {
 }
 
 export function faafoSettings(env: Env = process.env): FaafoSettings {
-  const [endpointUrl = ''] = urlList(env, 'FAAFO_ENDPOINT_URL', ['http://127.0.0.1:3000']);
+  const endpointUrl = text(env, 'FAAFO_ENDPOINT_URL', 'http://127.0.0.1:3000');
+  if (!/^https?:\/\/[^/]/.test(endpointUrl) || !URL.canParse(endpointUrl)) {
+    throw new ConfigError(`FAAFO_ENDPOINT_URL=${JSON.stringify(endpointUrl)} is not an http(s) URL: use the API's address, such as http://127.0.0.1:3000.`);
+  }
   return { endpointUrl: endpointUrl.replace(/\/+$/, ''), token: env.FLEET_TOKEN?.trim() || undefined };
 }
 
