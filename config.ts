@@ -432,6 +432,22 @@ function nodeSettings(env: Env, dataDir: string): Pick<Config, 'aws' | 'ssh' | '
   return { aws, ssh: sshSettings(env, dataDir, aws.moto.run), smtp: smtpSettings(env), fractals: fractalSettings(env, aws) };
 }
 
+/** What the `faafo` CLI needs: the API to call and the token to send (it reads nothing else). */
+export interface FaafoSettings {
+  /** FAAFO_ENDPOINT_URL: the API's base URL, without a trailing slash. */
+  endpointUrl: string;
+  /** FLEET_TOKEN: an API token (`npm run -s token -- my-laptop operator`); undefined sends none. */
+  token: string | undefined;
+}
+
+export function faafoSettings(env: Env = process.env): FaafoSettings {
+  const endpointUrl = text(env, 'FAAFO_ENDPOINT_URL', 'http://127.0.0.1:3000');
+  if (!/^https?:\/\/[^/]/.test(endpointUrl) || !URL.canParse(endpointUrl)) {
+    throw new ConfigError(`FAAFO_ENDPOINT_URL=${JSON.stringify(endpointUrl)} is not an http(s) URL: use the API's address, such as http://127.0.0.1:3000.`);
+  }
+  return { endpointUrl: endpointUrl.replace(/\/+$/, ''), token: env.FLEET_TOKEN?.trim() || undefined };
+}
+
 /** The local SMTP sink's mailbox over HTTP, when the stack runs one. */
 export function mailboxUrl(config: Config): string | undefined {
   return config.smtp.sink.run ? `http://${config.smtp.host}:${config.smtp.sink.httpPort}` : undefined;

@@ -156,6 +156,11 @@ export const fractalBatchSpecSchema = z
         const highMin = boundsOf(spec[high] ?? fractalBatchDefaults[high]).min;
         if (!(lowMax < highMin)) ctx.addIssue({ code: 'custom', message: `must be greater than every ${low} (up to ${lowMax})`, path: [high], input: spec[high] });
       }
+      // As for one fractal: both parts of the constant, or neither (then each fractal's is chosen from its uuid).
+      if ((spec.cx === undefined) !== (spec.cy === undefined)) {
+        const missing = spec.cx === undefined ? 'cx' : 'cy';
+        ctx.addIssue({ code: 'custom', message: `must be given with ${missing === 'cx' ? 'cy' : 'cx'} (both parts of the constant, or neither)`, path: [missing], input: undefined });
+      }
     }),
   );
 export type FractalBatchSpec = z.infer<typeof fractalBatchSpecSchema>;
