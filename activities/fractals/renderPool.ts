@@ -68,7 +68,7 @@ export function createRenderPool(options: RenderPoolOptions): RenderPool {
 
   const spawn = (): Slot => {
     const slot: Slot = { thread: new Worker(typescriptThread, { workerData: { entry: entry.href } }), job: undefined };
-    // A busy render thread keeps the process alive; an idle one must not (a closed pool is not needed then).
+    // Threads do not keep the process alive: a process that is done exits without closing its pool.
     slot.thread.unref();
     slot.thread.on('message', (message: ResultMessage) => {
       const job = slot.job;
