@@ -11,6 +11,7 @@ import { StackError, startProcess, waitUntilHealthy, type ManagedProcess } from 
 import { LOCAL_SSH_KEY } from '../activities/nodes/ssh.ts';
 import { createAwsClients } from '../activities/nodes/aws.ts';
 import { ensureTargetGroup } from './localFleet.ts';
+import { createFractalImageStore, createS3Client } from '../activities/fractals/storage.ts';
 
 export const runningAsRoot = process.getuid?.() === 0;
 
@@ -122,15 +123,32 @@ export async function startMoto(config: Config, hostEnv: HostEnv): Promise<Manag
     timeoutMs: 30_000,
     process: server,
   });
-  // moto forgets everything at a restart: the local target group is made again at once, while the
-  // other services start (moto builds its EC2 region lazily, which takes a second or two).
+  // moto forgets everything at a restart: the local target group and the fractals' bucket are made
+  // again at once, while the other services start (moto builds its EC2 region lazily, which takes a
+  // second or two). Fractal workers that outlive a moto restart then find their bucket again.
+  await Promise.all([ensureLocalTargetGroup(config), ensureLocalFractalBucket(config)]);
+  return server;
+}
+
+async function ensureLocalTargetGroup(config: Config): Promise<void> {
   const aws = createAwsClients(config.aws);
   try {
     await ensureTargetGroup(aws, config.aws.region);
   } finally {
     aws.destroy();
   }
-  return server;
+}
+
+/** The fractals' bucket, when they are stored in this moto (not in a store of their own). */
+async function ensureLocalFractalBucket(config: Config): Promise<void> {
+  const { storage } = config.fractals;
+  if (!storage.createBucket || storage.endpoint !== `http://${config.aws.moto.host}:${config.aws.moto.port}`) return;
+  const s3 = createS3Client(storage);
+  try {
+    await createFractalImageStore({ s3, bucket: storage.bucket }).ensureBucket();
+  } finally {
+    s3.destroy();
+  }
 }
 
 

@@ -231,6 +231,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         entries.set(`load-worker-${i}`, 'workers/loadWorker.ts');
         appProcesses.push(launch(`load-worker-${i}`));
       }
+      // Fractal workers (renders on the `fractals` task queue): likewise; fractals wait queued until they poll.
+      for (let i = 1; i <= config.fractals.workers; i++) {
+        entries.set(`fractal-worker-${i}`, 'workers/fractalWorker.ts');
+        appProcesses.push(launch(`fractal-worker-${i}`));
+      }
       writeLock(config, [...services, ...appProcesses]);
     }
     const restartAppProcess = (name: string) => {
@@ -246,7 +251,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       const index = services.findIndex((p) => p.name === name);
       const start = serviceStarters.get(name);
       if (index < 0 || !start) throw new StackError(`No process named ${name}.`);
-      // moto re-creates its target group as it starts; MariaDB, etcd and Temporal keep their data dirs.
+      // moto re-creates its target group and the fractals' bucket as it starts; MariaDB, etcd and Temporal keep their data dirs.
       const fresh = await start();
       services[index] = fresh;
       writeLock(config, [...services, ...appProcesses]);

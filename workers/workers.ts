@@ -175,6 +175,9 @@ export function createLoadWorker(deps: LoadWorkerDependencies): Promise<Worker> 
   });
 }
 
+// The fractal worker (its own module, so its process stays lean).
+export { createFractalWorker, defaultFractalWorkerIdentity, type FractalWorkerDependencies } from './fractals.ts';
+
 /** Runs all workers until one fails or `shutdown` is called on them. */
 export async function runWorkers(workers: Worker[]): Promise<void> {
   try {
