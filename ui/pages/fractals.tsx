@@ -93,12 +93,12 @@ export function fractalBody(form: Form): Record<string, unknown> {
   return Object.fromEntries(fractalFields.map((field) => [field.name, numberField(form, field.name, field.optional)]).filter(([, value]) => value !== undefined));
 }
 
-/** A batch's form as fractalBatchSpecSchema's input: a range left empty takes the CLI's default. */
+/** A batch's form as fractalBatchSpecSchema's input: a range left empty takes the CLI's default, a bound left empty the default's bound. */
 export function batchBody(form: Form): Record<string, unknown> {
   const body: Record<string, unknown> = { tasks: numberField(form, 'tasks') };
   for (const name of batchRanges) {
     const [min, max] = [numberField(form, `${name}.min`, true), numberField(form, `${name}.max`, true)];
-    if (min !== undefined || max !== undefined) body[name] = { min: min ?? '', max: max ?? '' };
+    if (min !== undefined || max !== undefined) body[name] = { min: min ?? fractalBatchDefaults[name].min, max: max ?? fractalBatchDefaults[name].max };
   }
   for (const name of ['cx', 'cy']) {
     const value = numberField(form, name, true);
@@ -374,6 +374,15 @@ export function fractalPages(deps: FractalPagesDependencies) {
   // The fractal's workflow in the Web UI's list (its latest run, without asking Temporal for the run ID).
   const workflowUrl = (uuid: string) => `${deps.links.list()}?query=${encodeURIComponent(`WorkflowId="${fractalWorkflowId(uuid)}"`)}`;
   const uuidOf = (c: Context) => parseInput(fractalUuidSchema, c.req.param('uuid'), 'uuid');
+  /** The unfinished batches and those named (a finished one too; one that is not a batch is left out), newest first. */
+  const withBatches = async (unfinished: BatchProgress[], named: string[]) => {
+    const others = await Promise.all(
+      named
+        .filter((id) => !unfinished.some((batch) => batch.batch_id === id) && z.safeParse(fractalUuidSchema, id).success)
+        .map((id) => service.batch(id).catch((error: unknown) => (error instanceof ServiceError && error.status === 404 ? undefined : Promise.reject(error)))),
+    );
+    return [...unfinished, ...others.filter((batch) => batch !== undefined)].sort((a, b) => b.created_at.localeCompare(a.created_at));
+  };
   /** A refused form: the page again with what was typed and the problem beside its field. */
   const refused = (c: Context, error: unknown, props: { one?: FormState; batch?: FormState }) => {
     if (!(error instanceof ServiceError)) throw error;
@@ -383,20 +392,25 @@ export function fractalPages(deps: FractalPagesDependencies) {
   return new Hono()
     .get('/fractals', access('viewer'), async (c) => {
       const deleted = c.req.query('deleted');
+      const started = c.req.query('batch');
       const gallery = await service.gallery(pageOf(c));
-      const notice = deleted ? <>Deleted fractal <code>{deleted}</code>.</> : undefined;
+      // The batch just started shows its bar even when it finished before this page loaded.
+      gallery.batches = await withBatches(gallery.batches, started ? [started] : []);
+      const notice = deleted ? (
+        <>
+          Deleted fractal <code>{deleted}</code>.
+        </>
+      ) : started && gallery.batches.some((batch) => batch.batch_id === started) ? (
+        <>
+          Started batch <code>{started}</code>.
+        </>
+      ) : undefined;
       return c.html(page('Fractals', <GalleryPage gallery={gallery} notice={notice} />));
     })
     .get('/ui/partials/fractal-batches', access('viewer'), async (c) => {
-      const { batches } = await service.gallery(1);
       // Batches the page showed that have finished since: shown done once, then polling stops.
       const shown = c.req.queries('batch') ?? [];
-      const finished = await Promise.all(
-        shown
-          .filter((id) => !batches.some((batch) => batch.batch_id === id))
-          .map((id) => service.batch(parseInput(fractalUuidSchema, id, 'batch')).catch((error: unknown) => (error instanceof ServiceError && error.status === 404 ? undefined : Promise.reject(error)))),
-      );
-      const all = [...batches, ...finished.filter((batch) => batch !== undefined)].sort((a, b) => b.created_at.localeCompare(a.created_at));
+      const all = await withBatches((await service.gallery(1)).batches, shown);
       // The gallery reloads itself when fractals landed since the last answer.
       const done = all.filter((batch) => shown.includes(batch.batch_id)).reduce((sum, batch) => sum + batch.done, 0);
       if (String(done) !== (c.req.query('done') ?? '0') || all.length !== shown.length) c.header('HX-Trigger', 'fractals-landed');
@@ -415,8 +429,8 @@ export function fractalPages(deps: FractalPagesDependencies) {
     .post('/ui/fractal-batches', access('operator'), async (c) => {
       const form = await readForm(c);
       try {
-        await service.createBatch(parseInput(fractalBatchSpecSchema, batchBody(form)));
-        return c.redirect('/fractals', 303);
+        const started = await service.createBatch(parseInput(fractalBatchSpecSchema, batchBody(form)));
+        return c.redirect(`/fractals?batch=${started.batch_id}`, 303);
       } catch (error) {
         return refused(c, error, { batch: { values: form, error: error as ServiceError } });
       }
