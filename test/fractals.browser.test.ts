@@ -73,7 +73,7 @@ describe('fractals pages in headless Chromium', () => {
     await screenshot(page, 'fractal-page');
   }, 60_000);
 
-  it('refuses a view without width with 400, the field marked and the form as typed', async () => {
+  it('refuses a view with no width (xa ≥ xb) with 400, the field marked and the form as typed', async () => {
     await page.goto(`${baseUrl}/fractals/new`);
     await fill({ 'fractal-width': 64, 'fractal-xa': 2 });
     const [response] = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/ui/fractals') && r.request().method() === 'POST'), page.click('#fractal-form button[type=submit]')]);

@@ -155,7 +155,7 @@ export function NewFractalPage({ one = { values: initialValues(fractalFields) },
         </div>
         <div>
           <h2>A batch</h2>
-          <p class="muted">As `faafo create --tasks N`: each fractal's parameters are drawn between min and max (the original CLI's ranges unless changed).</p>
+          <p class="muted">As <code>faafo create --tasks N</code>: each fractal's parameters are drawn between min and max (the original CLI's ranges unless changed).</p>
           <form id="fractal-batch-form" class="stacked" method="post" action="/ui/fractal-batches">
             <CsrfField />
             <NumberInputs prefix="batch" fields={batchFields} values={batch.values} invalidField={fieldOf(batch.error)} />
