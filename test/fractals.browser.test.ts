@@ -48,7 +48,7 @@ describe('fractals pages in headless Chromium', () => {
   };
   let uuid: string;
 
-  it('makes one fractal through the form: its page shows it rendering, then its image, parameters, checksum and worker', async () => {
+  it('makes one fractal through the form: its page, polling until rendered, shows its image, parameters, checksum and worker', async () => {
     await page.goto(`${baseUrl}/fractals/new`);
     expect(await page.locator('nav a.active').textContent()).toBe('Fractals');
     // The form opens on the defaults.

@@ -1,11 +1,12 @@
 // The fractals pages' logic without a browser: the create form's fields against the domain's schemas
 // (defaults that parse, numbers coerced only when they are numbers, empty optional fields left out),
-// and the batch bars polling while a batch renders and not after.
+// and the batch bars and a fractal's panel polling while it renders and not after.
 import { describe, expect, it } from 'vitest';
 import { safeParse } from 'zod/mini';
 import type { BatchProgress } from '../../db/fractals.ts';
 import { parseInput } from '../../services/errors.ts';
-import { batchBody, batchFields, FractalBatches, fractalBody, fractalFields } from '../../ui/pages/fractals.tsx';
+import { batchBody, batchFields, FractalBatches, fractalBody, fractalFields, FractalPanel } from '../../ui/pages/fractals.tsx';
+import type { FractalView } from '../../services/fractals.ts';
 import { fractalBatchDefaults, fractalBatchSpecSchema, fractalCreateSchema } from '../../workflows/fractals.shared.ts';
 
 const initial = (fields: { name: string; initial?: number }[]) => Object.fromEntries(fields.map((f) => [f.name, f.initial === undefined ? '' : String(f.initial)]));
@@ -63,5 +64,29 @@ describe('<FractalBatches>', () => {
     const html = String(<FractalBatches batches={[batch(id, 6)]} />);
     expect(html).not.toContain('hx-get');
     expect(html).toContain('done: 6/6');
+  });
+});
+
+describe('<FractalPanel>', () => {
+  const uuid = '0f8fad5b-d9cb-469f-a165-70867728950e';
+  const queued: FractalView = {
+    uuid, checksum: null, url: null, duration: null, size: null, width: 64, height: 48, iterations: 64, xa: -1.5, xb: 1.5, ya: -1, yb: 1, cx: -0.8, cy: 0.156,
+    generated_by: null, status: 'queued', batch_id: null, created_at: '2026-11-30T10:00:00.000Z', workflow_id: `fractal-${uuid}`,
+  };
+
+  it('shows a queued fractal as rendering, without an image, and polls its partial', () => {
+    const html = String(<FractalPanel fractal={queued} workflowUrl="http://ui/x" />);
+    expect(html).toContain(`hx-get="/ui/partials/fractals/${uuid}"`);
+    expect(html).toContain('Rendering…');
+    expect(html).not.toContain('<img');
+  });
+
+  it('shows a rendered one with its image, checksum and worker, and polls no more', () => {
+    const html = String(<FractalPanel fractal={{ ...queued, status: 'done', checksum: 'ab'.repeat(32), size: 1234, duration: 0.25, generated_by: '7@host', url: `/fractal/${uuid}` }} workflowUrl="http://ui/x" />);
+    expect(html).not.toContain('hx-get');
+    expect(html).toContain(`<img src="/fractal/${uuid}"`);
+    expect(html).toContain(`<code class="checksum">${'ab'.repeat(32)}</code>`);
+    expect(html).toContain('<dd>250 ms</dd>');
+    expect(html).toContain('<dd>7@host</dd>');
   });
 });

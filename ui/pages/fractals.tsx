@@ -442,8 +442,19 @@ export function fractalPages(deps: FractalPagesDependencies) {
       }),
     )
     .get('/ui/partials/fractals/:uuid', access('viewer'), async (c) => {
-      const fractal = await service.read(uuidOf(c));
-      return c.html(<FractalPanel fractal={fractal} workflowUrl={workflowUrl(fractal.uuid)} />);
+      const uuid = uuidOf(c);
+      try {
+        const fractal = await service.read(uuid);
+        return c.html(<FractalPanel fractal={fractal} workflowUrl={workflowUrl(fractal.uuid)} />);
+      } catch (error) {
+        if (!(error instanceof ServiceError && error.status === 404)) throw error;
+        // Deleted while the page polled: say so and stop (htmx would keep polling past a 404).
+        return c.html(
+          <div id="fractal" data-status="deleted">
+            <p class="notice">Fractal {uuid} has been deleted.</p>
+          </div>,
+        );
+      }
     })
     .post('/ui/fractals/:uuid/delete', access('operator'), async (c) => {
       const uuid = uuidOf(c);
