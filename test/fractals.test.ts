@@ -120,6 +120,26 @@ describe('POST /v1/fractal, then GET the record and /fractal/<uuid>', () => {
     expect((await requestJson(viewer, 'GET', '/v1/fractal')).status).toBe(200);
   });
 
+  it('renders an image the store lost (moto restarted) again from its record, with the same checksum', async () => {
+    const uuid = randomUUID();
+    await post({ uuid, ...small });
+    const record = await rendered(uuid);
+    await store.delete(uuid);
+    const lost = await requestJson<{ error: { code: string } }>(stack.app, 'GET', `/fractal/${uuid}`);
+    expect(lost.status).toBe(503);
+    expect(lost.body.error.code).toBe('image_rerendering');
+    const png = await vi.waitFor(
+      async () => {
+        const response = await stack.app.request(`/fractal/${uuid}`);
+        expect(response.status).toBe(200);
+        return Buffer.from(await response.arrayBuffer());
+      },
+      { timeout: 20_000, interval: 200 },
+    );
+    expect(sha256(png)).toBe(record.checksum);
+    expect((await read(uuid)).body).toMatchObject({ status: 'done', checksum: record.checksum });
+  });
+
   it('answers 404 for a record or image that does not exist, and for an image not rendered yet', async () => {
     const missing = randomUUID();
     expect((await read(missing)).status).toBe(404);

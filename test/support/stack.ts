@@ -164,9 +164,9 @@ export interface WorkerProcess {
   exited: Promise<number | string | null>;
 }
 
-/** Runs workers/main.ts as its own process against the test stack, so a test can SIGKILL it. */
-export function startWorkerProcess(overrides: Record<string, string>): WorkerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'workers/main.ts')], {
+/** Runs a worker process (workers/main.ts, or another entry) against the test stack, so a test can SIGKILL it. */
+export function startWorkerProcess(overrides: Record<string, string>, entry = 'workers/main.ts'): WorkerProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, entry)], {
     cwd: projectRoot,
     env: hostEnv({ ...inject('stackEnv'), ...overrides }),
     stdio: ['ignore', 'pipe', 'pipe'],
