@@ -153,7 +153,7 @@ const uiGets: Record<string, string> = {
 
 /** GET routes that are not the UI's: the JSON API, the config cache, static files, probes, moved pages. */
 const notUi = (path: string) =>
-  /^\/(api|config|static)\//.test(path) || ['/healthz', '/readyz', '/metrics', '/receiver'].includes(path) || movedPages.some(([from]) => from === path);
+  /^\/(api|config|static|v1)\//.test(path) || ['/healthz', '/readyz', '/metrics', '/receiver', '/fractal/:uuid'].includes(path) || movedPages.some(([from]) => from === path);
 
 /** The policy's directives: name → sources. */
 function directives(policy: string | null): Map<string, string[]> {
