@@ -4,7 +4,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { createFractalImageStore, createS3Client } from '../activities/fractals/storage.ts';
+import { fractalImageStoreFor } from '../activities/fractals/storage.ts';
 import { fractalWorkflowId, type FractalPage, type FractalRecord } from '../workflows/fractals.shared.ts';
 import { requestJson, useStack } from './support/fixture.ts';
 import { startWorkerProcess, type WorkerProcess } from './support/stack.ts';
@@ -59,7 +59,7 @@ describe('a fractal worker killed mid-render', () => {
     const page = await requestJson<FractalPage>(stack.app, 'GET', '/v1/fractal?page=1');
     expect(page.body.objects.filter((r) => r.uuid === uuid)).toHaveLength(1);
     const { config } = stack.env;
-    const store = createFractalImageStore({ s3: createS3Client(config.fractals.storage), bucket: config.fractals.storage.bucket });
+    const store = fractalImageStoreFor(config.fractals.storage);
     expect((await store.head(uuid))?.checksum).toBe(record.checksum);
     const history = await handle.fetchHistory();
     const scheduled = history.events!.filter((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'renderFractal');

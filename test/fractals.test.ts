@@ -6,7 +6,7 @@ import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import { createRenderPool, type RenderPool } from '../activities/fractals/renderPool.ts';
-import { createFractalImageStore, createS3Client } from '../activities/fractals/storage.ts';
+import { fractalImageStoreFor, type FractalImageStore } from '../activities/fractals/storage.ts';
 import { codecDataConverter, connectWorker } from '../temporal/connection.ts';
 import { FRACTALS_TASK_QUEUE, type FractalPage, type FractalRecord } from '../workflows/fractals.shared.ts';
 import { createFractalWorker } from '../workers/fractals.ts';
@@ -19,13 +19,13 @@ const small = { width: 48, height: 32, iterations: 64, xa: -1.5, xb: 1.5, ya: -1
 
 let pool: RenderPool;
 let renderWorker: { worker: Worker; done: Promise<void> };
-let store: ReturnType<typeof createFractalImageStore>;
+let store: FractalImageStore;
 let connection: NativeConnection;
 beforeAll(async () => {
   const { config } = stack.env;
   connection = await connectWorker(config);
   pool = createRenderPool({ threads: 1 });
-  store = createFractalImageStore({ s3: createS3Client(config.fractals.storage), bucket: config.fractals.storage.bucket });
+  store = fractalImageStoreFor(config.fractals.storage);
   const worker = await createFractalWorker({
     connection,
     namespace: config.temporal.namespace,

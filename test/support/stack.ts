@@ -1,5 +1,5 @@
 // Helpers for tests that run against the shared test stack.
-import { createFractalImageStore, createS3Client } from '../../activities/fractals/storage.ts';
+import { fractalImageStoreFor } from '../../activities/fractals/storage.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -45,7 +45,7 @@ export function createTestApp(env: TestEnvironment, overrides: Partial<AppDepend
     notifyAllowedDomains: env.config.smtp.allowedDomains,
     counterAllowedHosts: env.config.counters.allowedHosts,
     mailboxUrl: mailboxUrl(env.config),
-    fractalImages: createFractalImageStore({ s3: createS3Client(env.config.fractals.storage), bucket: env.config.fractals.storage.bucket }),
+    fractalImages: fractalImageStoreFor(env.config.fractals.storage),
     ...overrides,
   });
 }
