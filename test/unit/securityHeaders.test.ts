@@ -166,9 +166,9 @@ const uiGets: Record<string, string> = {
   '/audit': '/audit',
 };
 
-/** GET routes that are not the UI's: the JSON API (and the fractals' API and PNGs), the config cache, static files, probes, moved pages. */
+/** GET routes that are not the UI's: the JSON API, the config cache, static files, probes, moved pages. */
 const notUi = (path: string) =>
-  /^\/(api|config|static|v1)\//.test(path) || path === '/v1/fractal' || path === '/fractal/:uuid' || ['/healthz', '/readyz', '/metrics', '/receiver'].includes(path) || movedPages.some(([from]) => from === path);
+  /^\/(api|config|static|v1)\//.test(path) || ['/healthz', '/readyz', '/metrics', '/receiver', '/fractal/:uuid'].includes(path) || movedPages.some(([from]) => from === path);
 
 /** The policy's directives: name → sources. */
 function directives(policy: string | null): Map<string, string[]> {
