@@ -2,6 +2,7 @@
 // in object storage. Written by the fractal workflow's bookkeeping activities (an accepted job, its
 // rendered result) and by the API (a changed job, a deleted one); read by the API, the UI and the CLI.
 import type mysql from 'mysql2/promise';
+import { inTransaction } from './transaction.ts';
 import { fractalImagePath, type FractalJob, type FractalPage, type FractalRecord, type RenderedFractal } from '../workflows/fractals.shared.ts';
 
 type Row = mysql.RowDataPacket;
@@ -43,6 +44,8 @@ export interface BatchProgress {
   tasks: number;
   /** Fractals of the batch recorded so far (a batch starts its fractals in slices). */
   accepted: number;
+  /** Fractals of the batch deleted since. */
+  removed: number;
   done: number;
   created_at: string;
 }
@@ -110,9 +113,15 @@ export function createFractalModel(pool: mysql.Pool) {
       return rows[0] ? Number(rows[0].revision) : undefined;
     },
 
+    /** Removes the record; a batch's fractal counts as removed from its batch, which can then still finish. */
     async delete(uuid: string): Promise<boolean> {
-      const [result] = await pool.query<mysql.ResultSetHeader>('DELETE FROM fractals WHERE uuid = ?', [uuid]);
-      return result.affectedRows === 1;
+      return inTransaction(pool, async (connection) => {
+        const [rows] = await connection.query<Row[]>('SELECT batch_id FROM fractals WHERE uuid = ? FOR UPDATE', [uuid]);
+        if (!rows[0]) return false;
+        await connection.query('DELETE FROM fractals WHERE uuid = ?', [uuid]);
+        if (rows[0].batch_id) await connection.query('UPDATE fractal_batches SET removed = removed + 1 WHERE id = ?', [rows[0].batch_id]);
+        return true;
+      });
     },
 
     async recordBatch(batchId: string, tasks: number): Promise<void> {
@@ -121,8 +130,8 @@ export function createFractalModel(pool: mysql.Pool) {
 
     async batchProgress(batchId: string): Promise<BatchProgress | undefined> {
       const [rows] = await pool.query<Row[]>(
-        `SELECT b.id, b.tasks, b.created_at, COUNT(f.uuid) AS accepted, COALESCE(SUM(f.status = 'done'), 0) AS done
-         FROM fractal_batches b LEFT JOIN fractals f ON f.batch_id = b.id WHERE b.id = ? GROUP BY b.id, b.tasks, b.created_at`,
+        `SELECT b.id, b.tasks, b.removed, b.created_at, COUNT(f.uuid) AS accepted, COALESCE(SUM(f.status = 'done'), 0) AS done
+         FROM fractal_batches b LEFT JOIN fractals f ON f.batch_id = b.id WHERE b.id = ? GROUP BY b.id, b.tasks, b.removed, b.created_at`,
         [batchId],
       );
       return rows[0] ? batchFrom(rows[0]) : undefined;
@@ -131,10 +140,10 @@ export function createFractalModel(pool: mysql.Pool) {
     /** Batches of the last day not finished yet (newest first): the gallery's progress bars. */
     async unfinishedBatches(limit = 5): Promise<BatchProgress[]> {
       const [rows] = await pool.query<Row[]>(
-        `SELECT b.id, b.tasks, b.created_at, COUNT(f.uuid) AS accepted, COALESCE(SUM(f.status = 'done'), 0) AS done
+        `SELECT b.id, b.tasks, b.removed, b.created_at, COUNT(f.uuid) AS accepted, COALESCE(SUM(f.status = 'done'), 0) AS done
          FROM fractal_batches b LEFT JOIN fractals f ON f.batch_id = b.id
          WHERE b.created_at > NOW(3) - INTERVAL 1 DAY
-         GROUP BY b.id, b.tasks, b.created_at HAVING done < b.tasks ORDER BY b.created_at DESC LIMIT ?`,
+         GROUP BY b.id, b.tasks, b.removed, b.created_at HAVING done + b.removed < b.tasks ORDER BY b.created_at DESC LIMIT ?`,
         [limit],
       );
       return rows.map(batchFrom);
@@ -151,7 +160,7 @@ export function createFractalModel(pool: mysql.Pool) {
 }
 
 function batchFrom(row: Row): BatchProgress {
-  return { batch_id: row.id as string, tasks: Number(row.tasks), accepted: Number(row.accepted), done: Number(row.done), created_at: iso(row.created_at as Date) };
+  return { batch_id: row.id as string, tasks: Number(row.tasks), removed: Number(row.removed), accepted: Number(row.accepted), done: Number(row.done), created_at: iso(row.created_at as Date) };
 }
 
 export type FractalModel = ReturnType<typeof createFractalModel>;

@@ -46,7 +46,7 @@ describe('HTTP API (app.request against real Temporal and services)', () => {
     const idle = `-no-worker${suffix}`;
     expect(body.dependencies.find((d) => d.name === 'worker')).toMatchObject({
       ok: false,
-      detail: `no worker polls health-checks${idle}, request-runs${idle}, cpu-load-control${idle}, cf-converge${idle}, nodes${idle}, triggers${idle}`,
+      detail: `no worker polls health-checks${idle}, request-runs${idle}, cpu-load-control${idle}, cf-converge${idle}, nodes${idle}, triggers${idle}, fractal-jobs${idle}`,
     });
   });
 

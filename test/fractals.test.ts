@@ -227,6 +227,10 @@ describe('POST /v1/fractal-batches', () => {
       expect(record.width).toBeLessThanOrEqual(30);
       expect(record.height).toBe(20);
     }
+    // A batch's fractal deleted is counted as removed, so the batch still reads as finished.
+    expect((await stack.app.request(`/v1/fractal/${ours[0]!.uuid}`, { method: 'DELETE' })).status).toBe(204);
+    const after = await requestJson<{ tasks: number; done: number; removed: number }>(stack.app, 'GET', `/v1/fractal-batches/${started.body.batch_id}`);
+    expect(after.body).toMatchObject({ tasks: 6, done: 5, removed: 1 });
   });
 
   it('refuses more than 10,000 tasks, and an unknown batch is a 404', async () => {

@@ -34,5 +34,7 @@ CREATE TABLE IF NOT EXISTS fractals (
 CREATE TABLE IF NOT EXISTS fractal_batches (
   id CHAR(36) NOT NULL PRIMARY KEY,
   tasks INT NOT NULL,
+  -- Its fractals deleted since: the batch is finished once done + removed reaches tasks.
+  removed INT NOT NULL DEFAULT 0,
   created_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)
 ) ENGINE = InnoDB;

@@ -50,7 +50,7 @@ describe('the batch form', () => {
 });
 
 describe('<FractalBatches>', () => {
-  const batch = (id: string, done: number): BatchProgress => ({ batch_id: id, tasks: 6, accepted: 6, done, created_at: '2026-11-30T10:00:00.000Z' });
+  const batch = (id: string, done: number): BatchProgress => ({ batch_id: id, tasks: 6, removed: 0, accepted: 6, done, created_at: '2026-11-30T10:00:00.000Z' });
   const id = '0f8fad5b-d9cb-469f-a165-70867728950e';
 
   it('polls, naming the batches shown and what they had done, while one is unfinished', () => {

@@ -174,7 +174,7 @@ const BATCH_POLL = '1s';
 
 /** The batches' progress bars, polling while one is unfinished; `shown` are the ones the page showed, so a batch that finished shows done once. */
 export function FractalBatches({ batches }: { batches: BatchProgress[] }) {
-  const live = batches.some((batch) => batch.done < batch.tasks);
+  const live = batches.some((batch) => batch.done + batch.removed < batch.tasks);
   const query = new URLSearchParams(batches.map((batch) => ['batch', batch.batch_id]));
   query.set('done', String(batches.reduce((sum, batch) => sum + batch.done, 0)));
   return (
@@ -184,8 +184,9 @@ export function FractalBatches({ batches }: { batches: BatchProgress[] }) {
           <span class="muted">
             Batch <code>{batch.batch_id.slice(0, 8)}</code> · started <Time iso={batch.created_at} />
           </span>
-          <ProgressBar name="fractal-batch" total={batch.tasks} done={batch.done} tone={batch.done >= batch.tasks ? 'counted' : undefined} title={`${batch.accepted} of ${batch.tasks} accepted`}>
-            {batch.done >= batch.tasks ? `done: ${batch.done}/${batch.tasks}` : `${batch.done}/${batch.tasks} rendered, ${batch.accepted} accepted`}
+          <ProgressBar name="fractal-batch" total={batch.tasks - batch.removed} done={batch.done} tone={batch.done + batch.removed >= batch.tasks ? 'counted' : undefined} title={`${batch.accepted} of ${batch.tasks} accepted`}>
+            {batch.done + batch.removed >= batch.tasks ? `done: ${batch.done}/${batch.tasks - batch.removed}` : `${batch.done}/${batch.tasks - batch.removed} rendered, ${batch.accepted} accepted`}
+            {batch.removed > 0 ? ` (${batch.removed} deleted)` : ''}
           </ProgressBar>
         </div>
       ))}
