@@ -54,7 +54,7 @@ export function breaches(value: number, comparison: Comparison, threshold: numbe
   }
 }
 
-export const counterKinds = ['ssh', 'http', 'cf-process'] as const;
+export const counterKinds = ['ssh', 'http', 'cf-process', 'queue-backlog'] as const;
 export type CounterKind = (typeof counterKinds)[number];
 
 export const MAX_COUNTER_SCRIPT_BYTES = MAX_SCRIPT_BYTES;
@@ -97,8 +97,25 @@ export const cfProcessCounterSchema = z.strictObject({
   metric: z.enum(cfProcessMetrics),
 });
 
+export const queueBacklogMetrics = ['count', 'age-seconds'] as const;
+/**
+ * A Temporal task queue's activity backlog (DescribeTaskQueue with stats): the approximate number of
+ * tasks waiting (`count`) or how long the oldest has waited (`age-seconds`). One value per tick,
+ * recorded under the pseudo-node `queue:<taskQueue>`; the name is as the product's workers use it
+ * (the stack's FLEET_TASK_QUEUE_SUFFIX is appended when sampling).
+ */
+export const queueBacklogCounterSchema = z.strictObject({
+  kind: z.literal('queue-backlog'),
+  ...counterCommon,
+  taskQueue: z._default(z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/, 'must be a task queue name such as fractals')), 'fractals'),
+  metric: z._default(z.enum(queueBacklogMetrics), 'count'),
+});
+
+/** Counter kinds that read one value for the whole cluster (a pseudo-node), not one per node. */
+export const clusterWideCounterKinds: readonly CounterKind[] = ['cf-process', 'queue-backlog'];
+
 /** A counter as PUT /api/counters/<name> takes it. */
-export const counterSchema = z.discriminatedUnion('kind', [sshCounterSchema, httpCounterSchema, cfProcessCounterSchema]);
+export const counterSchema = z.discriminatedUnion('kind', [sshCounterSchema, httpCounterSchema, cfProcessCounterSchema, queueBacklogCounterSchema]);
 export type CounterBody = z.output<typeof counterSchema>;
 export type Counter = { name: string } & CounterBody;
 
