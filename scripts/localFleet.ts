@@ -282,10 +282,11 @@ export const fractalBacklogCounter: CounterBody = {
 
 /**
  * The seed's scaling policy on the backlog instead of Ceilometer's cpu_util: more than 4 renders
- * waiting for 20 s → one more worker node (up to max 3); fewer than 1 for 60 s → one fewer (never
- * below min 1); 60 s cooldown after each chain. Seeded disabled: an operator turns it on.
+ * waiting for 20 s → one more worker node, and another each minute it stays so (up to max 3); fewer
+ * than 1 for 60 s → one fewer (never below min 1); 60 s cooldown after each episode. Seeded
+ * disabled: an operator turns it on.
  */
-export function fractalTriggers(options: { cluster?: string; counter?: string; notify: string; intervalMs?: number; outHeldForMs?: number; inHeldForMs?: number; cooldownMs?: number; enabled?: boolean; timings?: ExampleTriggerOptions['timings'] }): Record<string, TriggerBody> {
+export function fractalTriggers(options: { cluster?: string; counter?: string; notify: string; intervalMs?: number; outHeldForMs?: number; inHeldForMs?: number; repeatAfterMs?: number; cooldownMs?: number; enabled?: boolean; timings?: ExampleTriggerOptions['timings'] }): Record<string, TriggerBody> {
   const cluster = options.cluster ?? FRACTAL_CLUSTER;
   const timings = options.timings ?? { pollMs: 1000 };
   const common = {
@@ -304,6 +305,8 @@ export function fractalTriggers(options: { cluster?: string; counter?: string; n
       comparison: '>',
       threshold: 4,
       heldForMs: options.outHeldForMs ?? 20_000,
+      // One more worker per minute while the backlog stays high (the template's alarm repeating), up to max.
+      repeatAfterMs: options.repeatAfterMs ?? 60_000,
       chain: [{ kind: 'deploy-node', label: 'Deploy a fractal worker', target: 'none', onFailure: 'stop', timings }],
     },
     [`${cluster}-scale-in`]: {

@@ -233,6 +233,12 @@ const triggerFields = {
   clearThreshold: z.optional(z.nullable(finiteNumber)),
   /** Hysteresis: a breach is held this long after the condition was last true (Prometheus `keep_firing_for`). */
   keepFiringForMs: z._default(durationMs(0, 7 * 24 * 3600_000), 0),
+  /**
+   * 0: one firing per episode. Otherwise a trigger still firing (its condition holds) fires again this
+   * long after its last firing, once that chain has ended: a step of scaling per period, as
+   * Ceilometer's repeat_actions or an Auto Scaling alarm that stays in ALARM.
+   */
+  repeatAfterMs: z.optional(durationMs(0, 7 * 24 * 3600_000)),
   /** No new firing for this long after a firing clears (and its chain ended). */
   cooldownMs: z._default(durationMs(0, 7 * 24 * 3600_000), 300_000),
   enabled: z._default(z.boolean(), true),

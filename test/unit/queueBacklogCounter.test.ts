@@ -83,7 +83,7 @@ describe('the fractal workers’ seed', () => {
     expect(counterSchema.parse(fractalBacklogCounter)).toEqual(fractalBacklogCounter);
     const triggers = fractalTriggers({ notify: 'ops@fleet.local' });
     expect(Object.keys(triggers)).toEqual(['fractal-workers-scale-out', 'fractal-workers-scale-in']);
-    expect(triggers['fractal-workers-scale-out']).toMatchObject({ enabled: false, comparison: '>', threshold: 4, heldForMs: 20_000, cooldownMs: 60_000, chain: [{ kind: 'deploy-node' }] });
+    expect(triggers['fractal-workers-scale-out']).toMatchObject({ enabled: false, comparison: '>', threshold: 4, heldForMs: 20_000, repeatAfterMs: 60_000, cooldownMs: 60_000, chain: [{ kind: 'deploy-node' }] });
     expect(triggers['fractal-workers-scale-in']).toMatchObject({ enabled: false, comparison: '<', threshold: 1, heldForMs: 60_000, cooldownMs: 60_000, chain: [{ kind: 'remove-node', target: 'lastnode' }] });
   });
 
