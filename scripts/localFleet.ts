@@ -211,8 +211,11 @@ export function fractalWorkerEnv(config: Config, suffix = config.taskQueueSuffix
   return env;
 }
 
-/** Where a node's fractal worker keeps its pid file and log (locally every node is this machine). */
-const FRACTAL_NODE_DIR = '/tmp/fleet-nodes/$FLEET_NODE';
+/**
+ * Where a node's fractal worker keeps its pid file and log: under the stack's data dir, since locally
+ * every node is this machine and two stacks (a test's, npm start's) both have a `fractal-workers02`.
+ */
+export const fractalNodeDir = (config: Config, node = '$FLEET_NODE') => `${shellQuote(`${config.dataDir}/fractal-nodes`)}/${node}`;
 
 /**
  * The deploy script: starts one fractal worker (one render thread) on the node, detached in a session
@@ -221,7 +224,7 @@ const FRACTAL_NODE_DIR = '/tmp/fleet-nodes/$FLEET_NODE';
  */
 export function fractalWorkerDeployScript(config: Config, suffix?: string): string {
   const env = Object.entries(fractalWorkerEnv(config, suffix)).map(([name, value]) => `${name}=${shellQuote(value)}`).join(' \\\n  ');
-  return `dir=${FRACTAL_NODE_DIR}
+  return `dir=${fractalNodeDir(config)}
 mkdir -p "$dir"
 if [ -f "$dir/fractal-worker.pid" ] && kill -0 "$(cat "$dir/fractal-worker.pid")" 2>/dev/null; then
   echo "a fractal worker already runs on $FLEET_NODE (pid $(cat "$dir/fractal-worker.pid"))"; exit 0
@@ -244,8 +247,8 @@ echo "fractal worker started on $FLEET_NODE (pid $(cat "$dir/fractal-worker.pid"
  * node's instance is terminated anyway and no other node has its pid file; locally every node is
  * this machine, so the first remaining node to run this stops it.
  */
-export const FRACTAL_WORKER_UPDATE_SCRIPT = `if [ "$FLEET_CHANGE" = remove ]; then
-  pidfile=/tmp/fleet-nodes/$FLEET_CHANGED_NODE/fractal-worker.pid
+export const fractalWorkerUpdateScript = (config: Config) => `if [ "$FLEET_CHANGE" = remove ]; then
+  pidfile=${fractalNodeDir(config, '$FLEET_CHANGED_NODE')}/fractal-worker.pid
   if [ -f "$pidfile" ]; then
     kill -TERM "$(cat "$pidfile")" 2>/dev/null && echo "stopped the fractal worker of $FLEET_CHANGED_NODE"
     rm -f "$pidfile"
@@ -265,7 +268,7 @@ export async function seedFractalCluster(pool: mysql.Pool, config: Config, setti
       ssh_profile: 'local',
       notify_email: 'ops@fleet.local',
       deploy_script: fractalWorkerDeployScript(config, settings.suffix),
-      cluster_update_script: FRACTAL_WORKER_UPDATE_SCRIPT,
+      cluster_update_script: fractalWorkerUpdateScript(config),
     },
   ]);
 }

@@ -117,7 +117,7 @@ describe('the fractal workers’ cluster', () => {
     // Backlog 12 > 4 held 4 s → deploy-node: the node's deploy script starts a worker process.
     await vi.waitFor(async () => expect((await nodesOf()).length).toBeGreaterThanOrEqual(2), { timeout: 60_000, interval: 1000 });
     const added = (await nodesOf()).at(-1)!;
-    const pidFile = `/tmp/fleet-nodes/${added.name}/fractal-worker.pid`;
+    const pidFile = `${stack.env.config.dataDir}/fractal-nodes/${added.name}/fractal-worker.pid`;
     const pid = Number(readFileSync(pidFile, 'utf8'));
     expect(() => process.kill(pid, 0)).not.toThrow();
     // That worker (the only one polling this stack's queue) renders them all.
