@@ -22,7 +22,7 @@ const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 
 
 export async function cfConvergeBenchmark(): Promise<Record<string, unknown>> {
   console.log('Starting a private stack (Temporal, worker, CF simulator, …)…');
-  const { config, stop } = await startPrivateStack('cf', { API_INSTANCES: '1', CPU_LOAD_WORKERS: '0' }, { workers: 1 });
+  const { config, stop } = await startPrivateStack('cf', { API_INSTANCES: '1', CPU_LOAD_WORKERS: '0', FRACTAL_WORKERS: '0' }, { workers: 1 });
   const temporal = await connectClient(config);
   const sim = config.cf.apiUrl;
   const simRequests = async (since: number) => (await (await fetch(`${sim}/__sim/requests?since=${since}`)).json()) as { requests: RequestLogEntry[]; last: number };

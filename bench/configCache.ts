@@ -143,7 +143,7 @@ const megabytes = (bytes: number) => round(bytes / 1024 / 1024);
 
 export async function configCacheBenchmark(): Promise<Record<string, unknown>> {
   console.log('Starting a private stack (Temporal, MariaDB, memcached, etcd)…');
-  const { config, stop } = await startPrivateStack('config-cache', { CPU_LOAD_WORKERS: '0' }, false);
+  const { config, stop } = await startPrivateStack('config-cache', { CPU_LOAD_WORKERS: '0', FRACTAL_WORKERS: '0' }, false);
   try {
     const eight = await startInstances(config, 8);
     let get: Awaited<ReturnType<typeof throughput>>;

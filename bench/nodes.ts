@@ -46,7 +46,7 @@ async function activityTimes(temporal: Client, workflowId: string, into: Activit
 
 export async function nodesBenchmark(): Promise<Record<string, unknown>> {
   console.log('Starting a private stack (Temporal, worker, moto, sshd, SMTP sink, …)…');
-  const { config, stop } = await startPrivateStack('nodes', { API_INSTANCES: '1', CPU_LOAD_WORKERS: '0' }, { workers: 1 });
+  const { config, stop } = await startPrivateStack('nodes', { API_INSTANCES: '1', CPU_LOAD_WORKERS: '0', FRACTAL_WORKERS: '0' }, { workers: 1 });
   const temporal = await connectClient(config);
   const pool = createMysqlPool(config, { connectionLimit: 2 });
   const model = createFleetModel(pool);

@@ -13,7 +13,7 @@ import { createDependencyProbes } from '../db/health.ts';
 import { connectClient } from '../temporal/connection.ts';
 import { createPayloadCodec } from '../temporal/codec.ts';
 import { createApp, type App } from './app.ts';
-import { createFractalImageStore, createS3Client } from '../activities/fractals/storage.ts';
+import { fractalImageStoreFor } from '../activities/fractals/storage.ts';
 import { ConfigCache } from '../services/configCache.ts';
 import { createSupervisorStatusReader, supervisorStatusPath } from '../services/supervisorStatus.ts';
 import { decideRestart, defaultBackoff, givingUpMessage, restartLine } from '../scripts/restartPolicy.ts';
@@ -60,7 +60,7 @@ async function serveInstance(config: Config, instance: string): Promise<void> {
     mailboxUrl: mailboxUrl(config),
     payloadCodec: createPayloadCodec(config),
     supervisorStatus: createSupervisorStatusReader(supervisorStatusPath(config.dataDir)),
-    fractalImages: createFractalImageStore({ s3: createS3Client(config.fractals.storage), bucket: config.fractals.storage.bucket }),
+    fractalImages: fractalImageStoreFor(config.fractals.storage),
   });
   const server = serve({ fetch: app.fetch, hostname: config.api.host, port: config.api.port }, (info) =>
     console.log(`API instance ${instance} listening on http://${config.api.host}:${info.port} (pid ${process.pid})`),

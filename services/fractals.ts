@@ -117,8 +117,16 @@ async function imageOf(deps: FractalServiceDependencies, uuid: string): Promise<
   if (!record) throw new ServiceError(404, 'not_found', 'Fracal not found', { uuid });
   if (record.status !== 'done') throw new ServiceError(404, 'not_rendered', `Fractal ${uuid} is not rendered yet.`, { uuid });
   const png = await deps.images.get(uuid);
-  if (!png) throw new ServiceError(404, 'image_missing', `Fractal ${uuid}'s image is not in object storage.`, { uuid });
-  return png;
+  if (png) return png;
+  // The store lost it (moto keeps objects in memory only): the render is deterministic, so the
+  // same image is made again from the record, under the same revision.
+  const { revision, batch_id: batchId, width, height, iterations, xa, xb, ya, yb, cx, cy } = record;
+  try {
+    await startFractal(deps, { uuid, width, height, iterations, xa, xb, ya, yb, cx, cy, revision, ...(batchId ? { batchId } : {}) });
+  } catch (error) {
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+  }
+  throw new ServiceError(503, 'image_rerendering', `Fractal ${uuid}'s image was not in object storage: it is being rendered again, try again in a moment.`, { uuid });
 }
 
 export interface BatchStarted {

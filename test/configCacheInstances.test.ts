@@ -32,6 +32,7 @@ describe('config cache across API processes (server/main.ts, 3 instances)', () =
         CONFIG_CACHE_INSTANCE_BASE_PORT: String(basePort),
         CONFIG_CACHE_KEY_PREFIX: prefix,
         CPU_LOAD_WORKERS: '0',
+        FRACTAL_WORKERS: '0',
       }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -6,7 +6,7 @@ import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import { createRenderPool, type RenderPool } from '../activities/fractals/renderPool.ts';
-import { createFractalImageStore, createS3Client } from '../activities/fractals/storage.ts';
+import { fractalImageStoreFor, type FractalImageStore } from '../activities/fractals/storage.ts';
 import { codecDataConverter, connectWorker } from '../temporal/connection.ts';
 import { FRACTALS_TASK_QUEUE, type FractalPage, type FractalRecord } from '../workflows/fractals.shared.ts';
 import { createFractalWorker } from '../workers/fractals.ts';
@@ -19,13 +19,13 @@ const small = { width: 48, height: 32, iterations: 64, xa: -1.5, xb: 1.5, ya: -1
 
 let pool: RenderPool;
 let renderWorker: { worker: Worker; done: Promise<void> };
-let store: ReturnType<typeof createFractalImageStore>;
+let store: FractalImageStore;
 let connection: NativeConnection;
 beforeAll(async () => {
   const { config } = stack.env;
   connection = await connectWorker(config);
   pool = createRenderPool({ threads: 1 });
-  store = createFractalImageStore({ s3: createS3Client(config.fractals.storage), bucket: config.fractals.storage.bucket });
+  store = fractalImageStoreFor(config.fractals.storage);
   const worker = await createFractalWorker({
     connection,
     namespace: config.temporal.namespace,
@@ -118,6 +118,26 @@ describe('POST /v1/fractal, then GET the record and /fractal/<uuid>', () => {
     const viewer = asToken(stack.anonymousApp, stack.tokens.viewer);
     expect((await requestJson(viewer, 'POST', '/v1/fractal', small)).status).toBe(403);
     expect((await requestJson(viewer, 'GET', '/v1/fractal')).status).toBe(200);
+  });
+
+  it('renders an image the store lost (moto restarted) again from its record, with the same checksum', async () => {
+    const uuid = randomUUID();
+    await post({ uuid, ...small });
+    const record = await rendered(uuid);
+    await store.delete(uuid);
+    const lost = await requestJson<{ error: { code: string } }>(stack.app, 'GET', `/fractal/${uuid}`);
+    expect(lost.status).toBe(503);
+    expect(lost.body.error.code).toBe('image_rerendering');
+    const png = await vi.waitFor(
+      async () => {
+        const response = await stack.app.request(`/fractal/${uuid}`);
+        expect(response.status).toBe(200);
+        return Buffer.from(await response.arrayBuffer());
+      },
+      { timeout: 20_000, interval: 200 },
+    );
+    expect(sha256(png)).toBe(record.checksum);
+    expect((await read(uuid)).body).toMatchObject({ status: 'done', checksum: record.checksum });
   });
 
   it('answers 404 for a record or image that does not exist, and for an image not rendered yet', async () => {

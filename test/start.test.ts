@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { hostEnv, loadConfig, projectRoot } from '../config.ts';
 import { findFreePort, isPortFree } from '../scripts/processes.ts';
 import { locateTemporalCli } from '../scripts/temporalCli.ts';
@@ -118,6 +118,42 @@ describe('npm start (scripts/start.ts)', () => {
     const result = spawnSync(cli, ['workflow', 'result', ...address, ...codec, '--workflow-id', 'readme-example', '-o', 'json'], { encoding: 'utf8' });
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/"healthy":\s*true/);
+
+    // Fractals, as the README shows them: the faafo CLI and `temporal workflow start`, rendered by the
+    // stack's own fractal worker processes into moto's S3.
+    const faafo = (...args: string[]) =>
+      spawnSync(process.execPath, [join(projectRoot, 'scripts/faafo.mjs'), ...args], {
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: hostEnv({ FAAFO_ENDPOINT_URL: api, FLEET_TOKEN: token }),
+      });
+    const created = faafo('create', '--tasks', '1', '--width', '64', '--height', '48', '--iterations', '50');
+    expect(created.status, created.stderr).toBe(0);
+    const fractalUuid = created.stdout.trim();
+    const viaCli = spawnSync(cli, ['workflow', 'start', ...address, '--type', 'fractal', '--task-queue', 'fractal-jobs', '--workflow-id', 'fractal-1b4e28ba-2fa1-4d2b-883f-0016d3cca427', '--input', '{"uuid":"1b4e28ba-2fa1-4d2b-883f-0016d3cca427","width":64,"height":64,"iterations":100,"xa":-1.5,"xb":1.5,"ya":-1.5,"yb":1.5}'], { encoding: 'utf8' });
+    expect(viaCli.status, viaCli.stderr).toBe(0);
+    const batchViaCli = spawnSync(cli, ['workflow', 'start', ...address, '--type', 'fractalBatch', '--task-queue', 'fractal-jobs', '--workflow-id', 'fractal-batch-5f3c6a8e-1d2b-4c3a-9e5f-7a6b5c4d3e2f', '--input', '{"batchId":"5f3c6a8e-1d2b-4c3a-9e5f-7a6b5c4d3e2f","spec":{"tasks":3,"width":32,"height":32,"iterations":32}}'], { encoding: 'utf8' });
+    expect(batchViaCli.status, batchViaCli.stderr).toBe(0);
+    const pngFile = join(dataDir, 'fractal.png');
+    await vi.waitFor(() => {
+      const got = faafo('get', fractalUuid, '--output', pngFile);
+      expect(got.status, got.stderr).toBe(0);
+    }, { timeout: 60_000, interval: 500 });
+    expect(readFileSync(pngFile).subarray(1, 4).toString()).toBe('PNG');
+    const shown = faafo('show', '1b4e28ba-2fa1-4d2b-883f-0016d3cca427', '--json');
+    expect(shown.status, shown.stderr).toBe(0);
+    await vi.waitFor(async () => {
+      const progress = (await (await fetch(`${api}/v1/fractal-batches/5f3c6a8e-1d2b-4c3a-9e5f-7a6b5c4d3e2f`, { headers: { authorization: `Bearer ${token}` } })).json()) as { done: number };
+      expect(progress.done).toBe(3);
+      const single = JSON.parse(faafo('show', '1b4e28ba-2fa1-4d2b-883f-0016d3cca427', '--json').stdout) as { status: string; generated_by: string };
+      expect(single.status).toBe('done');
+      expect(single.generated_by).toMatch(/^fractal-\d+@/);
+    }, { timeout: 60_000, interval: 500 });
+    const listed = faafo('list');
+    expect(listed.status, listed.stderr).toBe(0);
+    expect(listed.stdout).toContain(fractalUuid);
+    expect(faafo('delete', fractalUuid).status).toBe(0);
+    expect(faafo('show', fractalUuid).status).toBe(1);
 
     // The Temporal Web UI shows the decoded result to an operator signed in to the app, once its codec
     // settings send credentials (the dev server has no flag for that; docs/security.md).

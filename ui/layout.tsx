@@ -29,6 +29,7 @@ export const navigation: NavItem[] = [
   { href: '/config-cache', label: 'Config Cache' },
   { href: '/nodes', label: 'Nodes' },
   { href: '/triggers', label: 'Triggers' },
+  { href: '/fractals', label: 'Fractals' },
 ];
 
 /** Pages only an admin may use; the audit log is for every role. */

@@ -11,6 +11,7 @@ import { accessPages } from './pages/access.tsx';
 import { cfConvergePages } from './pages/cfConverge.tsx';
 import { configCachePages } from './pages/configCache.tsx';
 import { cpuLoadPages } from './pages/cpuLoad.tsx';
+import { fractalPages } from './pages/fractals.tsx';
 import { homePages } from './pages/home.tsx';
 import { nodesPages } from './pages/nodes/index.tsx';
 import { requestRunPages } from './pages/requestRun.tsx';
@@ -71,6 +72,7 @@ export function createUi(services: Services, options: UiOptions) {
   ui.route('/', cfConvergePages({ service: services.cfConverge, temporalWebUiUrl }));
   ui.route('/', nodesPages({ service: services.nodes, temporalWebUiUrl, deployTimings: options.deployTimings }));
   ui.route('/', triggerPages({ triggers: services.triggers, triggerRuns: services.triggerRuns, nodes: services.nodes, temporalWebUiUrl }));
+  ui.route('/', fractalPages({ service: services.fractals, links: services.links, temporalWebUiUrl }));
   if (services.configCache) ui.route('/', configCachePages({ cache: services.configCache, temporalWebUiUrl }));
   ui.route('/', redirectsOfMovedPages());
   return ui;

@@ -173,17 +173,9 @@ function boundsOf(range: Range): { min: number; max: number } {
 export const fractalStatuses = ['queued', 'done'] as const;
 export type FractalStatus = (typeof fractalStatuses)[number];
 
-/** The record as the API answers it: the original's fields, plus `status`, the constant and when it was asked for. */
-export interface FractalRecord {
+/** Everything a render needs: the image is a pure function of it. */
+export interface FractalJob {
   uuid: string;
-  /** SHA-256 of the PNG (hex); null until rendered. */
-  checksum: string | null;
-  /** Where the PNG is served (`/fractal/<uuid>`); null until rendered. */
-  url: string | null;
-  /** Seconds the render took on its worker. */
-  duration: number | null;
-  /** Bytes of the PNG. */
-  size: number | null;
   width: number;
   height: number;
   iterations: number;
@@ -193,6 +185,18 @@ export interface FractalRecord {
   yb: number;
   cx: number;
   cy: number;
+}
+
+/** The record as the API answers it: the original's fields, plus `status`, the constant and when it was asked for. */
+export interface FractalRecord extends FractalJob {
+  /** SHA-256 of the PNG (hex); null until rendered. */
+  checksum: string | null;
+  /** Where the PNG is served (`/fractal/<uuid>`); null until rendered. */
+  url: string | null;
+  /** Seconds the render took on its worker. */
+  duration: number | null;
+  /** Bytes of the PNG. */
+  size: number | null;
   /** The worker that rendered it (`pid@host`, its Temporal identity). */
   generated_by: string | null;
   status: FractalStatus;
@@ -220,20 +224,6 @@ export const fractalTimingsSchema = z.strictObject({
 });
 export type FractalTimings = z.infer<typeof fractalTimingsSchema>;
 export const fractalTimingDefaults = { renderHeartbeatTimeoutMs: 15_000, renderTimeoutMs: 10 * 60_000, retryMaxIntervalMs: 30_000 } as const;
-
-/** Everything a render needs: the image is a pure function of it. */
-export interface FractalJob {
-  uuid: string;
-  width: number;
-  height: number;
-  iterations: number;
-  xa: number;
-  xb: number;
-  ya: number;
-  yb: number;
-  cx: number;
-  cy: number;
-}
 
 /** The fractal workflow's input: the job (cx, cy chosen from the uuid when absent), its batch and timings. */
 export const fractalInputSchema = z.strictObject({

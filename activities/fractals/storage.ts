@@ -140,3 +140,8 @@ export function createFractalImageStore({ s3, bucket }: { s3: S3Client; bucket: 
     },
   };
 }
+
+/** The store the configuration names: its endpoint, keys and bucket (the API's, the workers', the tests'). */
+export function fractalImageStoreFor(storage: Config['fractals']['storage']): FractalImageStore {
+  return createFractalImageStore({ s3: createS3Client(storage), bucket: storage.bucket });
+}

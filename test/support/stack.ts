@@ -1,5 +1,5 @@
 // Helpers for tests that run against the shared test stack.
-import { createFractalImageStore, createS3Client } from '../../activities/fractals/storage.ts';
+import { fractalImageStoreFor } from '../../activities/fractals/storage.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -45,7 +45,7 @@ export function createTestApp(env: TestEnvironment, overrides: Partial<AppDepend
     notifyAllowedDomains: env.config.smtp.allowedDomains,
     counterAllowedHosts: env.config.counters.allowedHosts,
     mailboxUrl: mailboxUrl(env.config),
-    fractalImages: createFractalImageStore({ s3: createS3Client(env.config.fractals.storage), bucket: env.config.fractals.storage.bucket }),
+    fractalImages: fractalImageStoreFor(env.config.fractals.storage),
     ...overrides,
   });
 }
@@ -164,9 +164,9 @@ export interface WorkerProcess {
   exited: Promise<number | string | null>;
 }
 
-/** Runs workers/main.ts as its own process against the test stack, so a test can SIGKILL it. */
-export function startWorkerProcess(overrides: Record<string, string>): WorkerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'workers/main.ts')], {
+/** Runs a worker process (workers/main.ts, or another entry) against the test stack, so a test can SIGKILL it. */
+export function startWorkerProcess(overrides: Record<string, string>, entry = 'workers/main.ts'): WorkerProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, entry)], {
     cwd: projectRoot,
     env: hostEnv({ ...inject('stackEnv'), ...overrides }),
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -25,6 +25,12 @@ const CONVERGENCE = 'cf-converge-default-scale-org-scale-space';
 const RUNBOOK = deployNodeWorkflowId('web', 'dep-1');
 const SCRIPT_RUN = scriptRunWorkflowId('web', 'run-1');
 const STARTED = '2026-01-01T00:00:00.000Z';
+const FRACTAL = '0f8fad5b-d9cb-469f-a165-70867728950e';
+const BATCH = '3f2b8c1e-0000-4000-8000-000000000001';
+const fractalRow = {
+  uuid: FRACTAL, checksum: 'ab'.repeat(32), url: `/fractal/${FRACTAL}`, duration: 0.5, size: 1234, width: 64, height: 48, iterations: 64,
+  xa: -1.5, xb: 1.5, ya: -1, yb: 1, cx: -0.8, cy: 0.156, generated_by: '1@host', status: 'done', batch_id: BATCH, created_at: new Date(STARTED), revision: 1,
+};
 
 /** A record as its MySQL row: snake_case columns, lists as JSON. */
 const columns = (record: object) =>
@@ -39,6 +45,10 @@ const requestRunRow = {
 
 function rows(sql: string): unknown {
   if (sql.includes('FROM request_recorder')) return [requestRunRow];
+  if (sql.includes('FROM fractal_batches')) return [{ id: BATCH, tasks: 6, accepted: 6, done: 2, created_at: new Date(STARTED) }];
+  if (sql.includes('COUNT(*) AS total FROM fractals')) return [{ total: 1 }];
+  if (sql.includes('FROM fractals GROUP BY status')) return [{ status: 'done', n: 1 }];
+  if (sql.includes('FROM fractals')) return [fractalRow];
   if (sql.includes('FROM clusters')) return [{ ...columns(cluster), node_count: 1, active_count: 1 }];
   if (sql.includes('FROM nodes')) return [{ ...columns(nodeRecord({ state: 'active' })), created_at: STARTED }];
   if (sql.includes('FROM ec2_profiles')) return [columns(ec2Profile)];
@@ -144,6 +154,11 @@ const uiGets: Record<string, string> = {
   '/counters': '/counters',
   '/counters/new': '/counters/new',
   '/counters/:name': '/counters/cpu-busy',
+  '/fractals': '/fractals',
+  '/ui/partials/fractal-batches': `/ui/partials/fractal-batches?batch=${BATCH}&done=1`,
+  '/fractals/new': '/fractals/new',
+  '/fractals/:uuid': `/fractals/${FRACTAL}`,
+  '/ui/partials/fractals/:uuid': `/ui/partials/fractals/${FRACTAL}`,
   '/login': '/login',
   '/account/password': '/account/password',
   '/admin/users': '/admin/users',
@@ -153,7 +168,7 @@ const uiGets: Record<string, string> = {
 
 /** GET routes that are not the UI's: the JSON API, the config cache, static files, probes, moved pages. */
 const notUi = (path: string) =>
-  /^\/(api|config|static)\//.test(path) || ['/healthz', '/readyz', '/metrics', '/receiver'].includes(path) || movedPages.some(([from]) => from === path);
+  /^\/(api|config|static|v1)\//.test(path) || ['/healthz', '/readyz', '/metrics', '/receiver', '/fractal/:uuid'].includes(path) || movedPages.some(([from]) => from === path);
 
 /** The policy's directives: name → sources. */
 function directives(policy: string | null): Map<string, string[]> {

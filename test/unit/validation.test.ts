@@ -14,6 +14,7 @@ import { deployNodeInputSchema } from '../../workflows/nodes.shared.ts';
 import { requestRunInputSchema } from '../../workflows/requestRun.shared.ts';
 import { triggerChainInputSchema } from '../../workflows/triggers.shared.ts';
 import { workflowInput } from '../../workflows/validation.shared.ts';
+import { fractalBatchInputSchema, fractalInputSchema } from '../../workflows/fractals.shared.ts';
 import { profileTables } from './support/profileTables.ts';
 import { RECEIVER, stubApp } from './support/stubApp.ts';
 
@@ -329,6 +330,8 @@ describe('workflow inputs', () => {
     cfConverge: convergeInputSchema,
     deployNode: deployNodeInputSchema,
     triggerChain: triggerChainInputSchema,
+    fractal: fractalInputSchema,
+    fractalBatch: fractalBatchInputSchema,
   };
   const starts = [...readme.matchAll(/temporal workflow (?:start|signal-with-start) ([^\n]*)/g)].map(([, line]) => ({
     type: /--type (\w+)/.exec(line!)![1]!,
