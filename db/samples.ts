@@ -12,6 +12,7 @@ export const MEMCACHED_PREFIXES: Record<CounterKind, string> = {
   ssh: 'ssh_sshcounter.',
   http: 'http_httpcounter.',
   'cf-process': 'cf_cfcounter.',
+  'queue-backlog': 'temporal_queuebacklog.',
 };
 export const MEMCACHED_TTL_SECONDS = 86_400;
 const MAX_KEY_BYTES = 250;

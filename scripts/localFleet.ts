@@ -6,6 +6,7 @@ import { CreateTargetGroupCommand, DescribeTargetGroupsCommand } from '@aws-sdk/
 import { DescribeVpcsCommand } from '@aws-sdk/client-ec2';
 import type mysql from 'mysql2/promise';
 import type { Config } from '../config.ts';
+import { projectRoot } from '../configValues.ts';
 import { createMysqlPool } from '../db/clients.ts';
 import { createDefinitionServices } from '../services/index.ts';
 import type { NodesService } from '../services/nodes.ts';
@@ -177,6 +178,150 @@ async function exists(read: () => Promise<unknown>): Promise<boolean> {
   }
 }
 
+// The fractal workers' cluster (the seed's AutoScalingGroup of workers: min 1, max 3, ±1 per firing).
+
+export const FRACTAL_CLUSTER = 'fractal-workers';
+export const FRACTAL_BACKLOG_COUNTER = 'fractals-backlog';
+
+/** POSIX-shell single quoting. */
+const shellQuote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * The settings a node's fractal worker needs, as the script writes them: where Temporal and the
+ * object store are, and references to secrets the node reads itself (the codec key file's path; S3
+ * keys only when they are moto's literal "testing", otherwise the node's own AWS credentials chain).
+ */
+export function fractalWorkerEnv(config: Config, suffix = config.taskQueueSuffix): Record<string, string> {
+  const { storage } = config.fractals;
+  const env: Record<string, string> = {
+    TEMPORAL_ADDRESS: config.temporal.address,
+    TEMPORAL_NAMESPACE: config.temporal.namespace,
+    FRACTAL_WORKER_THREADS: '1',
+    FRACTAL_S3_ENDPOINT: storage.endpoint ?? 'aws',
+    FRACTAL_S3_BUCKET: storage.bucket,
+    FRACTAL_S3_REGION: storage.region,
+    FRACTAL_S3_PATH_STYLE: String(storage.forcePathStyle),
+    FRACTAL_S3_CREATE_BUCKET: 'false',
+  };
+  if (config.payloadCodec.keys.length === 0) env.PAYLOAD_CODEC_KEY_FILE = config.payloadCodec.keyFile;
+  if (storage.credentials?.accessKeyId === 'testing' && storage.credentials.secretAccessKey === 'testing') {
+    Object.assign(env, { FRACTAL_S3_ACCESS_KEY_ID: 'testing', FRACTAL_S3_SECRET_ACCESS_KEY: 'testing' });
+  }
+  if (suffix) env.FLEET_TASK_QUEUE_SUFFIX = suffix;
+  return env;
+}
+
+/**
+ * Where a node's fractal worker keeps its pid file and log: under the stack's data dir, since locally
+ * every node is this machine and two stacks (a test's, npm start's) both have a `fractal-workers02`.
+ */
+export const fractalNodeDir = (config: Config, node = '$FLEET_NODE') => `${shellQuote(`${config.dataDir}/fractal-nodes`)}/${node}`;
+
+/**
+ * The deploy script: starts one fractal worker (one render thread) on the node, detached in a session
+ * of its own (the script's run ends, the worker stays), logging to the node's directory with a pid
+ * file; a worker already running there is left alone. It fails when the worker dies at once.
+ */
+export function fractalWorkerDeployScript(config: Config, suffix?: string): string {
+  const env = Object.entries(fractalWorkerEnv(config, suffix)).map(([name, value]) => `${name}=${shellQuote(value)}`).join(' \\\n  ');
+  return `dir=${fractalNodeDir(config)}
+mkdir -p "$dir"
+if [ -f "$dir/fractal-worker.pid" ] && kill -0 "$(cat "$dir/fractal-worker.pid")" 2>/dev/null; then
+  echo "a fractal worker already runs on $FLEET_NODE (pid $(cat "$dir/fractal-worker.pid"))"; exit 0
+fi
+cd ${shellQuote(projectRoot)}
+env ${env} \\
+  setsid nohup ${shellQuote(process.execPath)} --import tsx ${shellQuote(`${projectRoot}/workers/fractalWorker.ts`)} >"$dir/fractal-worker.log" 2>&1 </dev/null &
+echo $! > "$dir/fractal-worker.pid"
+sleep 3
+if ! kill -0 "$(cat "$dir/fractal-worker.pid")" 2>/dev/null; then
+  echo "the fractal worker on $FLEET_NODE exited:" >&2; tail -n 20 "$dir/fractal-worker.log" >&2; exit 1
+fi
+echo "fractal worker started on $FLEET_NODE (pid $(cat "$dir/fractal-worker.pid"))"
+`;
+}
+
+/**
+ * The cluster update script: when a node leaves, its fractal worker is stopped (SIGTERM: it finishes
+ * no new task; a render in progress is cancelled and retried by another worker). On a real fleet the
+ * node's instance is terminated anyway and no other node has its pid file; locally every node is
+ * this machine, so the first remaining node to run this stops it.
+ */
+export const fractalWorkerUpdateScript = (config: Config) => `if [ "$FLEET_CHANGE" = remove ]; then
+  pidfile=${fractalNodeDir(config, '$FLEET_CHANGED_NODE')}/fractal-worker.pid
+  if [ -f "$pidfile" ]; then
+    kill -TERM "$(cat "$pidfile")" 2>/dev/null && echo "stopped the fractal worker of $FLEET_CHANGED_NODE"
+    rm -f "$pidfile"
+  fi
+fi
+echo "$FLEET_NODE sees $FLEET_CHANGED_NODE $FLEET_CHANGE"
+`;
+
+/** The fractal workers' cluster (min 1: the stack's own workers, its registered first node; max 3), once. */
+export async function seedFractalCluster(pool: mysql.Pool, config: Config, settings: { cluster?: string; suffix?: string } = {}): Promise<void> {
+  await pool.query('INSERT IGNORE INTO clusters SET ?', [
+    {
+      name: settings.cluster ?? FRACTAL_CLUSTER,
+      min_nodes: 1,
+      max_nodes: 3,
+      ec2_profile: 'local',
+      ssh_profile: 'local',
+      notify_email: 'ops@fleet.local',
+      deploy_script: fractalWorkerDeployScript(config, settings.suffix),
+      cluster_update_script: fractalWorkerUpdateScript(config),
+    },
+  ]);
+}
+
+/** The backlog of the `fractals` queue: renders waiting for a worker. */
+export const fractalBacklogCounter: CounterBody = {
+  kind: 'queue-backlog',
+  comparison: '>',
+  threshold: 4,
+  description: 'Render tasks waiting on the fractals task queue; the fractal triggers compare it themselves.',
+  taskQueue: 'fractals',
+  metric: 'count',
+};
+
+/**
+ * The seed's scaling policy on the backlog instead of Ceilometer's cpu_util: more than 4 renders
+ * waiting for 20 s → one more worker node, and another each minute it stays so (up to max 3); fewer
+ * than 1 for 60 s → one fewer (never below min 1); 60 s cooldown after each episode. Seeded
+ * disabled: an operator turns it on.
+ */
+export function fractalTriggers(options: { cluster?: string; counter?: string; notify: string; intervalMs?: number; outHeldForMs?: number; inHeldForMs?: number; repeatAfterMs?: number; cooldownMs?: number; enabled?: boolean; timings?: ExampleTriggerOptions['timings'] }): Record<string, TriggerBody> {
+  const cluster = options.cluster ?? FRACTAL_CLUSTER;
+  const timings = options.timings ?? { pollMs: 1000 };
+  const common = {
+    cluster,
+    counters: [options.counter ?? FRACTAL_BACKLOG_COUNTER],
+    combine: 'max' as const,
+    intervalMs: options.intervalMs ?? 10_000,
+    keepFiringForMs: 0,
+    cooldownMs: options.cooldownMs ?? 60_000,
+    enabled: options.enabled ?? false,
+    circuitBreaker: { maxFirings: 10, windowMs: 3600_000 },
+  };
+  return {
+    [`${cluster}-scale-out`]: {
+      ...common,
+      comparison: '>',
+      threshold: 4,
+      heldForMs: options.outHeldForMs ?? 20_000,
+      // One more worker per minute while the backlog stays high (the template's alarm repeating), up to max.
+      repeatAfterMs: options.repeatAfterMs ?? 60_000,
+      chain: [{ kind: 'deploy-node', label: 'Deploy a fractal worker', target: 'none', onFailure: 'stop', timings }],
+    },
+    [`${cluster}-scale-in`]: {
+      ...common,
+      comparison: '<',
+      threshold: 1,
+      heldForMs: options.inHeldForMs ?? 60_000,
+      chain: [{ kind: 'remove-node', label: 'Remove the newest fractal worker', target: 'lastnode', onFailure: 'stop', timings }],
+    },
+  };
+}
+
 /**
  * Seeds the closed loop through the services the API uses (their checks, the schedule sync): the
  * counter and each trigger only when absent, so an operator's edits survive restarts (a deleted one
@@ -184,8 +329,20 @@ async function exists(read: () => Promise<unknown>): Promise<boolean> {
  * cluster has none, so there is something to sample. Returns what it created.
  */
 export async function seedExampleTriggers(deps: SeedExampleTriggersDependencies): Promise<string[]> {
-  const cluster = deps.options?.cluster ?? EXAMPLE_CLUSTER;
-  const counter = deps.options?.counter ?? EXAMPLE_COUNTER;
+  return seedLoop(deps, {
+    cluster: deps.options?.cluster ?? EXAMPLE_CLUSTER,
+    counter: deps.options?.counter ?? EXAMPLE_COUNTER,
+    counterBody: exampleCounter,
+    triggers: (notify) => exampleTriggers({ ...deps.options, notify }),
+  });
+}
+
+/** A cluster's counter and triggers, each only when absent, and one registered node when it has none. */
+async function seedLoop(
+  deps: Omit<SeedExampleTriggersDependencies, 'options'>,
+  loop: { cluster: string; counter: string; counterBody: CounterBody; triggers: (notify: string) => Record<string, TriggerBody> },
+): Promise<string[]> {
+  const { cluster, counter } = loop;
   const created: string[] = [];
   const detail = await deps.nodes.clusterDetail(cluster);
   if (detail.nodes.length === 0) {
@@ -193,16 +350,30 @@ export async function seedExampleTriggers(deps: SeedExampleTriggersDependencies)
     created.push(`node ${registered.name}`);
   }
   if (!(await exists(() => deps.triggers.getCounter(counter)))) {
-    await deps.triggers.putCounter(counter, exampleCounter);
+    await deps.triggers.putCounter(counter, loop.counterBody);
     created.push(`counter ${counter}`);
   }
   const notify = detail.cluster.notifyEmail ?? 'ops@fleet.local';
-  for (const [name, body] of Object.entries(exampleTriggers({ ...deps.options, notify }))) {
+  for (const [name, body] of Object.entries(loop.triggers(notify))) {
     if (await exists(() => deps.triggers.getTrigger(name))) continue;
     await deps.triggers.putTrigger(name, body);
     created.push(`trigger ${name}`);
   }
   return created;
+}
+
+/**
+ * The fractal workers' loop: the backlog counter, the disabled scale-out/scale-in pair, and the
+ * cluster's first node registered (this machine, whose workers npm start runs), so min 1 is the
+ * stack's own workers and scale-in never removes them.
+ */
+export async function seedFractalTriggers(deps: Omit<SeedExampleTriggersDependencies, 'options'> & { options?: Omit<Parameters<typeof fractalTriggers>[0], 'notify'> }): Promise<string[]> {
+  return seedLoop(deps, {
+    cluster: deps.options?.cluster ?? FRACTAL_CLUSTER,
+    counter: deps.options?.counter ?? FRACTAL_BACKLOG_COUNTER,
+    counterBody: fractalBacklogCounter,
+    triggers: (notify) => fractalTriggers({ ...deps.options, notify }),
+  });
 }
 
 /** The triggers and nodes services as the API builds them (createDefinitionServices), for scripts and benchmarks outside the API. */
@@ -224,14 +395,19 @@ export function definitionServices(config: Config, pool: mysql.Pool, temporal: C
  * sshd as the cluster's first node.
  */
 export async function seedExampleLoop(config: Config, settings: { suffix?: string; options?: SeedExampleTriggersDependencies['options'] } = {}): Promise<string[]> {
+  return withDefinitionServices(config, settings.suffix, (deps) => seedExampleTriggers({ ...deps, options: settings.options }));
+}
+
+/** seedFractalTriggers on a stack, as seedExampleLoop does for `web`. */
+export async function seedFractalLoop(config: Config, settings: { suffix?: string; options?: Parameters<typeof seedFractalTriggers>[0]['options'] } = {}): Promise<string[]> {
+  return withDefinitionServices(config, settings.suffix, (deps) => seedFractalTriggers({ ...deps, options: settings.options }));
+}
+
+async function withDefinitionServices<T>(config: Config, suffix: string | undefined, work: (deps: Omit<SeedExampleTriggersDependencies, 'options'>) => Promise<T>): Promise<T> {
   const pool = createMysqlPool(config, { connectionLimit: 2 });
   const temporal = await connectClient(config);
   try {
-    return await seedExampleTriggers({
-      ...definitionServices(config, pool, temporal, settings.suffix),
-      node: { hostname: config.ssh.sshd.addresses[0]!, port: config.ssh.sshd.port },
-      options: settings.options,
-    });
+    return await work({ ...definitionServices(config, pool, temporal, suffix), node: { hostname: config.ssh.sshd.addresses[0]!, port: config.ssh.sshd.port } });
   } finally {
     await temporal.connection.close();
     await pool.end();

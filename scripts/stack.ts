@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { projectRoot, type Config, type HostEnv } from '../config.ts';
 import { migrate } from '../db/migrate.ts';
 import { createMysqlPool } from '../db/clients.ts';
-import { EXAMPLE_CLUSTER, seedExampleCluster, seedExampleLoop } from './localFleet.ts';
+import { EXAMPLE_CLUSTER, FRACTAL_CLUSTER, seedExampleCluster, seedExampleLoop, seedFractalCluster, seedFractalLoop } from './localFleet.ts';
 import { locateTemporalCli } from './temporalCli.ts';
 import { connectTemporal } from '../temporal/connection.ts';
 import { ensureCodecKeyFile } from '../temporal/codec.ts';
@@ -225,6 +225,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       if (config.aws.moto.run && config.ssh.sshd.run) {
         const created = await seedExampleLoop(config);
         if (created.length > 0) log(`Seeded the autoscaling example on cluster ${EXAMPLE_CLUSTER}: ${created.join(', ')}.`);
+        const fractal = await seedFractalLoop(config);
+        if (fractal.length > 0) log(`Seeded the fractal workers' autoscaling (disabled) on cluster ${FRACTAL_CLUSTER}: ${fractal.join(', ')}.`);
       }
       // Load workers (CPU-load toggles) are not part of readiness: started last, they do not slow the start.
       for (let i = 1; i <= config.cpuLoad.loadWorkers; i++) {
@@ -296,12 +298,13 @@ async function registerSearchAttributes(config: Config): Promise<void> {
   }
 }
 
-/** The example cluster (profiles for moto and the local sshd), seeded once. */
+/** The example clusters `web` and `fractal-workers` (profiles for moto and the local sshd), seeded once. */
 async function prepareLocalFleet(config: Config): Promise<void> {
   if (config.aws.moto.run && config.ssh.sshd.run) {
     const pool = createMysqlPool(config, { connectionLimit: 1 });
     try {
       await seedExampleCluster(pool, config);
+      await seedFractalCluster(pool, config);
     } finally {
       await pool.end();
     }

@@ -19,7 +19,7 @@ import { createFleetModel } from '../db/nodes.ts';
 import { createScriptOutputStore } from '../db/scriptOutputs.ts';
 import { NODES_TASK_QUEUE } from '../workflows/nodes.shared.ts';
 import { Client } from '@temporalio/client';
-import { createCounterCollector, createCfProcessStatsReader } from '../activities/triggers/collect.ts';
+import { createCounterCollector, createCfProcessStatsReader, createQueueBacklogReader } from '../activities/triggers/collect.ts';
 import { createTickActivities } from '../activities/triggers/tick.ts';
 import { createChainActivities } from '../activities/triggers/chain.ts';
 import { createFastFetch } from '../activities/cf/transport.ts';
@@ -81,7 +81,13 @@ function createTriggerActivities(deps: WorkerDependencies, suffix: string) {
       definitions,
       states,
       activeNodes: (cluster) => fleet.activeNodeTargets(cluster),
-      collector: createCounterCollector({ ssh: deps.nodes.ssh, fetch: createFastFetch(), cfStats: createCfProcessStatsReader(clientFor), allowedHosts: deps.triggers.allowedHosts }),
+      collector: createCounterCollector({
+        ssh: deps.nodes.ssh,
+        fetch: createFastFetch(),
+        cfStats: createCfProcessStatsReader(clientFor),
+        queueBacklog: createQueueBacklogReader(temporal.workflowService, deps.namespace, suffix),
+        allowedHosts: deps.triggers.allowedHosts,
+      }),
       samples: createSampleStore(mysql, memcached, { retentionDays: deps.triggers.retentionDays }),
       syncSchedule: (cluster) => schedules.sync(cluster),
     }),

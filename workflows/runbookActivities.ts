@@ -57,7 +57,7 @@ export async function clusterUpdate(acts: RunbookActivities, cluster: Cluster, c
   else await acts.records.deleteNode(cluster.name, node);
   if (!cluster.clusterUpdateScript) return change === 'activate' ? `${node} active` : `${node} removed`;
   const targets = await acts.records.activeNodeTargets(cluster.name);
-  const results = await runScriptOnNodes(targets, { cluster: cluster.name, script: cluster.clusterUpdateScript, parallelism: 10, failurePolicy: 'continue', nodeTimeoutMs: scriptMs });
+  const results = await runScriptOnNodes(targets, { cluster: cluster.name, script: cluster.clusterUpdateScript, parallelism: 10, failurePolicy: 'continue', nodeTimeoutMs: scriptMs, change: { kind: change, node } });
   const failed = results.filter((r) => failedOutcomes.includes(r.outcome));
   if (failed.length > 0) {
     throw ApplicationFailure.nonRetryable(

@@ -11,6 +11,8 @@ export interface FanOutOptions {
   parallelism: number;
   failurePolicy: FailurePolicy;
   nodeTimeoutMs: number;
+  /** A cluster update's cause, given to the script as FLEET_CHANGE and FLEET_CHANGED_NODE. */
+  change?: { kind: 'activate' | 'remove'; node: string };
   /** Called with the results array whenever a node starts or ends (for status queries). */
   onProgress?: (results: NodeScriptResult[]) => void;
 }
@@ -36,7 +38,7 @@ export async function runScriptOnNodes(targets: SshTarget[], options: FanOutOpti
       results[index] = { ...pendingResult(target.node), outcome: 'running' };
       options.onProgress?.(results);
       try {
-        results[index] = await runScriptOnNode({ target, context: { cluster: options.cluster, node: target.node }, script: options.script, timeoutMs: options.nodeTimeoutMs });
+        results[index] = await runScriptOnNode({ target, context: { cluster: options.cluster, node: target.node, ...(options.change && { change: options.change }) }, script: options.script, timeoutMs: options.nodeTimeoutMs });
       } catch (error) {
         if (isCancellation(error)) {
           cancelled ??= error;

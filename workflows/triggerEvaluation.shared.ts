@@ -29,6 +29,8 @@ export interface EvaluatedTrigger {
   heldForMs: number;
   clearThreshold?: number | null;
   keepFiringForMs: number;
+  /** A firing trigger whose condition still holds fires again this long after it fired, once its chain ended (0 or absent: never). */
+  repeatAfterMs?: number;
   cooldownMs: number;
   circuitBreaker: { maxFirings: number; windowMs: number };
 }
@@ -204,7 +206,13 @@ export function evaluateTrigger(
       if (now - ms(state.since) < trigger.heldForMs) return result(`breach held for ${now - ms(state.since)} ms of ${trigger.heldForMs} ms: pending`);
       return fire(state, trigger, now, result);
     case 'firing':
-      if (condition === 'breach') return result(state.chainRunning ? 'firing: the chain runs' : 'firing: the condition still holds (one firing per episode)');
+      if (condition === 'breach') {
+        if (state.chainRunning) return result('firing: the chain runs');
+        // Step scaling (Ceilometer's repeat_actions, an ASG alarm that stays in ALARM): again once the last step had time to act.
+        const repeatAfter = trigger.repeatAfterMs ?? 0;
+        if (repeatAfter > 0 && now - ms(state.since) >= repeatAfter) return fire(state, trigger, now, result);
+        return result(repeatAfter > 0 ? `firing: the condition still holds; fires again ${repeatAfter} ms after it fired` : 'firing: the condition still holds (one firing per episode)');
+      }
       if (state.chainRunning) return result('cleared: the chain still runs, cooldown starts when it ends');
       return startCooldown(state, trigger, now, result);
     case 'cooldown':

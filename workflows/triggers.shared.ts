@@ -54,7 +54,7 @@ export function breaches(value: number, comparison: Comparison, threshold: numbe
   }
 }
 
-export const counterKinds = ['ssh', 'http', 'cf-process'] as const;
+export const counterKinds = ['ssh', 'http', 'cf-process', 'queue-backlog'] as const;
 export type CounterKind = (typeof counterKinds)[number];
 
 export const MAX_COUNTER_SCRIPT_BYTES = MAX_SCRIPT_BYTES;
@@ -97,8 +97,25 @@ export const cfProcessCounterSchema = z.strictObject({
   metric: z.enum(cfProcessMetrics),
 });
 
+export const queueBacklogMetrics = ['count', 'age-seconds'] as const;
+/**
+ * A Temporal task queue's activity backlog (DescribeTaskQueue with stats): the approximate number of
+ * tasks waiting (`count`) or how long the oldest has waited (`age-seconds`). One value per tick,
+ * recorded under the pseudo-node `queue:<taskQueue>`; the name is as the product's workers use it
+ * (the stack's FLEET_TASK_QUEUE_SUFFIX is appended when sampling).
+ */
+export const queueBacklogCounterSchema = z.strictObject({
+  kind: z.literal('queue-backlog'),
+  ...counterCommon,
+  taskQueue: z._default(z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/, 'must be a task queue name such as fractals')), 'fractals'),
+  metric: z._default(z.enum(queueBacklogMetrics), 'count'),
+});
+
+/** Counter kinds that read one value for the whole cluster (a pseudo-node), not one per node. */
+export const clusterWideCounterKinds: readonly CounterKind[] = ['cf-process', 'queue-backlog'];
+
 /** A counter as PUT /api/counters/<name> takes it. */
-export const counterSchema = z.discriminatedUnion('kind', [sshCounterSchema, httpCounterSchema, cfProcessCounterSchema]);
+export const counterSchema = z.discriminatedUnion('kind', [sshCounterSchema, httpCounterSchema, cfProcessCounterSchema, queueBacklogCounterSchema]);
 export type CounterBody = z.output<typeof counterSchema>;
 export type Counter = { name: string } & CounterBody;
 
@@ -216,6 +233,12 @@ const triggerFields = {
   clearThreshold: z.optional(z.nullable(finiteNumber)),
   /** Hysteresis: a breach is held this long after the condition was last true (Prometheus `keep_firing_for`). */
   keepFiringForMs: z._default(durationMs(0, 7 * 24 * 3600_000), 0),
+  /**
+   * 0: one firing per episode. Otherwise a trigger still firing (its condition holds) fires again this
+   * long after its last firing, once that chain has ended: a step of scaling per period, as
+   * Ceilometer's repeat_actions or an Auto Scaling alarm that stays in ALARM.
+   */
+  repeatAfterMs: z.optional(durationMs(0, 7 * 24 * 3600_000)),
   /** No new firing for this long after a firing clears (and its chain ended). */
   cooldownMs: z._default(durationMs(0, 7 * 24 * 3600_000), 300_000),
   enabled: z._default(z.boolean(), true),

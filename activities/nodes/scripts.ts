@@ -18,10 +18,15 @@ export interface NodeContext {
   cluster: string;
   node: string;
   instanceId?: string | null;
+  /** The cluster update script's cause: a node that joined (`activate`) or left (`remove`). */
+  change?: { kind: 'activate' | 'remove'; node: string };
 }
 
-function nodeEnv(context: NodeContext): Record<string, string> {
-  return { FLEET_CLUSTER: context.cluster, FLEET_NODE: context.node, FLEET_INSTANCE_ID: context.instanceId ?? '' };
+/** FLEET_CLUSTER, FLEET_NODE, FLEET_INSTANCE_ID; for a cluster update also FLEET_CHANGE and FLEET_CHANGED_NODE. */
+export function nodeEnv(context: NodeContext): Record<string, string> {
+  const env: Record<string, string> = { FLEET_CLUSTER: context.cluster, FLEET_NODE: context.node, FLEET_INSTANCE_ID: context.instanceId ?? '' };
+  if (context.change) Object.assign(env, { FLEET_CHANGE: context.change.kind, FLEET_CHANGED_NODE: context.change.node });
+  return env;
 }
 
 /** SSH errors that no retry can fix (a missing key, a changed host key), as final Temporal failures. */

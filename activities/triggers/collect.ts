@@ -4,6 +4,8 @@
 // recorded under the pseudo-node `cf:<app>`. Nodes are worked on a few at a time, the whole call has
 // a deadline, and a counter that could not be read is a failed sample (value null, with the reason),
 // never an exception: a missing sample neither breaches nor clears.
+import proto from '@temporalio/proto';
+import type { temporal } from '@temporalio/proto';
 import { isLoopbackHost } from '../../config.ts';
 import { DEFAULT_FOUNDATION } from '../../workflows/cfConverge.shared.ts';
 import type { SshTarget } from '../../workflows/nodes.shared.ts';
@@ -22,9 +24,21 @@ import {
   type PromSample,
 } from './counterFormats.ts';
 
+// CommonJS package: named imports do not resolve under ESM.
+const { TaskQueueKind, TaskQueueType } = proto.temporal.api.enums.v1;
+
 type SshCounter = Extract<Counter, { kind: 'ssh' }>;
 type HttpCounter = Extract<Counter, { kind: 'http' }>;
 type CfProcessCounter = Extract<Counter, { kind: 'cf-process' }>;
+type QueueBacklogCounter = Extract<Counter, { kind: 'queue-backlog' }>;
+
+/** A task queue's activity backlog: approximate tasks waiting, and the oldest one's wait in seconds. */
+export interface QueueBacklog {
+  count: number;
+  ageSeconds: number;
+}
+/** Reads a task queue's backlog (createQueueBacklogReader: Temporal's DescribeTaskQueue with stats). */
+export type QueueBacklogReader = (taskQueue: string, signal: AbortSignal) => Promise<QueueBacklog>;
 
 /** A CF app by names, as a cf-process counter gives it. */
 export interface CfAppRef {
@@ -53,6 +67,8 @@ export interface CounterCollectorDeps {
   fetch?: typeof fetch;
   /** Needed only for cf-process counters (createCfProcessStatsReader). */
   cfStats?: CfProcessStatsReader;
+  /** Needed only for queue-backlog counters (createQueueBacklogReader). */
+  queueBacklog?: QueueBacklogReader;
   /** Hosts HTTP counters may call besides loopback names (COUNTER_ALLOWED_HOSTS), compared case-insensitively. */
   allowedHosts: readonly string[];
   timeouts?: Partial<CollectTimeouts>;
@@ -76,6 +92,8 @@ export interface CounterCollector {
 
 /** The pseudo-node a cf-process counter's samples are recorded under. */
 export const cfPseudoNode = (app: string) => `cf:${app}`;
+/** The pseudo-node a queue-backlog counter's samples are recorded under. */
+export const queuePseudoNode = (taskQueue: string) => `queue:${taskQueue}`;
 
 /** Renders `{host}` and `{node}` (URL-encoded; an IPv6 host in brackets). */
 export function renderCounterUrl(template: string, node: Pick<SshTarget, 'host' | 'node'>): string {
@@ -199,6 +217,7 @@ export function createCounterCollector(deps: CounterCollectorDeps): CounterColle
       const sshCounters = request.counters.filter((c): c is SshCounter => c.kind === 'ssh');
       const httpCounters = request.counters.filter((c): c is HttpCounter => c.kind === 'http');
       const cfCounters = request.counters.filter((c): c is CfProcessCounter => c.kind === 'cf-process');
+      const queueCounters = request.counters.filter((c): c is QueueBacklogCounter => c.kind === 'queue-backlog');
       const answers = new Map<string, Promise<HttpAnswer>>();
 
       const answerFor = (url: string): Promise<HttpAnswer> => {
@@ -257,7 +276,7 @@ export function createCounterCollector(deps: CounterCollectorDeps): CounterColle
         const [ssh, http] = await Promise.all([sshSamples(node, sshCounters, callSignal, stopped), Promise.all(httpCounters.map((c) => httpSample(c, node)))]);
         // In the order the counters were given.
         const byCounter = new Map([...ssh, ...http].map((s) => [s.counter, s]));
-        return request.counters.filter((c) => c.kind !== 'cf-process').map((c) => byCounter.get(c.name)!);
+        return request.counters.filter((c) => c.kind === 'ssh' || c.kind === 'http').map((c) => byCounter.get(c.name)!);
       }
 
       async function cfSamples(): Promise<Sample[]> {
@@ -282,10 +301,33 @@ export function createCounterCollector(deps: CounterCollectorDeps): CounterColle
         return groups.flat();
       }
 
+      // Each distinct queue is described once per call, whatever the number of nodes.
+      async function queueSamples(): Promise<Sample[]> {
+        const queues = new Map<string, QueueBacklogCounter[]>();
+        for (const counter of queueCounters) queues.set(counter.taskQueue, [...(queues.get(counter.taskQueue) ?? []), counter]);
+        const groups = await mapBounded([...queues.entries()], parallelism, async ([taskQueue, counters]) => {
+          const node = queuePseudoNode(taskQueue);
+          if (!deps.queueBacklog) return counters.map((c) => sample(c.name, node, { error: 'no Temporal client is configured for queue-backlog counters' }));
+          let backlog: QueueBacklog;
+          try {
+            backlog = await deps.queueBacklog(taskQueue, AbortSignal.any([callSignal, AbortSignal.timeout(timeouts.httpMs)]));
+          } catch (error) {
+            const why = callSignal.aborted ? stopped() : (error as Error).name === 'TimeoutError' ? `no answer within ${timeouts.httpMs} ms` : messageOf(error);
+            return counters.map((c) => sample(c.name, node, { error: `backlog of task queue ${taskQueue}: ${why}` }));
+          }
+          return counters.map((c) => sample(c.name, node, { value: c.metric === 'age-seconds' ? backlog.ageSeconds : backlog.count }));
+        });
+        return groups.flat();
+      }
+
       try {
-        const [perNode, cf] = await Promise.all([sshCounters.length + httpCounters.length > 0 ? mapBounded(request.nodes, parallelism, nodeSamples) : [], cfSamples()]);
+        const [perNode, cf, queues] = await Promise.all([
+          sshCounters.length + httpCounters.length > 0 ? mapBounded(request.nodes, parallelism, nodeSamples) : [],
+          cfSamples(),
+          queueSamples(),
+        ]);
         signal?.throwIfAborted();
-        return [...perNode.flat(), ...cf];
+        return [...perNode.flat(), ...cf, ...queues];
       } finally {
         clearTimeout(timer);
       }
@@ -332,5 +374,35 @@ export function createCfProcessStatsReader(clientFor: (foundation: string, signa
     if ('missing' in found) throw new Error(found.missing);
     guids.set(key, found.app.guid);
     return client.webStats(found.app.guid);
+  };
+}
+
+/** What the reader needs of a Temporal client: its workflow service (Client.workflowService). */
+export interface TaskQueueDescriber {
+  describeTaskQueue(request: temporal.api.workflowservice.v1.IDescribeTaskQueueRequest): Promise<temporal.api.workflowservice.v1.IDescribeTaskQueueResponse>;
+}
+
+/** Seconds of a protobuf Duration (seconds may be a Long). */
+const durationSeconds = (duration: { seconds?: { toString(): string } | number | null; nanos?: number | null } | null | undefined) => (duration ? Number(duration.seconds?.toString() ?? 0) + (duration.nanos ?? 0) / 1e9 : 0);
+
+/**
+ * Reads a task queue's activity backlog with DescribeTaskQueue `reportStats` (Temporal server 1.28+
+ * in the default API mode; the stats are the server's approximations, summed over partitions).
+ * `suffix` (FLEET_TASK_QUEUE_SUFFIX) is appended to the counter's queue name, as the workers do.
+ */
+export function createQueueBacklogReader(service: TaskQueueDescriber, namespace: string, suffix = ''): QueueBacklogReader {
+  return async (taskQueue, signal) => {
+    signal.throwIfAborted();
+    const answer = await Promise.race([
+      service.describeTaskQueue({
+        namespace,
+        taskQueue: { name: taskQueue + suffix, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+        taskQueueType: TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+        reportStats: true,
+      }),
+      new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true })),
+    ]);
+    if (!answer.stats) throw new Error('the server reported no task queue stats (it needs Temporal server 1.28 or later)');
+    return { count: Number(answer.stats.approximateBacklogCount ?? 0), ageSeconds: durationSeconds(answer.stats.approximateBacklogAge) };
   };
 }

@@ -4,7 +4,7 @@
 import { Context } from '@temporalio/activity';
 import type { SshTarget } from '../../workflows/nodes.shared.ts';
 import { evaluateTrigger, isDue, type Evaluation, type TriggerState } from '../../workflows/triggerEvaluation.shared.ts';
-import { triggerChainWorkflowId, type Counter, type FiringContext, type Sample, type Trigger } from '../../workflows/triggers.shared.ts';
+import { clusterWideCounterKinds, triggerChainWorkflowId, type Counter, type FiringContext, type Sample, type Trigger } from '../../workflows/triggers.shared.ts';
 import type { NewFiring, TriggerStateStore } from '../../db/triggerStates.ts';
 
 /** The definitions a tick reads (db/triggers.ts). */
@@ -87,6 +87,18 @@ export function tickTime(scheduledAt: string | undefined, now: number): number {
   return Number.isFinite(scheduled) && scheduled <= now && now - scheduled <= MAX_SCHEDULED_LAG_MS ? scheduled : now;
 }
 
+/**
+ * The nodes whose samples a trigger expects: none when all its counters are cluster-wide (cf-process,
+ * queue-backlog: one value under a pseudo-node), so its cluster's nodes are not reported unreachable.
+ */
+export function sampledNodes(trigger: Pick<Trigger, 'counters'>, counters: readonly Counter[], nodes: readonly string[]): readonly string[] {
+  const perNode = trigger.counters.some((name) => {
+    const counter = counters.find((c) => c.name === name);
+    return !counter || !clusterWideCounterKinds.includes(counter.kind);
+  });
+  return perNode ? nodes : [];
+}
+
 export function createTickActivities(deps: TickDependencies) {
   const now = deps.now ?? Date.now;
   let prunedAt = 0;
@@ -109,7 +121,7 @@ export function createTickActivities(deps: TickDependencies) {
       const { nodes, samples } = await collectOn(trigger.cluster, counters);
       const state = (await deps.states.states([trigger.name])).get(trigger.name)!;
       const at = now();
-      const { condition, verdicts, fire, tripped, reason, state: next } = evaluateTrigger(trigger, counters, state, samples, nodes.map((n) => n.node), at);
+      const { condition, verdicts, fire, tripped, reason, state: next } = evaluateTrigger(trigger, counters, state, samples, sampledNodes(trigger, counters, nodes.map((n) => n.node)), at);
       return { trigger: trigger.name, at: new Date(at).toISOString(), samples, evaluation: { condition, verdicts, fire, tripped, reason, state: next } };
     },
 
@@ -139,7 +151,7 @@ export function createTickActivities(deps: TickDependencies) {
         const firings: NewFiring[] = [];
         const unreachable: TickOutcome['unreachable'] = [];
         for (const trigger of due) {
-          const evaluation = evaluateTrigger(trigger, counters, locked.get(trigger.name)!, samples, nodeNames, at);
+          const evaluation = evaluateTrigger(trigger, counters, locked.get(trigger.name)!, samples, sampledNodes(trigger, counters, nodeNames), at);
           states.set(trigger.name, evaluation.state);
           if (evaluation.tripped) tripped.push(trigger.name);
           if (evaluation.unreachable.length) unreachable.push({ trigger: trigger.name, nodes: evaluation.unreachable });

@@ -77,6 +77,27 @@ describe('evaluateTrigger', () => {
     expect(firedAt).toEqual([]);
   });
 
+  it('with repeatAfter, fires again while the condition holds, once its chain ended and repeatAfter has passed (step scaling)', () => {
+    const stepping = { ...base, repeatAfterMs: 60 * S };
+    // Fires at t=30 s (pending since 0); its chain runs through t=50 s, so nothing repeats yet.
+    let state = run(stepping, [80, 80, 80, 80]).state;
+    const at = (t: number, value = 80) => evaluateTrigger(stepping, [cpu], state, samplesOf({ web01: value, web02: value }), nodes, t * S);
+    let evaluation = at(80);
+    expect(evaluation.fire).toBe(false); // 50 s after the firing, and its chain still runs
+    state = chainEnded(evaluation.state);
+    evaluation = at(85);
+    expect([evaluation.fire, evaluation.state.state]).toEqual([false, 'firing']); // 55 s: not yet
+    state = evaluation.state;
+    evaluation = at(90);
+    expect([evaluation.fire, evaluation.state.state, evaluation.state.chainRunning]).toEqual([true, 'firing', true]);
+    expect(evaluation.state.firings).toEqual([new Date(30 * S).toISOString(), new Date(90 * S).toISOString()]);
+    // A repeat that never had a chain end does not fire a third time; a clear after the end cools down.
+    state = evaluation.state;
+    expect(at(200).fire).toBe(false);
+    state = chainEnded(at(200).state);
+    expect(at(210, 10).state.state).toBe('cooldown');
+  });
+
   it('goes into cooldown when the condition clears after the chain ended, and is inactive again when it is over', () => {
     let state = run(base, [80, 80, 80, 80]).state; // fired at t=30 s of this run
     // The condition clears while the chain runs: cooldown waits for the chain's end.

@@ -6,7 +6,7 @@ import type { Child } from 'hono/jsx';
 import { access } from '../../../server/access.ts';
 import { parseInput, ServiceError } from '../../../services/errors.ts';
 import type { StoredCounter } from '../../../db/triggers.ts';
-import { cfProcessMetrics, comparisons, counterKinds, counterNameSchema, counterSchema, type CounterKind, type Sample } from '../../../workflows/triggers.shared.ts';
+import { cfProcessMetrics, comparisons, queueBacklogMetrics, counterKinds, counterNameSchema, counterSchema, type CounterKind, type Sample } from '../../../workflows/triggers.shared.ts';
 import { FormActions } from '../../components/formActions.tsx';
 import { readForm, type Form } from '../../forms.ts';
 import { asFormValues, line, redirect, refusal, text } from '../nodes/shared.tsx';
@@ -26,6 +26,10 @@ export const counterFields: Record<CounterKind, FieldSpec[]> = {
   'cf-process': [
     ...cfAppFields,
     { name: 'metric', label: 'Metric', input: 'select', options: cfProcessMetrics },
+  ],
+  'queue-backlog': [
+    { name: 'taskQueue', label: 'Temporal task queue', input: 'text', placeholder: 'fractals' },
+    { name: 'metric', label: 'Metric (activity tasks waiting, or the oldest one\'s wait in seconds)', input: 'select', options: queueBacklogMetrics },
   ],
 };
 

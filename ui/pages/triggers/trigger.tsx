@@ -158,6 +158,11 @@ function TriggerLive({ status, counters, samples, range }: LiveProps) {
         <dt>Timing</dt>
         <dd>
           every <Duration ms={trigger.intervalMs} />, held for <Duration ms={trigger.heldForMs} />, cooldown <Duration ms={trigger.cooldownMs} />
+          {(trigger.repeatAfterMs ?? 0) > 0 ? (
+            <>
+              , fires again every <Duration ms={trigger.repeatAfterMs!} /> while it holds
+            </>
+          ) : null}
           {trigger.keepFiringForMs > 0 ? (
             <>
               , keeps firing for <Duration ms={trigger.keepFiringForMs} />

@@ -71,7 +71,7 @@ export interface EditorValues {
 }
 
 export const newTriggerValues = (): EditorValues => ({
-  fields: { combine: 'any', intervalMs: '60000', heldForMs: '60000', keepFiringForMs: '0', cooldownMs: '300000', enabled: 'on', 'circuitBreaker.maxFirings': '5', 'circuitBreaker.windowMs': '3600000' },
+  fields: { combine: 'any', intervalMs: '60000', heldForMs: '60000', keepFiringForMs: '0', repeatAfterMs: '0', cooldownMs: '300000', enabled: 'on', 'circuitBreaker.maxFirings': '5', 'circuitBreaker.windowMs': '3600000' },
   chain: [],
 });
 
@@ -87,6 +87,7 @@ export function storedTriggerValues(trigger: StoredTrigger): EditorValues {
       heldForMs: String(trigger.heldForMs),
       clearThreshold: optional(trigger.clearThreshold),
       keepFiringForMs: String(trigger.keepFiringForMs),
+      repeatAfterMs: String(trigger.repeatAfterMs ?? 0),
       cooldownMs: String(trigger.cooldownMs),
       enabled: trigger.enabled ? 'on' : '',
       'circuitBreaker.maxFirings': String(trigger.circuitBreaker.maxFirings),
@@ -151,6 +152,7 @@ export function triggerBody(values: EditorValues): Record<string, unknown> {
     heldForMs: number(f, 'heldForMs'),
     clearThreshold: nullable('clearThreshold'),
     keepFiringForMs: number(f, 'keepFiringForMs'),
+    repeatAfterMs: number(f, 'repeatAfterMs'),
     cooldownMs: number(f, 'cooldownMs'),
     enabled: f.enabled === 'on',
     ...(maxFirings === undefined && windowMs === undefined ? {} : { circuitBreaker: { maxFirings, windowMs } }),
@@ -204,6 +206,7 @@ const fieldsOfTrigger: { name: string; label: string; hint?: string }[] = [
   { name: 'heldForMs', label: 'Held for (ms)', hint: 'From the first breaching evaluation until it fires: 0, or at least the interval.' },
   { name: 'clearThreshold', label: 'Clear threshold', hint: 'Hysteresis (one counter only): once breaching, clears only past this value. Optional.' },
   { name: 'keepFiringForMs', label: 'Keep firing for (ms)', hint: 'Hysteresis: the breach counts for this long after it was last seen.' },
+  { name: 'repeatAfterMs', label: 'Repeat after (ms)', hint: 'Step scaling: while the condition holds, fire again this long after the last firing (0: once per episode).' },
   { name: 'cooldownMs', label: 'Cooldown (ms)', hint: 'No new firing for this long after one cleared.' },
 ];
 
