@@ -75,6 +75,13 @@ function fractalWorkers(bench: Bench) {
       }
       return worker;
     },
+    /** Stops `count` of the running workers (gracefully: a render in progress finishes or is retried elsewhere). */
+    async stop(count: number): Promise<void> {
+      for (const [name, worker] of [...running.entries()].slice(0, count)) {
+        await worker.stop();
+        running.delete(name);
+      }
+    },
     async stopAll(): Promise<void> {
       await Promise.all([...running.values()].map((w) => w.stop()));
       running.clear();
@@ -103,7 +110,20 @@ async function batchDone(bench: Bench, batchId: string): Promise<number> {
  * one fractal workflow each → render on a fractal worker → PNG in S3 → record done): from the POST
  * until the last record is done.
  */
-async function batchThroughput(bench: Bench, tasks: number): Promise<{ perSecond: number; seconds: number; batchId: string }> {
+interface Phase {
+  perSecond: number;
+  seconds: number;
+  /** Mean render time (pixels and PNG) the workers recorded. */
+  renderMs: number;
+  /** Render time over the phase's wall time × render threads: how busy the threads were. */
+  threadBusy: number;
+}
+
+function logPhase(name: string, phase: Phase): void {
+  log(`${name}: ${phase.perSecond.toFixed(2)} fractals/s (${phase.seconds.toFixed(1)} s; render ${phase.renderMs.toFixed(0)} ms mean, threads ${Math.round(phase.threadBusy * 100)} % busy)`);
+}
+
+async function batchThroughput(bench: Bench, tasks: number, threads: number): Promise<Phase> {
   const started = performance.now();
   const response = await bench.send('POST', '/v1/fractal-batches', { tasks, ...VIEW });
   if (response.status !== 202) throw new Error(`POST /v1/fractal-batches answered ${response.status}: ${await response.text()}`);
@@ -114,17 +134,20 @@ async function batchThroughput(bench: Bench, tasks: number): Promise<{ perSecond
     await sleep(50);
   }
   const seconds = (performance.now() - started) / 1000;
-  return { perSecond: tasks / seconds, seconds, batchId };
+  const [rows] = await bench.mysql.query<RowDataPacket[]>('SELECT SUM(duration) AS total FROM fractals WHERE batch_id = ?', [batchId]);
+  const renderSeconds = Number(rows[0]?.total ?? 0);
+  return { perSecond: tasks / seconds, seconds, renderMs: (renderSeconds / tasks) * 1000, threadBusy: renderSeconds / (seconds * threads) };
 }
 
 /** The same render code (renderFractalPng in render threads) on `threads` threads, every fractal queued at once. */
-async function directThroughput(threads: number, count: number): Promise<number> {
+async function directThroughput(threads: number, count: number): Promise<{ perSecond: number; renderMs: number }> {
   const pool = createRenderPool({ threads });
   try {
     await Promise.all(Array.from({ length: threads }, () => pool.render(VIEW))); // threads up and compiled
     const started = performance.now();
-    await Promise.all(Array.from({ length: count }, () => pool.render(VIEW)));
-    return count / ((performance.now() - started) / 1000);
+    const images = await Promise.all(Array.from({ length: count }, () => pool.render(VIEW)));
+    const renderSeconds = images.reduce((sum, image) => sum + image.duration, 0);
+    return { perSecond: count / ((performance.now() - started) / 1000), renderMs: (renderSeconds / count) * 1000 };
   } finally {
     await pool.close();
   }
@@ -163,32 +186,34 @@ export async function fractalsBenchmark(): Promise<Record<string, unknown>> {
     // The seeded autoscaling triggers tick every few seconds: quiet here, where the cores are the renders'.
     for (const name of [EXAMPLE_SCALE_OUT, EXAMPLE_SCALE_IN]) await (await bench.send('POST', `/api/triggers/${name}/disable`)).arrayBuffer();
 
-    // Throughput: 2 processes of 1 thread (the Temporal path on 2 threads, and scale-out's "2"), the
-    // direct loop on 2 threads before and after it, 1 process of 2 threads, 1 process of 1 thread.
+    // Throughput, neighbours measured next to each other (this machine's speed drifts from minute to
+    // minute): the direct loop on 2 threads before and after 2 processes of 1 thread (the Temporal path
+    // on 2 threads, and scale-out's "2"), then 1 process of 1 thread, then 1 process of 2 threads.
     await workers.start(1);
     await workers.start(1);
-    log('warm-up: a batch of 20 through the API');
-    await batchThroughput(bench, 20);
+    log('warm-up: a batch of 10 through the API');
+    await batchThroughput(bench, 10, 2);
     const directBefore = await directThroughput(2, FRACTALS);
-    log(`direct, 2 threads: ${directBefore.toFixed(2)} fractals/s`);
-    const two = await batchThroughput(bench, FRACTALS);
-    log(`Temporal path, 2 fractal workers × 1 thread: ${two.perSecond.toFixed(2)} fractals/s (${two.seconds.toFixed(1)} s)`);
+    log(`direct, 2 threads: ${directBefore.perSecond.toFixed(2)} fractals/s (render ${directBefore.renderMs.toFixed(0)} ms mean)`);
+    const two = await batchThroughput(bench, FRACTALS, 2);
+    logPhase('Temporal path, 2 fractal workers × 1 thread', two);
     const directAfter = await directThroughput(2, FRACTALS);
-    log(`direct, 2 threads: ${directAfter.toFixed(2)} fractals/s`);
+    log(`direct, 2 threads: ${directAfter.perSecond.toFixed(2)} fractals/s (render ${directAfter.renderMs.toFixed(0)} ms mean)`);
+    await workers.stop(1);
+    const one = await batchThroughput(bench, FRACTALS, 1);
+    logPhase('Temporal path, 1 fractal worker × 1 thread', one);
     await workers.stopAll();
     await workers.start(2);
-    const oneProcessTwoThreads = await batchThroughput(bench, FRACTALS);
-    log(`Temporal path, 1 fractal worker × 2 threads: ${oneProcessTwoThreads.perSecond.toFixed(2)} fractals/s (${oneProcessTwoThreads.seconds.toFixed(1)} s)`);
+    const oneProcessTwoThreads = await batchThroughput(bench, FRACTALS, 2);
+    logPhase('Temporal path, 1 fractal worker × 2 threads', oneProcessTwoThreads);
     await workers.stopAll();
     await workers.start(1);
-    const one = await batchThroughput(bench, FRACTALS);
-    log(`Temporal path, 1 fractal worker × 1 thread: ${one.perSecond.toFixed(2)} fractals/s (${one.seconds.toFixed(1)} s)`);
     await workers.start(1);
 
     const crash = await crashPhase(bench, workers, store);
     const single = await singleJobs(bench);
 
-    const directPerSecond = (directBefore + directAfter) / 2;
+    const directPerSecond = (directBefore.perSecond + directAfter.perSecond) / 2;
     return {
       fractals: FRACTALS,
       width: VIEW.width,
@@ -199,7 +224,10 @@ export async function fractalsBenchmark(): Promise<Record<string, unknown>> {
       threads: 2,
       temporal_per_s: round(two.perSecond),
       direct_per_s: round(directPerSecond),
-      direct_runs_per_s: [round(directBefore), round(directAfter)],
+      direct_runs_per_s: [round(directBefore.perSecond), round(directAfter.perSecond)],
+      // Mean seconds of one render (pixels and PNG) as each path timed it, and how busy the render threads were.
+      render_ms: { direct: round((directBefore.renderMs + directAfter.renderMs) / 2, 0), two_workers: round(two.renderMs, 0), one_worker: round(one.renderMs, 0), one_process_two_threads: round(oneProcessTwoThreads.renderMs, 0) },
+      thread_busy: { two_workers: round(two.threadBusy), one_worker: round(one.threadBusy), one_process_two_threads: round(oneProcessTwoThreads.threadBusy) },
       overhead_ratio: round(two.perSecond / directPerSecond),
       temporal_one_process_two_threads_per_s: round(oneProcessTwoThreads.perSecond),
       overhead_ratio_one_process: round(oneProcessTwoThreads.perSecond / directPerSecond),
