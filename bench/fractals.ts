@@ -5,6 +5,7 @@
 // batch through the API with a fractal worker and an API instance SIGKILLed mid-batch (lost and
 // duplicated); single fractals on an idle queue (POST to image available). docs/benchmarks.md#fractals.
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
@@ -15,7 +16,7 @@ import { createRenderPool } from '../activities/fractals/renderPool.ts';
 import { createFractalImageStore, createS3Client } from '../activities/fractals/storage.ts';
 import { EXAMPLE_SCALE_IN, EXAMPLE_SCALE_OUT } from '../scripts/localFleet.ts';
 import { findFreePortRange, type ManagedProcess } from '../scripts/processes.ts';
-import { startAppProcess } from '../scripts/stack.ts';
+import { startAppProcess, type Stack } from '../scripts/stack.ts';
 import { mintToken } from '../scripts/token.ts';
 import { connectClient } from '../temporal/connection.ts';
 import { FRACTALS_TASK_QUEUE, fractalWorkflowId, type FractalRecord } from '../workflows/fractals.shared.ts';
@@ -49,6 +50,7 @@ const percentile = (values: number[], p: number) => {
 
 interface Bench {
   config: Config;
+  stack: Stack;
   api: string;
   instanceUrls: string[];
   temporal: Client;
@@ -75,6 +77,7 @@ function fractalWorkers(bench: Bench) {
       }
       return worker;
     },
+    pids: () => [...running.values()].map((w) => w.pid),
     /** Stops `count` of the running workers (gracefully: a render in progress finishes or is retried elsewhere). */
     async stop(count: number): Promise<void> {
       for (const [name, worker] of [...running.entries()].slice(0, count)) {
@@ -99,6 +102,42 @@ async function polls(bench: Bench, pid: number): Promise<boolean> {
   return (pollers ?? []).some((p) => p.identity?.startsWith(`fractal-${pid}@`));
 }
 
+/** Seconds of CPU (user + system, every thread) a process has used; 0 once it is gone. */
+function cpuSeconds(pid: number): number {
+  try {
+    // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th, in ticks of 1/100 s (CLK_TCK).
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** The stack's processes by kind (API instances are the API process's forks, found on their own ports). */
+async function stackProcesses(bench: Bench, fractalWorkerPids: number[]): Promise<Map<number, string>> {
+  const kinds = new Map<number, string>();
+  for (const p of [...bench.stack.services, ...bench.stack.appProcesses]) {
+    const kind = p.name === 'worker-1' ? 'main_worker' : p.name === 'api' ? 'api' : ['temporal', 'mariadb', 'moto'].includes(p.name) ? p.name : 'other_services';
+    kinds.set(p.pid, kind);
+  }
+  for (const url of bench.instanceUrls) kinds.set((await statusOf(url)).pid, 'api');
+  for (const pid of fractalWorkerPids) kinds.set(pid, 'fractal_workers');
+  return kinds;
+}
+
+/** CPU each kind of process used from now until `end()`, in ms per fractal. */
+async function cpuMeter(bench: Bench, fractalWorkerPids: number[]) {
+  const kinds = await stackProcesses(bench, fractalWorkerPids);
+  const before = new Map([...kinds.keys()].map((pid) => [pid, cpuSeconds(pid)]));
+  return (fractals: number, renderSeconds: number): Record<string, number> => {
+    const used: Record<string, number> = {};
+    for (const [pid, kind] of kinds) used[kind] = (used[kind] ?? 0) + cpuSeconds(pid) - before.get(pid)!;
+    // A fractal worker's CPU less its renders: polling, heartbeats, the S3 head and upload, gRPC.
+    used.fractal_workers_beyond_render = (used.fractal_workers ?? 0) - renderSeconds;
+    return Object.fromEntries(Object.entries(used).map(([kind, seconds]) => [kind, round((seconds / fractals) * 1000, 1)]));
+  };
+}
+
 /** Fractals of a batch done so far (MySQL, the record the API serves). */
 async function batchDone(bench: Bench, batchId: string): Promise<number> {
   const [rows] = await bench.mysql.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM fractals WHERE batch_id = ? AND status = 'done'", [batchId]);
@@ -117,13 +156,17 @@ interface Phase {
   renderMs: number;
   /** Render time over the phase's wall time × render threads: how busy the threads were. */
   threadBusy: number;
+  /** CPU ms per fractal by kind of process. */
+  cpuMsPerFractal: Record<string, number>;
 }
 
 function logPhase(name: string, phase: Phase): void {
   log(`${name}: ${phase.perSecond.toFixed(2)} fractals/s (${phase.seconds.toFixed(1)} s; render ${phase.renderMs.toFixed(0)} ms mean, threads ${Math.round(phase.threadBusy * 100)} % busy)`);
+  log(`  CPU ms per fractal: ${Object.entries(phase.cpuMsPerFractal).map(([kind, ms]) => `${kind} ${ms}`).join(', ')}`);
 }
 
-async function batchThroughput(bench: Bench, tasks: number, threads: number): Promise<Phase> {
+async function batchThroughput(bench: Bench, tasks: number, threads: number, fractalWorkerPids: number[]): Promise<Phase> {
+  const cpu = await cpuMeter(bench, fractalWorkerPids);
   const started = performance.now();
   const response = await bench.send('POST', '/v1/fractal-batches', { tasks, ...VIEW });
   if (response.status !== 202) throw new Error(`POST /v1/fractal-batches answered ${response.status}: ${await response.text()}`);
@@ -136,7 +179,7 @@ async function batchThroughput(bench: Bench, tasks: number, threads: number): Pr
   const seconds = (performance.now() - started) / 1000;
   const [rows] = await bench.mysql.query<RowDataPacket[]>('SELECT SUM(duration) AS total FROM fractals WHERE batch_id = ?', [batchId]);
   const renderSeconds = Number(rows[0]?.total ?? 0);
-  return { perSecond: tasks / seconds, seconds, renderMs: (renderSeconds / tasks) * 1000, threadBusy: renderSeconds / (seconds * threads) };
+  return { perSecond: tasks / seconds, seconds, renderMs: (renderSeconds / tasks) * 1000, threadBusy: renderSeconds / (seconds * threads), cpuMsPerFractal: cpu(tasks, renderSeconds) };
 }
 
 /** The same render code (renderFractalPng in render threads) on `threads` threads, every fractal queued at once. */
@@ -156,7 +199,7 @@ async function directThroughput(threads: number, count: number): Promise<{ perSe
 export async function fractalsBenchmark(): Promise<Record<string, unknown>> {
   log('Starting a private stack (Temporal, MariaDB, moto, the main worker, 2 API instances; no fractal workers)…');
   const instanceBasePort = await findFreePortRange(API_INSTANCES);
-  const { config, stop } = await startPrivateStack(
+  const { config, stack, stop } = await startPrivateStack(
     'fractals',
     { API_INSTANCES: String(API_INSTANCES), CONFIG_CACHE_INSTANCE_BASE_PORT: String(instanceBasePort), CPU_LOAD_WORKERS: '0', FRACTAL_WORKERS: '0' },
     { workers: 1 },
@@ -169,6 +212,7 @@ export async function fractalsBenchmark(): Promise<Record<string, unknown>> {
   const token = await mintToken(config, 'bench-fractals', 'operator');
   const bench: Bench = {
     config,
+    stack,
     api,
     instanceUrls: Array.from({ length: API_INSTANCES }, (_, i) => `http://${config.api.host}:${instanceBasePort + i}`),
     temporal,
@@ -192,19 +236,19 @@ export async function fractalsBenchmark(): Promise<Record<string, unknown>> {
     await workers.start(1);
     await workers.start(1);
     log('warm-up: a batch of 10 through the API');
-    await batchThroughput(bench, 10, 2);
+    await batchThroughput(bench, 10, 2, workers.pids());
     const directBefore = await directThroughput(2, FRACTALS);
     log(`direct, 2 threads: ${directBefore.perSecond.toFixed(2)} fractals/s (render ${directBefore.renderMs.toFixed(0)} ms mean)`);
-    const two = await batchThroughput(bench, FRACTALS, 2);
+    const two = await batchThroughput(bench, FRACTALS, 2, workers.pids());
     logPhase('Temporal path, 2 fractal workers × 1 thread', two);
     const directAfter = await directThroughput(2, FRACTALS);
     log(`direct, 2 threads: ${directAfter.perSecond.toFixed(2)} fractals/s (render ${directAfter.renderMs.toFixed(0)} ms mean)`);
     await workers.stop(1);
-    const one = await batchThroughput(bench, FRACTALS, 1);
+    const one = await batchThroughput(bench, FRACTALS, 1, workers.pids());
     logPhase('Temporal path, 1 fractal worker × 1 thread', one);
     await workers.stopAll();
     await workers.start(2);
-    const oneProcessTwoThreads = await batchThroughput(bench, FRACTALS, 2);
+    const oneProcessTwoThreads = await batchThroughput(bench, FRACTALS, 2, workers.pids());
     logPhase('Temporal path, 1 fractal worker × 2 threads', oneProcessTwoThreads);
     await workers.stopAll();
     await workers.start(1);
@@ -227,6 +271,7 @@ export async function fractalsBenchmark(): Promise<Record<string, unknown>> {
       direct_runs_per_s: [round(directBefore.perSecond), round(directAfter.perSecond)],
       // Mean seconds of one render (pixels and PNG) as each path timed it, and how busy the render threads were.
       render_ms: { direct: round((directBefore.renderMs + directAfter.renderMs) / 2, 0), two_workers: round(two.renderMs, 0), one_worker: round(one.renderMs, 0), one_process_two_threads: round(oneProcessTwoThreads.renderMs, 0) },
+      cpu_ms_per_fractal: { two_workers: two.cpuMsPerFractal, one_worker: one.cpuMsPerFractal, one_process_two_threads: oneProcessTwoThreads.cpuMsPerFractal },
       thread_busy: { two_workers: round(two.threadBusy), one_worker: round(one.threadBusy), one_process_two_threads: round(oneProcessTwoThreads.threadBusy) },
       overhead_ratio: round(two.perSecond / directPerSecond),
       temporal_one_process_two_threads_per_s: round(oneProcessTwoThreads.perSecond),
