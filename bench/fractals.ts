@@ -257,7 +257,7 @@ export async function fractalsBenchmark(): Promise<Record<string, unknown>> {
     await workers.start(1);
 
     const crash = await crashPhase(bench, workers, store);
-    const single = await singleJobs(bench);
+    const single = await singleJobs(bench, workers.pids());
 
     const directPerSecond = (directBefore.perSecond + directAfter.perSecond) / 2;
     return {
@@ -271,10 +271,11 @@ export async function fractalsBenchmark(): Promise<Record<string, unknown>> {
       temporal_per_s: round(two.perSecond),
       direct_per_s: round(directPerSecond),
       direct_runs_per_s: [round(directBefore.perSecond), round(directAfter.perSecond)],
-      // Mean seconds of one render (pixels and PNG) as each path timed it, and how busy the render threads were.
+      // Mean wall ms of one render (pixels and PNG) as each path timed it (it stretches when the cores are shared), and how busy the render threads were.
       render_ms: { direct: round((directBefore.renderMs + directAfter.renderMs) / 2, 0), two_workers: round(two.renderMs, 0), one_worker: round(one.renderMs, 0), one_process_two_threads: round(oneProcessTwoThreads.renderMs, 0) },
       direct_cpu_ms_per_fractal: round((directBefore.cpuMs + directAfter.cpuMs) / 2, 1),
-      cpu_ms_per_fractal: { two_workers: two.cpuMsPerFractal, one_worker: one.cpuMsPerFractal, one_process_two_threads: oneProcessTwoThreads.cpuMsPerFractal },
+      // single_jobs: POST /v1/fractal one at a time, no batch workflow (and the bench's polling of GET /fractal in the API's share).
+      cpu_ms_per_fractal: { two_workers: two.cpuMsPerFractal, one_worker: one.cpuMsPerFractal, one_process_two_threads: oneProcessTwoThreads.cpuMsPerFractal, single_jobs: single.cpuMsPerFractal },
       thread_busy: { two_workers: round(two.threadBusy), one_worker: round(one.threadBusy), one_process_two_threads: round(oneProcessTwoThreads.threadBusy) },
       overhead_ratio: round(two.perSecond / directPerSecond),
       temporal_one_process_two_threads_per_s: round(oneProcessTwoThreads.perSecond),
@@ -283,9 +284,9 @@ export async function fractalsBenchmark(): Promise<Record<string, unknown>> {
       two_workers_per_s: round(two.perSecond),
       scale_out: round(two.perSecond / one.perSecond),
       ...crash,
-      p50_job_s: round(percentile(single, 50), 3),
-      p99_job_s: round(percentile(single, 99), 3),
-      single_jobs: single.length,
+      p50_job_s: round(percentile(single.seconds, 50), 3),
+      p99_job_s: round(percentile(single.seconds, 99), 3),
+      single_jobs: single.seconds.length,
     };
   } finally {
     await workers.stopAll();
@@ -410,7 +411,8 @@ async function killApiInstance(bench: Bench, accepted: number): Promise<{ pid: n
 }
 
 /** Single fractals on an idle queue, one at a time: POST until GET /fractal/<uuid> answers the PNG. */
-async function singleJobs(bench: Bench): Promise<number[]> {
+async function singleJobs(bench: Bench, fractalWorkerPids: number[]): Promise<{ seconds: number[]; cpuMsPerFractal: Record<string, number> }> {
+  const cpu = await cpuMeter(bench, fractalWorkerPids);
   const seconds: number[] = [];
   for (let i = 0; i < SINGLE_JOBS; i++) {
     const uuid = randomUUID();
@@ -426,5 +428,7 @@ async function singleJobs(bench: Bench): Promise<number[]> {
     seconds.push((performance.now() - started) / 1000);
   }
   log(`single fractals: p50 ${percentile(seconds, 50).toFixed(3)} s, p99 ${percentile(seconds, 99).toFixed(3)} s`);
-  return seconds;
+  const cpuMsPerFractal = cpu(SINGLE_JOBS);
+  log(`  CPU ms per fractal: ${Object.entries(cpuMsPerFractal).map(([kind, ms]) => `${kind} ${ms}`).join(', ')}`);
+  return { seconds, cpuMsPerFractal };
 }
