@@ -12,6 +12,7 @@ const benchmarks: Record<string, (args: string[]) => Promise<Record<string, unkn
   nodes: async () => (await import('./nodes.ts')).nodesBenchmark(),
   triggers: async () => (await import('./triggers.ts')).triggersBenchmark(),
   chaos: async (args) => (await import('./chaos.ts')).chaosBenchmark(args),
+  fractals: async () => (await import('./fractals.ts')).fractalsBenchmark(),
 };
 
 async function main(): Promise<void> {
