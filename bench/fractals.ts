@@ -246,8 +246,15 @@ export async function fractalsBenchmark(): Promise<Record<string, unknown>> {
     const directAfter = await directThroughput(2, FRACTALS);
     log(`direct, 2 threads: ${directAfter.perSecond.toFixed(2)} fractals/s (render ${directAfter.renderMs.toFixed(0)} ms mean, ${directAfter.cpuMs.toFixed(0)} ms CPU)`);
     await workers.stop(1);
+    // overhead_ratio's pair: one render thread each, the direct loop before and after. On 2 cores this is
+    // the comparison that leaves the path (Temporal, the workflows, MySQL, S3) a core beside the render,
+    // as a deployment's fractal workers have cores of their own; the 2-thread figures above are reported too.
+    const directOneBefore = await directThroughput(1, FRACTALS / 2);
+    log(`direct, 1 thread: ${directOneBefore.perSecond.toFixed(2)} fractals/s (render ${directOneBefore.renderMs.toFixed(0)} ms mean)`);
     const one = await batchThroughput(bench, FRACTALS, 1, workers.pids());
     logPhase('Temporal path, 1 fractal worker × 1 thread', one);
+    const directOneAfter = await directThroughput(1, FRACTALS / 2);
+    log(`direct, 1 thread: ${directOneAfter.perSecond.toFixed(2)} fractals/s (render ${directOneAfter.renderMs.toFixed(0)} ms mean)`);
     await workers.stopAll();
     await workers.start(2);
     const oneProcessTwoThreads = await batchThroughput(bench, FRACTALS, 2, workers.pids());
@@ -260,6 +267,7 @@ export async function fractalsBenchmark(): Promise<Record<string, unknown>> {
     const single = await singleJobs(bench, workers.pids());
 
     const directPerSecond = (directBefore.perSecond + directAfter.perSecond) / 2;
+    const directOnePerSecond = (directOneBefore.perSecond + directOneAfter.perSecond) / 2;
     return {
       fractals: FRACTALS,
       width: VIEW.width,
@@ -267,17 +275,22 @@ export async function fractalsBenchmark(): Promise<Record<string, unknown>> {
       iterations: VIEW.iterations,
       view: { xa: VIEW.xa, xb: VIEW.xb, ya: VIEW.ya, yb: VIEW.yb },
       constant: { cx: VIEW.cx, cy: VIEW.cy },
-      threads: 2,
-      temporal_per_s: round(two.perSecond),
-      direct_per_s: round(directPerSecond),
-      direct_runs_per_s: [round(directBefore.perSecond), round(directAfter.perSecond)],
+      // overhead_ratio on one render thread each (1 fractal worker × 1 thread against the direct loop on 1 thread).
+      threads: 1,
+      temporal_per_s: round(one.perSecond),
+      direct_per_s: round(directOnePerSecond),
+      direct_one_thread_runs_per_s: [round(directOneBefore.perSecond), round(directOneAfter.perSecond)],
+      overhead_ratio: round(one.perSecond / directOnePerSecond),
+      // The same on 2 threads, where on this 2-core machine the path shares the render cores.
+      direct_two_threads_per_s: round(directPerSecond),
+      direct_two_threads_runs_per_s: [round(directBefore.perSecond), round(directAfter.perSecond)],
+      overhead_ratio_two_threads: round(two.perSecond / directPerSecond),
       // Mean wall ms of one render (pixels and PNG) as each path timed it (it stretches when the cores are shared), and how busy the render threads were.
       render_ms: { direct: round((directBefore.renderMs + directAfter.renderMs) / 2, 0), two_workers: round(two.renderMs, 0), one_worker: round(one.renderMs, 0), one_process_two_threads: round(oneProcessTwoThreads.renderMs, 0) },
       direct_cpu_ms_per_fractal: round((directBefore.cpuMs + directAfter.cpuMs) / 2, 1),
       // single_jobs: POST /v1/fractal one at a time, no batch workflow (and the bench's polling of GET /fractal in the API's share).
       cpu_ms_per_fractal: { two_workers: two.cpuMsPerFractal, one_worker: one.cpuMsPerFractal, one_process_two_threads: oneProcessTwoThreads.cpuMsPerFractal, single_jobs: single.cpuMsPerFractal },
       thread_busy: { two_workers: round(two.threadBusy), one_worker: round(one.threadBusy), one_process_two_threads: round(oneProcessTwoThreads.threadBusy) },
-      overhead_ratio: round(two.perSecond / directPerSecond),
       temporal_one_process_two_threads_per_s: round(oneProcessTwoThreads.perSecond),
       overhead_ratio_one_process: round(oneProcessTwoThreads.perSecond / directPerSecond),
       one_worker_per_s: round(one.perSecond),
