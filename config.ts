@@ -61,6 +61,8 @@ export interface Config {
   runLocalServices: boolean;
   /** A prebuilt workflow bundle (workers/bundle.ts writes one at start). */
   workflowBundlePath: string | undefined;
+  /** FRACTAL_WORKFLOW_BUNDLE_PATH: the fractal workflows' own prebuilt bundle (the stack writes it beside the other). */
+  fractalWorkflowBundlePath: string | undefined;
   /** Appended to every task queue a worker polls: isolated lanes for tests and benchmarks. */
   taskQueueSuffix: string;
   /** WORKER_METRICS_PORT: where the main worker serves the Temporal SDK's Prometheus metrics (/metrics on 127.0.0.1); 0 turns it off. */
@@ -405,6 +407,7 @@ export function loadConfig(env: Env = process.env): Config {
     etcd: { host: text(env, 'ETCD_HOST', '127.0.0.1'), port: port(env, 'ETCD_PORT', 2379), peerPort: port(env, 'ETCD_PEER_PORT', 2380), quotaBytes: Math.max(1, count(env, 'ETCD_QUOTA_BYTES', 512 * 1024 * 1024, 2 ** 33)) },
     runLocalServices: flag(env, 'FLEET_LOCAL_SERVICES', true),
     workflowBundlePath: env.WORKFLOW_BUNDLE_PATH?.trim() || undefined,
+    fractalWorkflowBundlePath: env.FRACTAL_WORKFLOW_BUNDLE_PATH?.trim() || undefined,
     taskQueueSuffix: env.FLEET_TASK_QUEUE_SUFFIX?.trim() ?? '',
     workerMetricsPort: env.WORKER_METRICS_PORT?.trim() === '0' ? 0 : port(env, 'WORKER_METRICS_PORT', 9464),
     requestRuns: {

@@ -10,7 +10,7 @@ import { locateTemporalCli } from './temporalCli.ts';
 import { connectTemporal } from '../temporal/connection.ts';
 import { ensureCodecKeyFile } from '../temporal/codec.ts';
 import { ensureSearchAttributes, startTemporalDevServer, waitForTemporal } from './temporalDevServer.ts';
-import { writeWorkflowBundle } from '../workers/bundle.ts';
+import { fractalWorkflowsPath, writeWorkflowBundle } from '../workers/bundle.ts';
 import {
   StackError,
   assertPortsFree,
@@ -175,7 +175,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const keyFile = ensureCodecKeyFile(config);
     if (keyFile) log(`Wrote a payload codec key to ${keyFile} (mode 0600): keep it with the data, Temporal's history cannot be read without it.`);
     // Bundling the workflows (webpack, 1–2 s) overlaps the services' start-up, which mostly waits.
-    const bundling = options.app ? writeWorkflowBundle(join(config.dataDir, 'build', 'workflow-bundle.js')) : undefined;
+    const bundling = options.app
+      ? Promise.all([
+          writeWorkflowBundle(join(config.dataDir, 'build', 'workflow-bundle.js')),
+          writeWorkflowBundle(join(config.dataDir, 'build', 'workflow-bundle-fractals.js'), fractalWorkflowsPath),
+        ])
+      : undefined;
     bundling?.catch(() => undefined);
     log(`Starting ${claims.map((c) => c.service).filter((name) => !name.includes(' ')).join(', ')}…`);
     // Each server by the name its process carries: a restart starts it the same way, on the same data.
@@ -212,8 +217,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     let appEnv: HostEnv = hostEnv;
     const launch = (name: string) => startAppProcess(name, entries.get(name)!, config, appEnv);
     if (options.app) {
-      workflowBundlePath = await bundling!;
-      appEnv = { ...config.env, WORKFLOW_BUNDLE_PATH: workflowBundlePath };
+      const [allWorkflows, fractalWorkflows] = await bundling!;
+      workflowBundlePath = allWorkflows;
+      appEnv = { ...config.env, WORKFLOW_BUNDLE_PATH: allWorkflows, FRACTAL_WORKFLOW_BUNDLE_PATH: fractalWorkflows };
       for (let i = 1; i <= options.app.workers; i++) entries.set(`worker-${i}`, 'workers/main.ts');
       entries.set('api', 'server/main.ts');
       for (const name of entries.keys()) appProcesses.push(launch(name));

@@ -7,6 +7,8 @@ import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporali
 import { failureConverterPath } from '../temporal/codec.ts';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+/** Only the fractal workflows: the fractal-jobs worker's bundle (workflows/fractalsIndex.ts says why). */
+export const fractalWorkflowsPath = fileURLToPath(new URL('../workflows/fractalsIndex.ts', import.meta.url));
 
 const quietLogger = {
   log: () => {}, trace: () => {}, debug: () => {}, info: () => {},
@@ -14,14 +16,14 @@ const quietLogger = {
   error: (message: string) => console.error(message),
 };
 
-export function buildWorkflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+export function buildWorkflowBundle(path = workflowsPath): Promise<WorkflowBundleWithSourceMap> {
   // Workflow failures are converted inside the sandbox: their messages must be encoded (and so encrypted) there too.
-  return bundleWorkflowCode({ workflowsPath, failureConverterPath, logger: quietLogger });
+  return bundleWorkflowCode({ workflowsPath: path, failureConverterPath, logger: quietLogger });
 }
 
-/** Writes the bundle to `outFile` and returns its path, for `workflowBundle: { codePath }`. */
-export async function writeWorkflowBundle(outFile: string): Promise<string> {
-  const { code } = await buildWorkflowBundle();
+/** Writes the bundle of `path`'s workflows (default: all) to `outFile` and returns its path, for `workflowBundle: { codePath }`. */
+export async function writeWorkflowBundle(outFile: string, path = workflowsPath): Promise<string> {
+  const { code } = await buildWorkflowBundle(path);
   mkdirSync(dirname(outFile), { recursive: true });
   writeFileSync(outFile, code);
   return outFile;

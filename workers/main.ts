@@ -31,11 +31,14 @@ async function main(): Promise<void> {
   const clients = createServiceClients(config);
   const nodeClients = nodeClientsFromConfig(config);
   const workflowBundle = config.workflowBundlePath ? { codePath: config.workflowBundlePath } : await buildWorkflowBundle();
+  // The fractal workflows' own bundle when the stack wrote one; the whole bundle serves them too.
+  const fractalWorkflowBundle = config.fractalWorkflowBundlePath ? { codePath: config.fractalWorkflowBundlePath } : workflowBundle;
   const workers = await createWorkers({
     connection,
     namespace: config.temporal.namespace,
     dataConverter: codecDataConverter(config),
     workflowBundle,
+    fractalWorkflowBundle,
     clients,
     allowedDestinations: config.requestRuns.allowedDestinations,
     cf: { foundations: foundationsFromConfig(config), bitsDir: config.cf.bitsDir },

@@ -39,6 +39,8 @@ export interface WorkerDependencies {
   /** The payload codec's data converter (temporal/connection.ts codecDataConverter): what workers write is encrypted. */
   dataConverter: DataConverter;
   workflowBundle: WorkflowBundleOption;
+  /** The fractal-jobs worker's bundle (only the fractal workflows; workflows/fractalsIndex.ts); default: workflowBundle. */
+  fractalWorkflowBundle?: WorkflowBundleOption;
   clients: ServiceClients;
   /** URL prefixes request runs may call (config.requestRuns.allowedDestinations). */
   allowedDestinations: readonly string[];
@@ -148,6 +150,7 @@ export async function createWorkers(deps: WorkerDependencies): Promise<Worker[]>
     // Fractal and batch workflows with their MySQL bookkeeping (local activities); renders go to the fractal workers.
     Worker.create({
       ...common,
+      workflowBundle: deps.fractalWorkflowBundle ?? deps.workflowBundle,
       taskQueue: FRACTAL_JOBS_TASK_QUEUE + suffix,
       activities: createFractalRecordActivities(createFractalModel(deps.clients.mysql)),
     }),
