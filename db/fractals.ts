@@ -75,6 +75,25 @@ export function createFractalModel(pool: mysql.Pool) {
       return result.affectedRows === 1;
     },
 
+    /**
+     * Records a batch's slice of accepted jobs at once (as recordAccepted does each). The uuids this
+     * call recorded (the others were recorded before: a batch started again).
+     */
+    async recordAcceptedMany(jobs: FractalJob[], batchId: string): Promise<string[]> {
+      if (jobs.length === 0) return [];
+      const uuids = jobs.map((job) => job.uuid);
+      const [existing] = await pool.query<Row[]>('SELECT uuid FROM fractals WHERE uuid IN (?)', [uuids]);
+      const before = new Set(existing.map((row) => row.uuid as string));
+      const rows = jobs.map(({ uuid, width, height, iterations, xa, xb, ya, yb, cx, cy }) => [uuid, width, height, iterations, xa, xb, ya, yb, cx, cy, batchId]);
+      await pool.query('INSERT IGNORE INTO fractals (uuid, width, height, iterations, xa, xb, ya, yb, cx, cy, batch_id) VALUES ?', [rows]);
+      return uuids.filter((uuid) => !before.has(uuid));
+    },
+
+    /** Removes queued records no workflow will render (a batch started again met its fractal deleted since). */
+    async forgetQueued(uuids: string[]): Promise<void> {
+      if (uuids.length > 0) await pool.query("DELETE FROM fractals WHERE uuid IN (?) AND status = 'queued'", [uuids]);
+    },
+
     /** Stores a render's result, unless the record has been changed (a newer revision) or deleted since. Whether it did. */
     async recordRendered(rendered: RenderedFractal, revision: number): Promise<boolean> {
       const [result] = await pool.query<mysql.ResultSetHeader>(

@@ -43,7 +43,7 @@ export async function fractal(rawInput: FractalInput): Promise<FractalResult> {
   });
 
   const job = fractalJobOf(input.uuid, input);
-  await records.recordFractalAccepted(job, input.batchId);
+  if (!input.recorded) await records.recordFractalAccepted(job, input.batchId);
   const rendered = await renderFractal(job);
   const recorded = await records.recordFractalRendered(rendered, input.revision ?? 1);
   return { ...rendered, recorded };

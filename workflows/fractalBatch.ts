@@ -10,6 +10,7 @@ import { fractal } from './fractal.ts';
 import {
   batchTask,
   fractalBatchDefaultsOfRun,
+  fractalJobOf,
   fractalBatchInputSchema,
   fractalWorkflowId,
   type FractalBatchInput,
@@ -30,15 +31,20 @@ export async function fractalBatch(rawInput: FractalBatchInput): Promise<Fractal
 
   const end = Math.min(spec.tasks, next + tasksPerRun);
   for (let from = next; from < end; from += sliceSize) {
-    const indexes = Array.from({ length: Math.min(sliceSize, end - from) }, (_, i) => from + i);
+    const jobs = Array.from({ length: Math.min(sliceSize, end - from) }, (_, i) => {
+      const { uuid, params } = batchTask(batchId, spec, from + i);
+      return fractalJobOf(uuid, params);
+    });
+    // The slice's records in one statement, before its workflows start (each would otherwise record its own).
+    const recordedNow = new Set(await records.recordFractalsAccepted(jobs, batchId));
     const outcomes = await Promise.all(
-      indexes.map(async (index) => {
-        const { uuid, params } = batchTask(batchId, spec, index);
+      jobs.map(async (job) => {
+        const { uuid } = job;
         try {
           await startChild(fractal, {
             workflowId: fractalWorkflowId(uuid),
             taskQueue: workflowInfo().taskQueue,
-            args: [{ uuid, ...params, batchId, ...(input.timings ? { timings: input.timings } : {}) }],
+            args: [{ ...job, batchId, recorded: true, ...(input.timings ? { timings: input.timings } : {}) }],
             // Each fractal lives on its own: the batch only starts them, and may continue as new meanwhile.
             parentClosePolicy: ParentClosePolicy.ABANDON,
             // A fractal made once (even finished) is not made again by a batch started again.
@@ -53,6 +59,10 @@ export async function fractalBatch(rawInput: FractalBatchInput): Promise<Fractal
       }),
     );
     started += outcomes.reduce<number>((sum, n) => sum + n, 0);
+    // A fractal whose workflow had run before (a batch started again) and whose record was deleted
+    // since got a record just now that nothing will render: forget it again.
+    const orphans = jobs.filter((job, i) => outcomes[i] === 0 && recordedNow.has(job.uuid)).map((job) => job.uuid);
+    if (orphans.length > 0) await records.forgetFractals(orphans);
   }
   if (end < spec.tasks) await continueAsNew<typeof fractalBatch>({ ...rawInput, next: end, started });
   return { batchId, tasks: spec.tasks, started };

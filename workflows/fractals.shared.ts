@@ -234,6 +234,8 @@ export const fractalInputSchema = z.strictObject({
   batchId: z.optional(fractalUuidSchema),
   /** Which parameters of the record these are (a PUT moves it on): an older render's result is not stored. */
   revision: z.optional(wholeNumber(1)),
+  /** The record exists already (its batch recorded its slice at once): the workflow does not record it again. */
+  recorded: z.optional(z.boolean()),
   timings: z.optional(fractalTimingsSchema),
 }).check(ordered);
 export type FractalInput = z.input<typeof fractalInputSchema>;

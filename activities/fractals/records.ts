@@ -13,6 +13,14 @@ export function createFractalRecordActivities(model: FractalModel) {
     async recordFractalRendered(rendered: RenderedFractal, revision: number): Promise<boolean> {
       return model.recordRendered(rendered, revision);
     },
+    /** A batch's slice of jobs, recorded before their workflows start (one statement instead of one per fractal); the uuids it recorded. */
+    async recordFractalsAccepted(jobs: FractalJob[], batchId: string): Promise<string[]> {
+      return model.recordAcceptedMany(jobs, batchId);
+    },
+    /** Records no workflow will render: made by a slice for fractals whose workflows had run before (deleted since). */
+    async forgetFractals(uuids: string[]): Promise<void> {
+      await model.forgetQueued(uuids);
+    },
     async recordFractalBatch(batchId: string, tasks: number): Promise<void> {
       await model.recordBatch(batchId, tasks);
     },

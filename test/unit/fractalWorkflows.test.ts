@@ -10,6 +10,7 @@ import { fractalBatch } from '../../workflows/fractalBatch.ts';
 import {
   batchTask,
   fractalBatchSpecSchema,
+  fractalJobOf,
   fractalWorkflowId,
   juliaConstantFor,
   type FractalJob,
@@ -26,7 +27,16 @@ const fast = { renderHeartbeatTimeoutMs: 1000, renderTimeoutMs: 5000, retryMaxIn
 
 /** Stubs that keep every call: accepted jobs, renders, recorded results, batches. */
 function stubFractalActivities(options: { failRenders?: number } = {}) {
-  const calls = { accepted: [] as [FractalJob, string | undefined][], renders: [] as FractalJob[], rendered: [] as [RenderedFractal, number][], batches: [] as [string, number][] };
+  const calls = {
+    accepted: [] as [FractalJob, string | undefined][],
+    slices: [] as [FractalJob[], string][],
+    forgotten: [] as string[][],
+    renders: [] as FractalJob[],
+    rendered: [] as [RenderedFractal, number][],
+    batches: [] as [string, number][],
+  };
+  /** What recordFractalsAccepted answers as newly recorded (default: every job, as for a new batch). */
+  let newlyRecorded: (jobs: FractalJob[]) => string[] = (jobs) => jobs.map((job) => job.uuid);
   let failures = options.failRenders ?? 0;
   const activities = {
     async recordFractalAccepted(job: FractalJob, batchId: string | undefined) {
@@ -44,8 +54,15 @@ function stubFractalActivities(options: { failRenders?: number } = {}) {
     async recordFractalBatch(batchId: string, tasks: number) {
       calls.batches.push([batchId, tasks]);
     },
+    async recordFractalsAccepted(jobs: FractalJob[], batchId: string) {
+      calls.slices.push([jobs, batchId]);
+      return newlyRecorded(jobs);
+    },
+    async forgetFractals(uuids: string[]) {
+      calls.forgotten.push(uuids);
+    },
   };
-  return { activities, calls };
+  return { activities, calls, answerNewlyRecorded: (answer: typeof newlyRecorded) => void (newlyRecorded = answer) };
 }
 
 describe('fractal (stub activities)', () => {
@@ -84,23 +101,31 @@ describe('fractal (stub activities)', () => {
 });
 
 describe('fractalBatch (stub activities)', () => {
-  it('starts every task once, in slices, continuing as new; a batch started again starts none', async () => {
+  it('records each slice at once, then starts every task once, continuing as new; a batch started again starts none', async () => {
     const batchId = '6a1c0f8e-2b7d-4c3a-9e5f-1d2c3b4a5f6e';
     const spec = fractalBatchSpecSchema.parse({ tasks: 7, width: 16, height: 16, iterations: 32 });
-    const { activities, calls } = stubFractalActivities();
+    const { activities, calls, answerNewlyRecorded } = stubFractalActivities();
     const uuids = Array.from({ length: 7 }, (_, i) => batchTask(batchId, spec, i).uuid);
     for (const id of uuids) t.stubsFor(fractalWorkflowId(id), activities);
     const batchWorkflowId = `fractal-batch-${batchId}`;
     const result = await t.runWorkflow(fractalBatch, { workflowId: batchWorkflowId, args: [{ batchId, spec, sliceSize: 3, tasksPerRun: 4, timings: fast }], activities });
     expect(result).toEqual({ batchId, tasks: 7, started: 7 });
     expect(calls.batches).toEqual([[batchId, 7]]);
-    // The children were abandoned, not awaited: wait for each to finish.
+    // Slices of 3 within runs of 4: 3 + 1, then 3; each job with the constant chosen from its uuid.
+    expect(calls.slices.map(([jobs, batch]) => [jobs.length, batch])).toEqual([[3, batchId], [1, batchId], [3, batchId]]);
+    expect(calls.slices.flatMap(([jobs]) => jobs)).toEqual(uuids.map((id, i) => fractalJobOf(id, batchTask(batchId, spec, i).params)));
+    // The children were abandoned, not awaited: wait for each to finish. They were recorded by their slice, not one by one.
     await Promise.all(uuids.map((id) => t.env.client.workflow.getHandle(fractalWorkflowId(id)).result()));
-    expect(calls.accepted.map(([job, batch]) => [job.uuid, batch]).sort()).toEqual(uuids.map((id) => [id, batchId]).sort());
-    expect(calls.renders.map((job) => job.width)).toEqual(Array(7).fill(16));
+    expect(calls.accepted).toEqual([]);
+    expect(calls.renders.map((job) => job.uuid).sort()).toEqual([...uuids].sort());
+    expect(calls.forgotten).toEqual([]);
 
+    // Started again after two of its fractals were deleted: the slice records those two anew, no
+    // workflow renders them (their IDs are taken), so their records are forgotten again.
+    answerNewlyRecorded(() => [uuids[1]!, uuids[5]!]);
     const again = await t.runWorkflow(fractalBatch, { workflowId: `${batchWorkflowId}-again`, args: [{ batchId, spec, sliceSize: 5, timings: fast }], activities });
     expect(again).toEqual({ batchId, tasks: 7, started: 0 });
     expect(calls.renders).toHaveLength(7);
+    expect(calls.forgotten).toEqual([[uuids[1]], [uuids[5]]]);
   });
 });
