@@ -7,7 +7,8 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { fractalImageStoreFor } from '../activities/fractals/storage.ts';
 import { fractalWorkflowId, type FractalPage, type FractalRecord } from '../workflows/fractals.shared.ts';
 import { requestJson, useStack } from './support/fixture.ts';
-import { startWorkerProcess, type WorkerProcess } from './support/stack.ts';
+import { createTestApp, startWorkerProcess, uniqueSuffix, type WorkerProcess } from './support/stack.ts';
+import { asToken } from './support/asToken.ts';
 
 const stack = useStack({ app: { fractalTimings: { renderHeartbeatTimeoutMs: 2000, retryMaxIntervalMs: 200 } } });
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
@@ -68,5 +69,37 @@ describe('a fractal worker killed mid-render', () => {
     const startedEvent = history.events!.find((event) => event.eventId?.toString() === completed?.activityTaskCompletedEventAttributes?.startedEventId?.toString());
     expect(startedEvent?.activityTaskStartedEventAttributes?.attempt).toBeGreaterThanOrEqual(2);
     expect((await handle.describe()).status.name).toBe('COMPLETED');
+  });
+
+  it('loses nothing and makes nothing twice when the main worker is killed mid-batch', { timeout: 90_000 }, async () => {
+    // A lane of its own: its main worker is a process this test kills, its fractal worker another.
+    const suffix = uniqueSuffix();
+    const lane = { FLEET_TASK_QUEUE_SUFFIX: suffix, FRACTAL_WORKER_THREADS: '1', WORKER_METRICS_PORT: '0' };
+    const app = asToken(createTestApp(stack.env, { taskQueueSuffix: suffix, fractalTimings: { renderHeartbeatTimeoutMs: 2000, retryMaxIntervalMs: 200 } }), stack.tokens.admin);
+    const renderer = startWorkerProcess(lane, 'workers/fractalWorker.ts');
+    const firstMain = startWorkerProcess(lane);
+    processes.push(renderer, firstMain);
+    await Promise.all([renderer.ready, firstMain.ready]);
+    const started = await requestJson<{ batch_id: string }>(app, 'POST', '/v1/fractal-batches', { tasks: 30, width: 160, height: 160, iterations: 400, cx: -0.123, cy: 0.745 });
+    expect(started.status).toBe(202);
+    const progress = async () => (await requestJson<{ tasks: number; accepted: number; done: number }>(app, 'GET', `/v1/fractal-batches/${started.body.batch_id}`)).body;
+    await vi.waitFor(async () => expect((await progress()).done).toBeGreaterThanOrEqual(3), { timeout: 30_000, interval: 50 });
+    firstMain.child.kill('SIGKILL');
+    await firstMain.exited;
+    const secondMain = startWorkerProcess(lane);
+    processes.push(secondMain);
+    await secondMain.ready;
+    await vi.waitFor(async () => expect(await progress()).toMatchObject({ tasks: 30, accepted: 30, done: 30 }), { timeout: 60_000, interval: 250 });
+    // Once each: one workflow per fractal of the batch, each completed (its last task may trail its record by a moment).
+    await vi.waitFor(
+      async () => {
+        const executions = [];
+        for await (const execution of stack.env.client.workflow.list({ query: `WorkflowType = 'fractal' AND TaskQueue = 'fractal-jobs${suffix}'` })) executions.push(execution);
+        expect(executions).toHaveLength(30);
+        expect(new Set(executions.map((e) => e.workflowId)).size).toBe(30);
+        expect(executions.filter((e) => e.status.name !== 'COMPLETED').map((e) => `${e.workflowId} ${e.status.name}`)).toEqual([]);
+      },
+      { timeout: 20_000, interval: 250 },
+    );
   });
 });
