@@ -114,8 +114,10 @@ describe('config cache across API processes (server/main.ts, 3 instances)', () =
     await vi.waitFor(
       async () => {
         if ((await fetch(`${shared}/healthz`).catch(() => undefined))?.ok) servedMeanwhile++;
-        const fresh = await status(instanceUrls[1]!);
         // On a timeout, the API's own log says what the replacement did.
+        const fresh = await status(instanceUrls[1]!).catch((error: Error) => {
+          throw new Error(`instance 2 does not answer (${error.message}); the API's log:\n${output.slice(-3000)}`);
+        });
         expect(fresh.pid, output.slice(-3000)).not.toBe(killed.pid);
         expect(fresh, output.slice(-3000)).toMatchObject({ instance: '2', state: 'synced' });
       },
