@@ -1,46 +1,21 @@
 // The fractals pages in headless Chromium on the real stack, with a fractal worker in this process:
 // a fractal made through the form lands on its page, rendering, then with its image and checksum; a
 // refused form names its field; a batch's progress bar on the gallery reaches done; Delete removes one.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import type { NativeConnection, Worker } from '@temporalio/worker';
-import { createRenderPool, type RenderPool } from '../activities/fractals/renderPool.ts';
-import { createFractalImageStore, createS3Client } from '../activities/fractals/storage.ts';
-import { codecDataConverter, connectWorker } from '../temporal/connection.ts';
-import { FRACTALS_TASK_QUEUE, type FractalRecord } from '../workflows/fractals.shared.ts';
-import { createFractalWorker } from '../workers/fractals.ts';
+import type { FractalRecord } from '../workflows/fractals.shared.ts';
 import { screenshot } from './support/browser.ts';
 import { requestJson, useStack } from './support/fixture.ts';
+import { useFractalWorker } from './support/fractalWorker.ts';
 
 describe('fractals pages in headless Chromium', () => {
   const stack = useStack({ app: { fractalTimings: { renderHeartbeatTimeoutMs: 3000, retryMaxIntervalMs: 200 } }, browser: true });
   let page: Page;
   let baseUrl: string;
-  let pool: RenderPool;
-  let renderWorker: { worker: Worker; done: Promise<void> };
-  let connection: NativeConnection;
+  useFractalWorker(stack, `fractal-browser${stack.suffix}`);
 
-  beforeAll(async () => {
+  beforeAll(() => {
     ({ baseUrl, page } = stack.browser);
-    const { config } = stack.env;
-    connection = await connectWorker(config);
-    pool = createRenderPool({ threads: 1 });
-    const worker = await createFractalWorker({
-      connection,
-      namespace: config.temporal.namespace,
-      dataConverter: codecDataConverter(config),
-      taskQueue: FRACTALS_TASK_QUEUE + stack.suffix,
-      pool,
-      store: createFractalImageStore({ s3: createS3Client(config.fractals.storage), bucket: config.fractals.storage.bucket }),
-      identity: `fractal-browser${stack.suffix}`,
-    });
-    renderWorker = { worker, done: worker.run() };
-  });
-  afterAll(async () => {
-    renderWorker?.worker.shutdown();
-    await renderWorker?.done;
-    await pool?.close();
-    await connection?.close();
   });
 
   const fill = async (fields: Record<string, string | number>) => {
