@@ -148,21 +148,14 @@ export function createFractalModel(pool: mysql.Pool) {
     },
 
     async batchProgress(batchId: string): Promise<BatchProgress | undefined> {
-      const [rows] = await pool.query<Row[]>(
-        `SELECT b.id, b.tasks, b.removed, b.created_at, COUNT(f.uuid) AS accepted, COALESCE(SUM(f.status = 'done'), 0) AS done
-         FROM fractal_batches b LEFT JOIN fractals f ON f.batch_id = b.id WHERE b.id = ? GROUP BY b.id, b.tasks, b.removed, b.created_at`,
-        [batchId],
-      );
+      const [rows] = await pool.query<Row[]>(batchProgressQuery('b.id = ?'), [batchId]);
       return rows[0] ? batchFrom(rows[0]) : undefined;
     },
 
     /** Batches of the last day not finished yet (newest first): the gallery's progress bars. */
     async unfinishedBatches(limit = 5): Promise<BatchProgress[]> {
       const [rows] = await pool.query<Row[]>(
-        `SELECT b.id, b.tasks, b.removed, b.created_at, COUNT(f.uuid) AS accepted, COALESCE(SUM(f.status = 'done'), 0) AS done
-         FROM fractal_batches b LEFT JOIN fractals f ON f.batch_id = b.id
-         WHERE b.created_at > NOW(3) - INTERVAL 1 DAY
-         GROUP BY b.id, b.tasks, b.removed, b.created_at HAVING done + b.removed < b.tasks ORDER BY b.created_at DESC LIMIT ?`,
+        `${batchProgressQuery('b.created_at > NOW(3) - INTERVAL 1 DAY')} HAVING done + b.removed < b.tasks ORDER BY b.created_at DESC LIMIT ?`,
         [limit],
       );
       return rows.map(batchFrom);
@@ -176,6 +169,13 @@ export function createFractalModel(pool: mysql.Pool) {
       return counts;
     },
   };
+}
+
+/** Batches that match `where`, each with its fractals recorded and done (the rows batchFrom reads). */
+function batchProgressQuery(where: string): string {
+  return `SELECT b.id, b.tasks, b.removed, b.created_at, COUNT(f.uuid) AS accepted, COALESCE(SUM(f.status = 'done'), 0) AS done
+    FROM fractal_batches b LEFT JOIN fractals f ON f.batch_id = b.id
+    WHERE ${where} GROUP BY b.id, b.tasks, b.removed, b.created_at`;
 }
 
 function batchFrom(row: Row): BatchProgress {

@@ -96,10 +96,8 @@ export function createDefinitionServices(deps: DefinitionServiceDependencies) {
   };
 }
 
-const noFractalImages: FractalImages = {
-  get: () => Promise.reject(new ServiceError(503, 'object_storage_unavailable', 'This server has no object storage for fractal images.')),
-  delete: () => Promise.reject(new ServiceError(503, 'object_storage_unavailable', 'This server has no object storage for fractal images.')),
-};
+const noObjectStorage = () => Promise.reject(new ServiceError(503, 'object_storage_unavailable', 'This server has no object storage for fractal images.'));
+const noFractalImages: FractalImages = { get: noObjectStorage, delete: noObjectStorage };
 
 export function createServices(deps: ServiceDependencies) {
   const links = temporalWebUiLinks(deps.temporalWebUiUrl, deps.namespace);
