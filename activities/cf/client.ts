@@ -140,6 +140,35 @@ export interface Job extends CfResource {
   errors: { code: number; title: string; detail: string }[];
 }
 
+export interface ToMany {
+  data: { guid: string }[];
+}
+
+/** An organization quota's limits, as CC's v3 object names them (null: unlimited). */
+export interface OrganizationQuotaLimits {
+  apps?: { total_memory_in_mb?: number | null; per_process_memory_in_mb?: number | null; total_instances?: number | null };
+  services?: { total_service_instances?: number | null };
+  routes?: { total_routes?: number | null; total_reserved_ports?: number | null };
+}
+
+export interface OrganizationQuota extends CfResource, OrganizationQuotaLimits {
+  name: string;
+  relationships: { organizations: ToMany };
+}
+
+export interface SecurityGroupRule {
+  protocol: string;
+  destination: string;
+  ports?: string;
+  description?: string;
+}
+
+export interface SecurityGroup extends CfResource {
+  name: string;
+  rules: SecurityGroupRule[];
+  relationships: { running_spaces: ToMany; staging_spaces: ToMany };
+}
+
 interface Paginated<T> {
   pagination: { total_results: number; total_pages: number; next: Link | null };
   resources: T[];
@@ -441,6 +470,26 @@ export function createCfClient(options: CfClientOptions) {
     addDestination: (routeGuid: string, appGuid: string) =>
       post<{ destinations: RouteDestination[] }>(`/v3/routes/${routeGuid}/destinations`, { destinations: [{ app: { guid: appGuid, process: { type: 'web' } } }] }),
     deleteRoute: (routeGuid: string, poll?: PollOptions) => deleteAndWait(`/v3/routes/${routeGuid}`, poll),
+
+    async findOrganizationQuota(name: string): Promise<OrganizationQuota | undefined> {
+      return (await listAll<OrganizationQuota>('/v3/organization_quotas', { names: name }))[0];
+    },
+    createOrganizationQuota: (name: string, limits: OrganizationQuotaLimits) => post<OrganizationQuota>('/v3/organization_quotas', { name, ...limits }),
+    /** PATCH: only the limits sent change. */
+    updateOrganizationQuota: async (guid: string, limits: OrganizationQuotaLimits) =>
+      (await call<OrganizationQuota>('PATCH', `/v3/organization_quotas/${guid}`, { body: limits })).body,
+    applyOrganizationQuota: (quotaGuid: string, organizationGuid: string) =>
+      post<ToMany>(`/v3/organization_quotas/${quotaGuid}/relationships/organizations`, { data: [{ guid: organizationGuid }] }),
+
+    async findSecurityGroup(name: string): Promise<SecurityGroup | undefined> {
+      return (await listAll<SecurityGroup>('/v3/security_groups', { names: name }))[0];
+    },
+    createSecurityGroup: (name: string, rules: SecurityGroupRule[]) => post<SecurityGroup>('/v3/security_groups', { name, rules }),
+    updateSecurityGroupRules: async (guid: string, rules: SecurityGroupRule[]) =>
+      (await call<SecurityGroup>('PATCH', `/v3/security_groups/${guid}`, { body: { rules } })).body,
+    /** Running apps of the space get the group's rules (after a restart, on real CF). */
+    bindRunningSecurityGroup: (groupGuid: string, spaceGuid: string) =>
+      post<ToMany>(`/v3/security_groups/${groupGuid}/relationships/running_spaces`, { data: [{ guid: spaceGuid }] }),
   };
   return client;
 }

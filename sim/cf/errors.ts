@@ -29,6 +29,7 @@ export const cfErrors = {
   messageParseError: () => new CfError(400, 1001, 'CF-MessageParseError', 'Request invalid due to parse error: invalid request body'),
   unknownRequest: () => new CfError(404, 10000, 'CF-NotFound', 'Unknown request'),
   notAuthenticated: () => new CfError(401, 10002, 'CF-NotAuthenticated', 'Authentication error'),
+  notAuthorized: () => new CfError(403, 10003, 'CF-NotAuthorized', 'You are not authorized to perform the requested action'),
   badQueryParameter: (detail: string) => new CfError(400, 10005, 'CF-BadQueryParameter', `The query parameter is invalid: ${detail}`),
   unprocessable: (detail: string) => new CfError(422, 10008, 'CF-UnprocessableEntity', detail),
   notFound: (resource: string) => new CfError(404, 10010, 'CF-ResourceNotFound', `${resource} not found`),

@@ -69,6 +69,8 @@ export const defaultKnobs: SimKnobs = {
 export interface SimUser {
   username: string;
   password: string;
+  /** A Cloud Controller admin (default true); others get 403 CF-NotAuthorized from admin-only endpoints. */
+  admin?: boolean;
 }
 
 export interface SimClient {

@@ -32,13 +32,13 @@ export function presentOrganization(org: Organization, base: string) {
     ...times(org),
     name: org.name,
     suspended: org.suspended,
-    relationships: { quota: toOne(DEFAULT_QUOTA_GUID) },
+    relationships: { quota: toOne(org.quotaGuid ?? DEFAULT_QUOTA_GUID) },
     metadata: metadata(org),
     links: {
       self: href(base, `/v3/organizations/${org.guid}`),
       domains: href(base, `/v3/organizations/${org.guid}/domains`),
       default_domain: href(base, `/v3/organizations/${org.guid}/domains/default`),
-      quota: href(base, `/v3/organization_quotas/${DEFAULT_QUOTA_GUID}`),
+      quota: href(base, `/v3/organization_quotas/${org.quotaGuid ?? DEFAULT_QUOTA_GUID}`),
     },
   };
 }

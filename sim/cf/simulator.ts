@@ -11,11 +11,13 @@ import { buildRoutes } from './routes/builds.ts';
 import { domainRoutes } from './routes/domains.ts';
 import { dropletRoutes } from './routes/droplets.ts';
 import { jobRoutes } from './routes/jobs.ts';
+import { organizationQuotaRoutes } from './routes/organizationQuotas.ts';
 import { organizationRoutes } from './routes/organizations.ts';
 import { packageRoutes } from './routes/packages.ts';
 import { processRoutes } from './routes/processes.ts';
 import { rootRoutes } from './routes/root.ts';
 import { routeRoutes } from './routes/routes.ts';
+import { securityGroupRoutes } from './routes/securityGroups.ts';
 import { spaceRoutes } from './routes/spaces.ts';
 import { uaaRoutes } from './routes/uaa.ts';
 
@@ -36,7 +38,7 @@ export function createCfSimulator(options: SimOptions = {}): Hono<SimEnv> {
   app.route('/__sim', adminRoutes(runtime));
   app.route('/', rootRoutes(runtime));
   app.route('/', uaaRoutes(runtime));
-  for (const resource of [organizationRoutes, spaceRoutes, domainRoutes, appRoutes, processRoutes, packageRoutes, buildRoutes, dropletRoutes, routeRoutes, jobRoutes]) {
+  for (const resource of [organizationRoutes, spaceRoutes, domainRoutes, appRoutes, processRoutes, packageRoutes, buildRoutes, dropletRoutes, routeRoutes, jobRoutes, organizationQuotaRoutes, securityGroupRoutes]) {
     app.route('/v3', resource(runtime));
   }
   return app;

@@ -20,6 +20,44 @@ interface Resource {
 export interface Organization extends Resource {
   name: string;
   suspended: boolean;
+  /** The organization quota applied to it; unset: the default quota. */
+  quotaGuid?: string;
+}
+
+/** An organization quota's limits as CC's v3 object names them (null: unlimited). */
+export interface OrganizationQuotaLimits {
+  apps: {
+    per_process_memory_in_mb: number | null;
+    total_memory_in_mb: number | null;
+    total_instances: number | null;
+    per_app_tasks: number | null;
+    log_rate_limit_in_bytes_per_second: number | null;
+  };
+  services: { paid_services_allowed: boolean; total_service_instances: number | null; total_service_keys: number | null };
+  routes: { total_routes: number | null; total_reserved_ports: number | null };
+  domains: { total_domains: number | null };
+}
+
+export interface OrganizationQuota extends Resource, OrganizationQuotaLimits {
+  name: string;
+}
+
+export interface SecurityGroupRule {
+  protocol: 'tcp' | 'udp' | 'icmp' | 'all';
+  destination: string;
+  ports?: string;
+  type?: number;
+  code?: number;
+  description?: string;
+  log?: boolean;
+}
+
+export interface SecurityGroup extends Resource {
+  name: string;
+  rules: SecurityGroupRule[];
+  globallyEnabled: { running: boolean; staging: boolean };
+  runningSpaceGuids: Set<string>;
+  stagingSpaceGuids: Set<string>;
 }
 
 export interface Space extends Resource {
@@ -133,8 +171,18 @@ interface Transition {
   apply(at: number): void;
 }
 
-/** The quota every organization gets (quotas themselves are not simulated). */
+/** The quota every organization gets until another is applied to it. */
 export const DEFAULT_QUOTA_GUID = '7e2a1bf6-0d4c-4c4b-9a1e-5b7f0a6c3d21';
+
+/** CC's `default_quota_definition` (cloud_controller_ng config/cloud_controller.yml): 10 GB, 100 services, 1000 routes. */
+export function defaultQuotaLimits(): OrganizationQuotaLimits {
+  return {
+    apps: { per_process_memory_in_mb: null, total_memory_in_mb: 10_240, total_instances: null, per_app_tasks: null, log_rate_limit_in_bytes_per_second: null },
+    services: { paid_services_allowed: true, total_service_instances: 100, total_service_keys: null },
+    routes: { total_routes: 1000, total_reserved_ports: null },
+    domains: { total_domains: null },
+  };
+}
 
 export class SimState {
   readonly organizations = new Map<string, Organization>();
@@ -147,6 +195,8 @@ export class SimState {
   readonly droplets = new Map<string, Droplet>();
   readonly routes = new Map<string, Route>();
   readonly jobs = new Map<string, Job>();
+  readonly organizationQuotas = new Map<string, OrganizationQuota>();
+  readonly securityGroups = new Map<string, SecurityGroup>();
   /** space guid + lower-cased name → app guid: names are unique per space, case-insensitively. */
   private readonly appNames = new Map<string, string>();
   private transitions: Transition[] = [];
@@ -158,6 +208,14 @@ export class SimState {
   ) {
     const domain: Domain = { ...this.newResource(), name: appsDomain, internal: false };
     this.domains.set(domain.guid, domain);
+    const quota: OrganizationQuota = { ...this.newResource(), guid: DEFAULT_QUOTA_GUID, name: 'default', ...defaultQuotaLimits() };
+    this.organizationQuotas.set(quota.guid, quota);
+  }
+
+  /** The quota applied to the organization (the default one unless another was applied). */
+  quotaOf(orgGuid: string): OrganizationQuota {
+    const org = this.organizations.get(orgGuid);
+    return this.organizationQuotas.get(org?.quotaGuid ?? DEFAULT_QUOTA_GUID)!;
   }
 
   newResource(): Resource {
@@ -245,6 +303,10 @@ export class SimState {
   deleteSpace(guid: string): void {
     for (const app of [...this.apps.values()]) if (app.spaceGuid === guid) this.deleteApp(app.guid);
     for (const route of [...this.routes.values()]) if (route.spaceGuid === guid) this.deleteRoute(route.guid);
+    for (const group of this.securityGroups.values()) {
+      group.runningSpaceGuids.delete(guid);
+      group.stagingSpaceGuids.delete(guid);
+    }
     this.spaces.delete(guid);
   }
 

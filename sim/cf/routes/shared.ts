@@ -30,3 +30,25 @@ export function deleteJob(runtime: SimRuntime, operation: string, work: () => vo
 export function touch(resource: { updatedAt: number }, runtime: SimRuntime): void {
   resource.updatedAt = runtime.now();
 }
+
+/**
+ * CC's admin-only endpoints (organization quotas, security group creation): 403 CF-NotAuthorized
+ * for a user who is not an admin. Client-credentials clients hold cloud_controller.admin here.
+ */
+export function requireAdmin(runtime: SimRuntime, c: Context<SimEnv>): void {
+  const principal = c.var.principal;
+  const user = principal?.userName ? runtime.users.find((u) => u.username === principal.userName) : undefined;
+  if (!principal || (principal.userName && user?.admin === false)) throw cfErrors.notAuthorized();
+}
+
+/** `{"data":[{"guid"}]}`, a to-many relationship request body; every guid must name an existing resource. */
+export function toManyGuids(body: Record<string, unknown>, exists: (guid: string) => boolean, invalid: (guids: string[]) => string): string[] {
+  const data = body.data;
+  if (!Array.isArray(data) || data.some((item) => typeof item !== 'object' || item === null || typeof (item as { guid?: unknown }).guid !== 'string')) {
+    throw cfErrors.unprocessable('Data must be an array of objects with a guid');
+  }
+  const guids = [...new Set(data.map((item) => (item as { guid: string }).guid))];
+  const missing = guids.filter((guid) => !exists(guid));
+  if (missing.length > 0) throw cfErrors.unprocessable(invalid(missing));
+  return guids;
+}
