@@ -1,7 +1,8 @@
 // The one module that reads the environment. Everything else receives a typed Config.
 // Defaults give a working laptop stack; every setting is listed in the README's table.
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
 import { ConfigError, count, directory, projectRoot, domainList, flag, hostList, port, splitHostPort, text, urlList, type Endpoint, type Env } from './configValues.ts';
 
@@ -131,6 +132,8 @@ export interface Config {
     simulator: Endpoint & { run: boolean };
     /** Where prototype bits (zip files) named in a desired state are read from. */
     bitsDir: string;
+    /** How the CF client reaches the API and UAA: TLS trust and HTTP proxies (activities/cf/transport.ts). */
+    connection: CfConnection;
   };
   aws: {
     region: string;
@@ -251,6 +254,51 @@ function configCacheSettings(env: Env, instances: number): Config['configCache']
   };
 }
 
+/** TLS and proxy settings of the CF client; the proxy URLs may carry credentials, so they stay in the worker. */
+export interface CfConnection {
+  /** CF_SKIP_SSL_VALIDATION (the original cf-pusher's `skip_ssl_validation`): accept any certificate. */
+  skipSslValidation: boolean;
+  /** PEM certificates (CF_CA_BUNDLE's file) trusted besides Node's own roots, e.g. a foundation's self-signed CA. */
+  caBundle: string | undefined;
+  /** HTTPS_PROXY / HTTP_PROXY / NO_PROXY (or their lower-case forms, as curl reads them). */
+  httpsProxy: string | undefined;
+  httpProxy: string | undefined;
+  noProxy: string | undefined;
+}
+
+function proxyUrl(env: Env, name: string): string | undefined {
+  const raw = (env[name.toLowerCase()] ?? env[name])?.trim();
+  if (!raw) return undefined;
+  try {
+    const url = new URL(raw);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
+  } catch {
+    throw new ConfigError(`${name} is not an http(s) URL: use the proxy's address, e.g. http://proxy.example.com:3128.`);
+  }
+  return raw;
+}
+
+function cfConnection(env: Env): CfConnection {
+  const caPath = env.CF_CA_BUNDLE?.trim();
+  let caBundle: string | undefined;
+  if (caPath) {
+    const path = isAbsolute(caPath) ? caPath : resolve(projectRoot, caPath);
+    try {
+      caBundle = readFileSync(path, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`CF_CA_BUNDLE=${JSON.stringify(caPath)} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): name a PEM file of CA certificates.`);
+    }
+    if (!caBundle.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError(`CF_CA_BUNDLE=${JSON.stringify(caPath)} holds no PEM certificate (-----BEGIN CERTIFICATE-----).`);
+  }
+  return {
+    skipSslValidation: flag(env, 'CF_SKIP_SSL_VALIDATION', false),
+    caBundle,
+    httpsProxy: proxyUrl(env, 'HTTPS_PROXY'),
+    httpProxy: proxyUrl(env, 'HTTP_PROXY'),
+    noProxy: (env.no_proxy ?? env.NO_PROXY)?.trim() || undefined,
+  };
+}
+
 function cfSettings(env: Env, dataDir: string): Config['cf'] {
   const simulator = { host: '127.0.0.1', port: port(env, 'CF_SIM_PORT', 9022) };
   const simulatorUrl = `http://${simulator.host}:${simulator.port}`;
@@ -266,6 +314,7 @@ function cfSettings(env: Env, dataDir: string): Config['cf'] {
     appsDomain: text(env, 'CF_APPS_DOMAIN', 'apps.internal'),
     simulator: { ...simulator, run: flag(env, 'CF_SIM', apiUrl === simulatorUrl) },
     bitsDir: directory(env, 'CF_BITS_DIR', join(dataDir, 'bits')),
+    connection: cfConnection(env),
   };
 }
 

@@ -81,6 +81,8 @@ export interface Space extends CfResource {
 export interface Domain extends CfResource {
   name: string;
   internal: boolean;
+  /** Set for a TCP domain (routes need ports there): never the apps' default. */
+  router_group?: { guid: string } | null;
   relationships: { organization: Relationship };
 }
 
@@ -397,10 +399,19 @@ export function createCfClient(options: CfClientOptions) {
     createSpace: (organizationGuid: string, name: string) =>
       post<Space>('/v3/spaces', { name, relationships: { organization: { data: { guid: organizationGuid } } } }),
 
-    /** The named domain, or the first shared domain (CF's default apps domain). */
+    /** The named domain, or the first shared HTTP domain (what CC's default domain is when no organization is known yet). */
     async findDomain(name?: string): Promise<Domain | undefined> {
       const domains = await listAll<Domain>('/v3/domains', name ? { names: name } : {});
-      return name ? domains[0] : domains.find((d) => d.relationships.organization.data === null && !d.internal);
+      return name ? domains[0] : domains.find((d) => d.relationships.organization.data === null && !d.internal && !d.router_group);
+    },
+    /** The organization's default domain as CC chooses it: the oldest shared HTTP domain, else its first private one (Organization#default_domain). */
+    async defaultDomain(organizationGuid: string): Promise<Domain | undefined> {
+      try {
+        return await get<Domain>(`/v3/organizations/${organizationGuid}/domains/default`);
+      } catch (error) {
+        if (error instanceof CfApiError && error.status === 404 && /domain/i.test(error.detail)) return undefined;
+        throw error;
+      }
     },
 
     listApps: (spaceGuid: string) => listAll<App>('/v3/apps', { space_guids: spaceGuid }),

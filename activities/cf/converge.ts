@@ -3,6 +3,7 @@
 // foundation's name (`clientFor`); workflows only ever carry that name.
 import { ApplicationFailure, Context, activityInfo, heartbeat } from '@temporalio/activity';
 import { CfApiError, CfForeignOriginError, type CfClient, type PollOptions } from './client.ts';
+import { CfTlsError } from './transport.ts';
 import { CF_FOREIGN_ORIGIN_FAILURE, type AppAction, type AppOutcome, type AppPlan, type ConvergePlan, type Observation, type ObservedApp, type Settings } from '../../workflows/cfConverge.shared.ts';
 
 export interface CfConvergeDependencies {
@@ -38,6 +39,7 @@ const GUIDS_PER_QUERY = 200;
 
 /** A 4xx from CF will not change on retry, nor will a URL on another origin; a 429 or 5xx might (Temporal retries those). */
 function nonRetryable(error: unknown): never {
+  if (error instanceof CfTlsError) throw ApplicationFailure.nonRetryable(error.message, 'CfTlsVerificationFailed');
   if (error instanceof CfForeignOriginError) throw ApplicationFailure.nonRetryable(error.message, CF_FOREIGN_ORIGIN_FAILURE);
   if (error instanceof CfApiError && !error.retryable) throw ApplicationFailure.nonRetryable(error.message, 'CfRequestRejected');
   throw error;
@@ -53,9 +55,9 @@ export function createCfConvergeActivities(deps: CfConvergeDependencies) {
       return withFoundation(input.foundation, async (cf) => {
         const created = { organization: false, space: false };
         try {
-          // The domain does not depend on the org: look it up while the org and space are resolved.
-          const domainLookup = cf.findDomain(input.domain);
-          domainLookup.catch(() => undefined);
+          // A named domain does not depend on the org: look it up while the org and space are resolved.
+          const namedDomain = input.domain ? cf.findDomain(input.domain) : undefined;
+          namedDomain?.catch(() => undefined);
           let org = await cf.findOrganization(input.org);
           if (!org && input.createMissing) {
             org = await cf.createOrganization(input.org);
@@ -66,8 +68,10 @@ export function createCfConvergeActivities(deps: CfConvergeDependencies) {
             space = await cf.createSpace(org.guid, input.space);
             created.space = true;
           }
-          const domain = await domainLookup;
-          if (!domain) throw new CfApiError(404, 10010, 'CF-ResourceNotFound', input.domain ? `Domain ${input.domain} not found` : 'The foundation has no shared domain');
+          // Otherwise the org's default domain, as cf push picks it (never a TCP domain); a dry run
+          // against a missing org asks for the shared domains instead.
+          const domain = await (namedDomain ?? (org ? cf.defaultDomain(org.guid) : cf.findDomain()));
+          if (!domain) throw new CfApiError(404, 10010, 'CF-ResourceNotFound', input.domain ? `Domain ${input.domain} not found` : `Organization ${input.org} has no default domain (no shared or private HTTP domain)`);
           // A space created a moment ago has no apps to list.
           const apps = space && !created.space ? await observeApps(cf, space.guid, domain.guid, input) : [];
           return {

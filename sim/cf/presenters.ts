@@ -65,9 +65,9 @@ export function presentDomain(domain: Domain, base: string) {
     ...times(domain),
     name: domain.name,
     internal: domain.internal,
-    router_group: null,
-    supported_protocols: ['http'],
-    relationships: { organization: toOne(null), shared_organizations: { data: [] } },
+    router_group: domain.routerGroupGuid ? { guid: domain.routerGroupGuid } : null,
+    supported_protocols: domain.routerGroupGuid ? ['tcp'] : ['http'],
+    relationships: { organization: toOne(domain.organizationGuid ?? null), shared_organizations: { data: [] } },
     metadata: metadata(domain),
     links: {
       self: href(base, `/v3/domains/${domain.guid}`),

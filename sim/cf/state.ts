@@ -68,6 +68,10 @@ export interface Space extends Resource {
 export interface Domain extends Resource {
   name: string;
   internal: boolean;
+  /** A TCP domain's router group (POST /v3/domains with router_group); unset for HTTP domains. */
+  routerGroupGuid?: string | null;
+  /** A private domain's owning organization; unset for shared domains. */
+  organizationGuid?: string | null;
 }
 
 export interface Lifecycle {
