@@ -106,6 +106,64 @@ describe('cf-pusher convergence against the Cloud Controller simulator', () => {
     expect(result.mutatingCalls).toBe(Object.values(mutations).reduce((n, v) => n + v, 0));
   });
 
+  it("converges the seed's parameter file from nothing: registry, tick apps wired to it, proxies, quota applied, ASG bound; a re-run mutates nothing", async () => {
+    const seedParams: ConvergeInput = {
+      proxy_instances: 1, proxy_applications: 3, test_app_instances: 2, test_applications: 2, test_app_registry_ttl_seconds: 180,
+      policy_update_wait_seconds: 10, extra_listen_ports: 2, sample_percent: 20, prefix, concurrency: 5, asg_size: 5, pollIntervalMs: 10,
+    };
+    let result!: ConvergeResult;
+    const mutations = await appliedMutations(async () => (result = await converge(seedParams)));
+    expect(result.status).toBe('converged');
+    expect(result.plan).toMatchObject({ quota: { name: `${prefix}quota`, actions: ['create', 'apply'] }, securityGroup: { name: `${prefix}asg`, actions: ['create', 'bind'] } });
+    expect(result.settingsDone).toEqual({ quota: true, securityGroup: true });
+    expect(mutations).toMatchObject({
+      'POST /v3/organization_quotas': 1,
+      'POST /v3/organization_quotas/:guid/relationships/organizations': 1,
+      'POST /v3/security_groups': 1,
+      'POST /v3/security_groups/:guid/relationships/running_spaces': 1,
+      'POST /v3/apps': 6,
+      'POST /v3/builds': 3,
+    });
+
+    const apps = await liveApps();
+    expect(apps.map((a) => a.name).sort()).toEqual([`${prefix}proxy-0`, `${prefix}proxy-1`, `${prefix}proxy-2`, `${prefix}registry`, `${prefix}tick-0`, `${prefix}tick-1`]);
+    for (const a of apps) expect(a).toMatchObject({ state: 'STARTED', routes: 1, instances: a.name.includes('tick') ? 2 : 1 });
+    const org = (await cf.findOrganization(`${prefix}org`))!;
+    const space = (await cf.findSpace(org.guid, `${prefix}space`))!;
+    const tick = (await cf.findApp(space.guid, `${prefix}tick-1`))!;
+    expect(await cf.appEnvironmentVariables(tick.guid)).toEqual({
+      GOPACKAGENAME: 'example-apps/tick',
+      REGISTRY_BASE_URL: `http://${prefix}registry.apps.internal`,
+      REGISTRY_TTL_SECONDS: '180',
+      START_PORT: '7000',
+      LISTEN_PORTS: '2',
+    });
+    const quota = (await cf.findOrganizationQuota(`${prefix}quota`))!;
+    expect(quota).toMatchObject({ apps: { total_memory_in_mb: 1_024_000, total_instances: null }, routes: { total_routes: 20_000 }, services: { total_service_instances: 100 } });
+    expect(quota.relationships.organizations.data).toEqual([{ guid: org.guid }]);
+    const group = (await cf.findSecurityGroup(`${prefix}asg`))!;
+    expect(group.rules).toHaveLength(5);
+    expect(group.rules[4]).toMatchObject({ protocol: 'tcp', destination: '169.254.0.5', ports: '80' });
+    expect(group.relationships.running_spaces.data).toEqual([{ guid: space.guid }]);
+
+    let again!: ConvergeResult;
+    expect(await appliedMutations(async () => (again = await converge(seedParams)))).toEqual({});
+    expect(again).toMatchObject({ status: 'converged', mutatingCalls: 0, plan: { apps: [], quota: { actions: [] }, securityGroup: { actions: [] } } });
+  });
+
+  it('updates a drifted quota and security group in place (PATCH, never deleted and re-created)', async () => {
+    const seedParams: ConvergeInput = { proxy_instances: 1, proxy_applications: 1, test_app_instances: 1, test_applications: 1, prefix, asg_size: 3, pollIntervalMs: 10 };
+    await converge(seedParams);
+    const quota = (await cf.findOrganizationQuota(`${prefix}quota`))!;
+    const group = (await cf.findSecurityGroup(`${prefix}asg`))!;
+    await cf.updateOrganizationQuota(quota.guid, { routes: { total_routes: 10 } });
+    await cf.updateSecurityGroupRules(group.guid, []);
+    const mutations = await appliedMutations(() => converge(seedParams));
+    expect(mutations).toEqual({ 'PATCH /v3/organization_quotas/:guid': 1, 'PATCH /v3/security_groups/:guid': 1 });
+    expect((await cf.findOrganizationQuota(`${prefix}quota`))!).toMatchObject({ guid: quota.guid, routes: { total_routes: 20_000 } });
+    expect((await cf.findSecurityGroup(`${prefix}asg`))!).toMatchObject({ guid: group.guid, rules: [{ destination: '169.254.0.1' }, { destination: '169.254.0.2' }, { destination: '169.254.0.3' }] });
+  });
+
   it('makes zero mutating calls when re-run against a converged foundation', async () => {
     await converge(desired());
     let result!: ConvergeResult;

@@ -3,6 +3,7 @@
 // Shared by the workflow, its activities, the API, UI and tests. The plan is a pure function of
 // the desired state and what was observed, so the workflow computes it deterministically.
 import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { safeParse } from 'zod/v4/core';
 import * as z from 'zod/mini';
 import { idSchema, wholeNumber } from './validation.shared.ts';
 
@@ -14,6 +15,12 @@ export const DEFAULT_CONCURRENCY = 20;
 export const MAX_CONCURRENCY = 200;
 export const MAX_APPS_PER_KIND = 10_000;
 export const MAX_INSTANCES = 1000;
+export const MAX_SECURITY_GROUP_RULES = 5000;
+/**
+ * In an env value, the apps domain: known only once the foundation is observed (the default domain),
+ * so the plan puts it in (`REGISTRY_BASE_URL=http://scale-registry.{apps_domain}`).
+ */
+export const APPS_DOMAIN_PLACEHOLDER = '{apps_domain}';
 /**
  * Failure type of an activity whose CF client refused a URL on another origin than the API's (a
  * `pagination.next` or job `Location` elsewhere): retrying would meet the same answer, so never retried.
@@ -43,8 +50,39 @@ export const appKindSchema = z.strictObject({
   bits: z.optional(z.string().check(z.minLength(1), z.maxLength(255), z.refine((bits) => !bits.includes('..'), 'must be builtin:<name> or a file name under CF_BITS_DIR'))),
   /** Give each app a route `<app name>.<domain>` (default true). */
   route: z.optional(z.boolean()),
+  /**
+   * `indexed` (default): apps `<prefix><kind>-<i>`; `single`: one app named `<prefix><kind>` (count 0
+   * or 1), as the original named its registry.
+   */
+  names: z.optional(z.enum(['indexed', 'single'], { error: 'must be indexed or single' })),
 });
 export type AppKindSpec = z.infer<typeof appKindSchema>;
+
+/** A quota limit: a whole number, or null for unlimited (CC's v3 convention). */
+const quotaLimit = z.optional(z.nullable(wholeNumber(0, 1_000_000_000)));
+/** An organization quota by name, in CC's v3 shape; only the limits given are converged. */
+export const orgQuotaSchema = z.strictObject({
+  name: cfName,
+  apps: z.optional(z.strictObject({ total_memory_in_mb: quotaLimit, per_process_memory_in_mb: quotaLimit, total_instances: quotaLimit })),
+  services: z.optional(z.strictObject({ total_service_instances: quotaLimit })),
+  routes: z.optional(z.strictObject({ total_routes: quotaLimit, total_reserved_ports: quotaLimit })),
+});
+export type OrgQuotaSpec = z.infer<typeof orgQuotaSchema>;
+
+export const securityRuleSchema = z.strictObject({
+  protocol: z.enum(['tcp', 'udp', 'icmp', 'all'], { error: 'must be tcp, udp, icmp or all' }),
+  destination: z.string().check(z.regex(/^[0-9a-fA-F.:/-]{2,100}$/, 'must be an IP address, a CIDR or a range (10.0.0.1-10.0.0.9)')),
+  ports: z.optional(z.string().check(z.regex(/^\d{1,5}(-\d{1,5})?(,\d{1,5}(-\d{1,5})?)*$/, 'must be a port, a list (80,443) or a range (7000-7010)'))),
+  description: z.optional(z.string().check(z.maxLength(255))),
+});
+export type SecurityRule = z.infer<typeof securityRuleSchema>;
+
+/** An application security group by name, bound to the space for running apps. */
+export const securityGroupSchema = z.strictObject({
+  name: cfName,
+  rules: z.array(securityRuleSchema).check(z.maxLength(MAX_SECURITY_GROUP_RULES, `must have at most ${MAX_SECURITY_GROUP_RULES} rules`)),
+});
+export type SecurityGroupSpec = z.infer<typeof securityGroupSchema>;
 
 /** A desired state whose foundation names are checked by `foundation` (the workflow cannot know the configured ones). */
 function desiredStateSchema(foundation: typeof cfName) {
@@ -58,6 +96,10 @@ function desiredStateSchema(foundation: typeof cfName) {
       /** Apps domain; default: the foundation's first shared domain. */
       domain: z.optional(domainName),
       kinds: z.array(appKindSchema).check(z.minLength(1, 'declare at least one app kind')),
+      /** An organization quota converged by name and applied to the org. */
+      quota: z.optional(orgQuotaSchema),
+      /** An application security group converged by name and bound to the space (running). */
+      securityGroup: z.optional(securityGroupSchema),
       concurrency: z.optional(wholeNumber(1, MAX_CONCURRENCY)),
       /** Stop after computing the plan, and return it. */
       dryRun: z.optional(z.boolean()),
@@ -80,24 +122,187 @@ function desiredStateSchema(foundation: typeof cfName) {
           const problem = (message: string) => ctx.issues.push({ code: 'custom', input: spec.kind, path: ['kinds', i, 'kind'], message });
           if (seen.has(spec.kind)) problem(`${spec.kind} is declared twice`);
           seen.add(spec.kind);
-          const last = appName(prefix, spec.kind, spec.count - 1);
+          if (spec.names === 'single') {
+            if (spec.count > 1) ctx.issues.push({ code: 'custom', input: spec.count, path: ['kinds', i, 'count'], message: 'must be 0 or 1 for a kind of names single' });
+            const clash = input.kinds.find((other) => other.names !== 'single' && new RegExp(`^${other.kind}-\\d+$`).test(spec.kind));
+            if (clash) problem(`its app ${prefix}${spec.kind} would be taken for one of the ${clash.kind} apps`);
+          }
+          const last = kindAppName(prefix, spec, spec.count - 1);
           if (spec.count > 0 && !dnsLabel.test(last)) problem(`app names like ${last} must be valid DNS labels (63 characters at most)`);
         });
       }),
     );
 }
 
-/** The desired state, as the workflow checks it at start (also what `temporal workflow start --input` passes). */
-export const convergeInputSchema = desiredStateSchema(cfName);
-export type ConvergeInput = z.infer<typeof convergeInputSchema>;
-
-/** The desired state as the API and UI take it: the foundation must also be one of the configured ones. */
-export function convergeRequestSchema(foundations: readonly string[]) {
-  const configured = new Set(foundations);
-  return desiredStateSchema(cfName.check(z.refine((name) => configured.has(name), `is not a configured foundation; configured: ${foundations.join(', ')}`)));
+/**
+ * The original cf-pusher's parameter file (cf-networking-release cf-pusher config/config.go), taken
+ * unchanged: see desiredStateFromSeed for what each key becomes. Connection and credential keys are
+ * refused before this (connectionKeyProblem); the scaling test's and acceptance tests' own keys are
+ * accepted and not used (they stay in the workflow's input, so its history records them).
+ */
+function seedParamsSchema(foundation: typeof cfName) {
+  const flag = z.optional(z.boolean());
+  return z.strictObject({
+    proxy_applications: wholeNumber(0, MAX_APPS_PER_KIND),
+    proxy_instances: wholeNumber(0, MAX_INSTANCES),
+    test_applications: wholeNumber(0, MAX_APPS_PER_KIND),
+    test_app_instances: wholeNumber(0, MAX_INSTANCES),
+    test_app_registry_ttl_seconds: z.optional(wholeNumber(0, 31_536_000)),
+    extra_listen_ports: z.optional(wholeNumber(0, 1000)),
+    prefix: z.optional(z.string().check(z.regex(/^[a-z0-9-]{0,20}$/, 'must be up to 20 lowercase letters, digits or dashes'))),
+    concurrency: z.optional(wholeNumber(1, MAX_CONCURRENCY)),
+    asg_size: z.optional(wholeNumber(1, MAX_SECURITY_GROUP_RULES)),
+    apps_domain: z.optional(domainName),
+    // Read only by the scaling test (test/scaling/scaling_test.go), never by cf-pusher.
+    sample_percent: z.optional(wholeNumber(0, 100)),
+    policy_update_wait_seconds: z.optional(wholeNumber(0, 86_400)),
+    // Flags of the acceptance tests that share the file (config/config.go).
+    default_security_groups: z.optional(z.array(z.string())),
+    dynamic_asgs_enabled: flag,
+    internetless: flag,
+    skip_icmp_tests: flag,
+    run_custom_iptables_compatibility_test: flag,
+    run_experimental_outbound_conn_limit_test: flag,
+    skip_space_developer_policy_test: flag,
+    skip_search_domain_tests: flag,
+    skip_experimental_dynamic_egress_tests: flag,
+    // This product's run options, as in the kinds form.
+    foundation: z.optional(foundation),
+    dryRun: z.optional(z.boolean()),
+    deleteExtras: z.optional(z.boolean()),
+    waitForRunning: z.optional(z.boolean()),
+    batchSize: z.optional(wholeNumber(1, 5000)),
+    pollIntervalMs: z.optional(wholeNumber(0, 60_000)),
+    maxRounds: z.optional(wholeNumber(1, 10)),
+  });
 }
 
-export type Settings = Required<Omit<ConvergeInput, 'domain'>> & { domain: string | undefined };
+/** The keys that tell the seed's parameter file from a desired state (which has `kinds`). */
+const SEED_KEYS = ['proxy_applications', 'proxy_instances', 'test_applications', 'test_app_instances', 'asg_size', 'extra_listen_ports', 'test_app_registry_ttl_seconds'];
+
+/**
+ * Keys of the original's file that connect to a foundation: refused in any input, since an input
+ * is kept in the workflow's history. The foundation's configuration holds them instead.
+ */
+const CONNECTION_KEYS: Record<string, string> = {
+  api: 'is the foundation to connect to: it comes from the foundation configuration (CF_API_URL); name the foundation with "foundation"',
+  admin_user: 'is a credential: credentials come from the foundation configuration (CF_USERNAME/CF_PASSWORD or CF_CLIENT_ID/CF_CLIENT_SECRET), never from an input, which history keeps',
+  admin_password: 'is a credential: credentials come from the foundation configuration (CF_USERNAME/CF_PASSWORD or CF_CLIENT_ID/CF_CLIENT_SECRET), never from an input, which history keeps',
+  admin_secret: 'is a credential: credentials come from the foundation configuration (CF_USERNAME/CF_PASSWORD or CF_CLIENT_ID/CF_CLIENT_SECRET), never from an input, which history keeps',
+  skip_ssl_validation: 'is a connection setting: it comes from the foundation configuration (CF_SKIP_SSL_VALIDATION), not from an input',
+};
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * Either form of input: a desired state (`kinds`), or the seed's parameter file. One schema, so the
+ * workflow, the API, the UI and `temporal workflow start --input-file` take both; a refusal names
+ * the field of the form it was taken for.
+ */
+function desiredOrSeed(foundation: typeof cfName) {
+  const desired = desiredStateSchema(foundation);
+  const seed = seedParamsSchema(foundation);
+  return z.pipe(
+    z.unknown(),
+    z.transform((value, ctx): DesiredState | SeedParams => {
+      const connectionKey = isRecord(value) ? Object.keys(value).find((key) => key in CONNECTION_KEYS) : undefined;
+      if (connectionKey) {
+        ctx.issues.push({ code: 'custom', input: value, path: [connectionKey], message: CONNECTION_KEYS[connectionKey]! });
+        return z.NEVER;
+      }
+      const isSeed = isRecord(value) && !('kinds' in value) && SEED_KEYS.some((key) => key in value);
+      const parsed = isSeed ? safeParse(seed, value) : safeParse(desired, value);
+      if (parsed.success) return parsed.data;
+      for (const issue of parsed.error.issues) ctx.issues.push({ ...issue, input: value } as Parameters<typeof ctx.issues.push>[0]);
+      return z.NEVER;
+    }),
+  );
+}
+
+/** The desired state in the general form: app kinds, and optionally a quota and a security group. */
+export type DesiredState = z.infer<ReturnType<typeof desiredStateSchema>>;
+/** The seed's parameter file, as cf-pusher read it. */
+export type SeedParams = z.infer<ReturnType<typeof seedParamsSchema>>;
+
+/** The desired state or the seed's file, as the workflow checks it at start (also what `temporal workflow start --input` passes). */
+export const convergeInputSchema = desiredOrSeed(cfName);
+export type ConvergeInput = DesiredState | SeedParams;
+
+/** The input as the API and UI take it: the foundation must also be one of the configured ones. */
+export function convergeRequestSchema(foundations: readonly string[]) {
+  const configured = new Set(foundations);
+  return desiredOrSeed(cfName.check(z.refine((name) => configured.has(name), `is not a configured foundation; configured: ${foundations.join(', ')}`)));
+}
+
+export function isSeedParams(input: ConvergeInput): input is SeedParams {
+  return !('kinds' in input);
+}
+
+/** The original's quota (cf-pusher main.go): 1000G memory, 20000 routes, 100 service instances; instance memory, app instances and route ports unlimited. */
+export function seedQuota(prefix: string): OrgQuotaSpec {
+  return {
+    name: `${prefix}quota`,
+    apps: { total_memory_in_mb: 1000 * 1024, per_process_memory_in_mb: null, total_instances: null },
+    services: { total_service_instances: 100 },
+    routes: { total_routes: 20_000, total_reserved_ports: null },
+  };
+}
+
+/**
+ * The original's ASG of `size` rules (cf-networking-release testsupport BuildASG(n), as cf-pusher
+ * called it): rule i of 1..n allows tcp to 169.254.<i/254>.<i%254>, port 80.
+ */
+export function seedSecurityRules(size: number): SecurityRule[] {
+  return Array.from({ length: size }, (_, k) => {
+    const i = k + 1;
+    return { protocol: 'tcp', destination: `169.254.${Math.floor(i / 254)}.${i % 254}`, ports: '80' };
+  });
+}
+
+/** yaml.v2's omitempty, as the original's manifests had it: a 0 leaves the variable out. */
+const unlessZero = (name: string, value: number | undefined): Record<string, string> => (value ? { [name]: String(value) } : {});
+
+/**
+ * The seed's parameter file as a desired state, reproducing cf-pusher's setup (main.go): org
+ * `<prefix>org`, space `<prefix>space`, the registry (`<prefix>registry`, 1 instance), the tick apps
+ * wired to it, the proxy apps, the quota `<prefix>quota` and, with asg_size, the ASG `<prefix>asg`.
+ */
+export function desiredStateFromSeed(seed: SeedParams): DesiredState {
+  // The original fell back to "scale-" for an empty prefix, and to concurrency 16.
+  const prefix = seed.prefix || DEFAULT_PREFIX;
+  const domain = seed.apps_domain ?? APPS_DOMAIN_PLACEHOLDER;
+  const runOptions = (['foundation', 'dryRun', 'deleteExtras', 'waitForRunning', 'batchSize', 'pollIntervalMs', 'maxRounds'] as const).filter((key) => seed[key] !== undefined);
+  return {
+    ...Object.fromEntries(runOptions.map((key) => [key, seed[key]])),
+    prefix,
+    ...(seed.apps_domain ? { domain: seed.apps_domain } : {}),
+    kinds: [
+      { kind: 'registry', names: 'single', count: 1, instances: 1 },
+      {
+        kind: 'tick',
+        count: seed.test_applications,
+        instances: seed.test_app_instances,
+        env: {
+          GOPACKAGENAME: 'example-apps/tick',
+          REGISTRY_BASE_URL: `http://${prefix}registry.${domain}`,
+          ...unlessZero('REGISTRY_TTL_SECONDS', seed.test_app_registry_ttl_seconds),
+          START_PORT: '7000',
+          ...unlessZero('LISTEN_PORTS', seed.extra_listen_ports),
+        },
+      },
+      { kind: 'proxy', count: seed.proxy_applications, instances: seed.proxy_instances, env: { GOPACKAGENAME: 'example-apps/proxy' } },
+    ],
+    quota: seedQuota(prefix),
+    ...(seed.asg_size ? { securityGroup: { name: `${prefix}asg`, rules: seedSecurityRules(seed.asg_size) } } : {}),
+    concurrency: seed.concurrency ?? 16,
+  };
+}
+
+export type Settings = Required<Omit<DesiredState, 'domain' | 'quota' | 'securityGroup'>> & {
+  domain: string | undefined;
+  quota: OrgQuotaSpec | undefined;
+  securityGroup: SecurityGroupSpec | undefined;
+};
 
 export const appActions = ['create', 'push-prototype', 'copy-droplet', 'scale', 'route', 'start', 'delete'] as const;
 export type AppAction = (typeof appActions)[number];
@@ -111,7 +316,27 @@ export interface ObservedApp {
   routed: boolean;
 }
 
+/** An organization quota as observed: its limits as CC reports them and the orgs it is applied to. */
+export interface ObservedQuota {
+  guid: string;
+  name: string;
+  apps?: Record<string, number | null>;
+  services?: Record<string, number | null | boolean>;
+  routes?: Record<string, number | null>;
+  organizationGuids: string[];
+}
+
+export interface ObservedSecurityGroup {
+  guid: string;
+  name: string;
+  rules: SecurityRule[];
+  runningSpaceGuids: string[];
+}
+
 export interface Observation {
+  /** The desired quota and security group as found by name (null: missing; absent: none desired). */
+  quota?: ObservedQuota | null;
+  securityGroup?: ObservedSecurityGroup | null;
   organizationGuid: string | null;
   spaceGuid: string | null;
   /** What observing had to create first (a fresh foundation): still part of the plan. */
@@ -132,9 +357,22 @@ export interface AppPlan {
   bits?: string;
 }
 
+export type QuotaAction = 'create' | 'update' | 'apply';
+export type SecurityGroupAction = 'create' | 'update' | 'bind';
+
+/** What the org's quota and the space's security group need: found by name, created if missing, updated if different. */
+export interface SettingPlan<Action, Spec> {
+  name: string;
+  guid: string | null;
+  actions: Action[];
+  desired: Spec;
+}
+
 export interface ConvergePlan {
   createOrganization: boolean;
   createSpace: boolean;
+  quota: SettingPlan<QuotaAction, OrgQuotaSpec> | null;
+  securityGroup: SettingPlan<SecurityGroupAction, SecurityGroupSpec> | null;
   /** Kinds whose prototype must be pushed (no app of the kind has a droplet yet). */
   prototypes: { kind: string; app: string; bits: string }[];
   /** For every other kind, the droplet copies come from this droplet. */
@@ -173,6 +411,8 @@ export interface ConvergeProgress {
   failures: AppOutcome[];
   /** Mutating CF calls this convergence made (creates, copies, scales, starts, deletes…). */
   mutatingCalls: number;
+  /** Whether the planned quota and security group match the desired ones now. */
+  settingsDone: { quota: boolean; securityGroup: boolean };
 }
 
 export interface ConvergeResult extends ConvergeProgress {
@@ -203,22 +443,38 @@ export function appName(prefix: string, kind: string, index: number): string {
   return `${prefix}${kind}-${index}`;
 }
 
+/** The name of a kind's app `index`: `<prefix><kind>-<i>`, or `<prefix><kind>` for a kind of names single. */
+export function kindAppName(prefix: string, spec: Pick<AppKindSpec, 'kind' | 'names'>, index: number): string {
+  return spec.names === 'single' ? `${prefix}${spec.kind}` : appName(prefix, spec.kind, index);
+}
+
+/** The index of the app `name` among the kind's apps, or undefined when the name is not one of the kind's. */
+export function kindAppIndex(prefix: string, spec: Pick<AppKindSpec, 'kind' | 'names'>, name: string): number | undefined {
+  if (spec.names === 'single') return name === `${prefix}${spec.kind}` ? 0 : undefined;
+  if (!name.startsWith(`${prefix}${spec.kind}-`)) return undefined;
+  const index = name.slice(prefix.length + spec.kind.length + 1);
+  return /^\d+$/.test(index) ? Number(index) : undefined;
+}
+
 export function settingsFrom(input: ConvergeInput): Settings {
-  const prefix = input.prefix ?? DEFAULT_PREFIX;
+  const desired = isSeedParams(input) ? desiredStateFromSeed(input) : input;
+  const prefix = desired.prefix ?? DEFAULT_PREFIX;
   return {
-    foundation: input.foundation ?? DEFAULT_FOUNDATION,
+    foundation: desired.foundation ?? DEFAULT_FOUNDATION,
     prefix,
-    org: input.org ?? `${prefix}org`,
-    space: input.space ?? `${prefix}space`,
-    domain: input.domain,
-    kinds: input.kinds.map((k) => ({ route: true, env: {}, bits: `builtin:${k.kind}`, ...k })),
-    concurrency: input.concurrency ?? DEFAULT_CONCURRENCY,
-    dryRun: input.dryRun ?? false,
-    deleteExtras: input.deleteExtras ?? true,
-    waitForRunning: input.waitForRunning ?? true,
-    batchSize: input.batchSize ?? 500,
-    pollIntervalMs: input.pollIntervalMs ?? 250,
-    maxRounds: input.maxRounds ?? 3,
+    org: desired.org ?? `${prefix}org`,
+    space: desired.space ?? `${prefix}space`,
+    domain: desired.domain,
+    quota: desired.quota,
+    securityGroup: desired.securityGroup,
+    kinds: desired.kinds.map((k) => ({ route: true, env: {}, bits: `builtin:${k.kind}`, names: 'indexed' as const, ...k })),
+    concurrency: desired.concurrency ?? DEFAULT_CONCURRENCY,
+    dryRun: desired.dryRun ?? false,
+    deleteExtras: desired.deleteExtras ?? true,
+    waitForRunning: desired.waitForRunning ?? true,
+    batchSize: desired.batchSize ?? 500,
+    pollIntervalMs: desired.pollIntervalMs ?? 250,
+    maxRounds: desired.maxRounds ?? 3,
   };
 }
 
@@ -226,9 +482,47 @@ export function emptyCounts(): Record<AppAction, number> {
   return Object.fromEntries(appActions.map((a) => [a, 0])) as Record<AppAction, number>;
 }
 
+/** Env values with the observed apps domain put in for APPS_DOMAIN_PLACEHOLDER. */
+function resolveEnv(env: Record<string, string>, appsDomain: string): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).map(([name, value]) => [name, value.split(APPS_DOMAIN_PLACEHOLDER).join(appsDomain)]));
+}
+
+/** The quota's actions: create when missing, update when a declared limit differs, apply when the org is not on it. */
+function planQuota(desired: OrgQuotaSpec | undefined, observed: ObservedQuota | null | undefined, organizationGuid: string | null): ConvergePlan['quota'] {
+  if (!desired) return null;
+  const actions: QuotaAction[] = [];
+  if (!observed) actions.push('create');
+  else {
+    const differs = (['apps', 'services', 'routes'] as const).some((group) =>
+      Object.entries(desired[group] ?? {}).some(([limit, value]) => (observed[group] as Record<string, unknown> | undefined)?.[limit] !== value),
+    );
+    if (differs) actions.push('update');
+  }
+  if (!observed || organizationGuid === null || !observed.organizationGuids.includes(organizationGuid)) actions.push('apply');
+  return { name: desired.name, guid: observed?.guid ?? null, actions, desired };
+}
+
+const ruleKey = (rule: SecurityRule) => JSON.stringify([rule.protocol, rule.destination, rule.ports ?? null, rule.description ?? null]);
+
+/** The security group's actions: create when missing, update when its rules differ, bind when the space is not among its running spaces. */
+function planSecurityGroup(desired: SecurityGroupSpec | undefined, observed: ObservedSecurityGroup | null | undefined, spaceGuid: string | null): ConvergePlan['securityGroup'] {
+  if (!desired) return null;
+  const actions: SecurityGroupAction[] = [];
+  if (!observed) actions.push('create');
+  else if (observed.rules.map(ruleKey).join('\n') !== desired.rules.map(ruleKey).join('\n')) actions.push('update');
+  if (!observed || spaceGuid === null || !observed.runningSpaceGuids.includes(spaceGuid)) actions.push('bind');
+  return { name: desired.name, guid: observed?.guid ?? null, actions, desired };
+}
+
+/** Whether the quota or the security group still has work to do. */
+export function hasSettingsWork(plan: Pick<ConvergePlan, 'quota' | 'securityGroup'>): boolean {
+  return (plan.quota?.actions.length ?? 0) + (plan.securityGroup?.actions.length ?? 0) > 0;
+}
+
 /**
- * The diff of desired against live. Apps are matched by name (`<prefix><kind>-<i>`), so a re-run
- * after a crash finds what the first run created. Only apps of declared kinds are ever deleted.
+ * The diff of desired against live. Apps are matched by name (`<prefix><kind>-<i>`, or
+ * `<prefix><kind>` for a kind of names single), so a re-run after a crash finds what the first run
+ * created. Only apps of declared kinds are ever deleted.
  */
 export function computePlan(settings: Settings, observation: Observation): ConvergePlan {
   const byName = new Map(observation.apps.map((app) => [app.name, app]));
@@ -236,15 +530,15 @@ export function computePlan(settings: Settings, observation: Observation): Conve
   const prototypes: ConvergePlan['prototypes'] = [];
   const sourceDroplets: Record<string, string> = {};
   for (const spec of settings.kinds) {
-    const pattern = new RegExp(`^${settings.prefix.replace(/[-]/g, '\\-')}${spec.kind}-(\\d+)$`);
-    const existing = observation.apps.filter((app) => pattern.test(app.name));
-    const prototypeName = appName(settings.prefix, spec.kind, 0);
+    const existing = observation.apps.filter((app) => kindAppIndex(settings.prefix, spec, app.name) !== undefined);
+    const prototypeName = kindAppName(settings.prefix, spec, 0);
+    const env = resolveEnv(spec.env ?? {}, observation.domain.name);
     const withDroplet = [byName.get(prototypeName), ...existing].find((app) => app?.dropletGuid);
     if (withDroplet?.dropletGuid) sourceDroplets[spec.kind] = withDroplet.dropletGuid;
     else if (spec.count > 0) prototypes.push({ kind: spec.kind, app: prototypeName, bits: spec.bits ?? `builtin:${spec.kind}` });
 
     for (let index = 0; index < spec.count; index++) {
-      const name = appName(settings.prefix, spec.kind, index);
+      const name = kindAppName(settings.prefix, spec, index);
       const live = byName.get(name);
       const actions: AppAction[] = [];
       if (!live) actions.push('create');
@@ -255,12 +549,12 @@ export function computePlan(settings: Settings, observation: Observation): Conve
       if (live?.state !== 'STARTED' && spec.instances > 0) actions.push('start');
       if (actions.length > 0) {
         const bits = actions.includes('push-prototype') ? (spec.bits ?? `builtin:${spec.kind}`) : undefined;
-        apps.push({ name, kind: spec.kind, guid: live?.guid ?? null, actions, instances: spec.instances, env: spec.env ?? {}, route: spec.route !== false, ...(bits ? { bits } : {}) });
+        apps.push({ name, kind: spec.kind, guid: live?.guid ?? null, actions, instances: spec.instances, env, route: spec.route !== false, ...(bits ? { bits } : {}) });
       }
     }
     if (settings.deleteExtras) {
       for (const app of existing) {
-        const index = Number(pattern.exec(app.name)![1]);
+        const index = kindAppIndex(settings.prefix, spec, app.name)!;
         if (index >= spec.count) apps.push({ name: app.name, kind: spec.kind, guid: app.guid, actions: ['delete'], instances: 0, env: {}, route: spec.route !== false });
       }
     }
@@ -270,6 +564,8 @@ export function computePlan(settings: Settings, observation: Observation): Conve
   return {
     createOrganization: observation.organizationGuid === null || Boolean(observation.created?.organization),
     createSpace: observation.spaceGuid === null || Boolean(observation.created?.space),
+    quota: planQuota(settings.quota, observation.quota, observation.organizationGuid),
+    securityGroup: planSecurityGroup(settings.securityGroup, observation.securityGroup, observation.spaceGuid),
     prototypes,
     sourceDroplets,
     apps,

@@ -17,6 +17,8 @@ import {
   appActions,
   computePlan,
   convergeInputSchema,
+  hasSettingsWork,
+  kindAppName,
   convergeProgressQuery,
   pauseSignal,
   resumeSignal,
@@ -34,7 +36,7 @@ import { workflowInput } from './validation.shared.ts';
 
 // A URL on another origin than the CF API's is refused every time: never retried.
 const retry = { maximumAttempts: 5, initialInterval: '1 second', nonRetryableErrorTypes: [CF_FOREIGN_ORIGIN_FAILURE] };
-const { observeFoundation } = proxyActivities<CfConvergeActivities>({ startToCloseTimeout: '5 minutes', retry });
+const { observeFoundation, applyOrgSettings } = proxyActivities<CfConvergeActivities>({ startToCloseTimeout: '5 minutes', retry });
 const { applyApps } = proxyActivities<CfConvergeActivities>({ startToCloseTimeout: '2 hours', heartbeatTimeout: '30 seconds', retry });
 
 function chunks<T>(items: T[], size: number): T[][] {
@@ -54,8 +56,9 @@ export async function cfConverge(input: ConvergeInput): Promise<ConvergeResult> 
   let outcomes: AppOutcome[] = [];
   let mutatingCalls = 0;
   let paused = false;
+  const settingsDone = { quota: false, securityGroup: false };
   const phases = Object.fromEntries(appActions.map((a) => [a, { total: 0, done: 0, failed: 0 }])) as Record<AppAction, PhaseProgress>;
-  const progress = (): ConvergeProgress => ({ status, round, plan, phases, outcomes, failures, mutatingCalls });
+  const progress = (): ConvergeProgress => ({ status, round, plan, phases, outcomes, failures, mutatingCalls, settingsDone });
   const setStatus = (next: ConvergeStatus) => {
     status = next;
     upsertSearchAttributes([{ key: FleetStatus, value: next }]);
@@ -89,7 +92,9 @@ export async function cfConverge(input: ConvergeInput): Promise<ConvergeResult> 
       setStatus('observing');
       const observation = await observeFoundation({
         foundation: settings.foundation, org: settings.org, space: settings.space, domain: settings.domain, prefix: settings.prefix,
-        kinds: settings.kinds.map((k) => k.kind), createMissing: !settings.dryRun,
+        kinds: settings.kinds.filter((k) => k.names !== 'single').map((k) => k.kind),
+        singleApps: settings.kinds.filter((k) => k.names === 'single').map((k) => kindAppName(settings.prefix, k, 0)),
+        quota: settings.quota?.name, securityGroup: settings.securityGroup?.name, createMissing: !settings.dryRun,
       });
       mutatingCalls += observation.mutatingCalls;
       const roundPlan = computePlan(settings, observation);
@@ -101,18 +106,31 @@ export async function cfConverge(input: ConvergeInput): Promise<ConvergeResult> 
         setStatus('planned');
         break;
       }
-      if (roundPlan.apps.length === 0) {
+      if (roundPlan.apps.length === 0 && !hasSettingsWork(roundPlan)) {
         failures = [];
+        settingsDone.quota = settingsDone.quota || roundPlan.quota !== null;
+        settingsDone.securityGroup = settingsDone.securityGroup || roundPlan.securityGroup !== null;
         setStatus('converged');
         break;
       }
+
+      setStatus('applying');
+      // The quota first: the org's default quota may be too small for the apps about to start.
+      if (hasSettingsWork(roundPlan)) {
+        const applied = await applyOrgSettings({
+          foundation: settings.foundation, organizationGuid: observation.organizationGuid!, spaceGuid: observation.spaceGuid!,
+          quota: roundPlan.quota, securityGroup: roundPlan.securityGroup,
+        });
+        mutatingCalls += applied.mutatingCalls;
+      }
+      settingsDone.quota = roundPlan.quota !== null;
+      settingsDone.securityGroup = roundPlan.securityGroup !== null;
 
       // Prototypes are pushed inside the first batch, so apps are created, scaled and routed while
       // the prototype stages; each copy waits only for its kind's droplet.
       const sourceDroplets = { ...roundPlan.sourceDroplets };
       const apps = roundPlan.apps;
 
-      setStatus('applying');
       outcomes = [];
       let applied = 0;
       let interrupted = false;

@@ -430,6 +430,9 @@ export function createCfClient(options: CfClientOptions) {
     createApp: (spaceGuid: string, name: string, environment: Record<string, string> = {}) =>
       post<App>('/v3/apps', { name, relationships: { space: { data: { guid: spaceGuid } } }, environment_variables: environment }),
     deleteApp: (appGuid: string, poll?: PollOptions) => deleteAndWait(`/v3/apps/${appGuid}`, poll),
+    async appEnvironmentVariables(appGuid: string): Promise<Record<string, string>> {
+      return (await get<{ var: Record<string, string> }>(`/v3/apps/${appGuid}/environment_variables`)).var;
+    },
     startApp: (appGuid: string) => post<App>(`/v3/apps/${appGuid}/actions/start`),
     async currentDropletGuid(appGuid: string): Promise<string | undefined> {
       try {

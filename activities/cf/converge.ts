@@ -2,9 +2,20 @@
 // batch of per-app plans with bounded concurrency. Credentials are resolved here from the
 // foundation's name (`clientFor`); workflows only ever carry that name.
 import { ApplicationFailure, Context, activityInfo, heartbeat } from '@temporalio/activity';
-import { CfApiError, CfForeignOriginError, type CfClient, type PollOptions } from './client.ts';
+import { CfApiError, CfForeignOriginError, type CfClient, type OrganizationQuota, type PollOptions, type SecurityGroup } from './client.ts';
 import { CfTlsError } from './transport.ts';
-import { CF_FOREIGN_ORIGIN_FAILURE, type AppAction, type AppOutcome, type AppPlan, type ConvergePlan, type Observation, type ObservedApp, type Settings } from '../../workflows/cfConverge.shared.ts';
+import {
+  CF_FOREIGN_ORIGIN_FAILURE,
+  type AppAction,
+  type AppOutcome,
+  type AppPlan,
+  type ConvergePlan,
+  type Observation,
+  type ObservedApp,
+  type ObservedQuota,
+  type ObservedSecurityGroup,
+  type Settings,
+} from '../../workflows/cfConverge.shared.ts';
 
 export interface CfConvergeDependencies {
   /** A client for the named foundation, bound to this activity's cancellation signal. */
@@ -15,6 +26,11 @@ export interface CfConvergeDependencies {
 
 export interface ObserveInput extends Pick<Settings, 'foundation' | 'org' | 'space' | 'domain' | 'prefix'> {
   kinds: string[];
+  /** Apps of kinds of names single, by their full names (`<prefix>registry`). */
+  singleApps?: string[];
+  /** The desired quota's and security group's names, looked up (not created) here. */
+  quota?: string;
+  securityGroup?: string;
   /** Create a missing org and space (not in a dry run). */
   createMissing: boolean;
 }
@@ -32,6 +48,14 @@ export interface ApplyInput {
 
 export interface Mutations {
   mutatingCalls: number;
+}
+
+export interface ApplySettingsInput {
+  foundation: string;
+  organizationGuid: string;
+  spaceGuid: string;
+  quota: ConvergePlan['quota'];
+  securityGroup: ConvergePlan['securityGroup'];
 }
 
 /** Apps per /v3/processes?app_guids= call: keeps the URL well under common proxy limits. */
@@ -58,6 +82,11 @@ export function createCfConvergeActivities(deps: CfConvergeDependencies) {
           // A named domain does not depend on the org: look it up while the org and space are resolved.
           const namedDomain = input.domain ? cf.findDomain(input.domain) : undefined;
           namedDomain?.catch(() => undefined);
+          // The quota and the security group are global, found by name whatever the org and space.
+          const quotaLookup = input.quota ? cf.findOrganizationQuota(input.quota) : undefined;
+          quotaLookup?.catch(() => undefined);
+          const groupLookup = input.securityGroup ? cf.findSecurityGroup(input.securityGroup) : undefined;
+          groupLookup?.catch(() => undefined);
           let org = await cf.findOrganization(input.org);
           if (!org && input.createMissing) {
             org = await cf.createOrganization(input.org);
@@ -74,7 +103,11 @@ export function createCfConvergeActivities(deps: CfConvergeDependencies) {
           if (!domain) throw new CfApiError(404, 10010, 'CF-ResourceNotFound', input.domain ? `Domain ${input.domain} not found` : `Organization ${input.org} has no default domain (no shared or private HTTP domain)`);
           // A space created a moment ago has no apps to list.
           const apps = space && !created.space ? await observeApps(cf, space.guid, domain.guid, input) : [];
+          const quota = quotaLookup && (await quotaLookup);
+          const group = groupLookup && (await groupLookup);
           return {
+            ...(quotaLookup ? { quota: quota ? observedQuota(quota) : null } : {}),
+            ...(groupLookup ? { securityGroup: group ? observedSecurityGroup(group) : null } : {}),
             organizationGuid: org?.guid ?? null,
             spaceGuid: space?.guid ?? null,
             domain: { guid: domain.guid, name: domain.name },
@@ -82,6 +115,23 @@ export function createCfConvergeActivities(deps: CfConvergeDependencies) {
             created,
             mutatingCalls: cf.stats.mutations,
           };
+        } catch (error) {
+          return nonRetryable(error);
+        }
+      });
+    },
+
+    /**
+     * Converges the org's quota and the space's security group as planned. A create that finds the
+     * name taken (a retry after a lost answer) updates the one that exists instead; an update is a
+     * PATCH, never a delete and re-create (which would leave running apps without their rules).
+     */
+    async applyOrgSettings(input: ApplySettingsInput): Promise<Mutations> {
+      return withFoundation(input.foundation, async (cf) => {
+        try {
+          if (input.quota && input.quota.actions.length > 0) await convergeQuota(cf, input.quota, input.organizationGuid);
+          if (input.securityGroup && input.securityGroup.actions.length > 0) await convergeSecurityGroup(cf, input.securityGroup, input.spaceGuid);
+          return { mutatingCalls: cf.stats.mutations };
         } catch (error) {
           return nonRetryable(error);
         }
@@ -220,9 +270,61 @@ async function pushBits(cf: CfClient, appGuid: string, existingApp: boolean, bit
 
 export type CfConvergeActivities = ReturnType<typeof createCfConvergeActivities>;
 
+function observedQuota(quota: OrganizationQuota): ObservedQuota {
+  return {
+    guid: quota.guid,
+    name: quota.name,
+    apps: quota.apps ?? {},
+    services: quota.services ?? {},
+    routes: quota.routes ?? {},
+    organizationGuids: quota.relationships.organizations.data.map((org) => org.guid),
+  };
+}
+
+function observedSecurityGroup(group: SecurityGroup): ObservedSecurityGroup {
+  return {
+    guid: group.guid,
+    name: group.name,
+    rules: group.rules.map((rule) => ({ protocol: rule.protocol as ObservedSecurityGroup['rules'][number]['protocol'], destination: rule.destination, ...(rule.ports ? { ports: rule.ports } : {}), ...(rule.description ? { description: rule.description } : {}) })),
+    runningSpaceGuids: group.relationships.running_spaces.data.map((space) => space.guid),
+  };
+}
+
+const takenName = (error: unknown) => error instanceof CfApiError && error.status === 422 && /already exists/i.test(error.detail);
+
+async function convergeQuota(cf: CfClient, plan: NonNullable<ConvergePlan['quota']>, organizationGuid: string): Promise<void> {
+  const { name, ...limits } = plan.desired;
+  let guid = plan.guid;
+  if (plan.actions.includes('create')) {
+    try {
+      guid = (await cf.createOrganizationQuota(name, limits)).guid;
+    } catch (error) {
+      const existing = takenName(error) ? await cf.findOrganizationQuota(name) : undefined;
+      if (!existing) throw error;
+      guid = (await cf.updateOrganizationQuota(existing.guid, limits)).guid;
+    }
+  } else if (plan.actions.includes('update')) await cf.updateOrganizationQuota(guid!, limits);
+  if (plan.actions.includes('apply')) await cf.applyOrganizationQuota(guid!, organizationGuid);
+}
+
+async function convergeSecurityGroup(cf: CfClient, plan: NonNullable<ConvergePlan['securityGroup']>, spaceGuid: string): Promise<void> {
+  let guid = plan.guid;
+  if (plan.actions.includes('create')) {
+    try {
+      guid = (await cf.createSecurityGroup(plan.name, plan.desired.rules)).guid;
+    } catch (error) {
+      const existing = takenName(error) ? await cf.findSecurityGroup(plan.name) : undefined;
+      if (!existing) throw error;
+      guid = (await cf.updateSecurityGroupRules(existing.guid, plan.desired.rules)).guid;
+    }
+  } else if (plan.actions.includes('update')) await cf.updateSecurityGroupRules(guid!, plan.desired.rules);
+  if (plan.actions.includes('bind')) await cf.bindRunningSecurityGroup(guid!, spaceGuid);
+}
+
 async function observeApps(cf: CfClient, spaceGuid: string, domainGuid: string, input: ObserveInput): Promise<ObservedApp[]> {
   const pattern = new RegExp(`^${input.prefix}(${input.kinds.join('|')})-\\d+$`);
-  const apps = (await cf.listApps(spaceGuid)).filter((app) => pattern.test(app.name));
+  const singles = new Set(input.singleApps ?? []);
+  const apps = (await cf.listApps(spaceGuid)).filter((app) => pattern.test(app.name) || singles.has(app.name));
   if (apps.length === 0) return [];
   const instances = new Map<string, number>();
   const routes = cf.listRoutes(spaceGuid);

@@ -60,7 +60,7 @@ function rows(sql: string): unknown {
 
 const phase = (total: number, done: number, failed = 0) => ({ total, done, failed });
 const convergence: ConvergeProgress = {
-  status: 'applying', round: 1, plan: null, outcomes: [], failures: [], mutatingCalls: 3,
+  status: 'applying', round: 1, plan: null, outcomes: [], failures: [], mutatingCalls: 3, settingsDone: { quota: false, securityGroup: false },
   phases: Object.fromEntries(appActions.map((action, i) => [action, phase(4, i % 4, i % 2)])) as ConvergeProgress['phases'],
 };
 const runbook: RunbookStatus = {

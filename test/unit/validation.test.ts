@@ -335,7 +335,8 @@ describe('workflow inputs', () => {
   };
   const starts = [...readme.matchAll(/temporal workflow (?:start|signal-with-start) ([^\n]*)/g)].map(([, line]) => ({
     type: /--type (\w+)/.exec(line!)![1]!,
-    input: /--input '([^']*)'/.exec(line!)![1]!,
+    // --input-file names a file of the repository (docs/examples/…).
+    input: /--input '([^']*)'/.exec(line!)?.[1] ?? readFileSync(new URL(`../../${/--input-file (\S+)/.exec(line!)![1]!}`, import.meta.url), 'utf8'),
   }));
 
   it('accepts the input of every `temporal workflow start` in the README', () => {

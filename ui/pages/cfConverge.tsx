@@ -5,7 +5,7 @@ import { Hono } from 'hono';
 import type { Child } from 'hono/jsx';
 import { parseInput, ServiceError } from '../../services/errors.ts';
 import type { CfConvergeService, ConvergenceView } from '../../services/cfConverge.ts';
-import { appActions, type ConvergeInput } from '../../workflows/cfConverge.shared.ts';
+import { appActions, type ConvergeInput, type SeedParams } from '../../workflows/cfConverge.shared.ts';
 import { ExecutionsTable, executionColumns } from '../components/executionsTable.tsx';
 import { StatusBadge } from '../components/format.tsx';
 import { ProgressBar } from '../components/progressBar.tsx';
@@ -24,6 +24,21 @@ export const seedDesiredState: ConvergeInput = {
     { kind: 'tick', count: 100, instances: 2, env: { GOPACKAGENAME: 'example-apps/tick' } },
   ],
   concurrency: 20,
+};
+
+/** The seed's own parameter file (cf-pusher's config), as the seed gives it. */
+export const seedParams: SeedParams = {
+  proxy_instances: 2,
+  proxy_applications: 100,
+  test_app_instances: 2,
+  test_applications: 100,
+  test_app_registry_ttl_seconds: 180,
+  policy_update_wait_seconds: 10,
+  extra_listen_ports: 2,
+  sample_percent: 20,
+  prefix: 'scale-',
+  concurrency: 20,
+  asg_size: 5,
 };
 
 const actionLabels: Record<string, string> = {
@@ -102,6 +117,30 @@ function AppTable({ view }: { view: ConvergenceView }) {
   );
 }
 
+/** The org's quota and the space's security group: what the plan does with each, and whether it is done. */
+function SettingsFacts({ view }: { view: ConvergenceView }) {
+  const plan = view.plan;
+  if (!plan) return null;
+  const fact = (label: string, setting: { name: string; actions: string[] } | null, done: boolean, detail: string) =>
+    setting ? (
+      <>
+        <dt>{label}</dt>
+        <dd data-setting={label === 'Quota' ? 'quota' : 'security-group'} data-done={String(done)}>
+          {setting.name} ({detail}): {setting.actions.length > 0 ? setting.actions.join(', ') : 'already as desired'}
+          {setting.actions.length > 0 ? (done ? ' — done' : view.status === 'planned' ? '' : ' — pending') : ''}
+        </dd>
+      </>
+    ) : null;
+  const limits = plan.quota?.desired;
+  const memory = limits?.apps?.total_memory_in_mb;
+  return (
+    <>
+      {fact('Quota', plan.quota, view.settingsDone?.quota ?? false, memory === undefined ? 'org quota' : `${memory === null ? 'unlimited' : `${memory} MB`} memory, ${limits?.routes?.total_routes ?? 'unlimited'} routes`)}
+      {fact('Security group', plan.securityGroup, view.settingsDone?.securityGroup ?? false, `${plan.securityGroup?.desired.rules.length ?? 0} rules, running`)}
+    </>
+  );
+}
+
 export function ConvergenceDetails({ view }: { view: ConvergenceView }) {
   const running = view.execution === 'RUNNING';
   const act = (action: string, label: string, cls = 'primary') => (
@@ -140,8 +179,15 @@ export function ConvergenceDetails({ view }: { view: ConvergenceView }) {
                 .filter(Boolean)
                 .join(' · ') || 'nothing to do'}
             </dd>
+            <dt>Apps by kind</dt>
+            <dd data-kinds>
+              {Object.entries(view.plan.apps.reduce<Record<string, number>>((byKind, app) => ({ ...byKind, [app.kind]: (byKind[app.kind] ?? 0) + 1 }), {}))
+                .map(([kind, count]) => `${kind} ${count}`)
+                .join(' · ') || 'none with work to do'}
+            </dd>
           </>
         ) : null}
+        <SettingsFacts view={view} />
         <TemporalHistoryFact url={view.webUiUrl} />
       </dl>
       <PhaseBars view={view} />
@@ -150,15 +196,19 @@ export function ConvergenceDetails({ view }: { view: ConvergenceView }) {
   );
 }
 
-/** The simple form's fields into a desired state (numbers stay strings when they are not numbers, so validation names them). */
-function formToDesired(form: Form): unknown {
-  if (typeof form.json === 'string' && form.json.trim() !== '') {
-    try {
-      return JSON.parse(form.json);
-    } catch {
-      throw new ServiceError(400, 'invalid_json', 'The desired state is not valid JSON.');
-    }
+const parseJson = (text: string, what: string) => {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new ServiceError(400, 'invalid_json', `The ${what} is not valid JSON.`);
   }
+};
+
+/** The simple form's fields into a desired state (numbers stay strings when they are not numbers, so validation names them). */
+async function formToDesired(form: Form): Promise<unknown> {
+  if (form.seedFile instanceof File && form.seedFile.size > 0) return parseJson(await form.seedFile.text(), 'parameter file');
+  if (typeof form.seed === 'string' && form.seed.trim() !== '') return parseJson(form.seed, 'parameter file');
+  if (typeof form.json === 'string' && form.json.trim() !== '') return parseJson(form.json, 'desired state');
   const kinds = ['proxy', 'tick'].map((kind) => ({ kind, count: numberOrAsSent(form[`${kind}Count`]), instances: numberOrAsSent(form[`${kind}Instances`]) }));
   return {
     prefix: form.prefix,
@@ -209,6 +259,27 @@ export function cfConvergePages(deps: { service: CfConvergeService; temporalWebU
                 </div>
               </form>
               <details>
+                <summary>…or the seed's parameter file (cf-pusher's config)</summary>
+                <p class="muted">
+                  As the original read it: the registry, the tick apps wired to it (REGISTRY_BASE_URL, REGISTRY_TTL_SECONDS, START_PORT, LISTEN_PORTS), the
+                  proxy apps, the quota &lt;prefix&gt;quota applied to the org and, with asg_size, the security group &lt;prefix&gt;asg bound to the space.
+                  Credentials (api, admin_user, admin_password, admin_secret) are refused: they come from the foundation configuration. Add
+                  "dryRun": true to see the plan only.
+                </p>
+                <form hx-post="/ui/cf-convergences" hx-target="#cf-result" hx-swap="innerHTML" hx-encoding="multipart/form-data">
+                  <label for="seedFile">Upload the file</label> <input id="seedFile" name="seedFile" type="file" accept=".json,application/json" />
+                  <label for="seed">or paste it</label>
+                  <textarea id="seed" name="seed" rows={14} cols={80}>
+                    {JSON.stringify(seedParams, null, 2)}
+                  </textarea>
+                  <div>
+                    <button class="primary" type="submit">
+                      Converge from the parameter file
+                    </button>
+                  </div>
+                </form>
+              </details>
+              <details>
                 <summary>…or paste a desired state as JSON</summary>
                 <form hx-post="/ui/cf-convergences" hx-target="#cf-result" hx-swap="innerHTML">
                   <textarea name="json" rows={14} cols={80}>
@@ -238,7 +309,7 @@ export function cfConvergePages(deps: { service: CfConvergeService; temporalWebU
     .post('/ui/cf-convergences', access('operator'), async (c) => {
       // htmx swaps only 2xx answers, so problems are reported in 200 fragments.
       try {
-        const started = await deps.service.start(parseInput(deps.service.inputSchema, formToDesired(await readForm(c))));
+        const started = await deps.service.start(parseInput(deps.service.inputSchema, await formToDesired(await readForm(c))));
         return c.html(
           <span>
             Started <a href={convergencePath(started.workflowId)}>{started.workflowId}</a>.
