@@ -1,11 +1,13 @@
 // cf-converge: converge 200 apps (100 proxy + 100 tick, 2 instances each: the seed's parameters)
 // through the whole product (Temporal → worker → CF client → simulator with 20 ms per request) at
 // concurrency 20. Side by side in the same run: the ideal bound computed from the simulator's own
-// request log, and a one-app-at-a-time (concurrency 1) baseline. Then a re-converge, and 1,000 apps.
+// request log, and a one-app-at-a-time (concurrency 1) baseline. Then a re-converge, 1,000 apps, and
+// the seed's own parameter file (201 apps, its quota and its ASG) from nothing.
+import { readFileSync } from 'node:fs';
 import { connectClient } from '../temporal/connection.ts';
 import { startPrivateStack } from './privateStack.ts';
 import { cfConverge } from '../workflows/cfConverge.ts';
-import { CF_CONVERGE_TASK_QUEUE, type ConvergeInput, type ConvergeResult } from '../workflows/cfConverge.shared.ts';
+import { CF_CONVERGE_TASK_QUEUE, type ConvergeInput, type ConvergeResult, type SeedParams } from '../workflows/cfConverge.shared.ts';
 import type { RequestLogEntry } from '../sim/cf/traffic.ts';
 
 const LATENCY_MS = 20;
@@ -38,7 +40,7 @@ export async function cfConvergeBenchmark(): Promise<Record<string, unknown>> {
     const { requests } = await simRequests(since);
     const mutating = requests.filter((r) => r.mutating).length;
     const polls = requests.filter(isPoll).length;
-    const idealSeconds = ((mutating + polls) * LATENCY_MS) / 1000 / input.concurrency!;
+    const idealSeconds = ((mutating + polls) * LATENCY_MS) / 1000 / (input.concurrency ?? 16);
     const history = (await handle.describe()).historyLength;
     console.log(
       `${name}: ${result.status} in ${wallSeconds.toFixed(2)} s; ${mutating} mutating + ${polls} polling calls → ideal ${idealSeconds.toFixed(2)} s; ${requests.length} requests; ${history} history events`,
@@ -63,6 +65,12 @@ export async function cfConvergeBenchmark(): Promise<Record<string, unknown>> {
     const reconverge = await run('reconverge', seed('scale-', 100, 2, CONCURRENCY));
     const sequential = await run('sequential', seed('seq-', 100, 2, 1));
     const thousand = await run('thousand', { ...seed('big-', 500, 1, CONCURRENCY), batchSize: 500 });
+    // The seed's file as it ships, under its own prefix so it starts from nothing.
+    const seedFile = JSON.parse(readFileSync(new URL('../docs/examples/cf-seed-params.json', import.meta.url), 'utf8')) as SeedParams;
+    const seedParams = await run('seed-params', { ...seedFile, prefix: 'seedfile-', pollIntervalMs: 5 });
+    if (seedParams.result.status !== 'converged' || seedParams.result.plan?.apps.length !== 201 || !seedParams.result.settingsDone.quota || !seedParams.result.settingsDone.securityGroup) {
+      throw new Error(`the seed's parameter file did not converge its 201 apps, quota and ASG: ${seedParams.result.status}`);
+    }
     return {
       apps: 200,
       latency_ms: LATENCY_MS,
@@ -79,6 +87,8 @@ export async function cfConvergeBenchmark(): Promise<Record<string, unknown>> {
       apps_1000_status: thousand.result.status,
       apps_1000_s: round(thousand.wallSeconds),
       apps_1000_history_events: thousand.history,
+      seed_params_s: round(seedParams.wallSeconds),
+      seed_params_mutating_calls: seedParams.mutating,
       history_limit_events: 51_200,
       sim_knobs: knobs,
     };
