@@ -76,11 +76,29 @@ describe('Cloud Foundry page in headless Chromium', () => {
   it('explains an invalid desired state instead of starting anything', async () => {
     await page.goto(`${baseUrl}/cf-convergences`);
     await page.waitForFunction(() => 'htmx' in window);
-    await page.locator('details summary').click();
+    await page.locator('details summary', { hasText: 'desired state as JSON' }).click();
     await page.fill('textarea[name="json"]', JSON.stringify({ kinds: [{ kind: 'proxy', count: -3, instances: 1 }] }));
     await page.getByRole('button', { name: 'Converge from JSON' }).click();
     await page.locator('#cf-result .error-text').waitFor();
     expect(await page.locator('#cf-result').textContent()).toBe('kinds.0.count: must be a whole number from 0 to 10000');
+  });
+
+  it("starts the seed's parameter file uploaded as a file, and its plan shows the quota, the security group and the three kinds", async () => {
+    await page.goto(`${baseUrl}/cf-convergences`);
+    await page.waitForFunction(() => 'htmx' in window);
+    await page.locator('details summary', { hasText: "the seed's parameter file" }).click();
+    const seed = { proxy_instances: 2, proxy_applications: 100, test_app_instances: 2, test_applications: 100, test_app_registry_ttl_seconds: 180, policy_update_wait_seconds: 10, extra_listen_ports: 2, sample_percent: 20, prefix: 'uiseed-', concurrency: 20, asg_size: 5, dryRun: true };
+    await page.setInputFiles('#seedFile', { name: 'seed.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(seed)) });
+    await page.getByRole('button', { name: 'Converge from the parameter file' }).click();
+    const link = page.locator('#cf-result a');
+    await link.waitFor({ timeout: 10_000 });
+    expect(await link.textContent()).toBe('cf-converge-default-uiseed-org-uiseed-space');
+    await link.click();
+    await page.locator('#convergence[data-status="planned"]').waitFor({ timeout: 30_000 });
+    expect(await page.locator('[data-kinds]').textContent()).toBe('registry 1 · tick 100 · proxy 100');
+    expect(await page.locator('[data-setting="quota"]').textContent()).toBe('uiseed-quota (1024000 MB memory, 20000 routes): create, apply');
+    expect(await page.locator('[data-setting="security-group"]').textContent()).toBe('uiseed-asg (5 rules, running): create, bind');
+    await screenshot(page, 'cf-seed-plan');
   });
 
   it('met no Content-Security-Policy violation on any page it opened', () => {
