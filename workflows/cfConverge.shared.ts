@@ -205,7 +205,7 @@ function desiredOrSeed(foundation: typeof cfName) {
   return z.pipe(
     z.unknown(),
     z.transform((value, ctx): DesiredState | SeedParams => {
-      const connectionKey = isRecord(value) ? Object.keys(value).find((key) => key in CONNECTION_KEYS) : undefined;
+      const connectionKey = isRecord(value) ? Object.keys(value).find((key) => Object.hasOwn(CONNECTION_KEYS, key)) : undefined;
       if (connectionKey) {
         ctx.issues.push({ code: 'custom', input: value, path: [connectionKey], message: CONNECTION_KEYS[connectionKey]! });
         return z.NEVER;

@@ -62,6 +62,7 @@ describe('the seed parameter file', () => {
     expect(problemOf(convergeInputSchema, { kinds: [{ kind: 'a', count: 1, instances: 1 }], admin_password: 'x' })).toMatch(/^admin_password: is a credential/);
     expect(problemOf(convergeInputSchema, { ...seed, test_applications: -1 })).toBe('test_applications: must be a whole number from 0 to 10000');
     expect(problemOf(convergeInputSchema, { ...seed, colour: 'blue' })).toBe('colour: unknown field');
+    expect(problemOf(convergeInputSchema, { ...seed, constructor: 1 })).toBe('constructor: unknown field');
     expect(problemOf(convergeInputSchema, { proxy_applications: 1 })).toBe('proxy_instances: must be a whole number from 0 to 1000');
     // Neither form: the general form's first need is named.
     expect(problemOf(convergeInputSchema, {})).toMatch(/^kinds: /);
