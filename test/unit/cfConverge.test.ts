@@ -90,6 +90,37 @@ describe('cfConverge (stub activities)', () => {
     expect(progress.failures.map((f) => f.name)).toEqual(['scale-web-2']);
   });
 
+  it("takes the seed's parameter file: the quota and ASG are applied once, before any app, and count in the plan", async () => {
+    const foundation = stubFoundation({ stuckApp: 'none', startFailsInRounds: 0 });
+    const calls: string[] = [];
+    let settingsApplied = false;
+    const activities: Partial<CfConvergeActivities> = {
+      async observeFoundation(input) {
+        calls.push(`observe ${input.quota} ${input.securityGroup} ${input.singleApps?.join(',')}`);
+        const observed = await foundation.activities.observeFoundation!(input);
+        const quota = settingsApplied ? { guid: 'q', name: 'scale-quota', apps: { total_memory_in_mb: 1_024_000, per_process_memory_in_mb: null, total_instances: null }, services: { total_service_instances: 100 }, routes: { total_routes: 20_000, total_reserved_ports: null }, organizationGuids: ['org-1'] } : null;
+        const rules = [1, 2].map((i) => ({ protocol: 'tcp' as const, destination: `169.254.0.${i}`, ports: '80' }));
+        return { ...observed, quota, securityGroup: settingsApplied ? { guid: 'sg', name: 'scale-asg', rules, runningSpaceGuids: ['space-1'] } : null };
+      },
+      async applyOrgSettings(input) {
+        calls.push(`settings ${input.quota?.actions.join('+')} ${input.securityGroup?.actions.join('+')}`);
+        settingsApplied = true;
+        return { mutatingCalls: 4 };
+      },
+      async applyApps(input) {
+        calls.push(`apps ${input.apps.length}`);
+        return foundation.activities.applyApps!(input);
+      },
+    };
+    const seedParams = { proxy_instances: 1, proxy_applications: 2, test_app_instances: 1, test_applications: 2, prefix: 'scale-', asg_size: 2 };
+    const result = await runWorkflow(cfConverge, { args: [seedParams], activities });
+
+    expect(result.status).toBe('converged');
+    expect(calls).toEqual(['observe scale-quota scale-asg scale-registry', 'settings create+apply create+bind', 'apps 5']);
+    expect(result.plan).toMatchObject({ quota: { actions: ['create', 'apply'] }, securityGroup: { actions: ['create', 'bind'] }, counts: { create: 5 } });
+    expect(result.settingsDone).toEqual({ quota: true, securityGroup: true });
+  });
+
   it.each(['observeFoundation', 'applyApps'] as const)('fails at once when %s refuses a URL on another origin: the retry policy never retries it', async (failing) => {
     const foundation = stubFoundation({ stuckApp: 'none', startFailsInRounds: 0 });
     let attempts = 0;
