@@ -4,7 +4,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { App } from '../server/app.ts';
 import type { ErrorBody } from '../api/errors.ts';
-import { createCfClient, type CfClient } from '../activities/cf/client.ts';
+import { createCfClient, type CfClient, type Deployment } from '../activities/cf/client.ts';
 import { createCfSimulator } from '../sim/cf/simulator.ts';
 import type { Counters } from '../sim/cf/traffic.ts';
 import { cfConverge } from '../workflows/cfConverge.ts';
@@ -175,13 +175,61 @@ describe('cf-pusher convergence against the Cloud Controller simulator', () => {
 
   it('only scales when instances change, and deletes the extras when counts go down', async () => {
     await converge(desired());
-    const scaled = await appliedMutations(() => converge(desired({ kinds: [{ kind: 'proxy', count: 4, instances: 3 }, { kind: 'tick', count: 3, instances: 2 }] })));
+    // The tick env stays as it was: a changed env would roll out (next tests).
+    const tick = { kind: 'tick', count: 3, instances: 2, env: { GOPACKAGENAME: 'example-apps/tick' } };
+    const scaled = await appliedMutations(() => converge(desired({ kinds: [{ kind: 'proxy', count: 4, instances: 3 }, tick] })));
     expect(scaled).toEqual({ 'POST /v3/apps/:guid/processes/web/actions/scale': 4 });
-    const shrunk = await appliedMutations(() => converge(desired({ kinds: [{ kind: 'proxy', count: 1, instances: 3 }, { kind: 'tick', count: 3, instances: 2 }] })));
+    const shrunk = await appliedMutations(() => converge(desired({ kinds: [{ kind: 'proxy', count: 1, instances: 3 }, tick] })));
     expect(shrunk).toEqual({ 'DELETE /v3/apps/:guid': 3, 'DELETE /v3/routes/:guid': 3 });
     const apps = await liveApps();
     expect(apps.filter((a) => a.name.includes('proxy')).map((a) => a.name)).toEqual([`${prefix}proxy-0`]);
     expect((await cf.listRoutes((await cf.findSpace((await cf.findOrganization(`${prefix}org`))!.guid, `${prefix}space`))!.guid)).length).toBe(4);
+  });
+
+  const spaceGuid = async () => (await cf.findSpace((await cf.findOrganization(`${prefix}org`))!.guid, `${prefix}space`))!.guid;
+
+  it('labels the apps it creates, and leaves a foreign app holding one of its names untouched, reporting it', async () => {
+    await converge(desired({ kinds: [{ kind: 'proxy', count: 1, instances: 1 }] }));
+    const space = await spaceGuid();
+    expect((await cf.findApp(space, `${prefix}proxy-0`))!.metadata!.labels).toEqual({ 'fleet.converge/owner': `cf-converge.${prefix}apps`, 'fleet.converge/kind': 'proxy' });
+    // Someone else's app (or one made before labels) that happens to hold one of our names.
+    const foreign = await cf.createApp(space, `${prefix}proxy-1`, { OWNED_BY: 'someone-else' });
+    const conflict = { name: `${prefix}proxy-1`, guid: foreign.guid, reason: expect.stringContaining('has no fleet.converge/owner label') };
+
+    const dry = await converge(desired({ kinds: [{ kind: 'proxy', count: 3, instances: 1 }], dryRun: true }));
+    expect(dry.plan).toMatchObject({ conflicts: [conflict], counts: { create: 1 } });
+    let grown!: ConvergeResult;
+    const mutations = await appliedMutations(async () => (grown = await converge(desired({ kinds: [{ kind: 'proxy', count: 3, instances: 1 }] }))));
+    expect(grown).toMatchObject({ status: 'converged', plan: { conflicts: [conflict] } });
+    expect(grown.plan!.apps.map((a) => a.name)).toEqual([`${prefix}proxy-2`]);
+    expect(mutations['POST /v3/apps']).toBe(1);
+    // Lowering the count deletes our extras only.
+    await converge(desired({ kinds: [{ kind: 'proxy', count: 0, instances: 1 }] }));
+    expect((await cf.listApps(space)).map((a) => [a.name, a.guid, a.state])).toEqual([[`${prefix}proxy-1`, foreign.guid, 'STOPPED']]);
+    expect(await cf.environmentVariables(foreign.guid)).toEqual({ OWNED_BY: 'someone-else' });
+    expect(await cf.listRoutes(space)).toEqual([]);
+  });
+
+  it('rolls a changed environment out to the existing apps of its kind: env, a rolling deployment each, then the annotation', async () => {
+    await converge(desired());
+    const changed = desired({
+      kinds: [
+        { kind: 'proxy', count: 4, instances: 2 },
+        { kind: 'tick', count: 3, instances: 2, env: { GOPACKAGENAME: 'example-apps/tick', REGISTRY_TTL_SECONDS: '30' } },
+      ],
+    });
+    const dry = await converge({ ...changed, dryRun: true });
+    expect(dry.plan!.counts).toMatchObject({ create: 0, update: 3, start: 0 });
+    let result!: ConvergeResult;
+    const mutations = await appliedMutations(async () => (result = await converge(changed)));
+    expect(result).toMatchObject({ status: 'converged', phases: { update: { total: 3, done: 3, failed: 0 } } });
+    expect(mutations).toEqual({ 'PATCH /v3/apps/:guid/environment_variables': 3, 'POST /v3/deployments': 3, 'PATCH /v3/apps/:guid': 3 });
+    const space = await spaceGuid();
+    const ticks = (await cf.listApps(space)).filter((a) => a.name.includes('tick'));
+    for (const tick of ticks) expect(await cf.environmentVariables(tick.guid)).toEqual({ GOPACKAGENAME: 'example-apps/tick', REGISTRY_TTL_SECONDS: '30' });
+    const deployments = await cf.listAll<Deployment>('/v3/deployments', { app_guids: ticks.map((a) => a.guid) });
+    expect(deployments.map((d) => d.status)).toEqual(ticks.map(() => ({ value: 'FINALIZED', reason: 'DEPLOYED', details: expect.any(Object) })));
+    expect(await appliedMutations(() => converge(changed))).toEqual({});
   });
 
   it('returns the plan without changing anything in a dry run', async () => {

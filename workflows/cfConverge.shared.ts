@@ -27,6 +27,19 @@ export const APPS_DOMAIN_PLACEHOLDER = '{apps_domain}';
  */
 export const CF_FOREIGN_ORIGIN_FAILURE = 'CfForeignOriginError';
 
+/** Label of every app this product creates: whose apps they are (ownerOf(prefix)). Only such apps are ever changed or deleted. */
+export const OWNER_LABEL = 'fleet.converge/owner';
+/** Label naming the app's kind. */
+export const KIND_LABEL = 'fleet.converge/kind';
+/** Annotations holding digests of what the app was last converged to: its environment, and what its droplet is built from (bits, lifecycle). */
+export const ENV_DIGEST_ANNOTATION = 'fleet.converge/env';
+export const BITS_DIGEST_ANNOTATION = 'fleet.converge/bits';
+
+/** The owner label's value for a prefix: a valid CF label value (alphanumeric ends), one per prefix. */
+export function ownerOf(prefix: string): string {
+  return `cf-converge.${prefix}apps`;
+}
+
 const CF_NAME = '[A-Za-z0-9][A-Za-z0-9._-]{0,63}';
 const cfName = z.string().check(z.regex(new RegExp(`^${CF_NAME}$`), 'must be 1 to 64 letters, digits, dots, dashes or underscores'));
 const domainLabel = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
@@ -105,6 +118,11 @@ function desiredStateSchema(foundation: typeof cfName) {
       dryRun: z.optional(z.boolean()),
       /** Delete apps of a declared kind beyond its count (default true; the original never deleted). */
       deleteExtras: z.optional(z.boolean()),
+      /**
+       * Take over unlabelled apps that hold one of our names (made by a version before labels):
+       * they are labelled and rolled out to the desired env and bits. Default false: reported as conflicts.
+       */
+      adopt: z.optional(z.boolean()),
       /** Wait until every instance is RUNNING before an app counts as converged (default true). */
       waitForRunning: z.optional(z.boolean()),
       /** Apps per activity; each activity heartbeats which apps are done. */
@@ -174,6 +192,7 @@ function seedParamsSchema(foundation: typeof cfName) {
     batchSize: z.optional(wholeNumber(1, 5000)),
     pollIntervalMs: z.optional(wholeNumber(0, 60_000)),
     maxRounds: z.optional(wholeNumber(1, 10)),
+    adopt: z.optional(z.boolean()),
   });
 }
 
@@ -271,7 +290,7 @@ export function desiredStateFromSeed(seed: SeedParams): DesiredState {
   // The original fell back to "scale-" for an empty prefix, and to concurrency 16.
   const prefix = seed.prefix || DEFAULT_PREFIX;
   const domain = seed.apps_domain ?? APPS_DOMAIN_PLACEHOLDER;
-  const runOptions = (['foundation', 'dryRun', 'deleteExtras', 'waitForRunning', 'batchSize', 'pollIntervalMs', 'maxRounds'] as const).filter((key) => seed[key] !== undefined);
+  const runOptions = (['foundation', 'dryRun', 'deleteExtras', 'adopt', 'waitForRunning', 'batchSize', 'pollIntervalMs', 'maxRounds'] as const).filter((key) => seed[key] !== undefined);
   return {
     ...Object.fromEntries(runOptions.map((key) => [key, seed[key]])),
     prefix,
@@ -304,7 +323,7 @@ export type Settings = Required<Omit<DesiredState, 'domain' | 'quota' | 'securit
   securityGroup: SecurityGroupSpec | undefined;
 };
 
-export const appActions = ['create', 'push-prototype', 'copy-droplet', 'scale', 'route', 'start', 'delete'] as const;
+export const appActions = ['create', 'push-prototype', 'copy-droplet', 'scale', 'route', 'start', 'update', 'delete'] as const;
 export type AppAction = (typeof appActions)[number];
 
 export interface ObservedApp {
@@ -314,6 +333,24 @@ export interface ObservedApp {
   instances: number;
   dropletGuid: string | null;
   routed: boolean;
+  /** Whose app it is by its labels: ours (the default), unlabelled, or another owner's. */
+  ownership?: 'ours' | 'unlabelled' | 'other-owner';
+  /** The digests its annotations hold (ENV_DIGEST_ANNOTATION, BITS_DIGEST_ANNOTATION), when it has them. */
+  envDigest?: string;
+  bitsDigest?: string;
+}
+
+/** Digests of a kind's desired environment and of what its droplet is built from: an app whose annotations differ is updated. */
+export interface KindDigests {
+  env: string;
+  bits: string;
+}
+
+/** An app that holds one of our names but is not ours: reported, never changed. */
+export interface Conflict {
+  name: string;
+  guid: string;
+  reason: string;
 }
 
 /** An organization quota as observed: its limits as CC reports them and the orgs it is applied to. */
@@ -343,6 +380,8 @@ export interface Observation {
   created?: { organization: boolean; space: boolean };
   domain: { guid: string; name: string };
   apps: ObservedApp[];
+  /** Per kind (absent: updates are not planned). */
+  digests?: Record<string, KindDigests>;
 }
 
 export interface AppPlan {
@@ -353,8 +392,10 @@ export interface AppPlan {
   instances: number;
   env: Record<string, string>;
   route: boolean;
-  /** The bits to push, for the prototype of a kind that has no droplet yet. */
+  /** The bits to push, for the prototype of a kind that has no droplet yet (or whose bits changed). */
   bits?: string;
+  /** What an `update` changes: the environment, the droplet (new bits), the labels of an adopted app. */
+  update?: { env: boolean; bits: boolean; adopt: boolean };
 }
 
 export type QuotaAction = 'create' | 'update' | 'apply';
@@ -380,6 +421,8 @@ export interface ConvergePlan {
   apps: AppPlan[];
   /** Planned actions by kind of action. */
   counts: Record<AppAction, number>;
+  /** Apps holding one of our names that are not ours (no owner label, or another's): never touched. */
+  conflicts: Conflict[];
 }
 
 export interface AppOutcome {
@@ -471,6 +514,7 @@ export function settingsFrom(input: ConvergeInput): Settings {
     concurrency: desired.concurrency ?? DEFAULT_CONCURRENCY,
     dryRun: desired.dryRun ?? false,
     deleteExtras: desired.deleteExtras ?? true,
+    adopt: desired.adopt ?? false,
     waitForRunning: desired.waitForRunning ?? true,
     batchSize: desired.batchSize ?? 500,
     pollIntervalMs: desired.pollIntervalMs ?? 250,
@@ -519,43 +563,73 @@ export function hasSettingsWork(plan: Pick<ConvergePlan, 'quota' | 'securityGrou
   return (plan.quota?.actions.length ?? 0) + (plan.securityGroup?.actions.length ?? 0) > 0;
 }
 
+const conflictReasons = {
+  unlabelled: `has no ${OWNER_LABEL} label: made by someone else, or by a version of this product before labels (re-run with "adopt": true to take it over)`,
+  'other-owner': `carries another ${OWNER_LABEL} label`,
+} as const;
+
 /**
  * The diff of desired against live. Apps are matched by name (`<prefix><kind>-<i>`, or
  * `<prefix><kind>` for a kind of names single), so a re-run after a crash finds what the first run
- * created. Only apps of declared kinds are ever deleted.
+ * created, and must carry our owner label: an app holding one of our names without it is a
+ * conflict, reported and never touched. Only our apps of declared kinds are ever deleted. An app
+ * whose digests differ from its kind's is updated (env, droplet, rollout).
  */
 export function computePlan(settings: Settings, observation: Observation): ConvergePlan {
-  const byName = new Map(observation.apps.map((app) => [app.name, app]));
+  const ours = (app: ObservedApp) => (app.ownership ?? 'ours') === 'ours' || (settings.adopt && app.ownership === 'unlabelled');
   const apps: AppPlan[] = [];
+  const conflicts: Conflict[] = [];
   const prototypes: ConvergePlan['prototypes'] = [];
   const sourceDroplets: Record<string, string> = {};
   for (const spec of settings.kinds) {
-    const existing = observation.apps.filter((app) => kindAppIndex(settings.prefix, spec, app.name) !== undefined);
-    const prototypeName = kindAppName(settings.prefix, spec, 0);
+    const bits = spec.bits ?? `builtin:${spec.kind}`;
+    const digests = observation.digests?.[spec.kind];
     const env = resolveEnv(spec.env ?? {}, observation.domain.name);
-    const withDroplet = [byName.get(prototypeName), ...existing].find((app) => app?.dropletGuid);
+    const matching = observation.apps.filter((app) => kindAppIndex(settings.prefix, spec, app.name) !== undefined);
+    for (const app of matching) if (!ours(app)) conflicts.push({ name: app.name, guid: app.guid, reason: conflictReasons[app.ownership as 'unlabelled' | 'other-owner'] });
+    const existing = matching.filter(ours);
+    const byName = new Map(existing.map((app) => [app.name, app]));
+    const taken = new Set(matching.filter((app) => !ours(app)).map((app) => app.name));
+    const adopting = (app: ObservedApp) => app.ownership === 'unlabelled';
+    const bitsCurrent = (app: ObservedApp) => !digests || (app.bitsDigest === digests.bits && !adopting(app));
+    // The prototype is the first app of the kind whose name is free for us.
+    let prototypeIndex = 0;
+    while (taken.has(kindAppName(settings.prefix, spec, prototypeIndex)) && prototypeIndex < spec.count) prototypeIndex++;
+    const prototypeName = kindAppName(settings.prefix, spec, prototypeIndex);
+    // Copies come from a droplet built from the current bits.
+    const withDroplet = [byName.get(prototypeName), ...existing].find((app) => app?.dropletGuid && bitsCurrent(app));
     if (withDroplet?.dropletGuid) sourceDroplets[spec.kind] = withDroplet.dropletGuid;
-    else if (spec.count > 0) prototypes.push({ kind: spec.kind, app: prototypeName, bits: spec.bits ?? `builtin:${spec.kind}` });
+    else if (spec.count > prototypeIndex) prototypes.push({ kind: spec.kind, app: prototypeName, bits });
 
     for (let index = 0; index < spec.count; index++) {
       const name = kindAppName(settings.prefix, spec, index);
+      if (taken.has(name)) continue;
       const live = byName.get(name);
+      const isPrototype = index === prototypeIndex && !withDroplet;
       const actions: AppAction[] = [];
       if (!live) actions.push('create');
-      if (!live?.dropletGuid) actions.push(index === 0 && !withDroplet ? 'push-prototype' : 'copy-droplet');
+      if (!live?.dropletGuid) actions.push(isPrototype ? 'push-prototype' : 'copy-droplet');
       // A new app's web process has 1 instance.
       if ((live?.instances ?? 1) !== spec.instances) actions.push('scale');
       if (spec.route !== false && !live?.routed) actions.push('route');
       if (live?.state !== 'STARTED' && spec.instances > 0) actions.push('start');
+      const update = live && digests ? { env: live.envDigest !== digests.env || adopting(live), bits: !bitsCurrent(live), adopt: adopting(live) } : undefined;
+      const updating = update && (update.env || update.bits || update.adopt);
+      if (updating) actions.push('update');
       if (actions.length > 0) {
-        const bits = actions.includes('push-prototype') ? (spec.bits ?? `builtin:${spec.kind}`) : undefined;
-        apps.push({ name, kind: spec.kind, guid: live?.guid ?? null, actions, instances: spec.instances, env, route: spec.route !== false, ...(bits ? { bits } : {}) });
+        const pushes = actions.includes('push-prototype') || (isPrototype && updating && update.bits);
+        apps.push({
+          name, kind: spec.kind, guid: live?.guid ?? null, actions, instances: spec.instances, env, route: spec.route !== false,
+          ...(pushes ? { bits } : {}), ...(updating ? { update } : {}),
+        });
       }
     }
     if (settings.deleteExtras) {
       for (const app of existing) {
         const index = kindAppIndex(settings.prefix, spec, app.name)!;
-        if (index >= spec.count) apps.push({ name: app.name, kind: spec.kind, guid: app.guid, actions: ['delete'], instances: 0, env: {}, route: spec.route !== false });
+        if (index < spec.count) continue;
+        if (adopting(app)) conflicts.push({ name: app.name, guid: app.guid, reason: `has no ${OWNER_LABEL} label and is beyond the kind's count: adopt takes over only apps it keeps` });
+        else apps.push({ name: app.name, kind: spec.kind, guid: app.guid, actions: ['delete'], instances: 0, env: {}, route: spec.route !== false });
       }
     }
   }
@@ -570,5 +644,6 @@ export function computePlan(settings: Settings, observation: Observation): Conve
     sourceDroplets,
     apps,
     counts,
+    conflicts,
   };
 }

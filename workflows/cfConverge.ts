@@ -20,6 +20,7 @@ import {
   hasSettingsWork,
   kindAppName,
   convergeProgressQuery,
+  ownerOf,
   pauseSignal,
   resumeSignal,
   settingsFrom,
@@ -92,7 +93,7 @@ export async function cfConverge(input: ConvergeInput): Promise<ConvergeResult> 
       setStatus('observing');
       const observation = await observeFoundation({
         foundation: settings.foundation, org: settings.org, space: settings.space, domain: settings.domain, prefix: settings.prefix,
-        kinds: settings.kinds.filter((k) => k.names !== 'single').map((k) => k.kind),
+        kinds: settings.kinds.filter((k) => k.names !== 'single').map((k) => k.kind), specs: settings.kinds,
         singleApps: settings.kinds.filter((k) => k.names === 'single').map((k) => kindAppName(settings.prefix, k, 0)),
         quota: settings.quota?.name, securityGroup: settings.securityGroup?.name, createMissing: !settings.dryRun,
       });
@@ -147,6 +148,7 @@ export async function cfConverge(input: ConvergeInput): Promise<ConvergeResult> 
             applyApps({
               foundation: settings.foundation, spaceGuid: observation.spaceGuid!, domainGuid: observation.domain.guid, apps: batch,
               sourceDroplets, concurrency: settings.concurrency, pollIntervalMs: settings.pollIntervalMs, waitForRunning: settings.waitForRunning,
+              owner: ownerOf(settings.prefix), ...(observation.digests ? { digests: observation.digests } : {}),
             }),
           );
           mutatingCalls += result.mutatingCalls;

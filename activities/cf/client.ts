@@ -86,9 +86,15 @@ export interface Domain extends CfResource {
   relationships: { organization: Relationship };
 }
 
+export interface Metadata {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
 export interface App extends CfResource {
   name: string;
   state: 'STOPPED' | 'STARTED';
+  metadata?: Metadata;
   relationships: { space: Relationship; current_droplet?: Relationship };
 }
 
@@ -121,6 +127,13 @@ export interface Droplet extends CfResource {
   state: 'AWAITING_UPLOAD' | 'PROCESSING_UPLOAD' | 'STAGED' | 'COPYING' | 'FAILED' | 'EXPIRED';
   error: string | null;
   relationships?: { app: Relationship };
+}
+
+export interface Deployment extends CfResource {
+  status: { value: 'ACTIVE' | 'FINALIZED'; reason: 'DEPLOYING' | 'CANCELING' | 'DEPLOYED' | 'CANCELED' | 'SUPERSEDED' | 'DEGENERATE' };
+  strategy: string;
+  droplet: { guid: string } | null;
+  relationships: { app: Relationship };
 }
 
 export interface RouteDestination {
@@ -414,7 +427,8 @@ export function createCfClient(options: CfClientOptions) {
       }
     },
 
-    listApps: (spaceGuid: string) => listAll<App>('/v3/apps', { space_guids: spaceGuid }),
+    /** A space's apps; `labelSelector` as CC takes it (`key=value`, `key!=value`, `key in (a,b)`, `!key`, comma for AND). */
+    listApps: (spaceGuid: string, labelSelector?: string) => listAll<App>('/v3/apps', { space_guids: spaceGuid, label_selector: labelSelector }),
     async findApp(spaceGuid: string, name: string): Promise<App | undefined> {
       return (await listAll<App>('/v3/apps', { space_guids: spaceGuid, names: name }))[0];
     },
@@ -427,8 +441,29 @@ export function createCfClient(options: CfClientOptions) {
       const app = await client.findApp(space.guid, names.app);
       return app ? { app } : { missing: `no app ${names.app} in ${names.org}/${names.space}` };
     },
-    createApp: (spaceGuid: string, name: string, environment: Record<string, string> = {}) =>
-      post<App>('/v3/apps', { name, relationships: { space: { data: { guid: spaceGuid } } }, environment_variables: environment }),
+    createApp: (spaceGuid: string, name: string, environment: Record<string, string> = {}, metadata?: Partial<Metadata>) =>
+      post<App>('/v3/apps', { name, relationships: { space: { data: { guid: spaceGuid } } }, environment_variables: environment, ...(metadata ? { metadata } : {}) }),
+    /** Sets the given labels and annotations (others are kept; a null value removes one). */
+    updateAppMetadata: async (appGuid: string, metadata: Partial<Metadata>) => (await call<App>('PATCH', `/v3/apps/${appGuid}`, { body: { metadata } })).body,
+    /** Makes the app's environment variables exactly `environment` (the ones not named are removed). */
+    environmentVariables: async (appGuid: string) => (await get<{ var: Record<string, string> }>(`/v3/apps/${appGuid}/environment_variables`)).var,
+    async replaceEnvironment(appGuid: string, environment: Record<string, string>): Promise<void> {
+      const current = await client.environmentVariables(appGuid);
+      const removed = Object.fromEntries(Object.keys(current).filter((name) => !Object.hasOwn(environment, name)).map((name) => [name, null]));
+      await call('PATCH', `/v3/apps/${appGuid}/environment_variables`, { body: { var: { ...removed, ...environment } } });
+    },
+    /** A rolling deployment of `dropletGuid` (default: the current droplet, restarted with the current environment). */
+    createDeployment: (appGuid: string, dropletGuid?: string) =>
+      post<Deployment>('/v3/deployments', { ...(dropletGuid ? { droplet: { guid: dropletGuid } } : {}), strategy: 'rolling', relationships: { app: { data: { guid: appGuid } } } }),
+    /** Waits until the deployment is FINALIZED; any reason but DEPLOYED (CANCELED, SUPERSEDED, DEGENERATE) is an error. */
+    waitForDeployment: (guid: string, poll: PollOptions = {}) =>
+      waitFor(
+        `deployment ${guid}`,
+        () => get<Deployment>(`/v3/deployments/${guid}`),
+        (d) => d.status.value === 'FINALIZED',
+        (d) => (d.status.value === 'FINALIZED' && d.status.reason !== 'DEPLOYED' ? `ended ${d.status.reason}` : undefined),
+        poll,
+      ),
     deleteApp: (appGuid: string, poll?: PollOptions) => deleteAndWait(`/v3/apps/${appGuid}`, poll),
     async appEnvironmentVariables(appGuid: string): Promise<Record<string, string>> {
       return (await get<{ var: Record<string, string> }>(`/v3/apps/${appGuid}/environment_variables`)).var;

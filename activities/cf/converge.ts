@@ -4,17 +4,11 @@
 import { ApplicationFailure, Context, activityInfo, heartbeat } from '@temporalio/activity';
 import { CfApiError, CfForeignOriginError, type CfClient, type OrganizationQuota, type PollOptions, type SecurityGroup } from './client.ts';
 import { CfTlsError } from './transport.ts';
+import { createHash } from 'node:crypto';
 import {
-  CF_FOREIGN_ORIGIN_FAILURE,
-  type AppAction,
-  type AppOutcome,
-  type AppPlan,
-  type ConvergePlan,
-  type Observation,
-  type ObservedApp,
-  type ObservedQuota,
-  type ObservedSecurityGroup,
-  type Settings,
+  BITS_DIGEST_ANNOTATION, CF_FOREIGN_ORIGIN_FAILURE, ENV_DIGEST_ANNOTATION, KIND_LABEL, OWNER_LABEL, ownerOf,
+  type AppAction, type AppKindSpec, type AppOutcome, type AppPlan, type ConvergePlan, type KindDigests, type Observation, type ObservedApp,
+  type ObservedQuota, type ObservedSecurityGroup, type Settings,
 } from '../../workflows/cfConverge.shared.ts';
 
 export interface CfConvergeDependencies {
@@ -31,6 +25,8 @@ export interface ObserveInput extends Pick<Settings, 'foundation' | 'org' | 'spa
   /** The desired quota's and security group's names, looked up (not created) here. */
   quota?: string;
   securityGroup?: string;
+  /** The kinds' specs, to digest (env, bits and droplet settings): apps whose annotations differ get updated. */
+  specs?: AppKindSpec[];
   /** Create a missing org and space (not in a dry run). */
   createMissing: boolean;
 }
@@ -44,6 +40,10 @@ export interface ApplyInput {
   concurrency: number;
   pollIntervalMs: number;
   waitForRunning: boolean;
+  /** The owner label's value (ownerOf(prefix)) apps are created with and must carry to be changed. */
+  owner: string;
+  /** Per kind: what a created or updated app's annotations record. */
+  digests?: Record<string, KindDigests>;
 }
 
 export interface Mutations {
@@ -105,6 +105,7 @@ export function createCfConvergeActivities(deps: CfConvergeDependencies) {
           const apps = space && !created.space ? await observeApps(cf, space.guid, domain.guid, input) : [];
           const quota = quotaLookup && (await quotaLookup);
           const group = groupLookup && (await groupLookup);
+          const digests = input.specs ? await digestKinds(input.specs, deps.readBits) : undefined;
           return {
             ...(quotaLookup ? { quota: quota ? observedQuota(quota) : null } : {}),
             ...(groupLookup ? { securityGroup: group ? observedSecurityGroup(group) : null } : {}),
@@ -112,6 +113,7 @@ export function createCfConvergeActivities(deps: CfConvergeDependencies) {
             spaceGuid: space?.guid ?? null,
             domain: { guid: domain.guid, name: domain.name },
             apps,
+            ...(digests ? { digests } : {}),
             created,
             mutatingCalls: cf.stats.mutations,
           };
@@ -324,8 +326,18 @@ async function convergeSecurityGroup(cf: CfClient, plan: NonNullable<ConvergePla
 async function observeApps(cf: CfClient, spaceGuid: string, domainGuid: string, input: ObserveInput): Promise<ObservedApp[]> {
   const pattern = new RegExp(`^${input.prefix}(${input.kinds.join('|')})-\\d+$`);
   const singles = new Set(input.singleApps ?? []);
-  const apps = (await cf.listApps(spaceGuid)).filter((app) => pattern.test(app.name) || singles.has(app.name));
-  if (apps.length === 0) return [];
+  const ourName = (name: string) => pattern.test(name) || singles.has(name);
+  // Ours by label; the rest of the space only for apps that hold one of our names (conflicts).
+  const owner = ownerOf(input.prefix);
+  const [owned, others] = await Promise.all([cf.listApps(spaceGuid, `${OWNER_LABEL}=${owner}`), cf.listApps(spaceGuid, `${OWNER_LABEL}!=${owner}`)]);
+  const foreign: ObservedApp[] = others
+    .filter((app) => ourName(app.name))
+    .map((app) => ({
+      name: app.name, guid: app.guid, state: app.state, instances: 0, dropletGuid: null, routed: false,
+      ownership: app.metadata?.labels[OWNER_LABEL] === undefined ? 'unlabelled' : 'other-owner',
+    }));
+  const apps = owned.filter((app) => ourName(app.name));
+  if (apps.length === 0) return foreign;
   const instances = new Map<string, number>();
   const routes = cf.listRoutes(spaceGuid);
   routes.catch(() => undefined);
@@ -338,31 +350,80 @@ async function observeApps(cf: CfClient, spaceGuid: string, domainGuid: string, 
     if (route.relationships.domain.data?.guid !== domainGuid) continue;
     for (const destination of route.destinations) if (route.host === appNameOf(apps, destination.app.guid)) routedApps.add(destination.app.guid);
   }
-  return Promise.all(
-    apps.map(async (app) => ({
-      name: app.name,
-      guid: app.guid,
-      state: app.state,
-      instances: instances.get(app.guid) ?? 1,
-      // Not every CC version lists the current droplet among an app's relationships: ask when absent.
-      dropletGuid: app.relationships.current_droplet ? (app.relationships.current_droplet.data?.guid ?? null) : ((await cf.currentDropletGuid(app.guid)) ?? null),
-      routed: routedApps.has(app.guid),
-    })),
+  const observed = await Promise.all(
+    apps.map(async (app): Promise<ObservedApp> => {
+      const annotations = app.metadata?.annotations ?? {};
+      return {
+        name: app.name,
+        guid: app.guid,
+        state: app.state,
+        instances: instances.get(app.guid) ?? 1,
+        // Not every CC version lists the current droplet among an app's relationships: ask when absent.
+        dropletGuid: app.relationships.current_droplet ? (app.relationships.current_droplet.data?.guid ?? null) : ((await cf.currentDropletGuid(app.guid)) ?? null),
+        routed: routedApps.has(app.guid),
+        ownership: 'ours',
+        ...(annotations[ENV_DIGEST_ANNOTATION] ? { envDigest: annotations[ENV_DIGEST_ANNOTATION] } : {}),
+        ...(annotations[BITS_DIGEST_ANNOTATION] ? { bitsDigest: annotations[BITS_DIGEST_ANNOTATION] } : {}),
+      };
+    }),
   );
+  return [...observed, ...foreign];
+}
+
+const digest = (...parts: (string | Uint8Array)[]) => {
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part).update('\0');
+  return hash.digest('hex').slice(0, 32);
+};
+
+/** Canonical JSON: keys sorted at every level, so equal specs digest equally. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value).sort().map((key) => `${JSON.stringify(key)}:${canonical((value as Record<string, unknown>)[key])}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/**
+ * Per kind, the digest of its environment and of what its droplet is made from: the bits' content
+ * and every other setting of the kind but its count, instances, route and env (buildpacks, stack…),
+ * so changing any of them rebuilds the droplet.
+ */
+async function digestKinds(specs: AppKindSpec[], readBits: CfConvergeDependencies['readBits']): Promise<Record<string, KindDigests>> {
+  const entries = await Promise.all(
+    specs.map(async (spec) => {
+      const { kind, count: _count, instances: _instances, route: _route, env, bits, ...droplet } = spec;
+      const reference = bits ?? `builtin:${kind}`;
+      return [kind, { env: digest(canonical(env ?? {})), bits: digest(canonical(droplet), await readBits(reference)) }] as const;
+    }),
+  );
+  return Object.fromEntries(entries);
+}
+
+/** The labels and annotations an app of `kind` carries once converged. */
+function metadataFor(input: ApplyInput, kind: string): { labels: Record<string, string>; annotations: Record<string, string> } {
+  const digests = input.digests?.[kind];
+  return {
+    labels: { [OWNER_LABEL]: input.owner, [KIND_LABEL]: kind },
+    annotations: digests ? { [ENV_DIGEST_ANNOTATION]: digests.env, [BITS_DIGEST_ANNOTATION]: digests.bits } : {},
+  };
 }
 
 function appNameOf(apps: { guid: string; name: string }[], guid: string): string | undefined {
   return apps.find((a) => a.guid === guid)?.name;
 }
 
-async function findOrCreateApp(cf: CfClient, spaceGuid: string, name: string, env: Record<string, string>) {
+async function findOrCreateApp(cf: CfClient, spaceGuid: string, name: string, env: Record<string, string>, metadata: ReturnType<typeof metadataFor>) {
   try {
-    return { app: await cf.createApp(spaceGuid, name, env), created: true };
+    return { app: await cf.createApp(spaceGuid, name, env, metadata), created: true };
   } catch (error) {
-    // Names are the keys: an app created by an attempt that crashed before it could say so is found, not duplicated.
+    // Names are the keys: an app created by an attempt that crashed before it could say so is found,
+    // not duplicated; one that someone else created meanwhile is not ours to take.
     if (error instanceof CfApiError && error.title === 'CF-UniquenessError') {
       const app = await cf.findApp(spaceGuid, name);
-      if (app) return { app, created: false };
+      if (app && app.metadata?.labels[OWNER_LABEL] === metadata.labels[OWNER_LABEL]) return { app, created: false };
+      if (app) throw new CfApiError(422, 0, 'CF-NameTaken', `${name} is held by an app without our ${OWNER_LABEL} label (created by someone else meanwhile): left untouched`);
     }
     throw error;
   }
@@ -409,7 +470,7 @@ async function convergeApp({ cf, input, poll, droplets, readBits, lanes }: AppCo
     let guid = app.guid;
     let createdNow = false;
     if (wants('create') || !guid) {
-      const found = await step('create', () => findOrCreateApp(cf, input.spaceGuid, app.name, app.env));
+      const found = await step('create', () => findOrCreateApp(cf, input.spaceGuid, app.name, app.env, metadataFor(input, app.kind)));
       guid = found.app.guid;
       createdNow = found.created;
     }
@@ -435,9 +496,20 @@ async function convergeApp({ cf, input, poll, droplets, readBits, lanes }: AppCo
       }
     };
     const copyDroplet = () => step('copy-droplet', async () => cf.copyDroplet(await droplets.of(app.kind), guid!));
+    /** The kind's droplet once known; an app waiting for its prototype gives its lane up meanwhile. */
+    const kindDroplet = async () => {
+      if (droplets.ready(app.kind)) return droplets.of(app.kind);
+      lanes.release();
+      try {
+        await droplets.of(app.kind).catch(() => undefined); // the caller reports a failed prototype
+      } finally {
+        await lanes.acquire();
+      }
+      return droplets.of(app.kind);
+    };
     // Copy first when the source droplet exists, so CF copies while we scale and route; while the
     // prototype is still staging, scale and route first instead of waiting idle.
-    let copy;
+    let copy: { guid: string } | undefined;
     if (!wants('copy-droplet')) await scaleAndRoute();
     else if (droplets.ready(app.kind)) {
       copy = await copyDroplet();
@@ -457,6 +529,38 @@ async function convergeApp({ cf, input, poll, droplets, readBits, lanes }: AppCo
       await cf.waitForDroplet(copy.guid, poll);
       await cf.setCurrentDroplet(guid, copy.guid);
     }
+    if (wants('update')) {
+      await step('update', async () => {
+        const update = app.update ?? { env: true, bits: true, adopt: false };
+        if (update.env) await cf.replaceEnvironment(guid!, app.env);
+        // A droplet pushed or copied in this run is already built from the current bits.
+        let droplet: string | undefined;
+        if (update.bits && !copy && !dropletGuid) {
+          if (app.bits) {
+            try {
+              droplet = dropletGuid = await pushBits(cf, guid!, false, await readBits(app.bits), poll);
+              droplets.pushed(app.kind, droplet);
+            } catch (error) {
+              droplets.failed(app.kind, error as Error);
+              throw error;
+            }
+          } else {
+            const copied = await cf.copyDroplet(await kindDroplet(), guid!);
+            await cf.waitForDroplet(copied.guid, poll);
+            droplet = copied.guid;
+          }
+        }
+        if (wants('start')) {
+          // Not running: the start below runs the new droplet and environment.
+          if (droplet) await cf.setCurrentDroplet(guid!, droplet);
+        } else if (update.env || droplet) {
+          const deployment = await cf.createDeployment(guid!, droplet);
+          await cf.waitForDeployment(deployment.guid, { ...poll, timeoutMs: poll.timeoutMs });
+        }
+        // Last, so that a crash before it plans the update again.
+        await cf.updateAppMetadata(guid!, metadataFor(input, app.kind));
+      });
+    }
     if (wants('start')) {
       await step('start', async () => {
         await cf.startApp(guid!);
@@ -465,7 +569,7 @@ async function convergeApp({ cf, input, poll, droplets, readBits, lanes }: AppCo
     }
     return { name: app.name, ok: true, done, ...(dropletGuid ? { dropletGuid } : {}) };
   } catch (error) {
-    if (wants('push-prototype') && !dropletGuid) droplets.failed(app.kind, error as Error);
+    if (app.bits && !dropletGuid) droplets.failed(app.kind, error as Error);
     if (error instanceof CfForeignOriginError) throw error;
     return { name: app.name, ok: false, done, failedAction: action, error: error instanceof Error ? error.message : String(error) };
   }

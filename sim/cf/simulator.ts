@@ -8,6 +8,7 @@ import type { SimOptions } from './options.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { appRoutes } from './routes/apps.ts';
 import { buildRoutes } from './routes/builds.ts';
+import { deploymentRoutes } from './routes/deployments.ts';
 import { domainRoutes } from './routes/domains.ts';
 import { dropletRoutes } from './routes/droplets.ts';
 import { jobRoutes } from './routes/jobs.ts';
@@ -38,7 +39,7 @@ export function createCfSimulator(options: SimOptions = {}): Hono<SimEnv> {
   app.route('/__sim', adminRoutes(runtime));
   app.route('/', rootRoutes(runtime));
   app.route('/', uaaRoutes(runtime));
-  for (const resource of [organizationRoutes, spaceRoutes, domainRoutes, appRoutes, processRoutes, packageRoutes, buildRoutes, dropletRoutes, routeRoutes, jobRoutes, organizationQuotaRoutes, securityGroupRoutes]) {
+  for (const resource of [organizationRoutes, spaceRoutes, domainRoutes, appRoutes, processRoutes, packageRoutes, buildRoutes, dropletRoutes, deploymentRoutes, routeRoutes, jobRoutes, organizationQuotaRoutes, securityGroupRoutes]) {
     app.route('/v3', resource(runtime));
   }
   return app;

@@ -169,6 +169,16 @@ export interface Job extends Resource {
   errors: JobError[];
 }
 
+/** A rolling deployment (CC's DeploymentModel): ACTIVE while instances are replaced, then FINALIZED. */
+export interface Deployment extends Resource {
+  appGuid: string;
+  dropletGuid: string | null;
+  previousDropletGuid: string | null;
+  state: 'DEPLOYING' | 'DEPLOYED' | 'CANCELING' | 'CANCELED';
+  statusValue: 'ACTIVE' | 'FINALIZED';
+  statusReason: 'DEPLOYING' | 'CANCELING' | 'DEPLOYED' | 'CANCELED' | 'SUPERSEDED';
+}
+
 interface Transition {
   dueAt: number;
   seq: number;
@@ -199,6 +209,7 @@ export class SimState {
   readonly droplets = new Map<string, Droplet>();
   readonly routes = new Map<string, Route>();
   readonly jobs = new Map<string, Job>();
+  readonly deployments = new Map<string, Deployment>();
   readonly organizationQuotas = new Map<string, OrganizationQuota>();
   readonly securityGroups = new Map<string, SecurityGroup>();
   /** space guid + lower-cased name → app guid: names are unique per space, case-insensitively. */
@@ -287,7 +298,7 @@ export class SimState {
     if (!app) return;
     this.apps.delete(guid);
     this.appNames.delete(`${app.spaceGuid}/${app.name.toLowerCase()}`);
-    for (const map of [this.processes, this.packages, this.builds, this.droplets] as Map<string, { appGuid: string }>[]) {
+    for (const map of [this.processes, this.packages, this.builds, this.droplets, this.deployments] as Map<string, { appGuid: string }>[]) {
       for (const [key, item] of map) if (item.appGuid === guid) map.delete(key);
     }
     for (const route of this.routes.values()) route.destinations = route.destinations.filter((d) => d.appGuid !== guid);

@@ -200,7 +200,7 @@ describe.each([
     const failure = await new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') })
       .run(activities.applyApps, {
         foundation: 'default', spaceGuid: first.relationships.space.data!.guid, domainGuid: 'unused', apps: [plan(first), plan(second)],
-        sourceDroplets: {}, concurrency: 1, pollIntervalMs: 100, waitForRunning: false,
+        sourceDroplets: {}, concurrency: 1, pollIntervalMs: 100, waitForRunning: false, owner: 'cf-converge.apps',
       })
       .catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(ApplicationFailure);

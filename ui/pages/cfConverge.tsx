@@ -48,6 +48,7 @@ const actionLabels: Record<string, string> = {
   scale: 'Scale',
   route: 'Route',
   start: 'Start (and wait for RUNNING)',
+  update: 'Update (env, droplet, rolling deployment)',
   delete: 'Delete extras',
 };
 
@@ -69,6 +70,37 @@ function PhaseBars({ view }: { view: ConvergenceView }) {
         );
       })}
     </div>
+  );
+}
+
+/** Apps holding one of our names that are not ours: listed so an operator can rename, delete or adopt them. */
+function Conflicts({ view }: { view: ConvergenceView }) {
+  const conflicts = view.plan?.conflicts ?? [];
+  if (conflicts.length === 0) return null;
+  return (
+    <>
+      <h3>Conflicts ({conflicts.length} apps hold our names but are not ours: left untouched)</h3>
+      <table class="apps" data-conflicts={conflicts.length}>
+        <thead>
+          <tr>
+            <th>App</th>
+            <th>GUID</th>
+            <th>Why it is not ours</th>
+          </tr>
+        </thead>
+        <tbody>
+          {conflicts.slice(0, 300).map((conflict) => (
+            <tr data-conflict={conflict.name}>
+              <td>{conflict.name}</td>
+              <td>
+                <code>{conflict.guid}</code>
+              </td>
+              <td>{conflict.reason}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
   );
 }
 
@@ -175,6 +207,7 @@ export function ConvergenceDetails({ view }: { view: ConvergenceView }) {
                 view.plan.createSpace ? 'create the space' : null,
                 view.plan.prototypes.length > 0 ? `push ${view.plan.prototypes.map((p) => p.app).join(', ')}` : null,
                 ...appActions.filter((a) => view.plan!.counts[a] > 0 && a !== 'push-prototype').map((a) => `${a} ${view.plan!.counts[a]}`),
+                (view.plan.conflicts?.length ?? 0) > 0 ? `${view.plan.conflicts.length} conflicts (not ours, untouched)` : null,
               ]
                 .filter(Boolean)
                 .join(' · ') || 'nothing to do'}
@@ -191,6 +224,7 @@ export function ConvergenceDetails({ view }: { view: ConvergenceView }) {
         <TemporalHistoryFact url={view.webUiUrl} />
       </dl>
       <PhaseBars view={view} />
+      <Conflicts view={view} />
       <AppTable view={view} />
     </div>
   );
