@@ -12,8 +12,15 @@ import type { RequestLogEntry } from '../sim/cf/traffic.ts';
 
 const LATENCY_MS = 20;
 const CONCURRENCY = 20;
-/** Asynchronous CF work kept short next to the latency, so the bound compares like with like. */
-const knobs = { latencyMs: LATENCY_MS, stagingDelayMs: 100, copyDelayMs: 20, instanceStartDelayMs: 20, jobDelayMs: 20 };
+/**
+ * Asynchronous CF work kept short next to the latency, so the bound compares like with like. The
+ * organizations' quota is the original cf-pusher's `<prefix>quota` (1000G, 20000 routes): 200 apps ×
+ * 2 instances × 32 MB need more than CC's default quota (10240 MB), as they would on a real foundation.
+ */
+const knobs = {
+  latencyMs: LATENCY_MS, stagingDelayMs: 100, copyDelayMs: 20, instanceStartDelayMs: 20, jobDelayMs: 20,
+  defaultQuota: { totalMemoryInMb: 1_024_000, totalRoutes: 20_000 },
+};
 
 /** Polls: reads of something that changes by itself (droplets, builds, packages, jobs, instance stats). */
 function isPoll(entry: RequestLogEntry): boolean {

@@ -68,6 +68,21 @@ export const appKindSchema = z.strictObject({
    * or 1), as the original named its registry.
    */
   names: z.optional(z.enum(['indexed', 'single'], { error: 'must be indexed or single' })),
+  /** Buildpacks by name (or git URL), in order; none: CC auto-detects. Default for builtin bits: binary_buildpack. */
+  buildpacks: z.optional(z.array(z.string().check(z.regex(/^[A-Za-z0-9_.:/#@-]{1,255}$/, 'must be a buildpack name or URL'))).check(z.maxLength(10))),
+  /** The stack to stage and run on (CC's default, cflinuxfs4, when unset). */
+  stack: z.optional(z.string().check(z.regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a stack name such as cflinuxfs4'))),
+  /** Memory and disk of each instance (default for builtin bits: 32 MB each, as the original's manifests). */
+  memory_in_mb: z.optional(wholeNumber(1, 65_536)),
+  disk_in_mb: z.optional(wholeNumber(1, 65_536)),
+  /** How Diego decides an instance is healthy: `process` for apps that listen on no port (default for builtin bits). */
+  health_check: z.optional(
+    z.strictObject({
+      type: z.enum(['process', 'port', 'http']),
+      /** For `http`: the path to GET (default /). */
+      endpoint: z.optional(z.string().check(z.regex(/^\/[\x21-\x7e]{0,254}$/, 'must be a path such as /health'))),
+    }),
+  ),
 });
 export type AppKindSpec = z.infer<typeof appKindSchema>;
 
@@ -396,6 +411,10 @@ export interface AppPlan {
   bits?: string;
   /** What an `update` changes: the environment, the droplet (new bits), the labels of an adopted app. */
   update?: { env: boolean; bits: boolean; adopt: boolean };
+  /** The buildpack lifecycle to create the app with (only when the plan creates it). */
+  lifecycle?: { buildpacks: string[]; stack?: string };
+  /** Memory and disk (applied by the scale of a new app) and health check (set when it is created). */
+  process?: ProcessSettings;
 }
 
 export type QuotaAction = 'create' | 'update' | 'apply';
@@ -408,6 +427,25 @@ export interface SettingPlan<Action, Spec> {
   actions: Action[];
   desired: Spec;
 }
+
+export interface ProcessSettings {
+  memory_in_mb?: number;
+  disk_in_mb?: number;
+  health_check?: { type: 'process' | 'port' | 'http'; endpoint?: string };
+}
+
+/**
+ * What the built-in placeholder bits need on a real foundation: binary_buildpack named (it has no
+ * Linux detect), a `process` health check (the script listens on no port), and 32 MB of memory and
+ * disk as the original's manifests. 2,000 such instances need 64,000 MB: more than CC's default
+ * organization quota (10,240 MB), so a foundation converging that many needs a larger quota.
+ */
+export const BUILTIN_BITS_DEFAULTS = {
+  buildpacks: ['binary_buildpack'],
+  memory_in_mb: 32,
+  disk_in_mb: 32,
+  health_check: { type: 'process' },
+} as const satisfies Pick<AppKindSpec, 'buildpacks' | 'memory_in_mb' | 'disk_in_mb' | 'health_check'>;
 
 export interface ConvergePlan {
   createOrganization: boolean;
@@ -510,7 +548,11 @@ export function settingsFrom(input: ConvergeInput): Settings {
     domain: desired.domain,
     quota: desired.quota,
     securityGroup: desired.securityGroup,
-    kinds: desired.kinds.map((k) => ({ route: true, env: {}, bits: `builtin:${k.kind}`, names: 'indexed' as const, ...k })),
+    kinds: desired.kinds.map((k) => {
+      const bits = k.bits ?? `builtin:${k.kind}`;
+      const defaults = bits.startsWith('builtin:') ? { ...BUILTIN_BITS_DEFAULTS, buildpacks: [...BUILTIN_BITS_DEFAULTS.buildpacks], health_check: { ...BUILTIN_BITS_DEFAULTS.health_check } } : {};
+      return { route: true, env: {}, names: 'indexed' as const, ...defaults, ...k, bits };
+    }),
     concurrency: desired.concurrency ?? DEFAULT_CONCURRENCY,
     dryRun: desired.dryRun ?? false,
     deleteExtras: desired.deleteExtras ?? true,
@@ -520,6 +562,14 @@ export function settingsFrom(input: ConvergeInput): Settings {
     pollIntervalMs: desired.pollIntervalMs ?? 250,
     maxRounds: desired.maxRounds ?? 3,
   };
+}
+
+function processSettingsOf(spec: AppKindSpec): ProcessSettings {
+  const settings: ProcessSettings = {};
+  if (spec.memory_in_mb !== undefined) settings.memory_in_mb = spec.memory_in_mb;
+  if (spec.disk_in_mb !== undefined) settings.disk_in_mb = spec.disk_in_mb;
+  if (spec.health_check) settings.health_check = { ...spec.health_check };
+  return settings;
 }
 
 export function emptyCounts(): Record<AppAction, number> {
@@ -609,18 +659,22 @@ export function computePlan(settings: Settings, observation: Observation): Conve
       const actions: AppAction[] = [];
       if (!live) actions.push('create');
       if (!live?.dropletGuid) actions.push(isPrototype ? 'push-prototype' : 'copy-droplet');
-      // A new app's web process has 1 instance.
-      if ((live?.instances ?? 1) !== spec.instances) actions.push('scale');
+      // A new app's web process has 1 instance and CC's default memory and disk: the scale sets the kind's.
+      const resized = !live && (spec.memory_in_mb !== undefined || spec.disk_in_mb !== undefined);
+      if ((live?.instances ?? 1) !== spec.instances || resized) actions.push('scale');
       if (spec.route !== false && !live?.routed) actions.push('route');
       if (live?.state !== 'STARTED' && spec.instances > 0) actions.push('start');
       const update = live && digests ? { env: live.envDigest !== digests.env || adopting(live), bits: !bitsCurrent(live), adopt: adopting(live) } : undefined;
       const updating = update && (update.env || update.bits || update.adopt);
       if (updating) actions.push('update');
       if (actions.length > 0) {
+        const process = processSettingsOf(spec);
         const pushes = actions.includes('push-prototype') || (isPrototype && updating && update.bits);
         apps.push({
           name, kind: spec.kind, guid: live?.guid ?? null, actions, instances: spec.instances, env, route: spec.route !== false,
           ...(pushes ? { bits } : {}), ...(updating ? { update } : {}),
+          ...(!live && (spec.buildpacks || spec.stack) ? { lifecycle: { buildpacks: spec.buildpacks ?? [], ...(spec.stack ? { stack: spec.stack } : {}) } } : {}),
+          ...(Object.keys(process).length > 0 ? { process } : {}),
         });
       }
     }

@@ -102,6 +102,21 @@ export interface Process extends CfResource {
   type: string;
   instances: number;
   memory_in_mb: number;
+  disk_in_mb?: number;
+  health_check?: { type: 'port' | 'process' | 'http'; data: { endpoint?: string | null } };
+}
+
+/** What an app's web process runs with (memory and disk through scale, the health check through update). */
+export interface ProcessSettings {
+  memory_in_mb?: number;
+  disk_in_mb?: number;
+  health_check?: { type: 'port' | 'process' | 'http'; endpoint?: string };
+}
+
+/** The buildpack lifecycle an app is created with: no buildpacks means CC auto-detects. */
+export interface Lifecycle {
+  buildpacks: string[];
+  stack?: string;
 }
 
 export interface ProcessStats {
@@ -110,11 +125,15 @@ export interface ProcessStats {
   state: 'RUNNING' | 'CRASHED' | 'STARTING' | 'STOPPING' | 'DOWN';
   /** A running instance's usage: `cpu` as a fraction of one core (0.25 is 25 %), `mem` and `disk` in bytes; `{}` otherwise. */
   usage?: { time?: string; cpu?: number; mem?: number; disk?: number };
+  /** Diego's reason for a CRASHED or DOWN instance, when it gives one. */
+  details?: string | null;
 }
 
 export interface Package extends CfResource {
   type: string;
   state: 'AWAITING_UPLOAD' | 'PROCESSING_UPLOAD' | 'READY' | 'FAILED' | 'COPYING' | 'EXPIRED';
+  /** `error`: why processing the upload failed (CC's words). */
+  data?: { error?: string | null };
 }
 
 export interface Build extends CfResource {
@@ -208,16 +227,22 @@ export function jwtExpiry(token: string): number | undefined {
 }
 
 /**
- * Seconds to wait before retrying. Cloud Controller's rate limiter sends Retry-After as the Unix
- * time of the reset (rate_limiter.rb), RFC 9110 as a delay in seconds or an HTTP date: take all three.
+ * Seconds to wait before retrying. Cloud Controller 3.139+ sends Retry-After as delay-seconds
+ * (middleware/base_rate_limiter.rb); older ones sent the Unix time of the reset there, so a number
+ * past 1e9 is still read as a time. X-RateLimit-Reset is always the Unix time of the reset, the
+ * fallback when Retry-After is missing; an HTTP date (RFC 9110) is taken too.
  */
 export function retryAfterSeconds(headers: Headers, now = Date.now()): number | undefined {
-  const raw = headers.get('retry-after') ?? headers.get('x-ratelimit-reset');
-  if (!raw) return undefined;
-  const number = Number(raw);
-  if (Number.isFinite(number)) return number > 1e9 ? Math.max(0, number - now / 1000) : Math.max(0, number);
-  const date = Date.parse(raw);
-  return Number.isNaN(date) ? undefined : Math.max(0, (date - now) / 1000);
+  const untilEpoch = (epochSeconds: number) => Math.max(0, epochSeconds - now / 1000);
+  const retryAfter = headers.get('retry-after');
+  if (retryAfter) {
+    const number = Number(retryAfter);
+    if (Number.isFinite(number)) return number > 1e9 ? untilEpoch(number) : Math.max(0, number);
+    const date = Date.parse(retryAfter);
+    if (!Number.isNaN(date)) return Math.max(0, (date - now) / 1000);
+  }
+  const reset = Number(headers.get('x-ratelimit-reset') ?? NaN);
+  return Number.isFinite(reset) ? untilEpoch(reset) : undefined;
 }
 
 async function errorFrom(response: Response): Promise<CfApiError> {
@@ -441,8 +466,15 @@ export function createCfClient(options: CfClientOptions) {
       const app = await client.findApp(space.guid, names.app);
       return app ? { app } : { missing: `no app ${names.app} in ${names.org}/${names.space}` };
     },
-    createApp: (spaceGuid: string, name: string, environment: Record<string, string> = {}, metadata?: Partial<Metadata>) =>
-      post<App>('/v3/apps', { name, relationships: { space: { data: { guid: spaceGuid } } }, environment_variables: environment, ...(metadata ? { metadata } : {}) }),
+    /** Without a lifecycle CC auto-detects the buildpack (and binary_buildpack never detects: name it). */
+    createApp: (spaceGuid: string, name: string, environment: Record<string, string> = {}, metadata?: Partial<Metadata>, lifecycle?: Lifecycle) =>
+      post<App>('/v3/apps', {
+        name,
+        relationships: { space: { data: { guid: spaceGuid } } },
+        environment_variables: environment,
+        ...(metadata ? { metadata } : {}),
+        ...(lifecycle ? { lifecycle: { type: 'buildpack', data: { buildpacks: lifecycle.buildpacks, ...(lifecycle.stack ? { stack: lifecycle.stack } : {}) } } } : {}),
+      }),
     /** Sets the given labels and annotations (others are kept; a null value removes one). */
     updateAppMetadata: async (appGuid: string, metadata: Partial<Metadata>) => (await call<App>('PATCH', `/v3/apps/${appGuid}`, { body: { metadata } })).body,
     /** Makes the app's environment variables exactly `environment` (the ones not named are removed). */
@@ -483,7 +515,15 @@ export function createCfClient(options: CfClientOptions) {
 
     /** Web processes of the given apps (one list call per 5000 apps). */
     listWebProcesses: (appGuids: string[]) => listAll<Process & { relationships: { app: Relationship } }>('/v3/processes', { app_guids: appGuids, types: 'web' }),
-    scaleWeb: (appGuid: string, instances: number) => post<Process>(`/v3/apps/${appGuid}/processes/web/actions/scale`, { instances }),
+    scaleWeb: (appGuid: string, instances: number, resources: Pick<ProcessSettings, 'memory_in_mb' | 'disk_in_mb'> = {}) =>
+      post<Process>(`/v3/apps/${appGuid}/processes/web/actions/scale`, { instances, ...resources }),
+    /** Sets the web process's health check (`process` for apps that listen on no port). */
+    setWebHealthCheck: async (appGuid: string, check: NonNullable<ProcessSettings['health_check']>) =>
+      (
+        await call<Process>('PATCH', `/v3/apps/${appGuid}/processes/web`, {
+          body: { health_check: { type: check.type, ...(check.type === 'http' ? { data: { endpoint: check.endpoint ?? '/' } } : {}) } },
+        })
+      ).body,
     async webStats(appGuid: string): Promise<ProcessStats[]> {
       return (await get<{ resources: ProcessStats[] }>(`/v3/apps/${appGuid}/processes/web/stats`)).resources;
     },
@@ -494,11 +534,17 @@ export function createCfClient(options: CfClientOptions) {
       form.set('bits', new Blob([zip], { type: 'application/zip' }), 'app.zip');
       form.set('resources', '[]');
       const response = await send('POST', `/v3/packages/${packageGuid}/upload`, form, undefined);
-      return (await response.json()) as Package;
+      const pkg = (await response.json()) as Package;
+      if (pkg.state === 'FAILED') throw new CfApiError(422, 0, 'CF-PackageFailed', `package ${packageGuid} failed: ${pkg.data?.error ?? 'no reason given'}`);
+      return pkg;
     },
+    /** The app's builds in the given states, newest first (a retry's way to find a build whose answer was lost). */
+    appBuilds: (appGuid: string, states: Build['state'][]) => listAll<Build>(`/v3/apps/${appGuid}/builds`, { states: states.join(','), order_by: '-created_at' }),
+    /** The app's droplets in the given states, newest first. */
+    appDroplets: (appGuid: string, states: Droplet['state'][]) => listAll<Droplet>(`/v3/apps/${appGuid}/droplets`, { states: states.join(','), order_by: '-created_at' }),
     createBuild: (packageGuid: string) => post<Build>('/v3/builds', { package: { guid: packageGuid } }),
     waitForPackageReady: (guid: string, poll: PollOptions = {}) =>
-      waitFor(`package ${guid}`, () => getPackage(guid), (p) => p.state === 'READY', (p) => (p.state === 'FAILED' || p.state === 'EXPIRED' ? p.state : undefined), poll),
+      waitFor(`package ${guid}`, () => getPackage(guid), (p) => p.state === 'READY', (p) => (p.state === 'FAILED' || p.state === 'EXPIRED' ? (p.data?.error ?? p.state) : undefined), poll),
     waitForBuild: (guid: string, poll: PollOptions = {}) =>
       waitFor(`build ${guid}`, () => get<Build>(`/v3/builds/${guid}`), (b) => b.state === 'STAGED', (b) => (b.state === 'FAILED' ? (b.error ?? 'staging failed') : undefined), poll),
 

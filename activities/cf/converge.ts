@@ -257,17 +257,51 @@ export class Semaphore {
   }
 }
 
-/** Pushes the prototype's bits once and stages them: the droplet every other app of the kind copies. */
+/**
+ * Pushes the prototype's bits once and stages them: the droplet every other app of the kind copies.
+ * A retry (after a crash, or a lost answer to POST /v3/builds) first looks for what the earlier
+ * attempt left: a current droplet, a STAGED droplet, or a build still STAGING (CC allows one at a
+ * time per app and answers 422 CF-StagingInProgress to another).
+ */
 async function pushBits(cf: CfClient, appGuid: string, existingApp: boolean, bits: Uint8Array<ArrayBuffer>, poll: PollOptions): Promise<string> {
-  // A retry after a crash finds the droplet the first attempt staged (an app just created has none).
-  const existing = existingApp ? await cf.currentDropletGuid(appGuid) : undefined;
-  if (existing) return existing;
+  const stagingPoll = { ...poll, timeoutMs: 900_000 };
+  if (existingApp) {
+    const current = await cf.currentDropletGuid(appGuid);
+    if (current) return current;
+    const left = await dropletLeftByEarlierAttempt(cf, appGuid, stagingPoll);
+    if (left) {
+      await cf.setCurrentDroplet(appGuid, left);
+      return left;
+    }
+  }
   const pkg = await cf.createPackage(appGuid);
   const uploaded = await cf.uploadBits(pkg.guid, bits);
   if (uploaded.state !== 'READY') await cf.waitForPackageReady(pkg.guid, poll);
-  const build = await cf.waitForBuild((await cf.createBuild(pkg.guid)).guid, { ...poll, timeoutMs: 900_000 });
+  let buildGuid: string;
+  try {
+    buildGuid = (await cf.createBuild(pkg.guid)).guid;
+  } catch (error) {
+    // The build may exist although its answer was lost (a 5xx), or another attempt's may be staging (170017).
+    const maybeStaging = error instanceof CfApiError && (error.code === CF_STAGING_IN_PROGRESS || error.status >= 500);
+    const staging = maybeStaging ? (await cf.appBuilds(appGuid, ['STAGING']))[0] : undefined;
+    if (!staging) throw error;
+    buildGuid = staging.guid;
+  }
+  const build = await cf.waitForBuild(buildGuid, stagingPoll);
   await cf.setCurrentDroplet(appGuid, build.droplet!.guid);
   return build.droplet!.guid;
+}
+
+/** CC's StagingInProgress (errors/v2.yml 170017): a build of the app is STAGING already. */
+const CF_STAGING_IN_PROGRESS = 170017;
+
+/** A STAGED droplet of the app, or the droplet of its build still STAGING once staged; undefined when neither exists. */
+async function dropletLeftByEarlierAttempt(cf: CfClient, appGuid: string, poll: PollOptions): Promise<string | undefined> {
+  const staged = (await cf.appDroplets(appGuid, ['STAGED']))[0];
+  if (staged) return staged.guid;
+  const staging = (await cf.appBuilds(appGuid, ['STAGING']))[0];
+  if (!staging) return undefined;
+  return (await cf.waitForBuild(staging.guid, poll)).droplet!.guid;
 }
 
 export type CfConvergeActivities = ReturnType<typeof createCfConvergeActivities>;
@@ -414,9 +448,9 @@ function appNameOf(apps: { guid: string; name: string }[], guid: string): string
   return apps.find((a) => a.guid === guid)?.name;
 }
 
-async function findOrCreateApp(cf: CfClient, spaceGuid: string, name: string, env: Record<string, string>, metadata: ReturnType<typeof metadataFor>) {
+async function findOrCreateApp(cf: CfClient, spaceGuid: string, name: string, env: Record<string, string>, metadata: ReturnType<typeof metadataFor>, lifecycle: AppPlan['lifecycle']) {
   try {
-    return { app: await cf.createApp(spaceGuid, name, env, metadata), created: true };
+    return { app: await cf.createApp(spaceGuid, name, env, metadata, lifecycle), created: true };
   } catch (error) {
     // Names are the keys: an app created by an attempt that crashed before it could say so is found,
     // not duplicated; one that someone else created meanwhile is not ours to take.
@@ -470,7 +504,12 @@ async function convergeApp({ cf, input, poll, droplets, readBits, lanes }: AppCo
     let guid = app.guid;
     let createdNow = false;
     if (wants('create') || !guid) {
-      const found = await step('create', () => findOrCreateApp(cf, input.spaceGuid, app.name, app.env, metadataFor(input, app.kind)));
+      const found = await step('create', async () => {
+        const result = await findOrCreateApp(cf, input.spaceGuid, app.name, app.env, metadataFor(input, app.kind), app.lifecycle);
+        // CC gives a web process a `port` health check: apps that listen on no port need theirs set before they start.
+        if (app.process?.health_check) await cf.setWebHealthCheck(result.app.guid, app.process.health_check);
+        return result;
+      });
       guid = found.app.guid;
       createdNow = found.created;
     }
@@ -487,7 +526,7 @@ async function convergeApp({ cf, input, poll, droplets, readBits, lanes }: AppCo
       });
     }
     const scaleAndRoute = async () => {
-      if (wants('scale')) await step('scale', () => cf.scaleWeb(guid!, app.instances));
+      if (wants('scale')) await step('scale', () => cf.scaleWeb(guid!, app.instances, { memory_in_mb: app.process?.memory_in_mb, disk_in_mb: app.process?.disk_in_mb }));
       if (wants('route')) {
         await step('route', async () => {
           const route = await findOrCreateRoute(cf, input.spaceGuid, input.domainGuid, app.name);
@@ -575,16 +614,26 @@ async function convergeApp({ cf, input, poll, droplets, readBits, lanes }: AppCo
   }
 }
 
+/**
+ * Waits until every instance runs. Like the cf CLI (`cf start` fails only when all instances have
+ * crashed, since Diego restarts crashed ones), a partly crashed app is waited for; an app whose
+ * instances have all crashed fails at once, with Diego's reason from the stats (`details`).
+ */
 async function waitForRunning(cf: CfClient, appGuid: string, instances: number, poll: PollOptions): Promise<void> {
-  const deadline = Date.now() + (poll.timeoutMs ?? 600_000);
+  const timeoutMs = poll.timeoutMs ?? 600_000;
+  const deadline = Date.now() + timeoutMs;
   let interval = poll.intervalMs ?? 250;
   for (;;) {
     const stats = await cf.webStats(appGuid);
     const running = stats.filter((s) => s.state === 'RUNNING').length;
-    const crashed = stats.filter((s) => s.state === 'CRASHED').length;
-    if (crashed > 0) throw new CfApiError(422, 0, 'CF-InstancesCrashed', `${crashed} of ${instances} instances crashed`);
+    const crashed = stats.filter((s) => s.state === 'CRASHED');
+    const reasons = () => [...new Set(crashed.map((s) => s.details).filter(Boolean))].join('; ') || 'no reason given';
+    if (stats.length > 0 && crashed.length === stats.length) throw new CfApiError(422, 0, 'CF-InstancesCrashed', `all ${stats.length} instances crashed: ${reasons()}`);
     if (running >= instances) return;
-    if (Date.now() > deadline) throw new CfApiError(504, 0, 'CF-StartTimeout', `${running} of ${instances} instances running after ${(poll.timeoutMs ?? 600_000) / 1000} s`);
+    if (Date.now() > deadline) {
+      const alsoCrashed = crashed.length > 0 ? `; ${crashed.length} crashed: ${reasons()}` : '';
+      throw new CfApiError(504, 0, 'CF-StartTimeout', `${running} of ${instances} instances running after ${timeoutMs / 1000} s${alsoCrashed}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, interval));
     interval = Math.min(interval * 1.5, poll.maxIntervalMs ?? 2000);
   }

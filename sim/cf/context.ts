@@ -2,7 +2,7 @@
 // the Hono environment type of its handlers.
 import { seededRandom, systemClock, type SimClock } from './clock.ts';
 import { builtInClients, builtInUsers, knobsFrom, mergeKnobs, type KnobsPatch, type SimClient, type SimKnobs, type SimOptions, type SimUser } from './options.ts';
-import { SimState } from './state.ts';
+import { applyQuotaLimits, DEFAULT_QUOTA_GUID, SimState } from './state.ts';
 import { TokenService, type Principal } from './tokens.ts';
 import { Traffic, type InjectedFault } from './traffic.ts';
 
@@ -49,7 +49,7 @@ export class SimRuntime {
     this.uaaOrigin = options.uaaOrigin?.replace(/\/$/, '');
     this.knobs = knobsFrom(options);
     this.draw = options.random ?? seededRandom(this.knobs.seed);
-    this.state = new SimState(() => this.clock.now(), this.appsDomain);
+    this.state = new SimState(() => this.clock.now(), this.appsDomain, this.knobs.defaultQuota);
     this.tokens = new TokenService(options.tokenSigningKey, () => this.clock.now());
     this.traffic = new Traffic(options.requestLogLimit ?? 50_000);
   }
@@ -77,6 +77,7 @@ export class SimRuntime {
     this.knobs = mergeKnobs(this.knobs, knobs);
     if (knobs.seed !== undefined && !this.options.random) this.draw = seededRandom(knobs.seed);
     if (knobs.rateLimit) this.rateWindows.clear();
+    if (knobs.defaultQuota) applyQuotaLimits(this.state.organizationQuotas.get(DEFAULT_QUOTA_GUID)!, this.knobs.defaultQuota);
     if (rateLimitStorm) {
       this.storm = {
         remainingRequests: rateLimitStorm.requests ?? 0,
@@ -89,7 +90,7 @@ export class SimRuntime {
   reset(): void {
     this.knobs = knobsFrom(this.options);
     this.draw = this.options.random ?? seededRandom(this.knobs.seed);
-    this.state = new SimState(() => this.clock.now(), this.appsDomain);
+    this.state = new SimState(() => this.clock.now(), this.appsDomain, this.knobs.defaultQuota);
     this.storm = { remainingRequests: 0, until: 0 };
     this.rateWindows.clear();
     this.tokens.forgetRefreshTokens();

@@ -39,6 +39,9 @@ export const cfErrors = {
   packageBitsAlreadyUploaded: () =>
     new CfError(400, 150004, 'CF-PackageBitsAlreadyUploaded', 'Bits may be uploaded only once. Create a new package to upload different bits.'),
   unknown: () => new CfError(500, 10001, 'UnknownError', 'An unknown error occurred.'),
+  badRequest: (detail: string) => new CfError(400, 1004, 'CF-BadRequest', `Bad request: ${detail}`),
+  unableToPerform: (operation: string, detail: string) => new CfError(400, 10009, 'CF-UnableToPerform', `${operation} could not be completed: ${detail}`),
+  stagingInProgress: () => new CfError(422, 170017, 'CF-StagingInProgress', 'Only one build can be STAGING at a time per application.'),
 };
 
 export function cfErrorResponse(error: CfError, c: Context): Response {

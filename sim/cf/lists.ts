@@ -22,6 +22,32 @@ export interface ListSpec<T> {
 }
 
 const PAGINATION_KEYS = ['page', 'per_page', 'order_by'];
+/**
+ * Every CC list takes `created_ats`/`updated_ats` (exact times, comma-separated) and their
+ * `[lt]`, `[lte]`, `[gt]`, `[gte]` forms (app/messages/list_message.rb, timestamp_validator.rb), and
+ * `include` where the resource has one; the simulator accepts `include` but renders no `included`.
+ */
+const TIMESTAMP_KEYS = ['created_ats', 'updated_ats'];
+const TIMESTAMP_OPERATOR = /^(created_ats|updated_ats)\[(lt|lte|gt|gte)\]$/;
+
+function timestampFilter(params: URLSearchParams): (item: Listable) => boolean {
+  const checks: ((item: Listable) => boolean)[] = [];
+  for (const [key, raw] of params) {
+    const operator = TIMESTAMP_OPERATOR.exec(key);
+    if (!TIMESTAMP_KEYS.includes(key) && !operator) continue;
+    const field = (operator?.[1] ?? key) === 'created_ats' ? 'createdAt' : 'updatedAt';
+    const times = raw.split(',').map((value) => {
+      const ms = Date.parse(value);
+      if (Number.isNaN(ms) || !/Z$/.test(value)) throw cfErrors.badQueryParameter(`${key} has an invalid timestamp format. Timestamps should be formatted as 'YYYY-MM-DDThh:mm:ssZ'`);
+      return Math.floor(ms / 1000);
+    });
+    const at = (item: Listable) => Math.floor(item[field] / 1000);
+    const op = operator?.[2];
+    if (!op) checks.push((item) => times.includes(at(item)));
+    else checks.push((item) => (op === 'lt' ? at(item) < times[0]! : op === 'lte' ? at(item) <= times[0]! : op === 'gt' ? at(item) > times[0]! : at(item) >= times[0]!));
+  }
+  return (item) => checks.every((check) => check(item));
+}
 
 /** Case-insensitive membership, as CC's name filters are. */
 export const nameIn = (values: string[], name: string) => values.some((v) => v.toLowerCase() === name.toLowerCase());
@@ -36,8 +62,8 @@ export function guidIn(values: string[], guid: string | null | undefined): boole
 export function listResponse<T extends Listable>(c: Context<SimEnv>, items: Iterable<T>, spec: ListSpec<T>, present: (item: T) => unknown): Response {
   const url = new URL(c.req.url);
   const params = url.searchParams;
-  const allowed = [...PAGINATION_KEYS, 'label_selector', ...Object.keys(spec.filters)];
-  const unknown = [...new Set(params.keys())].filter((key) => !allowed.includes(key));
+  const allowed = [...PAGINATION_KEYS, 'label_selector', 'include', ...TIMESTAMP_KEYS, ...Object.keys(spec.filters)];
+  const unknown = [...new Set(params.keys())].filter((key) => !allowed.includes(key) && !TIMESTAMP_OPERATOR.test(key));
   const problems: string[] = [];
   if (unknown.length > 0) {
     problems.push(`Unknown query parameter(s): ${unknown.map((k) => `'${k}'`).join(', ')}. Valid parameters are: ${allowed.map((k) => `'${k}'`).join(', ')}`);
@@ -55,6 +81,7 @@ export function listResponse<T extends Listable>(c: Context<SimEnv>, items: Iter
 
   const selector = params.has('label_selector') ? parseLabelSelector(params.get('label_selector')!) : [];
   let selected = [...items].filter((item) => selector.every((requirement) => requirement(item.metadata.labels)));
+  selected = selected.filter(timestampFilter(params));
   for (const [name, matches] of Object.entries(spec.filters)) {
     const raw = params.get(name);
     if (raw === null) continue;

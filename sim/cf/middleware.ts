@@ -2,7 +2,7 @@
 // faults (as a load balancer would answer them), the rate limiter, then authentication.
 import type { Context, MiddlewareHandler, Next } from 'hono';
 import { systemClock } from './clock.ts';
-import { CfError, cfErrors } from './errors.ts';
+import { cfErrors } from './errors.ts';
 import type { SimEnv, SimRuntime } from './context.ts';
 import { redactedPath, requestKind } from './traffic.ts';
 
@@ -120,9 +120,10 @@ export function faultInjection(runtime: SimRuntime): Middleware {
 }
 
 function injectedServerError(c: Context<SimEnv>, status: 502 | 503): Response {
-  // 502 is what the gorouter answers when CC drops the connection; 503 is CC's own ServiceUnavailable.
-  const error = status === 503 ? cfErrors.serviceUnavailable() : new CfError(502, 10001, 'UnknownError', '502 Bad Gateway: Registered endpoint failed to handle the request.');
-  return c.json(error.body(), status, status === 502 ? { 'X-Cf-Routererror': 'endpoint_failure' } : {});
+  // 503 is CC's own ServiceUnavailable. 502 is the gorouter's answer when CC drops the connection:
+  // plain text, not CC's envelope (gorouter handlers/helpers.go writeStatus).
+  if (status === 503) return c.json(cfErrors.serviceUnavailable().body(), 503);
+  return c.text('502 Bad Gateway: Registered endpoint failed to handle the request.\n', 502, { 'X-Cf-Routererror': 'endpoint_failure' });
 }
 
 /** Reads the bearer token without rejecting yet: the rate limiter counts per user, then auth decides. */
@@ -141,11 +142,14 @@ export function identify(runtime: SimRuntime): Middleware {
   };
 }
 
-/** CC's fixed-window limiter (middleware/rate_limiter.rb): per user, or per client IP without a valid token. */
+/**
+ * CC's fixed-window limiter (middleware/base_rate_limiter.rb): per user, or per client IP without a
+ * valid token. Admins are exempt (`admin_limit` defaults to -1: unlimited).
+ */
 export function rateLimiter(runtime: SimRuntime): Middleware {
   return async (c, next) => {
     const { limit, windowSeconds } = runtime.knobs.rateLimit;
-    if (!isCcCall(c.req.path) || limit <= 0) return next();
+    if (!isCcCall(c.req.path) || limit <= 0 || c.var.principal?.admin) return next();
     const now = runtime.now();
     const key = c.var.principal?.subject ?? `ip:${c.req.header('x-forwarded-for')?.split(',')[0]?.trim() ?? 'local'}`;
     let window = runtime.rateWindows.get(key);

@@ -1,6 +1,7 @@
 // Every knob of the simulator, its default, and the runtime patch accepted by PUT /__sim/config.
 import { z } from 'zod';
 import type { SimClock } from './clock.ts';
+import type { QuotaLimits } from './state.ts';
 
 export interface SimFaults {
   /** Probability that a CC request is answered 502 or 503 before it is processed. */
@@ -33,10 +34,12 @@ export interface SimKnobs {
   /** Requests per user per window; limit 0 turns rate limiting (and its headers) off. */
   rateLimit: { limit: number; windowSeconds: number };
   /**
-   * CC sends Retry-After as the Unix time of the reset (rate_limiter.rb), not as a delay; 'delay-seconds'
-   * sends the RFC 9110 form instead.
+   * CC 3.139+ sends Retry-After as seconds to wait (middleware/base_rate_limiter.rb); 'reset-epoch'
+   * sends the Unix time of the reset instead, as CC did before.
    */
   retryAfter: 'reset-epoch' | 'delay-seconds';
+  /** Limits of the `default` organization quota (null: unlimited), as `cc.quota_definitions.default` sets them. */
+  defaultQuota: QuotaLimits;
   stagingDelayMs: number;
   uploadProcessingMs: number;
   copyDelayMs: number;
@@ -53,7 +56,9 @@ export interface SimKnobs {
 export const defaultKnobs: SimKnobs = {
   latencyMs: 0,
   rateLimit: { limit: 100_000, windowSeconds: 3600 },
-  retryAfter: 'reset-epoch',
+  retryAfter: 'delay-seconds',
+  // cloud_controller_ng config/cloud_controller.yml: memory_limit 10240, total_routes 1000; no instance limits.
+  defaultQuota: { totalMemoryInMb: 10_240, perProcessMemoryInMb: null, totalAppInstances: null, totalRoutes: 1000 },
   stagingDelayMs: 300,
   uploadProcessingMs: 0,
   copyDelayMs: 100,
@@ -69,7 +74,7 @@ export const defaultKnobs: SimKnobs = {
 export interface SimUser {
   username: string;
   password: string;
-  /** A Cloud Controller admin (default true); others get 403 CF-NotAuthorized from admin-only endpoints. */
+  /** Holds `cloud_controller.admin` (default true); otherwise it may do only what its roles allow. */
   admin?: boolean;
 }
 
@@ -80,13 +85,18 @@ export interface SimClient {
   grants: ('password' | 'refresh_token' | 'client_credentials')[];
 }
 
-export const builtInUsers: SimUser[] = [{ username: 'admin', password: 'admin-secret' }];
+export const builtInUsers: SimUser[] = [
+  { username: 'admin', password: 'admin-secret', admin: true },
+  // A plain user: a space developer once given the role (POST /v3/roles), as a real operator's account is.
+  { username: 'developer', password: 'developer-secret', admin: false },
+];
 export const builtInClients: SimClient[] = [
   { id: 'cf', secret: '', grants: ['password', 'refresh_token'] },
   { id: 'fleet-automation', secret: 'fleet-automation-secret', grants: ['client_credentials'] },
 ];
 
-type KnobsInput = Partial<Omit<SimKnobs, 'faults' | 'rateLimit' | 'foreignLinks'>> & {
+type KnobsInput = Partial<Omit<SimKnobs, 'faults' | 'rateLimit' | 'foreignLinks' | 'defaultQuota'>> & {
+  defaultQuota?: Partial<QuotaLimits>;
   faults?: Partial<SimFaults>;
   rateLimit?: Partial<SimKnobs['rateLimit']>;
   foreignLinks?: Partial<SimForeignLinks>;
@@ -125,6 +135,14 @@ export const knobsPatchSchema = z.strictObject({
   latencyMs: milliseconds.optional(),
   rateLimit: z.strictObject({ limit: count.optional(), windowSeconds: z.number().int().min(1).max(86_400).optional() }).optional(),
   retryAfter: z.enum(['reset-epoch', 'delay-seconds']).optional(),
+  defaultQuota: z
+    .strictObject({
+      totalMemoryInMb: count.nullable().optional(),
+      perProcessMemoryInMb: count.nullable().optional(),
+      totalAppInstances: count.nullable().optional(),
+      totalRoutes: count.nullable().optional(),
+    })
+    .optional(),
   stagingDelayMs: milliseconds.optional(),
   uploadProcessingMs: milliseconds.optional(),
   copyDelayMs: milliseconds.optional(),
@@ -159,10 +177,11 @@ export type KnobsPatch = z.infer<typeof knobsPatchSchema>;
 export function mergeKnobs(current: SimKnobs, patch: KnobsInput): SimKnobs {
   const defined = <T extends object>(value: T | undefined) =>
     Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
-  const { faults, rateLimit, foreignLinks, ...rest } = patch;
+  const { faults, rateLimit, foreignLinks, defaultQuota, ...rest } = patch;
   return {
     ...current,
     ...defined(rest),
+    defaultQuota: { ...current.defaultQuota, ...defined(defaultQuota) },
     rateLimit: { ...current.rateLimit, ...defined(rateLimit) },
     faults: { ...current.faults, ...defined(faults) },
     foreignLinks: { ...current.foreignLinks, ...defined(foreignLinks) },

@@ -84,7 +84,8 @@ export function presentApp(app: App, base: string) {
     name: app.name,
     state: app.state,
     lifecycle: { type: app.lifecycle.type, data: { buildpacks: [...app.lifecycle.data.buildpacks], stack: app.lifecycle.data.stack } },
-    relationships: { space: toOne(app.spaceGuid), current_droplet: toOne(app.currentDropletGuid) },
+    // CC renders a missing current droplet as {data:{guid:null}} (app_presenter.rb), unlike other to-one relationships.
+    relationships: { space: toOne(app.spaceGuid), current_droplet: { data: { guid: app.currentDropletGuid } } },
     metadata: metadata(app),
     links: {
       self: href(base, self),
@@ -115,7 +116,15 @@ export function presentProcess(process: Process, spaceGuid: string, base: string
     memory_in_mb: process.memoryInMb,
     disk_in_mb: process.diskInMb,
     log_rate_limit_in_bytes_per_second: process.logRateLimitInBytesPerSecond,
-    health_check: { type: 'port', data: { timeout: null, invocation_timeout: null, interval: null } },
+    health_check: {
+      type: process.healthCheck.type,
+      data: {
+        timeout: process.healthCheck.timeout,
+        invocation_timeout: process.healthCheck.invocationTimeout,
+        interval: null,
+        ...(process.healthCheck.type === 'http' ? { endpoint: process.healthCheck.endpoint } : {}),
+      },
+    },
     readiness_health_check: { type: 'process', data: { invocation_timeout: null, interval: null } },
     relationships: { app: toOne(process.appGuid), revision: toOne(null) },
     metadata: metadata(process),
@@ -132,12 +141,15 @@ export function presentProcess(process: Process, spaceGuid: string, base: string
 
 const IDLE_USAGE: AppUsage = { cpuPercent: 0.1, memoryBytes: 24 * 1024 * 1024 };
 
-/** One stats entry per desired instance: DOWN while the app is stopped, STARTING until its start delay passes. */
-export function presentProcessStats(process: Process, appStarted: boolean, now: number, usage: AppUsage = IDLE_USAGE) {
+/**
+ * One stats entry per desired instance: DOWN while the app is stopped, STARTING until its start
+ * delay passes, then RUNNING, or CRASHED with Diego's reason in `details` when `crash` says why.
+ */
+export function presentProcessStats(process: Process, appStarted: boolean, now: number, usage: AppUsage = IDLE_USAGE, crash: string | null = null) {
   return {
     resources: Array.from({ length: process.instances }, (_, index) => {
       const runningAt = process.runningAt[index];
-      const state = !appStarted || runningAt === undefined ? 'DOWN' : now >= runningAt ? 'RUNNING' : 'STARTING';
+      const state = !appStarted || runningAt === undefined ? 'DOWN' : now < runningAt ? 'STARTING' : crash ? 'CRASHED' : 'RUNNING';
       const running = state === 'RUNNING';
       return {
         type: process.type,
@@ -153,7 +165,7 @@ export function presentProcessStats(process: Process, appStarted: boolean, now: 
         log_rate_limit: process.logRateLimitInBytesPerSecond,
         fds_quota: 16384,
         isolation_segment: null,
-        details: null,
+        details: state === 'CRASHED' ? crash : null,
       };
     }),
   };
@@ -165,7 +177,7 @@ export function presentPackage(pkg: Package, base: string) {
     guid: pkg.guid,
     ...times(pkg),
     type: pkg.type,
-    data: { checksum: { type: 'sha256', value: pkg.checksum }, error: null },
+    data: { checksum: { type: 'sha256', value: pkg.checksum }, error: pkg.error },
     state: pkg.state,
     relationships: { app: toOne(pkg.appGuid) },
     metadata: metadata(pkg),

@@ -17,6 +17,7 @@ import { organizationRoutes } from './routes/organizations.ts';
 import { packageRoutes } from './routes/packages.ts';
 import { processRoutes } from './routes/processes.ts';
 import { rootRoutes } from './routes/root.ts';
+import { roleRoutes } from './routes/roles.ts';
 import { routeRoutes } from './routes/routes.ts';
 import { securityGroupRoutes } from './routes/securityGroups.ts';
 import { spaceRoutes } from './routes/spaces.ts';
@@ -39,7 +40,7 @@ export function createCfSimulator(options: SimOptions = {}): Hono<SimEnv> {
   app.route('/__sim', adminRoutes(runtime));
   app.route('/', rootRoutes(runtime));
   app.route('/', uaaRoutes(runtime));
-  for (const resource of [organizationRoutes, spaceRoutes, domainRoutes, appRoutes, processRoutes, packageRoutes, buildRoutes, dropletRoutes, deploymentRoutes, routeRoutes, jobRoutes, organizationQuotaRoutes, securityGroupRoutes]) {
+  for (const resource of [organizationRoutes, spaceRoutes, domainRoutes, appRoutes, processRoutes, packageRoutes, buildRoutes, dropletRoutes, deploymentRoutes, routeRoutes, jobRoutes, organizationQuotaRoutes, securityGroupRoutes, roleRoutes]) {
     app.route('/v3', resource(runtime));
   }
   return app;

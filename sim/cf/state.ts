@@ -60,6 +60,23 @@ export interface SecurityGroup extends Resource {
   stagingSpaceGuids: Set<string>;
 }
 
+/** The `defaultQuota` knob: limits of the `default` quota, as an operator's `cc.quota_definitions.default` sets them. */
+export interface QuotaLimits {
+  totalMemoryInMb: number | null;
+  perProcessMemoryInMb: number | null;
+  totalAppInstances: number | null;
+  totalRoutes: number | null;
+}
+
+export type RoleType = 'organization_user' | 'organization_manager' | 'space_developer' | 'space_manager' | 'space_auditor';
+
+export interface Role extends Resource {
+  type: RoleType;
+  userGuid: string;
+  /** The organization or space the role is in. */
+  targetGuid: string;
+}
+
 export interface Space extends Resource {
   name: string;
   orgGuid: string;
@@ -104,6 +121,8 @@ export interface Process extends Resource {
   memoryInMb: number;
   diskInMb: number;
   logRateLimitInBytesPerSecond: number;
+  /** CC's health check: `port` (the default for web), `process` or `http` (with an endpoint). */
+  healthCheck: { type: 'port' | 'process' | 'http'; endpoint: string | null; timeout: number | null; invocationTimeout: number | null };
   /** While the app runs: when each instance (by index) turns from STARTING to RUNNING. */
   runningAt: number[];
 }
@@ -116,6 +135,10 @@ export interface Package extends Resource {
   state: PackageState;
   checksum: string | null;
   sizeBytes: number;
+  /** The uploaded bits, kept for staging. */
+  bits: Buffer | null;
+  /** Why processing the upload failed (CC's `data.error`). */
+  error: string | null;
 }
 
 export interface Build extends Resource {
@@ -139,6 +162,9 @@ export interface Droplet extends Resource {
   buildpacks: string[];
   processTypes: Record<string, string>;
   checksum: string | null;
+  /** What staging found (sim/cf/staging.ts): whether the web command listens on $PORT, and why it cannot start. */
+  listensOnPort: boolean;
+  startFailure: string | null;
 }
 
 export interface Destination {
@@ -198,6 +224,14 @@ export function defaultQuotaLimits(): OrganizationQuotaLimits {
   };
 }
 
+/** Sets the knob's limits on a quota (the `default` one). */
+export function applyQuotaLimits(quota: OrganizationQuotaLimits, limits: Partial<QuotaLimits>): void {
+  if (limits.totalMemoryInMb !== undefined) quota.apps.total_memory_in_mb = limits.totalMemoryInMb;
+  if (limits.perProcessMemoryInMb !== undefined) quota.apps.per_process_memory_in_mb = limits.perProcessMemoryInMb;
+  if (limits.totalAppInstances !== undefined) quota.apps.total_instances = limits.totalAppInstances;
+  if (limits.totalRoutes !== undefined) quota.routes.total_routes = limits.totalRoutes;
+}
+
 export class SimState {
   readonly organizations = new Map<string, Organization>();
   readonly spaces = new Map<string, Space>();
@@ -212,6 +246,7 @@ export class SimState {
   readonly deployments = new Map<string, Deployment>();
   readonly organizationQuotas = new Map<string, OrganizationQuota>();
   readonly securityGroups = new Map<string, SecurityGroup>();
+  readonly roles = new Map<string, Role>();
   /** space guid + lower-cased name → app guid: names are unique per space, case-insensitively. */
   private readonly appNames = new Map<string, string>();
   private transitions: Transition[] = [];
@@ -220,10 +255,12 @@ export class SimState {
   constructor(
     private readonly now: () => number,
     appsDomain: string,
+    defaultQuota: QuotaLimits,
   ) {
     const domain: Domain = { ...this.newResource(), name: appsDomain, internal: false };
     this.domains.set(domain.guid, domain);
     const quota: OrganizationQuota = { ...this.newResource(), guid: DEFAULT_QUOTA_GUID, name: 'default', ...defaultQuotaLimits() };
+    applyQuotaLimits(quota, defaultQuota);
     this.organizationQuotas.set(quota.guid, quota);
   }
 
@@ -231,6 +268,24 @@ export class SimState {
   quotaOf(orgGuid: string): OrganizationQuota {
     const org = this.organizations.get(orgGuid);
     return this.organizationQuotas.get(org?.quotaGuid ?? DEFAULT_QUOTA_GUID)!;
+
+  }
+
+  /** Memory (MB) and instances of the organization's started apps' processes, but for `exceptApp`'s. */
+  usageOf(orgGuid: string, exceptApp?: string): { memoryInMb: number; instances: number } {
+    const usage = { memoryInMb: 0, instances: 0 };
+    for (const process of this.processes.values()) {
+      const app = this.apps.get(process.appGuid);
+      if (!app || app.guid === exceptApp || app.state !== 'STARTED' || this.spaces.get(app.spaceGuid)?.orgGuid !== orgGuid) continue;
+      usage.memoryInMb += process.instances * process.memoryInMb;
+      usage.instances += process.instances;
+    }
+    return usage;
+  }
+
+  hasRole(userGuid: string, type: RoleType, targetGuid: string): boolean {
+    for (const role of this.roles.values()) if (role.userGuid === userGuid && role.type === type && role.targetGuid === targetGuid) return true;
+    return false;
   }
 
   newResource(): Resource {

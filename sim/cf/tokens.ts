@@ -7,6 +7,8 @@ export interface Principal {
   subject: string;
   userName: string | null;
   clientId: string;
+  /** Holds cloud_controller.admin: may do anything, and is not rate limited. */
+  admin: boolean;
 }
 
 export type GrantType = 'password' | 'client_credentials' | 'refresh_token';
@@ -20,7 +22,8 @@ export interface IssuedToken {
   jti: string;
 }
 
-const USER_SCOPES = ['cloud_controller.admin', 'cloud_controller.read', 'cloud_controller.write', 'openid', 'uaa.user'];
+const USER_SCOPES = ['cloud_controller.read', 'cloud_controller.write', 'openid', 'uaa.user'];
+const ADMIN_SCOPE = 'cloud_controller.admin';
 const CLIENT_SCOPES = ['cloud_controller.admin', 'cloud_controller.read', 'cloud_controller.write'];
 
 const base64url = (value: Buffer | string) => Buffer.from(value).toString('base64url');
@@ -42,7 +45,7 @@ export class TokenService {
   issue(principal: Principal, grant: GrantType, options: { issuer: string; ttlSeconds: number; refreshTtlSeconds: number }): IssuedToken {
     const issuedAt = Math.floor(this.now() / 1000);
     const jti = randomUUID().replace(/-/g, '');
-    const scopes = principal.userName ? USER_SCOPES : CLIENT_SCOPES;
+    const scopes = principal.userName ? [...(principal.admin ? [ADMIN_SCOPE] : []), ...USER_SCOPES] : CLIENT_SCOPES;
     const claims = {
       jti,
       sub: principal.subject,
@@ -87,14 +90,14 @@ export class TokenService {
     const expected = Buffer.from(this.signature(`${header}.${payload}`));
     const given = Buffer.from(signature);
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) return 'invalid';
-    let claims: { sub?: string; user_name?: string; client_id?: string; exp?: number };
+    let claims: { sub?: string; user_name?: string; client_id?: string; exp?: number; scope?: string[] };
     try {
       claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as typeof claims;
     } catch {
       return 'invalid';
     }
     if (typeof claims.exp !== 'number' || claims.exp * 1000 <= this.now()) return 'expired';
-    return { subject: claims.sub ?? '', userName: claims.user_name ?? null, clientId: claims.client_id ?? '' };
+    return { subject: claims.sub ?? '', userName: claims.user_name ?? null, clientId: claims.client_id ?? '', admin: claims.scope?.includes(ADMIN_SCOPE) ?? false };
   }
 
   forgetRefreshTokens(): void {

@@ -1,6 +1,7 @@
 // The Cloud Controller v3 + UAA simulator (sim/cf), in process with app.request() and a fake clock.
 // (test/cfSimulatorStack.test.ts checks that the stack starts it and it answers over HTTP.)
 import { describe, expect, it } from 'vitest';
+import { storedZip } from '../../activities/cf/bits.ts';
 import { fakeClock, systemClock, type FakeClock } from '../../sim/cf/clock.ts';
 import type { CfErrorBody } from '../../sim/cf/errors.ts';
 import type { SimOptions } from '../../sim/cf/options.ts';
@@ -8,6 +9,13 @@ import { createCfSimulator } from '../../sim/cf/simulator.ts';
 import type { Counters, RequestLogEntry } from '../../sim/cf/traffic.ts';
 
 const BASE = 'http://cf.test';
+/** Bits binary_buildpack stages: a Procfile and an executable script that listens on $PORT. */
+const LISTENING_BITS = storedZip({ Procfile: 'web: ./app\n', app: { text: '#!/bin/sh\nexec ./server --port="$PORT"\n', mode: 0o755 } });
+const bitsForm = (bits: Uint8Array = LISTENING_BITS) => {
+  const form = new FormData();
+  form.append('bits', new Blob([Buffer.from(bits)]), 'app.zip');
+  return form;
+};
 const CF_CLIENT = `Basic ${Buffer.from('cf:').toString('base64')}`;
 
 interface Reply<T = Record<string, unknown>> {
@@ -38,13 +46,19 @@ async function simulator(options: SimOptions = {}) {
     }
     const response = await app.request(`${BASE}${path}`, { method, headers, body });
     const text = await response.text();
-    return { status: response.status, headers: response.headers, body: (text ? JSON.parse(text) : {}) as T };
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : {};
+    } catch {
+      parsed = { text }; // a gorouter's plain-text answer
+    }
+    return { status: response.status, headers: response.headers, body: parsed as T };
   }
 
   const tokenRequest = (form: Record<string, string>, authorization: string | null = CF_CLIENT) =>
     send('POST', '/login/oauth/token', { body: new URLSearchParams(form), token: null, headers: authorization ? { authorization } : {} });
-  const login = async () => {
-    const reply = await tokenRequest({ grant_type: 'password', username: 'admin', password: 'admin-secret' });
+  const login = async (username = 'admin', password = 'admin-secret') => {
+    const reply = await tokenRequest({ grant_type: 'password', username, password });
     expect(reply.status).toBe(200);
     return reply.body.access_token as string;
   };
@@ -69,14 +83,13 @@ async function simulator(options: SimOptions = {}) {
   const org = (name = 'scale-org') => created('/v3/organizations', { name });
   const space = async (name = 'scale-space', orgGuid?: string) =>
     created('/v3/spaces', { name, relationships: { organization: { data: { guid: orgGuid ?? (await org()).guid } } } });
-  const appIn = (spaceGuid: string, name: string) => created('/v3/apps', { name, relationships: { space: { data: { guid: spaceGuid } } } });
+  const appIn = (spaceGuid: string, name: string) =>
+    created('/v3/apps', { name, relationships: { space: { data: { guid: spaceGuid } } }, lifecycle: { type: 'buildpack', data: { buildpacks: ['binary_buildpack'] } } });
 
   /** Package → upload → build → STAGED droplet, the way a prototype gets its droplet. */
   async function stagedDroplet(appGuid: string): Promise<string> {
     const pkg = await created('/v3/packages', { type: 'bits', relationships: { app: { data: { guid: appGuid } } } });
-    const form = new FormData();
-    form.append('bits', new Blob([Buffer.from('PK fake zip')]), 'app.zip');
-    expect((await cf('POST', `/v3/packages/${pkg.guid}/upload`, form)).status).toBe(200);
+    expect((await cf('POST', `/v3/packages/${pkg.guid}/upload`, bitsForm())).status).toBe(200);
     const build = await created('/v3/builds', { package: { guid: pkg.guid } });
     clock.advance(10_000);
     const staged = await cf('GET', `/v3/builds/${build.guid}`);
@@ -186,12 +199,14 @@ describe('CF simulator: the prototype flow', () => {
       environment_variables: { GOPACKAGENAME: 'example-apps/proxy' },
       lifecycle: { type: 'buildpack', data: { buildpacks: ['go_buildpack'], stack: 'cflinuxfs4' } },
     });
-    expect(app).toMatchObject({ name: 'scale-proxy', state: 'STOPPED', relationships: { space: { data: { guid: space.guid } }, current_droplet: { data: null } } });
+    // CC renders "no current droplet" as {data:{guid:null}} (app_presenter.rb).
+    expect(app).toMatchObject({ name: 'scale-proxy', state: 'STOPPED', relationships: { space: { data: { guid: space.guid } }, current_droplet: { data: { guid: null } } } });
     expect(app.metadata).toEqual({ labels: {}, annotations: {} });
     expect(app.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     expect((app.links as Record<string, { href: string; method?: string }>).start).toEqual({ href: `${BASE}/v3/apps/${app.guid}/actions/start`, method: 'POST' });
     const web = await sim.cf('GET', `/v3/apps/${app.guid}/processes/web`);
-    expect(web.body).toMatchObject({ type: 'web', instances: 1 });
+    // The web process has the app's guid (app_create.rb), 1 instance and a port health check.
+    expect(web.body).toMatchObject({ guid: app.guid, type: 'web', instances: 1, health_check: { type: 'port' } });
     const env = await sim.cf('GET', `/v3/apps/${app.guid}/environment_variables`);
     expect(env.body.var).toEqual({ GOPACKAGENAME: 'example-apps/proxy' });
 
@@ -201,13 +216,14 @@ describe('CF simulator: the prototype flow', () => {
 
     const pkg = await sim.created('/v3/packages', { type: 'bits', relationships: { app: { data: { guid: app.guid } } } });
     expect(pkg.state).toBe('AWAITING_UPLOAD');
-    const form = new FormData();
-    form.append('bits', new Blob([Buffer.from('PK prototype bits')]), 'app.zip');
-    const uploaded = await sim.cf('POST', `/v3/packages/${pkg.guid}/upload`, form);
+    const goBits = storedZip({ 'go.mod': 'module proxy\n', Procfile: 'web: ./proxy\n', proxy: { text: '#!/bin/sh\nexec ./bin/proxy -port $PORT\n', mode: 0o755 } });
+    const uploaded = await sim.cf('POST', `/v3/packages/${pkg.guid}/upload`, bitsForm(goBits));
     expect(uploaded.status).toBe(200);
     expect(uploaded.body.state).toBe('PROCESSING_UPLOAD');
     const tooEarly = await sim.cf('POST', '/v3/builds', { package: { guid: pkg.guid } });
-    expect(firstError(tooEarly.body)!.detail).toBe('Cannot stage package whose state is not ready.');
+    // app/actions/build_create.rb: InvalidPackage, rendered by builds_controller.rb as 400 BadRequest.
+    expect(tooEarly.status).toBe(400);
+    expect(firstError(tooEarly.body)).toEqual({ code: 1004, title: 'CF-BadRequest', detail: 'Bad request: Cannot stage package whose state is not ready.' });
     sim.clock.advance(500);
     const ready = await sim.cf('GET', `/v3/packages/${pkg.guid}`);
     expect(ready.body.state).toBe('READY');
@@ -222,7 +238,8 @@ describe('CF simulator: the prototype flow', () => {
     expect(staged.body.state).toBe('STAGED');
     const dropletGuid = (staged.body.droplet as { guid: string }).guid;
     const droplet = await sim.cf('GET', `/v3/droplets/${dropletGuid}`);
-    expect(droplet.body).toMatchObject({ state: 'STAGED', relationships: { app: { data: { guid: app.guid } } }, process_types: { web: './app' } });
+    expect(droplet.body).toMatchObject({ state: 'STAGED', relationships: { app: { data: { guid: app.guid } } }, process_types: { web: './proxy' }, stack: 'cflinuxfs4' });
+    expect((droplet.body.buildpacks as { name: string }[]).map((b) => b.name)).toEqual(['go_buildpack']);
 
     const assigned = await sim.cf('PATCH', `/v3/apps/${app.guid}/relationships/current_droplet`, { data: { guid: dropletGuid } });
     expect(assigned.status).toBe(200);
@@ -277,7 +294,12 @@ describe('CF simulator: the prototype flow', () => {
     const notStaged = await sim.cf('POST', '/v3/droplets?source_guid=' + copy.body.guid, { relationships: { app: { data: { guid: prototype.guid } } } });
     expect(notStaged.status).toBe(201);
     const fromCopying = await sim.cf('POST', `/v3/droplets?source_guid=${notStaged.body.guid}`, { relationships: { app: { data: { guid: target.guid } } } });
-    expect(fromCopying.status).toBe(422);
+    // droplets_controller.rb#copy: unable_to_perform!('Droplet copy', 'source droplet is not staged').
+    expect(fromCopying.status).toBe(400);
+    expect(firstError(fromCopying.body)).toEqual({ code: 10009, title: 'CF-UnableToPerform', detail: 'Droplet copy could not be completed: source droplet is not staged' });
+    const noApp = await sim.cf('POST', `/v3/droplets?source_guid=${source}`, { relationships: { app: { data: { guid: '00000000-0000-4000-8000-000000000000' } } } });
+    expect(noApp.status).toBe(404);
+    expect(firstError(noApp.body)).toEqual({ code: 10010, title: 'CF-ResourceNotFound', detail: 'App not found' });
     const seedShape = await sim.cf('POST', `/v3/droplets?source_guid=${source}`, { relationships: { app: { guid: target.guid } } });
     expect(seedShape.status).toBe(422);
     // The seed's 2017 endpoints were removed from CC; so they are here.
@@ -534,30 +556,38 @@ describe('CF simulator: lists', () => {
 });
 
 describe('CF simulator: rate limits, faults and latency', () => {
-  it('sends X-RateLimit-* headers and, over the limit, 429 CF-RateLimitExceeded with Retry-After (the reset time, as CC does)', async () => {
+  it('limits users who are not admins: X-RateLimit-* headers and, over the limit, 429 CF-RateLimitExceeded with Retry-After in seconds (CC 3.139+)', async () => {
     const sim = await simulator({ rateLimit: { limit: 5, windowSeconds: 60 } });
+    const developer = await sim.login('developer', 'developer-secret');
+    const asDeveloper = (path: string) => sim.send('GET', path, { token: developer });
     const windowEnds = String(Math.floor(sim.clock.now() / 1000) + 60);
     const remaining: (string | null)[] = [];
     for (let i = 0; i < 5; i++) {
-      const reply = await sim.cf('GET', '/v3/organizations');
+      const reply = await asDeveloper('/v3/organizations');
       expect(reply.status).toBe(200);
       expect(reply.headers.get('x-ratelimit-limit')).toBe('5');
       expect(reply.headers.get('x-ratelimit-reset')).toBe(windowEnds);
       remaining.push(reply.headers.get('x-ratelimit-remaining'));
     }
     expect(remaining).toEqual(['4', '3', '2', '1', '0']);
-    const limited = await sim.cf('GET', '/v3/organizations');
+    const limited = await asDeveloper('/v3/organizations');
     expect(limited.status).toBe(429);
-    expect(limited.headers.get('retry-after')).toBe(windowEnds);
+    expect(limited.headers.get('retry-after')).toBe('60');
+    expect(limited.headers.get('x-ratelimit-reset')).toBe(windowEnds);
     expect(limited.headers.get('content-type')).toContain('text/plain');
     expect(firstError(limited.body)).toEqual({ code: 10013, title: 'CF-RateLimitExceeded', detail: 'Rate Limit Exceeded' });
     expect((await sim.send('GET', '/', { token: null })).status).toBe(200);
     expect((await sim.login()).length).toBeGreaterThan(0);
+    // Admins are exempt (admin_limit -1), and get no rate-limit headers.
+    const asAdmin = await sim.cf('GET', '/v3/organizations');
+    expect(asAdmin.status).toBe(200);
+    expect(asAdmin.headers.get('x-ratelimit-limit')).toBeNull();
 
-    await sim.admin.configure({ retryAfter: 'delay-seconds' });
-    expect((await sim.cf('GET', '/v3/organizations')).headers.get('retry-after')).toBe('60');
+    // CC before 3.139 sent the reset time as Retry-After: still available as an option.
+    await sim.admin.configure({ retryAfter: 'reset-epoch' });
+    expect((await asDeveloper('/v3/organizations')).headers.get('retry-after')).toBe(windowEnds);
     sim.clock.advance(61_000);
-    expect((await sim.cf('GET', '/v3/organizations')).status).toBe(200);
+    expect((await asDeveloper('/v3/organizations')).status).toBe(200);
     expect((await sim.admin.counters()).faults.rateLimited).toBe(2);
   });
 
@@ -578,7 +608,7 @@ describe('CF simulator: rate limits, faults and latency', () => {
     expect((await sim.admin.counters()).faults.storm429).toBe(5);
   });
 
-  it('injects random 502/503s with CF error bodies, the same ones for the same seed', async () => {
+  it('injects random 502s (the gorouter\'s plain text) and 503s (CC\'s error body), the same ones for the same seed', async () => {
     const sim = await simulator();
     const run = async () => {
       await sim.admin.configure({ seed: 42, faults: { serverErrorRate: 0.3 } });
@@ -596,6 +626,10 @@ describe('CF simulator: rate limits, faults and latency', () => {
     let reply: Reply | undefined;
     for (let i = 0; i < 40 && reply?.status !== 503; i++) reply = await sim.cf('GET', '/v3/organizations');
     expect(firstError(reply!.body)).toMatchObject({ code: 10015, title: 'CF-ServiceUnavailable' });
+    // The gorouter's 502 is plain text, not CC's envelope.
+    for (let i = 0; i < 40 && reply?.status !== 502; i++) reply = await sim.cf('GET', '/v3/organizations');
+    expect(reply!.headers.get('content-type')).toContain('text/plain');
+    expect(reply!.body).toEqual({ text: '502 Bad Gateway: Registered endpoint failed to handle the request.\n' });
     expect((await sim.admin.counters()).faults.serverErrors).toBeGreaterThanOrEqual(2 * injected.length);
   });
 

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { storedZip } from '../../activities/cf/bits.ts';
 import { createCfClient } from '../../activities/cf/client.ts';
 import { CommandAbortedError, type SshRunner } from '../../activities/nodes/ssh.ts';
 import { cfMetric, createCfProcessStatsReader, createCounterCollector, renderCounterUrl } from '../../activities/triggers/collect.ts';
@@ -125,9 +126,9 @@ describe('collecting a tick', () => {
     const client = createCfClient({ apiUrl: 'http://cf.test', credentials: { kind: 'password', username: 'admin', password: 'admin-secret' }, fetch: simFetch });
     const org = await client.createOrganization('demo');
     const space = await client.createSpace(org.guid, 'prod');
-    const app = await client.createApp(space.guid, 'shop');
+    const app = await client.createApp(space.guid, 'shop', {}, undefined, { buildpacks: ['binary_buildpack'] });
     const pkg = await client.createPackage(app.guid);
-    await client.uploadBits(pkg.guid, new Uint8Array(Buffer.from('PK fake zip')));
+    await client.uploadBits(pkg.guid, storedZip({ Procfile: 'web: ./shop --port $PORT\n' }));
     await client.waitForPackageReady(pkg.guid, { intervalMs: 1 });
     const build = await client.waitForBuild((await client.createBuild(pkg.guid)).guid, { intervalMs: 1 });
     await client.setCurrentDroplet(app.guid, build.droplet!.guid);

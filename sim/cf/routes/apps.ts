@@ -7,7 +7,9 @@ import { guidIn, listResponse, nameIn } from '../lists.ts';
 import { presentApp } from '../presenters.ts';
 import type { SimEnv, SimRuntime } from '../context.ts';
 import type { App, Lifecycle, Process } from '../state.ts';
-import { accepted, deleteJob, mustFind, touch } from './shared.ts';
+import { checkProcessQuota } from '../quotas.ts';
+import { INSTALLED_BUILDPACKS, STACKS } from '../staging.ts';
+import { accepted, canReadSpace, deleteJob, requireSpaceWrite, touch, visibleApp, writableApp } from './shared.ts';
 
 const DEFAULT_STACK = 'cflinuxfs4';
 
@@ -19,8 +21,14 @@ function lifecycleFrom(value: unknown, current?: Lifecycle): Lifecycle {
   if (!Array.isArray(buildpacks) || !buildpacks.every((b) => typeof b === 'string')) throw cfErrors.unprocessable('Buildpacks must be an array of strings');
   const stack = data.stack ?? current?.data.stack ?? DEFAULT_STACK;
   if (typeof stack !== 'string') throw cfErrors.unprocessable('Stack must be a string');
+  // app/messages/validators/buildpack_lifecycle_data_validator.rb: installed buildpacks (or git URLs) and stacks only.
+  for (const buildpack of buildpacks as string[]) {
+    if (!INSTALLED_BUILDPACKS.includes(buildpack) && !/^https?:\/\//.test(buildpack)) throw cfErrors.unprocessable(`Specified unknown buildpack name: "${buildpack}"`);
+  }
+  if (!STACKS.includes(stack)) throw cfErrors.unprocessable('Stack must be an existing stack');
   return { type: 'buildpack', data: { buildpacks: buildpacks as string[], stack } };
 }
+export { lifecycleFrom };
 
 export function appRoutes(runtime: SimRuntime) {
   const assertNameFree = (spaceGuid: string, name: string, except?: string) => {
@@ -33,9 +41,12 @@ export function appRoutes(runtime: SimRuntime) {
     process.runningAt = Array.from({ length: process.instances }, () => from + runtime.knobs.instanceStartDelayMs);
   };
 
+  const processesOf = (app: App) => [...runtime.state.processes.values()].filter((p) => p.appGuid === app.guid);
+
   const start = (app: App) => {
     if (!app.currentDropletGuid) throw cfErrors.unprocessable('Assign a droplet before starting this app.');
     if (app.state === 'STARTED') return;
+    checkProcessQuota(runtime.state, app.guid, processesOf(app));
     app.state = 'STARTED';
     touch(app, runtime);
     for (const process of runtime.state.processes.values()) if (process.appGuid === app.guid) startInstances(process, runtime.now());
@@ -59,16 +70,20 @@ export function appRoutes(runtime: SimRuntime) {
       const name = requiredString(body, 'name', 'Name');
       const spaceGuid = relationshipGuid(body, 'space');
       const { state } = runtime;
-      if (!state.spaces.has(spaceGuid)) throw cfErrors.unprocessable('Invalid space. Ensure that the space exists and you have access to it.');
+      if (!state.spaces.has(spaceGuid) || !canReadSpace(c, runtime, spaceGuid)) throw cfErrors.unprocessable('Invalid space. Ensure that the space exists and you have access to it.');
+      requireSpaceWrite(c, runtime, spaceGuid);
       const lifecycle = lifecycleFrom(body.lifecycle);
       const environmentVariables = stringMap(body.environment_variables, 'Environment variables');
       assertNameFree(spaceGuid, name);
       const app: App = { ...state.newResource(), name, spaceGuid, state: 'STOPPED', lifecycle, environmentVariables, currentDropletGuid: null };
       applyMetadata(app.metadata, body.metadata);
       state.addApp(app);
-      // As CC's ProcessCreate: every app gets a web process with one instance.
+      // As CC's ProcessCreate: every app gets a web process with one instance, 1024 MB (default_app_memory),
+      // a port health check, and the app's guid (app_create.rb creates the web process with guid: app.guid).
       const web: Process = {
         ...state.newResource(),
+        guid: app.guid,
+        healthCheck: { type: 'port', endpoint: null, timeout: null, invocationTimeout: null },
         appGuid: app.guid,
         type: 'web',
         command: null,
@@ -85,7 +100,7 @@ export function appRoutes(runtime: SimRuntime) {
       const { state } = runtime;
       return listResponse(
         c,
-        state.apps.values(),
+        [...state.apps.values()].filter((app) => canReadSpace(c, runtime, app.spaceGuid)),
         {
           filters: {
             names: (app, names) => nameIn(names, app.name),
@@ -100,9 +115,9 @@ export function appRoutes(runtime: SimRuntime) {
         (app) => presentApp(app, c.var.baseUrl),
       );
     })
-    .get('/apps/:guid', (c) => c.json(presentApp(mustFind(runtime.state.apps, c.req.param('guid'), 'App'), c.var.baseUrl)))
+    .get('/apps/:guid', (c) => c.json(presentApp(visibleApp(c, runtime, c.req.param('guid')), c.var.baseUrl)))
     .patch('/apps/:guid', async (c) => {
-      const app = mustFind(runtime.state.apps, c.req.param('guid'), 'App');
+      const app = writableApp(c, runtime, c.req.param('guid'));
       const body = await readBody(c, ['name', 'lifecycle', 'metadata']);
       const name = optionalString(body, 'name', 'Name');
       const lifecycle = lifecycleFrom(body.lifecycle, app.lifecycle);
@@ -114,12 +129,12 @@ export function appRoutes(runtime: SimRuntime) {
       return c.json(presentApp(app, c.var.baseUrl));
     })
     .delete('/apps/:guid', (c) => {
-      const app = mustFind(runtime.state.apps, c.req.param('guid'), 'App');
+      const app = writableApp(c, runtime, c.req.param('guid'));
       return accepted(c, deleteJob(runtime, 'app.delete', () => runtime.state.deleteApp(app.guid)));
     })
-    .get('/apps/:guid/environment_variables', (c) => c.json(envResponse(mustFind(runtime.state.apps, c.req.param('guid'), 'App'), c.var.baseUrl)))
+    .get('/apps/:guid/environment_variables', (c) => c.json(envResponse(visibleApp(c, runtime, c.req.param('guid')), c.var.baseUrl)))
     .patch('/apps/:guid/environment_variables', async (c) => {
-      const app = mustFind(runtime.state.apps, c.req.param('guid'), 'App');
+      const app = writableApp(c, runtime, c.req.param('guid'));
       const body: Body = await readBody(c, ['var']);
       if (!isObject(body.var)) throw cfErrors.unprocessable('Var must be an object');
       for (const [key, value] of Object.entries(body.var)) {
@@ -130,17 +145,17 @@ export function appRoutes(runtime: SimRuntime) {
       return c.json(envResponse(app, c.var.baseUrl));
     })
     .post('/apps/:guid/actions/start', (c) => {
-      const app = mustFind(runtime.state.apps, c.req.param('guid'), 'App');
+      const app = writableApp(c, runtime, c.req.param('guid'));
       start(app);
       return c.json(presentApp(app, c.var.baseUrl));
     })
     .post('/apps/:guid/actions/stop', (c) => {
-      const app = mustFind(runtime.state.apps, c.req.param('guid'), 'App');
+      const app = writableApp(c, runtime, c.req.param('guid'));
       stop(app);
       return c.json(presentApp(app, c.var.baseUrl));
     })
     .post('/apps/:guid/actions/restart', (c) => {
-      const app = mustFind(runtime.state.apps, c.req.param('guid'), 'App');
+      const app = writableApp(c, runtime, c.req.param('guid'));
       if (!app.currentDropletGuid) throw cfErrors.unprocessable('Assign a droplet before starting this app.');
       stop(app);
       start(app);

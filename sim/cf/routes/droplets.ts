@@ -7,7 +7,7 @@ import { guidIn, listResponse } from '../lists.ts';
 import { presentDroplet } from '../presenters.ts';
 import type { SimEnv, SimRuntime } from '../context.ts';
 import type { App, Droplet } from '../state.ts';
-import { accepted, deleteJob, mustFind, touch } from './shared.ts';
+import { accepted, canReadSpace, deleteJob, mustFind, touch, visibleApp, writableApp } from './shared.ts';
 
 export function dropletRoutes(runtime: SimRuntime) {
   const filters = {
@@ -36,10 +36,13 @@ export function dropletRoutes(runtime: SimRuntime) {
     const body = await readBody(c, ['relationships']);
     const appGuid = relationshipGuid(body, 'app');
     const { state } = runtime;
-    const source = mustFind(state.droplets, sourceGuid, 'Droplet');
-    const app = state.apps.get(appGuid);
-    if (!app) throw cfErrors.unprocessable('Unable to use app. Ensure that the app exists and you have access to it.');
-    if (source.state !== 'STAGED') throw cfErrors.unprocessable('Source droplet must be STAGED to be copied.');
+    // app/controllers/v3/droplets_controller.rb#copy, in its order: the source (404), staged (400
+    // UnableToPerform), the destination app (404), write access (403).
+    const source = state.droplets.get(sourceGuid);
+    const sourceApp = source && state.apps.get(source.appGuid);
+    if (!source || !sourceApp || !canReadSpace(c, runtime, sourceApp.spaceGuid)) throw cfErrors.notFound('Droplet');
+    if (source.state !== 'STAGED') throw cfErrors.unableToPerform('Droplet copy', 'source droplet is not staged');
+    const app = writableApp(c, runtime, appGuid);
     const droplet: Droplet = { ...state.newResource(), ...structuredClone(copiedAttributes(source)), appGuid: app.guid, state: 'COPYING', error: null, packageGuid: null };
     state.droplets.set(droplet.guid, droplet);
     const fails = runtime.fires('failNextCopies', 'copyFailureRate');
@@ -65,7 +68,7 @@ export function dropletRoutes(runtime: SimRuntime) {
       return accepted(c, deleteJob(runtime, 'droplet.delete', () => runtime.state.deleteDroplet(droplet.guid)));
     })
     .get('/apps/:guid/droplets', (c) => {
-      const app = mustFind(runtime.state.apps, c.req.param('guid'), 'App');
+      const app = visibleApp(c, runtime, c.req.param('guid'));
       const droplets = [...runtime.state.droplets.values()].filter((d) => d.appGuid === app.guid);
       return listResponse(
         c,
@@ -80,14 +83,14 @@ export function dropletRoutes(runtime: SimRuntime) {
         (d) => presentDroplet(d, c.var.baseUrl),
       );
     })
-    .get('/apps/:guid/droplets/current', (c) => c.json(presentDroplet(currentDroplet(mustFind(runtime.state.apps, c.req.param('guid'), 'App')), c.var.baseUrl)))
+    .get('/apps/:guid/droplets/current', (c) => c.json(presentDroplet(currentDroplet(visibleApp(c, runtime, c.req.param('guid'))), c.var.baseUrl)))
     .get('/apps/:guid/relationships/current_droplet', (c) => {
-      const app = mustFind(runtime.state.apps, c.req.param('guid'), 'App');
+      const app = visibleApp(c, runtime, c.req.param('guid'));
       currentDroplet(app);
       return c.json(currentDropletRelationship(c, app));
     })
     .patch('/apps/:guid/relationships/current_droplet', async (c) => {
-      const app = mustFind(runtime.state.apps, c.req.param('guid'), 'App');
+      const app = writableApp(c, runtime, c.req.param('guid'));
       const body = await readBody(c, ['data']);
       if (body.data === null) throw cfErrors.unprocessable('Current droplet cannot be removed. Replace it with a preferred droplet.');
       const guid = isObject(body.data) ? body.data.guid : undefined;
@@ -103,7 +106,14 @@ export function dropletRoutes(runtime: SimRuntime) {
     });
 }
 
-/** What DropletCopy clones from the source (process types, stack, buildpacks, checksum). */
-function copiedAttributes(source: Droplet): Pick<Droplet, 'stack' | 'buildpacks' | 'processTypes' | 'checksum'> {
-  return { stack: source.stack, buildpacks: source.buildpacks, processTypes: source.processTypes, checksum: source.checksum };
+/** What DropletCopy clones from the source (process types, stack, buildpacks, checksum; the bits, so what staging found in them). */
+function copiedAttributes(source: Droplet): Pick<Droplet, 'stack' | 'buildpacks' | 'processTypes' | 'checksum' | 'listensOnPort' | 'startFailure'> {
+  return {
+    stack: source.stack,
+    buildpacks: source.buildpacks,
+    processTypes: source.processTypes,
+    checksum: source.checksum,
+    listensOnPort: source.listensOnPort,
+    startFailure: source.startFailure,
+  };
 }

@@ -8,7 +8,8 @@ import { guidIn, listResponse } from '../lists.ts';
 import { presentDestinations, presentRoute } from '../presenters.ts';
 import type { SimEnv, SimRuntime } from '../context.ts';
 import type { Destination, Route } from '../state.ts';
-import { accepted, deleteJob, mustFind, touch } from './shared.ts';
+import { checkRouteQuota } from '../quotas.ts';
+import { accepted, canReadSpace, deleteJob, mustFind, requireSpaceWrite, touch } from './shared.ts';
 
 const MAX_DESTINATIONS = 100;
 
@@ -17,7 +18,7 @@ export function routeRoutes(runtime: SimRuntime) {
     const { state } = runtime;
     return listResponse(
       c,
-      routes,
+      [...routes].filter((r) => canReadSpace(c, runtime, r.spaceGuid)),
       {
         filters: {
           guids: (r, guids) => guidIn(guids, r.guid),
@@ -73,7 +74,8 @@ export function routeRoutes(runtime: SimRuntime) {
       const { state } = runtime;
       if (!/^(\*|[\w-]{0,63})$/.test(host)) throw cfErrors.unprocessable('Host must be either "*" or contain only alphanumeric characters, "_", or "-"');
       if (path !== '' && !path.startsWith('/')) throw cfErrors.unprocessable('Path must begin with /');
-      if (!state.spaces.has(spaceGuid)) throw cfErrors.unprocessable('Invalid space. Ensure that the space exists and you have access to it.');
+      if (!state.spaces.has(spaceGuid) || !canReadSpace(c, runtime, spaceGuid)) throw cfErrors.unprocessable('Invalid space. Ensure that the space exists and you have access to it.');
+      requireSpaceWrite(c, runtime, spaceGuid);
       const domain = state.domains.get(domainGuid);
       if (!domain) throw cfErrors.unprocessable('Invalid domain. Ensure that the domain exists and you have access to it.');
       for (const other of state.routes.values()) {
@@ -82,6 +84,7 @@ export function routeRoutes(runtime: SimRuntime) {
           throw cfErrors.unprocessable(`Route already exists with ${where} for domain '${domain.name}'.`);
         }
       }
+      checkRouteQuota(state, spaceGuid);
       const route: Route = { ...state.newResource(), host, path, domainGuid, spaceGuid, destinations: [] };
       applyMetadata(route.metadata, body.metadata);
       state.routes.set(route.guid, route);
@@ -91,6 +94,7 @@ export function routeRoutes(runtime: SimRuntime) {
     .get('/routes/:guid', (c) => c.json(presentRoute(mustFind(runtime.state.routes, c.req.param('guid'), 'Route'), runtime.state, c.var.baseUrl)))
     .delete('/routes/:guid', (c) => {
       const route = mustFind(runtime.state.routes, c.req.param('guid'), 'Route');
+      requireSpaceWrite(c, runtime, route.spaceGuid);
       return accepted(c, deleteJob(runtime, 'route.delete', () => runtime.state.deleteRoute(route.guid)));
     })
     .get('/apps/:guid/routes', (c) => {
@@ -100,6 +104,7 @@ export function routeRoutes(runtime: SimRuntime) {
     .get('/routes/:guid/destinations', (c) => c.json(presentDestinations(mustFind(runtime.state.routes, c.req.param('guid'), 'Route'), c.var.baseUrl)))
     .post('/routes/:guid/destinations', async (c) => {
       const route = mustFind(runtime.state.routes, c.req.param('guid'), 'Route');
+      requireSpaceWrite(c, runtime, route.spaceGuid);
       const added = destinationsFrom(await readBody(c, ['destinations']), route);
       const fresh = added.filter((d, i) => !route.destinations.some((e) => sameTarget(d, e)) && !added.slice(0, i).some((e) => sameTarget(d, e)));
       if (fresh.length > 0) replaceDestinations(route, [...route.destinations, ...fresh]);

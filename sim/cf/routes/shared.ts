@@ -2,7 +2,7 @@
 import type { Context } from 'hono';
 import { cfErrors } from '../errors.ts';
 import type { SimEnv, SimRuntime } from '../context.ts';
-import type { Job } from '../state.ts';
+import type { App, Job } from '../state.ts';
 
 export function mustFind<T>(map: Map<string, T>, guid: string, resource: string): T {
   const found = map.get(guid);
@@ -51,4 +51,46 @@ export function toManyGuids(body: Record<string, unknown>, exists: (guid: string
   const missing = guids.filter((guid) => !exists(guid));
   if (missing.length > 0) throw cfErrors.unprocessable(invalid(missing));
   return guids;
+}
+
+/**
+ * Writes in a space need cloud_controller.admin or the space developer role, as CC's
+ * `can_write?(space)` (app/controllers/v3/application_controller.rb): 403 CF-NotAuthorized otherwise.
+ */
+export function requireSpaceWrite(c: Context<SimEnv>, runtime: SimRuntime, spaceGuid: string): void {
+  const principal = c.var.principal!;
+  if (principal.admin || runtime.state.hasRole(principal.subject, 'space_developer', spaceGuid)) return;
+  throw cfErrors.notAuthorized();
+}
+
+/** Whether the principal may see resources of the space (admin, or any role in it or its organization). */
+export function canReadSpace(c: Context<SimEnv>, runtime: SimRuntime, spaceGuid: string): boolean {
+  const principal = c.var.principal!;
+  if (principal.admin) return true;
+  const orgGuid = runtime.state.spaces.get(spaceGuid)?.orgGuid;
+  for (const role of runtime.state.roles.values()) {
+    if (role.userGuid !== principal.subject) continue;
+    if (role.targetGuid === spaceGuid || (role.type === 'organization_manager' && role.targetGuid === orgGuid)) return true;
+  }
+  return false;
+}
+
+/** Whether the principal may see the organization (admin, or any role in it). */
+export function canReadOrganization(c: Context<SimEnv>, runtime: SimRuntime, orgGuid: string): boolean {
+  const principal = c.var.principal!;
+  return principal.admin || [...runtime.state.roles.values()].some((r) => r.userGuid === principal.subject && r.targetGuid === orgGuid);
+}
+
+/** An app the principal may see, else 404 "App not found" as CC answers for an invisible one. */
+export function visibleApp(c: Context<SimEnv>, runtime: SimRuntime, guid: string): App {
+  const app = runtime.state.apps.get(guid);
+  if (!app || !canReadSpace(c, runtime, app.spaceGuid)) throw cfErrors.notFound('App');
+  return app;
+}
+
+/** An app the principal may change: visible (else 404) and in a space it develops in (else 403). */
+export function writableApp(c: Context<SimEnv>, runtime: SimRuntime, guid: string): App {
+  const app = visibleApp(c, runtime, guid);
+  requireSpaceWrite(c, runtime, app.spaceGuid);
+  return app;
 }

@@ -5,7 +5,7 @@ import { cfErrors } from '../errors.ts';
 import { guidIn, listResponse, nameIn } from '../lists.ts';
 import { presentSpace } from '../presenters.ts';
 import type { SimEnv, SimRuntime } from '../context.ts';
-import { accepted, deleteJob, mustFind } from './shared.ts';
+import { accepted, canReadOrganization, canReadSpace, deleteJob, mustFind } from './shared.ts';
 
 export function spaceRoutes(runtime: SimRuntime) {
   return new Hono<SimEnv>()
@@ -14,10 +14,14 @@ export function spaceRoutes(runtime: SimRuntime) {
       const name = requiredString(body, 'name', 'Name');
       const orgGuid = relationshipGuid(body, 'organization');
       const { state } = runtime;
-      if (!state.organizations.has(orgGuid)) throw cfErrors.unprocessable('Invalid organization. Ensure the organization exists and you have access to it.');
-      if ([...state.spaces.values()].some((s) => s.orgGuid === orgGuid && nameIn([name], s.name))) {
-        throw cfErrors.unprocessable(`Space '${name}' already exists.`);
+      if (!state.organizations.has(orgGuid) || !canReadOrganization(c, runtime, orgGuid)) {
+        throw cfErrors.unprocessable('Invalid organization. Ensure the organization exists and you have access to it.');
       }
+      // Admins and organization managers create spaces (spaces_v3_controller.rb).
+      const principal = c.var.principal!;
+      if (!principal.admin && !state.hasRole(principal.subject, 'organization_manager', orgGuid)) throw cfErrors.notAuthorized();
+      // app/actions/space_create.rb turns the uniqueness violation into this wording.
+      if ([...state.spaces.values()].some((s) => s.orgGuid === orgGuid && nameIn([name], s.name))) throw cfErrors.unprocessable('Name must be unique per organization');
       const space = { ...state.newResource(), name, orgGuid };
       applyMetadata(space.metadata, body.metadata);
       state.spaces.set(space.guid, space);
@@ -26,7 +30,7 @@ export function spaceRoutes(runtime: SimRuntime) {
     .get('/spaces', (c) =>
       listResponse(
         c,
-        runtime.state.spaces.values(),
+        [...runtime.state.spaces.values()].filter((space) => canReadSpace(c, runtime, space.guid)),
         {
           filters: {
             names: (space, names) => nameIn(names, space.name),

@@ -43,11 +43,12 @@ export function uaaRoutes(runtime: SimRuntime) {
 
   const principalFor = (c: Context<SimEnv>, form: Record<string, string>, grant: GrantType): Principal => {
     const client = authenticateClient(c, form, grant);
-    if (grant === 'client_credentials') return { subject: client.id, userName: null, clientId: client.id };
+    // Client-credentials clients hold cloud_controller.admin (as a cf-deployment automation client does).
+    if (grant === 'client_credentials') return { subject: client.id, userName: null, clientId: client.id, admin: true };
     if (grant === 'password') {
       const user = runtime.users.find((u) => u.username === form.username && u.password === form.password);
       if (!user) throw badCredentials();
-      return { subject: userId(user.username), userName: user.username, clientId: client.id };
+      return { subject: userId(user.username), userName: user.username, clientId: client.id, admin: user.admin ?? true };
     }
     const principal = form.refresh_token ? runtime.tokens.redeemRefreshToken(form.refresh_token, client.id) : undefined;
     if (!principal) throw new UaaError(401, 'invalid_token', 'Invalid refresh token.');
