@@ -348,8 +348,9 @@ describe('convergence plan', () => {
     });
     expect(plan.prototypes).toEqual([]);
     expect(plan.sourceDroplets).toEqual({ a: 'drop' });
+    // A new app is scaled even at 1 instance: the scale gives it the kind's memory and disk (32 MB for builtin bits).
     expect(plan.apps.map((a) => [a.name, a.actions])).toEqual([
-      ['p-a-0', ['create', 'copy-droplet', 'route', 'start']],
+      ['p-a-0', ['create', 'copy-droplet', 'scale', 'route', 'start']],
       ['p-a-5', ['delete']],
     ]);
   });

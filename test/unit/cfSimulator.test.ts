@@ -402,6 +402,62 @@ describe('CF simulator: the prototype flow', () => {
   });
 });
 
+describe('CF simulator: roles and quotas, as CC enforces them', () => {
+  it('lets only admins create organizations; a user works in a space once an admin makes it a space developer', async () => {
+    const sim = await simulator();
+    const developer = await sim.login('developer', 'developer-secret');
+    const asDeveloper = <T = Resource>(method: string, path: string, body?: unknown) => sim.send<T>(method, path, { body, token: developer });
+    const refused = await asDeveloper('POST', '/v3/organizations', { name: 'mine' });
+    expect(refused.status).toBe(403);
+    expect(firstError(refused.body)).toEqual({ code: 10003, title: 'CF-NotAuthorized', detail: 'You are not authorized to perform the requested action' });
+
+    const space = await sim.space();
+    const orgGuid = (space.relationships as { organization: { data: { guid: string } } }).organization.data.guid;
+    // Without a role the space is invisible: apps cannot be created in it.
+    const invisible = await asDeveloper('POST', '/v3/apps', { name: 'a', relationships: { space: { data: { guid: space.guid } } } });
+    expect(invisible.status).toBe(422);
+    expect((await asDeveloper<{ resources: Resource[] }>('GET', '/v3/spaces')).body.resources).toEqual([]);
+
+    const developerGuid = decodeJwt(developer).sub as string;
+    const role = (type: string, target: 'organization' | 'space', guid: string) =>
+      sim.cf('POST', '/v3/roles', { type, relationships: { user: { data: { guid: developerGuid } }, [target]: { data: { guid } } } });
+    const tooEarly = await role('space_developer', 'space', space.guid);
+    expect(tooEarly.status).toBe(422);
+    expect(firstError(tooEarly.body)!.detail).toBe("Users cannot be assigned roles in a space if they do not have a role in that space's organization.");
+    expect((await role('organization_user', 'organization', orgGuid)).status).toBe(201);
+    // An organization user sees the space's organization but not yet the space, and may not create spaces.
+    expect((await asDeveloper('POST', '/v3/spaces', { name: 'other', relationships: { organization: { data: { guid: orgGuid } } } })).status).toBe(403);
+    expect((await role('space_developer', 'space', space.guid)).status).toBe(201);
+    const app = await asDeveloper('POST', '/v3/apps', { name: 'a', relationships: { space: { data: { guid: space.guid } } } });
+    expect(app.status).toBe(201);
+    expect((await asDeveloper<{ resources: Resource[] }>('GET', '/v3/apps')).body.resources.map((a) => a.name)).toEqual(['a']);
+    // Admins' apps elsewhere stay out of sight (404), and out of reach.
+    const elsewhere = await sim.appIn((await sim.space('other-space', orgGuid)).guid, 'theirs');
+    expect((await asDeveloper('GET', `/v3/apps/${elsewhere.guid}`)).status).toBe(404);
+    expect((await asDeveloper('POST', `/v3/apps/${elsewhere.guid}/actions/stop`)).status).toBe(404);
+  });
+
+  it('refuses a scale of a started app past the organization memory quota, and counts only started apps', async () => {
+    const sim = await simulator({ instanceStartDelayMs: 0, defaultQuota: { totalMemoryInMb: 2048 } });
+    const space = await sim.space();
+    const app = await sim.appIn(space.guid, 'big');
+    await sim.cf('PATCH', `/v3/apps/${app.guid}/relationships/current_droplet`, { data: { guid: await sim.stagedDroplet(app.guid) } });
+    // Stopped apps use no quota: any size is accepted.
+    expect((await sim.cf('POST', `/v3/apps/${app.guid}/processes/web/actions/scale`, { instances: 3 })).status).toBe(202);
+    const start = await sim.cf('POST', `/v3/apps/${app.guid}/actions/start`);
+    expect(start.status).toBe(422);
+    expect(firstError(start.body)).toEqual({ code: 10008, title: 'CF-UnprocessableEntity', detail: 'memory quota_exceeded' });
+    expect((await sim.cf('POST', `/v3/apps/${app.guid}/processes/web/actions/scale`, { instances: 2 })).status).toBe(202);
+    expect((await sim.cf('POST', `/v3/apps/${app.guid}/actions/start`)).status).toBe(200);
+    const scaleUp = await sim.cf('POST', `/v3/apps/${app.guid}/processes/web/actions/scale`, { instances: 3 });
+    expect(scaleUp.status).toBe(422);
+    expect(firstError(scaleUp.body)!.detail).toBe('memory quota_exceeded');
+    expect((await sim.cf('POST', `/v3/apps/${app.guid}/processes/web/actions/scale`, { instances: 4, memory_in_mb: 512 })).status).toBe(202);
+    const quota = await sim.cf('GET', `/v3/organizations/${(space.relationships as { organization: { data: { guid: string } } }).organization.data.guid}`);
+    expect((quota.body.relationships as { quota: { data: { guid: string } } }).quota.data.guid).toEqual(expect.any(String));
+  });
+});
+
 describe('CF simulator: routes and deletes', () => {
   it('creates routes (422 on a duplicate host), maps destinations idempotently and filters routes by app', async () => {
     const sim = await simulator();
