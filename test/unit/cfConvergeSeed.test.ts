@@ -118,9 +118,10 @@ describe('the seed parameter file', () => {
   it('plans from nothing 201 apps (one prototype per kind), the quota created and applied, the ASG created and bound; tick env names the observed domain', () => {
     const plan = computePlan(settingsFrom(seed), fresh);
     expect(plan.apps).toHaveLength(201);
-    expect(plan.apps[0]).toMatchObject({ name: 'scale-registry', kind: 'registry', instances: 1, actions: ['create', 'push-prototype', 'route', 'start'] });
+    // Every new app is scaled, the registry's 1 instance too: the scale gives builtin bits their 32 MB of memory and disk.
+    expect(plan.apps[0]).toMatchObject({ name: 'scale-registry', kind: 'registry', instances: 1, actions: ['create', 'push-prototype', 'scale', 'route', 'start'] });
     expect(plan.prototypes.map((p) => p.app)).toEqual(['scale-registry', 'scale-tick-0', 'scale-proxy-0']);
-    expect(plan.counts).toMatchObject({ create: 201, 'push-prototype': 3, 'copy-droplet': 198, scale: 200, route: 201, start: 201, delete: 0 });
+    expect(plan.counts).toMatchObject({ create: 201, 'push-prototype': 3, 'copy-droplet': 198, scale: 201, route: 201, start: 201, delete: 0 });
     expect(plan.apps.find((a) => a.name === 'scale-tick-99')!.env.REGISTRY_BASE_URL).toBe('http://scale-registry.apps.example.com');
     expect(plan.quota).toMatchObject({ name: 'scale-quota', guid: null, actions: ['create', 'apply'] });
     expect(plan.securityGroup).toMatchObject({ name: 'scale-asg', guid: null, actions: ['create', 'bind'] });
