@@ -23,9 +23,10 @@ describe('convergence plan: ownership', () => {
     const foreign: ObservedApp = { name: 'p-a-0', guid: 'foreign', state: 'STOPPED', instances: 0, dropletGuid: null, routed: false, ownership: 'unlabelled' };
     const result = plan({}, [foreign]);
     expect(result.conflicts).toEqual([{ name: 'p-a-0', guid: 'foreign', reason: expect.stringMatching(/^has no fleet\.converge\/owner label: .*"adopt": true/) }]);
+    // New apps are scaled even at 1 instance: the scale gives builtin bits their 32 MB of memory and disk.
     expect(result.apps.map((a) => [a.name, a.actions])).toEqual([
-      ['p-a-1', ['create', 'push-prototype', 'route', 'start']],
-      ['p-a-2', ['create', 'copy-droplet', 'route', 'start']],
+      ['p-a-1', ['create', 'push-prototype', 'scale', 'route', 'start']],
+      ['p-a-2', ['create', 'copy-droplet', 'scale', 'route', 'start']],
     ]);
     expect(result.prototypes).toEqual([{ kind: 'a', app: 'p-a-1', bits: 'builtin:a' }]);
     expect(result.apps.some((a) => a.guid === 'foreign')).toBe(false);
