@@ -1,13 +1,14 @@
 // cf-converge: converge 200 apps (100 proxy + 100 tick, 2 instances each: the seed's parameters)
 // through the whole product (Temporal → worker → CF client → simulator with 20 ms per request) at
 // concurrency 20. Side by side in the same run: the ideal bound computed from the simulator's own
-// request log, and a one-app-at-a-time (concurrency 1) baseline. Then a re-converge, 1,000 apps, and
-// the seed's own parameter file (201 apps, its quota and its ASG) from nothing.
+// request log, and a one-app-at-a-time (concurrency 1) baseline. Then a re-converge, an env change
+// rolled out to the 100 tick apps, 1,000 apps, and the seed's own parameter file (201 apps, its
+// quota and its ASG) from nothing.
 import { readFileSync } from 'node:fs';
 import { connectClient } from '../temporal/connection.ts';
 import { startPrivateStack } from './privateStack.ts';
 import { cfConverge } from '../workflows/cfConverge.ts';
-import { CF_CONVERGE_TASK_QUEUE, type ConvergeInput, type ConvergeResult, type SeedParams } from '../workflows/cfConverge.shared.ts';
+import { CF_CONVERGE_TASK_QUEUE, type ConvergeInput, type ConvergeResult, type DesiredState, type SeedParams } from '../workflows/cfConverge.shared.ts';
 import type { RequestLogEntry } from '../sim/cf/traffic.ts';
 
 const LATENCY_MS = 20;
@@ -70,6 +71,12 @@ export async function cfConvergeBenchmark(): Promise<Record<string, unknown>> {
     await run('warm-up', { ...seed('scale-', 100, 2, CONCURRENCY), dryRun: true });
     const parallel = await run('parallel', seed('scale-', 100, 2, CONCURRENCY));
     const reconverge = await run('reconverge', seed('scale-', 100, 2, CONCURRENCY));
+    // An env change of the tick kind rolled out to its 100 apps: env, a rolling deployment each, the annotation.
+    const changed = seed('scale-', 100, 2, CONCURRENCY) as DesiredState;
+    const update = await run('update', { ...changed, kinds: [changed.kinds[0]!, { ...changed.kinds[1]!, env: { GOPACKAGENAME: 'example-apps/tick', REGISTRY_TTL_SECONDS: '30' } }] });
+    if (update.result.status !== 'converged' || update.result.plan?.counts.update !== 100 || update.result.phases.update.done !== 100) {
+      throw new Error(`the env change was not rolled out to the 100 tick apps: ${update.result.status}, ${update.result.phases.update.done} updated`);
+    }
     const sequential = await run('sequential', seed('seq-', 100, 2, 1));
     const thousand = await run('thousand', { ...seed('big-', 500, 1, CONCURRENCY), batchSize: 500 });
     // The seed's file as it ships, under its own prefix so it starts from nothing.
@@ -91,6 +98,9 @@ export async function cfConvergeBenchmark(): Promise<Record<string, unknown>> {
       speedup: round(sequential.wallSeconds / parallel.wallSeconds, 1),
       reconverge_mutations: reconverge.mutating,
       reconverge_s: round(reconverge.wallSeconds),
+      update_s: round(update.wallSeconds),
+      update_apps: update.result.phases.update.done,
+      update_mutating_calls: update.mutating,
       apps_1000_status: thousand.result.status,
       apps_1000_s: round(thousand.wallSeconds),
       apps_1000_history_events: thousand.history,
