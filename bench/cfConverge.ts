@@ -23,9 +23,9 @@ const knobs = {
   defaultQuota: { totalMemoryInMb: 1_024_000, totalRoutes: 20_000 },
 };
 
-/** Polls: reads of something that changes by itself (droplets, builds, packages, jobs, instance stats). */
+/** Polls: reads of something that changes by itself (droplets, builds, packages, jobs, deployments, instance stats). */
 function isPoll(entry: RequestLogEntry): boolean {
-  return entry.method === 'GET' && /^GET \/v3\/(droplets\/:guid|builds\/:guid|packages\/:guid|jobs\/:guid|apps\/:guid\/processes\/web\/stats)$/.test(entry.kind);
+  return entry.method === 'GET' && /^GET \/v3\/(droplets\/:guid|builds\/:guid|packages\/:guid|jobs\/:guid|deployments\/:guid|apps\/:guid\/processes\/web\/stats)$/.test(entry.kind);
 }
 
 const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
