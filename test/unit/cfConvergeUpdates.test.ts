@@ -22,11 +22,14 @@ function inContext(activities: CfConvergeActivities) {
   };
 }
 
+/** Bits binary_buildpack stages (a Procfile and an executable script), differing by `version`. */
+const placeholderBits = (version: string) => storedZip({ Procfile: 'web: ./web\n', web: { text: `#!/bin/sh\n# ${version}\nexec sleep infinity\n`, mode: 0o755 } });
+
 function foundation() {
   const sim = createCfSimulator({ latencyMs: 0, stagingDelayMs: 5, copyDelayMs: 5, instanceStartDelayMs: 5, jobDelayMs: 5 });
   const fetchSim = ((input: string | URL | Request, init?: RequestInit) => sim.fetch(new Request(input, init))) as typeof fetch;
   const client = (signal?: AbortSignal) => createCfClient({ apiUrl: 'http://cf.test', credentials, fetch: fetchSim, signal });
-  let bits = storedZip({ 'run.sh': 'v1' });
+  let bits = placeholderBits('v1');
   const run = inContext(createCfConvergeActivities({ clientFor: (_name, signal) => client(signal), readBits: async () => bits }));
 
   /** One round as the workflow runs it; returns the plan it applied and the outcomes. */
@@ -43,7 +46,7 @@ function foundation() {
     });
     return { plan, outcomes: applied.outcomes, spaceGuid: observation.spaceGuid! };
   }
-  return { round, cf: client(), setBits: (files: Record<string, string>) => (bits = storedZip(files)) };
+  return { round, cf: client(), setBits: (version: string) => (bits = placeholderBits(version)) };
 }
 
 async function droplets(cf: CfClient, spaceGuid: string) {
@@ -61,7 +64,7 @@ describe('convergence activities: updates and ownership', () => {
     expect(first.outcomes.every((o) => o.ok)).toBe(true);
     const before = await droplets(cf, first.spaceGuid);
 
-    setBits({ 'run.sh': 'v2' });
+    setBits('v2');
     const second = await round(settings);
     expect(second.plan.prototypes).toEqual([{ kind: 'web', app: 'u-web-0', bits: 'builtin:web' }]);
     expect(second.plan.apps.map((a) => [a.name, a.actions, a.update])).toEqual(
@@ -89,7 +92,7 @@ describe('convergence activities: updates and ownership', () => {
     const org = await cf.createOrganization('u-org');
     const space = await cf.createSpace(org.guid, 'u-space');
     const settings = settingsFrom(input);
-    const run = inContext(createCfConvergeActivities({ clientFor: () => cf, readBits: async () => storedZip({ 'run.sh': 'v1' }) }));
+    const run = inContext(createCfConvergeActivities({ clientFor: () => cf, readBits: async () => placeholderBits('v1') }));
     const observation = await run.observe({ foundation: 'default', org: 'u-org', space: 'u-space', domain: undefined, prefix: 'u-', kinds: ['web'], createMissing: false });
     const plan = computePlan(settings, observation);
     // Someone creates u-web-1 between our observation and our create.
