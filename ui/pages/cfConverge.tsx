@@ -5,7 +5,7 @@ import { Hono } from 'hono';
 import type { Child } from 'hono/jsx';
 import { parseInput, ServiceError } from '../../services/errors.ts';
 import type { CfConvergeService, ConvergenceView } from '../../services/cfConverge.ts';
-import { appActions, type ConvergeInput, type SeedParams } from '../../workflows/cfConverge.shared.ts';
+import { appActions, seedQuota, type ConvergeInput, type SeedParams } from '../../workflows/cfConverge.shared.ts';
 import { ExecutionsTable, executionColumns } from '../components/executionsTable.tsx';
 import { StatusBadge } from '../components/format.tsx';
 import { ProgressBar } from '../components/progressBar.tsx';
@@ -16,13 +16,17 @@ import { access } from '../../server/access.ts';
 
 const convergencePath = (workflowId: string) => `/cf-convergences/${encodeURIComponent(workflowId)}`;
 
-/** The seed's scaling-test parameters: 100 proxy and 100 tick apps, 2 instances each, concurrency 20. */
+/**
+ * The seed's scaling-test parameters: 100 proxy and 100 tick apps, 2 instances each, concurrency 20,
+ * with the original's quota: 400 instances × 32 MB exceed CC's default organization quota (10240 MB).
+ */
 export const seedDesiredState: ConvergeInput = {
   prefix: 'scale-',
   kinds: [
     { kind: 'proxy', count: 100, instances: 2, env: { GOPACKAGENAME: 'example-apps/proxy' } },
     { kind: 'tick', count: 100, instances: 2, env: { GOPACKAGENAME: 'example-apps/tick' } },
   ],
+  quota: seedQuota('scale-'),
   concurrency: 20,
 };
 
