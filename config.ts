@@ -311,7 +311,7 @@ function cfSettings(env: Env, dataDir: string): Config['cf'] {
     password: text(env, 'CF_PASSWORD', 'admin-secret'),
     clientId,
     clientSecret: clientId ? (env.CF_CLIENT_SECRET ?? '') : undefined,
-    appsDomain: text(env, 'CF_APPS_DOMAIN', 'apps.internal'),
+    appsDomain: text(env, 'CF_APPS_DOMAIN', 'apps.cf.test'),
     simulator: { ...simulator, run: flag(env, 'CF_SIM', apiUrl === simulatorUrl) },
     bitsDir: directory(env, 'CF_BITS_DIR', join(dataDir, 'bits')),
     connection: cfConnection(env),

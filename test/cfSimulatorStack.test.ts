@@ -12,15 +12,21 @@ describe('CF simulator started with the stack', () => {
     expect(cf.simulator.run).toBe(true);
     const root = (await (await fetch(`${cf.apiUrl}/`)).json()) as { links: Record<string, { href: string }> };
     expect(root.links.cloud_controller_v3!.href).toBe(`${cf.apiUrl}/v3`);
-    const tokenResponse = await fetch(`${root.links.login!.href}/oauth/token`, {
-      method: 'POST',
-      headers: { authorization: CF_CLIENT },
-      body: new URLSearchParams({ grant_type: 'password', username: cf.username, password: cf.password }),
-    });
-    expect(tokenResponse.status).toBe(200);
-    const { access_token } = (await tokenResponse.json()) as { access_token: string };
+    const login = async (username: string, password: string) => {
+      const tokenResponse = await fetch(`${root.links.login!.href}/oauth/token`, {
+        method: 'POST',
+        headers: { authorization: CF_CLIENT },
+        body: new URLSearchParams({ grant_type: 'password', username, password }),
+      });
+      expect(tokenResponse.status).toBe(200);
+      return ((await tokenResponse.json()) as { access_token: string }).access_token;
+    };
+    const access_token = await login(cf.username, cf.password);
     const domains = await fetch(`${cf.apiUrl}/v3/domains`, { headers: { authorization: `bearer ${access_token}` } });
-    expect(domains.headers.get('x-ratelimit-limit')).not.toBeNull();
+    // The configured user is an admin: not rate limited (CC's admin_limit -1); the built-in developer is.
+    expect(domains.headers.get('x-ratelimit-limit')).toBeNull();
+    const developer = await fetch(`${cf.apiUrl}/v3/domains`, { headers: { authorization: `bearer ${await login('developer', 'developer-secret')}` } });
+    expect(developer.headers.get('x-ratelimit-limit')).not.toBeNull();
     const body = (await domains.json()) as { resources: { name: string; links: { self: { href: string } } }[] };
     expect(body.resources[0]!.name).toBe(cf.appsDomain);
     expect(body.resources[0]!.links.self.href.startsWith(`${cf.apiUrl}/v3/domains/`)).toBe(true);

@@ -45,7 +45,7 @@ export class SimRuntime {
     this.clock = options.clock ?? systemClock;
     this.users = options.users ?? builtInUsers;
     this.clients = options.clients ?? builtInClients;
-    this.appsDomain = options.appsDomain ?? 'apps.internal';
+    this.appsDomain = options.appsDomain ?? 'apps.cf.test';
     this.uaaOrigin = options.uaaOrigin?.replace(/\/$/, '');
     this.knobs = knobsFrom(options);
     this.draw = options.random ?? seededRandom(this.knobs.seed);

@@ -232,6 +232,9 @@ export function applyQuotaLimits(quota: OrganizationQuotaLimits, limits: Partial
   if (limits.totalRoutes !== undefined) quota.routes.total_routes = limits.totalRoutes;
 }
 
+/** cf-deployment's internal domain (cf-deployment.yml `cc.internal_domains`): never an apps domain. */
+export const INTERNAL_DOMAIN = 'apps.internal';
+
 export class SimState {
   readonly organizations = new Map<string, Organization>();
   readonly spaces = new Map<string, Space>();
@@ -259,6 +262,11 @@ export class SimState {
   ) {
     const domain: Domain = { ...this.newResource(), name: appsDomain, internal: false };
     this.domains.set(domain.guid, domain);
+    // cf-deployment also has the internal domain apps.internal (container-to-container, `internal: true`).
+    if (appsDomain !== INTERNAL_DOMAIN) {
+      const internal: Domain = { ...this.newResource(), name: INTERNAL_DOMAIN, internal: true };
+      this.domains.set(internal.guid, internal);
+    }
     const quota: OrganizationQuota = { ...this.newResource(), guid: DEFAULT_QUOTA_GUID, name: 'default', ...defaultQuotaLimits() };
     applyQuotaLimits(quota, defaultQuota);
     this.organizationQuotas.set(quota.guid, quota);

@@ -189,8 +189,11 @@ describe('CF simulator: the prototype flow', () => {
   it('creates org, space and app, stages bits into a droplet, sets it current, starts, scales, and instances go STARTING → RUNNING', async () => {
     const sim = await simulator({ stagingDelayMs: 5000, instanceStartDelayMs: 3000, uploadProcessingMs: 500 });
     const space = await sim.space();
-    const domains = await sim.cf<{ resources: Resource[] }>('GET', '/v3/domains?names=APPS.internal');
-    expect(domains.body.resources.map((d) => d.name)).toEqual(['apps.internal']);
+    // The shared apps domain, and cf-deployment's internal domain apps.internal.
+    const all = await sim.cf<{ resources: Resource[] }>('GET', '/v3/domains');
+    expect(all.body.resources.map((d) => [d.name, d.internal])).toEqual([['apps.cf.test', false], ['apps.internal', true]]);
+    const domains = await sim.cf<{ resources: Resource[] }>('GET', '/v3/domains?names=APPS.cf.test');
+    expect(domains.body.resources.map((d) => d.name)).toEqual(['apps.cf.test']);
     expect(domains.body.resources[0]!.relationships).toEqual({ organization: { data: null }, shared_organizations: { data: [] } });
 
     const app = await sim.created('/v3/apps', {
@@ -466,10 +469,10 @@ describe('CF simulator: routes and deletes', () => {
     const domain = (await sim.cf<{ resources: Resource[] }>('GET', '/v3/domains')).body.resources[0]!;
     const routeBody = { host: 'scale-proxy-1', relationships: { domain: { data: { guid: domain.guid } }, space: { data: { guid: space.guid } } } };
     const route = await sim.created('/v3/routes', routeBody);
-    expect(route).toMatchObject({ host: 'scale-proxy-1', path: '', url: 'scale-proxy-1.apps.internal', protocol: 'http', destinations: [] });
+    expect(route).toMatchObject({ host: 'scale-proxy-1', path: '', url: 'scale-proxy-1.apps.cf.test', protocol: 'http', destinations: [] });
     const duplicate = await sim.cf('POST', '/v3/routes', routeBody);
     expect(duplicate.status).toBe(422);
-    expect(firstError(duplicate.body)).toEqual({ code: 10008, title: 'CF-UnprocessableEntity', detail: "Route already exists with host 'scale-proxy-1' for domain 'apps.internal'." });
+    expect(firstError(duplicate.body)).toEqual({ code: 10008, title: 'CF-UnprocessableEntity', detail: "Route already exists with host 'scale-proxy-1' for domain 'apps.cf.test'." });
 
     const map = () => sim.cf<{ destinations: Resource[]; links: Record<string, { href: string }> }>('POST', `/v3/routes/${route.guid}/destinations`, { destinations: [{ app: { guid: app.guid } }] });
     const first = await map();
@@ -781,6 +784,6 @@ describe('CF simulator: request log and counters', () => {
     const unknown = await sim.send('PUT', '/__sim/config', { body: { latency: 5 } });
     expect(unknown.status).toBe(400);
     const shown = (await sim.send('GET', '/__sim/config')).body;
-    expect(shown).toMatchObject({ latencyMs: 0, appsDomain: 'apps.internal', rateLimitStorm: { remainingRequests: 0, endsAt: null } });
+    expect(shown).toMatchObject({ latencyMs: 0, appsDomain: 'apps.cf.test', rateLimitStorm: { remainingRequests: 0, endsAt: null } });
   });
 });

@@ -30,7 +30,7 @@ describe('configuration', () => {
       password: 'admin-secret',
       clientId: undefined,
       clientSecret: undefined,
-      appsDomain: 'apps.internal',
+      appsDomain: 'apps.cf.test',
       simulator: { host: '127.0.0.1', port: 9022, run: true },
     });
     expect(loadConfig({ CF_SIM_PORT: '9100' }).cf.apiUrl).toBe('http://127.0.0.1:9100');
