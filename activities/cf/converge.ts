@@ -503,16 +503,28 @@ async function convergeApp({ cf, input, poll, droplets, readBits, lanes }: AppCo
     }
     let guid = app.guid;
     let createdNow = false;
+    let healthCheckSet: Promise<unknown> | undefined;
     if (wants('create') || !guid) {
-      const found = await step('create', async () => {
-        const result = await findOrCreateApp(cf, input.spaceGuid, app.name, app.env, metadataFor(input, app.kind), app.lifecycle);
-        // CC gives a web process a `port` health check: apps that listen on no port need theirs set before they start.
-        if (app.process?.health_check) await cf.setWebHealthCheck(result.app.guid, app.process.health_check);
-        return result;
-      });
+      const found = await step('create', () => findOrCreateApp(cf, input.spaceGuid, app.name, app.env, metadataFor(input, app.kind), app.lifecycle));
       guid = found.app.guid;
       createdNow = found.created;
+      // CC gives a web process a `port` health check: apps that listen on no port need theirs set
+      // before they start. Set while the app is scaled, routed and given its droplet.
+      if (app.process?.health_check) {
+        healthCheckSet = cf.setWebHealthCheck(guid, app.process.health_check);
+        healthCheckSet.catch(() => undefined); // awaited below
+      }
     }
+    /** The health check is part of creating the app: its failure is the create step's. */
+    const healthCheckDone = async () => {
+      if (!healthCheckSet) return;
+      action = 'create';
+      await healthCheckSet.catch((error: unknown) => {
+        done.splice(done.indexOf('create'), 1);
+        throw error;
+      });
+      healthCheckSet = undefined;
+    };
     if (wants('push-prototype')) {
       dropletGuid = await step('push-prototype', async () => {
         try {
@@ -568,6 +580,7 @@ async function convergeApp({ cf, input, poll, droplets, readBits, lanes }: AppCo
       await cf.waitForDroplet(copy.guid, poll);
       await cf.setCurrentDroplet(guid, copy.guid);
     }
+    await healthCheckDone();
     if (wants('update')) {
       await step('update', async () => {
         const update = app.update ?? { env: true, bits: true, adopt: false };

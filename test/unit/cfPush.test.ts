@@ -115,6 +115,18 @@ describe('pushes a real foundation accepts (against the simulator, which fails w
     ]);
   });
 
+  it('sets the health check while the app is scaled and routed, and reports its refusal as the create step’s', async () => {
+    const { convergeOnce } = foundation({}, (request, response) => {
+      if (request.method === 'PATCH' && /^\/v3\/apps\/[^/]+\/processes\/web$/.test(new URL(request.url).pathname)) {
+        return Response.json({ errors: [{ code: 10008, title: 'CF-UnprocessableEntity', detail: 'Health check type must be "port", "process", or "http"' }] }, { status: 422 });
+      }
+      return response;
+    });
+    const outcomes = await convergeOnce({ prefix: 'hc-', kinds: [{ kind: 'tick', count: 1, instances: 1 }] });
+    expect(outcomes.get('hc-tick-0')).toMatchObject({ ok: false, failedAction: 'create', done: ['push-prototype', 'scale', 'route'] });
+    expect(outcomes.get('hc-tick-0')!.error).toContain('Health check type must be');
+  });
+
   it('survives a lost answer to POST /v3/builds: the build that staged anyway is waited for, not made again', async () => {
     let lost = 0;
     const { convergeOnce, counters } = foundation({}, (request, response) => {
