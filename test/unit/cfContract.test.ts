@@ -138,8 +138,8 @@ describe(`Cloud Controller contract (${realCc ? apiUrl : 'in-process simulator'}
     }
   });
 
-  it('lists take created_ats with an operator, and processes take organization_guids (cc: app/messages/list_message.rb, processes_list_message.rb)', async () => {
-    const apps = await call('GET', `/v3/apps?created_ats[lt]=2099-01-01T00:00:00Z&space_guids=${spaceGuid}`);
+  it('lists take created_ats with an operator and include, and processes take organization_guids (cc: app/messages/list_message.rb, apps_list_message.rb, processes_list_message.rb)', async () => {
+    const apps = await call('GET', `/v3/apps?created_ats[lt]=2099-01-01T00:00:00Z&include=space&space_guids=${spaceGuid}`);
     expect(apps.status).toBe(200);
     const processes = await call('GET', `/v3/processes?organization_guids=${orgGuid}`);
     expect(processes.status).toBe(200);
