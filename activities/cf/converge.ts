@@ -92,14 +92,16 @@ export function createCfConvergeActivities(deps: CfConvergeDependencies) {
             org = await cf.createOrganization(input.org);
             created.organization = true;
           }
+          // Otherwise the org's default domain, as cf push picks it (never a TCP domain); a dry run
+          // against a missing org asks for the shared domains instead. Looked up while the space is resolved.
+          const domainLookup = namedDomain ?? (org ? cf.defaultDomain(org.guid) : cf.findDomain());
+          domainLookup.catch(() => undefined);
           let space = org ? await cf.findSpace(org.guid, input.space) : undefined;
           if (org && !space && input.createMissing) {
             space = await cf.createSpace(org.guid, input.space);
             created.space = true;
           }
-          // Otherwise the org's default domain, as cf push picks it (never a TCP domain); a dry run
-          // against a missing org asks for the shared domains instead.
-          const domain = await (namedDomain ?? (org ? cf.defaultDomain(org.guid) : cf.findDomain()));
+          const domain = await domainLookup;
           if (!domain) throw new CfApiError(404, 10010, 'CF-ResourceNotFound', input.domain ? `Domain ${input.domain} not found` : `Organization ${input.org} has no default domain (no shared or private HTTP domain)`);
           // A space created a moment ago has no apps to list.
           const apps = space && !created.space ? await observeApps(cf, space.guid, domain.guid, input) : [];
