@@ -112,13 +112,38 @@ export const securityGroupSchema = z.strictObject({
 });
 export type SecurityGroupSpec = z.infer<typeof securityGroupSchema>;
 
+const prefixSchema = z.string().check(z.regex(/^[a-z0-9-]{0,20}$/, 'must be up to 20 lowercase letters, digits or dashes'));
+
+/** How a convergence runs, in either form of its input (the kinds form and the seed's parameter file). */
+function runOptions(foundation: typeof cfName) {
+  return {
+    /** Which configured foundation (credentials are resolved by the activities, never passed here). */
+    foundation: z.optional(foundation),
+    /** Stop after computing the plan, and return it. */
+    dryRun: z.optional(z.boolean()),
+    /** Delete apps of a declared kind beyond its count (default true; the original never deleted). */
+    deleteExtras: z.optional(z.boolean()),
+    /**
+     * Take over unlabelled apps that hold one of our names (made by a version before labels):
+     * they are labelled and rolled out to the desired env and bits. Default false: reported as conflicts.
+     */
+    adopt: z.optional(z.boolean()),
+    /** Wait until every instance is RUNNING before an app counts as converged (default true). */
+    waitForRunning: z.optional(z.boolean()),
+    /** Apps per activity; each activity heartbeats which apps are done. */
+    batchSize: z.optional(wholeNumber(1, 5000)),
+    /** First poll interval for droplets, jobs and instance states (grows 1.5× per poll up to 2 s). */
+    pollIntervalMs: z.optional(wholeNumber(0, 60_000)),
+    /** Observe → plan → apply rounds before giving up on apps that keep failing. */
+    maxRounds: z.optional(wholeNumber(1, 10)),
+  };
+}
+
 /** A desired state whose foundation names are checked by `foundation` (the workflow cannot know the configured ones). */
 function desiredStateSchema(foundation: typeof cfName) {
   return z
     .strictObject({
-      /** Which configured foundation (credentials are resolved by the activities, never passed here). */
-      foundation: z.optional(foundation),
-      prefix: z.optional(z.string().check(z.regex(/^[a-z0-9-]{0,20}$/, 'must be up to 20 lowercase letters, digits or dashes'))),
+      prefix: z.optional(prefixSchema),
       org: z.optional(cfName),
       space: z.optional(cfName),
       /** Apps domain; default: the foundation's first shared domain. */
@@ -129,23 +154,7 @@ function desiredStateSchema(foundation: typeof cfName) {
       /** An application security group converged by name and bound to the space (running). */
       securityGroup: z.optional(securityGroupSchema),
       concurrency: z.optional(wholeNumber(1, MAX_CONCURRENCY)),
-      /** Stop after computing the plan, and return it. */
-      dryRun: z.optional(z.boolean()),
-      /** Delete apps of a declared kind beyond its count (default true; the original never deleted). */
-      deleteExtras: z.optional(z.boolean()),
-      /**
-       * Take over unlabelled apps that hold one of our names (made by a version before labels):
-       * they are labelled and rolled out to the desired env and bits. Default false: reported as conflicts.
-       */
-      adopt: z.optional(z.boolean()),
-      /** Wait until every instance is RUNNING before an app counts as converged (default true). */
-      waitForRunning: z.optional(z.boolean()),
-      /** Apps per activity; each activity heartbeats which apps are done. */
-      batchSize: z.optional(wholeNumber(1, 5000)),
-      /** First poll interval for droplets, jobs and instance states (grows 1.5× per poll up to 2 s). */
-      pollIntervalMs: z.optional(wholeNumber(0, 60_000)),
-      /** Observe → plan → apply rounds before giving up on apps that keep failing. */
-      maxRounds: z.optional(wholeNumber(1, 10)),
+      ...runOptions(foundation),
     })
     .check(
       z.superRefine((input, ctx) => {
@@ -182,7 +191,7 @@ function seedParamsSchema(foundation: typeof cfName) {
     test_app_instances: wholeNumber(0, MAX_INSTANCES),
     test_app_registry_ttl_seconds: z.optional(wholeNumber(0, 31_536_000)),
     extra_listen_ports: z.optional(wholeNumber(0, 1000)),
-    prefix: z.optional(z.string().check(z.regex(/^[a-z0-9-]{0,20}$/, 'must be up to 20 lowercase letters, digits or dashes'))),
+    prefix: z.optional(prefixSchema),
     concurrency: z.optional(wholeNumber(1, MAX_CONCURRENCY)),
     asg_size: z.optional(wholeNumber(1, MAX_SECURITY_GROUP_RULES)),
     apps_domain: z.optional(domainName),
@@ -200,14 +209,7 @@ function seedParamsSchema(foundation: typeof cfName) {
     skip_search_domain_tests: flag,
     skip_experimental_dynamic_egress_tests: flag,
     // This product's run options, as in the kinds form.
-    foundation: z.optional(foundation),
-    dryRun: z.optional(z.boolean()),
-    deleteExtras: z.optional(z.boolean()),
-    waitForRunning: z.optional(z.boolean()),
-    batchSize: z.optional(wholeNumber(1, 5000)),
-    pollIntervalMs: z.optional(wholeNumber(0, 60_000)),
-    maxRounds: z.optional(wholeNumber(1, 10)),
-    adopt: z.optional(z.boolean()),
+    ...runOptions(foundation),
   });
 }
 
