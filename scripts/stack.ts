@@ -10,7 +10,7 @@ import { locateTemporalCli } from './temporalCli.ts';
 import { connectTemporal } from '../temporal/connection.ts';
 import { ensureCodecKeyFile } from '../temporal/codec.ts';
 import { ensureSearchAttributes, startTemporalDevServer, waitForTemporal } from './temporalDevServer.ts';
-import { fractalWorkflowsPath, writeWorkflowBundle } from '../workers/bundle.ts';
+import { ensureWorkflowBundle, fractalWorkflowBundleFile, fractalWorkflowsPath, workflowBundleFile, workflowsPath } from '../workers/bundleCache.ts';
 import {
   StackError,
   assertPortsFree,
@@ -174,12 +174,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     // Every client and worker encrypts with it: made before any of them starts (tests get one per stack).
     const keyFile = ensureCodecKeyFile(config);
     if (keyFile) log(`Wrote a payload codec key to ${keyFile} (mode 0600): keep it with the data, Temporal's history cannot be read without it.`);
-    // Bundling the workflows (webpack, 1–2 s) overlaps the services' start-up, which mostly waits.
+    // Bundling the workflows (only after a change; webpack, 1.5–3 s, in child processes) overlaps the services' start-up, which mostly waits.
     const bundling = options.app
-      ? Promise.all([
-          writeWorkflowBundle(join(config.dataDir, 'build', 'workflow-bundle.js')),
-          writeWorkflowBundle(join(config.dataDir, 'build', 'workflow-bundle-fractals.js'), fractalWorkflowsPath),
-        ])
+      ? Promise.all([ensureWorkflowBundle(workflowBundleFile, workflowsPath), ensureWorkflowBundle(fractalWorkflowBundleFile, fractalWorkflowsPath)])
       : undefined;
     bundling?.catch(() => undefined);
     log(`Starting ${claims.map((c) => c.service).filter((name) => !name.includes(' ')).join(', ')}…`);

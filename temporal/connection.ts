@@ -1,7 +1,7 @@
 // Clients and worker connections, built from the envconfig settings in Config so the same code
 // runs against the local dev server and a production cluster (TLS, API key, namespace).
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../config.ts';
 import { createPayloadCodec, payloadDataConverter } from './codec.ts';
 
@@ -18,6 +18,8 @@ export function codecDataConverter(config: Config) {
   return payloadDataConverter(createPayloadCodec(config));
 }
 
-export function connectWorker(config: Config): Promise<NativeConnection> {
+/** Imported here, not above: clients (the supervisor, the API) need not load the worker's native core. */
+export async function connectWorker(config: Config): Promise<NativeConnection> {
+  const { NativeConnection } = await import('@temporalio/worker');
   return NativeConnection.connect(config.temporal.connect.connectionOptions);
 }

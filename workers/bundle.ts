@@ -1,14 +1,11 @@
-// Workflows are bundled once (webpack + swc takes 1–2 s on two cores) and the bundle is shared by
-// every worker process of a stack and by every test file.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// Builds workflow bundles (webpack + swc, 1.5–3 s of both cores); workers/bundleCache.ts keeps them
+// while their sources are unchanged. Run as `tsx workers/bundle.ts <workflows entry> <out file>`, it
+// is the child process in which the supervisor builds one.
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { failureConverterPath } from '../temporal/codec.ts';
+import { isBundleCurrent, recordBundle, workflowsPath } from './bundleCache.ts';
 
-export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
-/** Only the fractal workflows: the fractal-jobs worker's bundle (workflows/fractalsIndex.ts says why). */
-export const fractalWorkflowsPath = fileURLToPath(new URL('../workflows/fractalsIndex.ts', import.meta.url));
+export { fractalWorkflowsPath, workflowsPath } from './bundleCache.ts';
 
 const quietLogger = {
   log: () => {}, trace: () => {}, debug: () => {}, info: () => {},
@@ -21,10 +18,26 @@ export function buildWorkflowBundle(path = workflowsPath): Promise<WorkflowBundl
   return bundleWorkflowCode({ workflowsPath: path, failureConverterPath, logger: quietLogger });
 }
 
-/** Writes the bundle of `path`'s workflows (default: all) to `outFile` and returns its path, for `workflowBundle: { codePath }`. */
+/**
+ * Writes the bundle of `path`'s workflows (default: all) to `outFile`, in this process, and returns
+ * its path, for `workflowBundle: { codePath }`; a bundle already there is kept while none of its
+ * inputs changed.
+ */
 export async function writeWorkflowBundle(outFile: string, path = workflowsPath): Promise<string> {
+  if (isBundleCurrent(outFile, path)) return outFile;
   const { code } = await buildWorkflowBundle(path);
-  mkdirSync(dirname(outFile), { recursive: true });
-  writeFileSync(outFile, code);
+  recordBundle(outFile, path, code);
   return outFile;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const [entry, outFile] = process.argv.slice(2);
+  if (!entry || !outFile) {
+    console.error('usage: tsx workers/bundle.ts <workflows entry> <out file>');
+    process.exit(2);
+  }
+  writeWorkflowBundle(outFile, entry).catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { hostEnv, loadConfig } from '../../config.ts';
 import { freeStackPorts, startStack } from '../../scripts/stack.ts';
-import { writeWorkflowBundle } from '../../workers/bundle.ts';
+import { ensureWorkflowBundle, workflowBundleFile } from '../../workers/bundleCache.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -28,7 +28,7 @@ export default async function setup(project: TestProject) {
     app: false,
     log: () => {},
   });
-  const bundlePath = await writeWorkflowBundle(join(dataDir, 'build', 'workflow-bundle.js'));
+  const bundlePath = await ensureWorkflowBundle(workflowBundleFile);
   project.provide('stackEnv', { ...config.env, WORKFLOW_BUNDLE_PATH: bundlePath });
   return async () => {
     await stack.stop();

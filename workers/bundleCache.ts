@@ -1,0 +1,102 @@
+// Workflow bundles kept on disk while their inputs are unchanged, so npm start and the test stacks
+// build one (webpack + swc, 1.5–3 s of both cores) only after a change. This module holds no build
+// tooling: the supervisor checks the cache here and builds, on a miss, in a child process
+// (workers/bundle.ts), so webpack never lives in its memory.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { projectRoot } from '../configValues.ts';
+
+export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+/** Only the fractal workflows: the fractal-jobs worker's bundle (workflows/fractalsIndex.ts says why). */
+export const fractalWorkflowsPath = fileURLToPath(new URL('../workflows/fractalsIndex.ts', import.meta.url));
+
+/** Shared by every stack of this checkout (npm start, test runs, benchmarks), whatever their data dir. */
+export const bundleCacheDir = join(projectRoot, '.data', 'build');
+export const workflowBundleFile = join(bundleCacheDir, 'workflow-bundle.js');
+export const fractalWorkflowBundleFile = join(bundleCacheDir, 'workflow-bundle-fractals.js');
+
+interface BundleInputs {
+  /** The workflows module the bundle was built from. */
+  entry: string;
+  /** The bundle's own hash: a bundle and a record written by two builders at once never pass for each other. */
+  bundle: string;
+  /** Every input file's content hash, or null for a file that was not there. */
+  files: Record<string, string | null>;
+}
+
+const sha256 = (content: Buffer | string) => createHash('sha256').update(content).digest('hex');
+
+function fingerprint(files: string[]): Record<string, string | null> {
+  return Object.fromEntries(files.map((file) => [file, existsSync(file) ? sha256(readFileSync(file)) : null]));
+}
+
+/** What every bundle depends on besides its sources: how it is built, the bundler's version, the lockfile. */
+function alwaysInputs(entry: string): string[] {
+  return [
+    fileURLToPath(new URL('./bundle.ts', import.meta.url)),
+    join(projectRoot, 'node_modules', '@temporalio', 'worker', 'package.json'),
+    join(projectRoot, 'package-lock.json'),
+    entry,
+  ];
+}
+
+const inputsPath = (outFile: string) => `${outFile}.inputs.json`;
+
+/** True when `outFile` holds the bundle of `entry` and none of the files it was built from changed. */
+export function isBundleCurrent(outFile: string, entry: string): boolean {
+  if (!existsSync(outFile) || !existsSync(inputsPath(outFile))) return false;
+  let recorded: BundleInputs;
+  try {
+    recorded = JSON.parse(readFileSync(inputsPath(outFile), 'utf8')) as BundleInputs;
+  } catch {
+    return false;
+  }
+  if (recorded.entry !== entry) return false;
+  const names = Object.keys(recorded.files ?? {});
+  // Only the always-inputs recorded: the bundle had no source map to name its sources.
+  if (names.length <= alwaysInputs(entry).length) return false;
+  const now = fingerprint(names);
+  if (!names.every((file) => now[file] === recorded.files[file])) return false;
+  return sha256(readFileSync(outFile)) === recorded.bundle;
+}
+
+/** Another process (a test run, a second stack) may read the file meanwhile: it sees the old one or the new one, never half of one. */
+function writeAtomically(path: string, content: string): void {
+  const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+  writeFileSync(temp, content);
+  renameSync(temp, path);
+}
+
+/** Writes a freshly built bundle and the record of what it was built from (the files its inline source map names). */
+export function recordBundle(outFile: string, entry: string, code: string): void {
+  const map = /sourceMappingURL=data:application\/json;charset=utf-8;base64,([A-Za-z0-9+/=]+)/.exec(code);
+  const sources = map ? (JSON.parse(Buffer.from(map[1]!, 'base64').toString()) as { sources: string[] }).sources.filter((s) => s.startsWith('/')) : [];
+  mkdirSync(dirname(outFile), { recursive: true });
+  writeAtomically(outFile, code);
+  const inputs: BundleInputs = { entry, bundle: sha256(code), files: fingerprint([...new Set([...alwaysInputs(entry), ...sources])]) };
+  writeAtomically(inputsPath(outFile), JSON.stringify(inputs, null, 1));
+}
+
+/**
+ * The path of a current bundle of `entry` at `outFile`, for `workflowBundle: { codePath }`: the one
+ * on disk while its inputs are unchanged, otherwise one built by `tsx workers/bundle.ts` in a child
+ * process.
+ */
+export async function ensureWorkflowBundle(outFile: string, entry = workflowsPath): Promise<string> {
+  if (isBundleCurrent(outFile, entry)) return outFile;
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./bundle.ts', import.meta.url)), entry, outFile], {
+    cwd: projectRoot,
+    stdio: ['ignore', 'inherit', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+  const code = await new Promise<number | string>((resolve) => {
+    child.once('error', (error) => resolve((error as NodeJS.ErrnoException).code ?? 'spawn-error'));
+    child.once('exit', (exitCode, signal) => resolve(exitCode ?? signal ?? 'unknown'));
+  });
+  if (code !== 0) throw new Error(`Bundling ${entry} failed (${code}):\n${stderr}`);
+  return outFile;
+}
