@@ -13,6 +13,7 @@ const benchmarks: Record<string, (args: string[]) => Promise<Record<string, unkn
   triggers: async () => (await import('./triggers.ts')).triggersBenchmark(),
   chaos: async (args) => (await import('./chaos.ts')).chaosBenchmark(args),
   fractals: async () => (await import('./fractals.ts')).fractalsBenchmark(),
+  footprint: async () => (await import('./footprint.ts')).footprintBenchmark(),
 };
 
 async function main(): Promise<void> {

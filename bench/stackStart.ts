@@ -14,7 +14,7 @@ import { startTemporalDevServer } from '../scripts/temporalDevServer.ts';
 const WARM_RUNS = 3;
 
 /** Launches `npm start`'s script, returns seconds until it printed that it is ready, then stops it. */
-function timeStart(env: Record<string, string>): Promise<number> {
+export function timeStart(env: Record<string, string>): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'scripts/start.ts')], {
@@ -40,7 +40,8 @@ function timeStart(env: Record<string, string>): Promise<number> {
   });
 }
 
-async function timeBareTemporal(): Promise<number> {
+/** The bare Temporal dev server alone (persistent, with its UI, as npm start runs it): seconds until it answers. */
+export async function timeBareTemporal(): Promise<number> {
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-temporal-'));
   const config = loadConfig({ ...(await freeStackPorts()), FLEET_DATA_DIR: dataDir });
   const cli = locateTemporalCli(config, hostEnv().PATH)!;
