@@ -16,9 +16,11 @@ import { connectClient } from '../temporal/connection.ts';
 import type { CounterBody, TriggerBody } from '../workflows/triggers.shared.ts';
 import { LOCAL_SSH_KEY } from '../activities/nodes/ssh.ts';
 import { isAwsError, type AwsClients } from '../activities/nodes/aws.ts';
+import { EXAMPLE_CLUSTER, FRACTAL_CLUSTER } from './localFleet.shared.ts';
+
+export { EXAMPLE_CLUSTER, FRACTAL_CLUSTER } from './localFleet.shared.ts';
 
 export const LOCAL_TARGET_GROUP = 'fleet-web';
-export const EXAMPLE_CLUSTER = 'web';
 /** One of the images moto lists by default: a launch of it needs no set-up. */
 export const LOCAL_IMAGE_ID = 'ami-12c6146b';
 
@@ -180,7 +182,6 @@ async function exists(read: () => Promise<unknown>): Promise<boolean> {
 
 // The fractal workers' cluster (the seed's AutoScalingGroup of workers: min 1, max 3, ±1 per firing).
 
-export const FRACTAL_CLUSTER = 'fractal-workers';
 export const FRACTAL_BACKLOG_COUNTER = 'fractals-backlog';
 
 /** POSIX-shell single quoting. */

@@ -4,7 +4,7 @@
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { loadConfig, ConfigError } from '../config.ts';
 import { codecDataConverter, connectWorker } from '../temporal/connection.ts';
-import { createLoadWorker } from './workers.ts';
+import { createLoadWorker } from './cpuLoad.ts';
 
 async function main(): Promise<void> {
   const config = loadConfig();

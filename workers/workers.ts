@@ -8,7 +8,7 @@ import type { ServiceClients } from '../db/clients.ts';
 import { HEALTH_TASK_QUEUE } from '../workflows/healthCheck.shared.ts';
 import { createRequestRunActivities } from '../activities/requestRun.ts';
 import { REQUEST_RUN_TASK_QUEUE } from '../workflows/requestRun.shared.ts';
-import { createCpuBurnActivities, createCpuLoadActivities, defaultLoadWorkerId, type BurnOptions } from '../activities/cpuLoad.ts';
+import { createCpuLoadActivities } from '../activities/cpuLoad.ts';
 import { CPU_LOAD_CONTROL_TASK_QUEUE, CPU_LOAD_TASK_QUEUE } from '../workflows/cpuLoad.shared.ts';
 import { createCfConvergeActivities } from '../activities/cf/converge.ts';
 import { createBitsReader } from '../activities/cf/bits.ts';
@@ -157,34 +157,8 @@ export async function createWorkers(deps: WorkerDependencies): Promise<Worker[]>
   ]);
 }
 
-export interface LoadWorkerDependencies extends Omit<BurnOptions, 'workerId'> {
-  connection: NativeConnection;
-  namespace: string;
-  dataConverter: DataConverter;
-  /** Default `cpu-load`; tests pass their own. */
-  taskQueue?: string;
-  /** Names this load worker in CPU samples and in Temporal (default `pid@host`). */
-  workerId?: string;
-}
-
-/** A load worker: only the burn activity, one slice at a time, so one process burns one core. */
-export function createLoadWorker(deps: LoadWorkerDependencies): Promise<Worker> {
-  const workerId = deps.workerId ?? defaultLoadWorkerId();
-  return Worker.create({
-    connection: deps.connection,
-    namespace: deps.namespace,
-    dataConverter: deps.dataConverter,
-    taskQueue: deps.taskQueue ?? CPU_LOAD_TASK_QUEUE,
-    identity: workerId,
-    activities: createCpuBurnActivities({ workerId, burstMs: deps.burstMs, heartbeatEveryMs: deps.heartbeatEveryMs, onSlice: deps.onSlice }),
-    maxConcurrentActivityTaskExecutions: 1,
-    // OFF arrives as a cancellation in a heartbeat answer: send heartbeats at least every 200 ms.
-    maxHeartbeatThrottleInterval: '200 milliseconds',
-    defaultHeartbeatThrottleInterval: '200 milliseconds',
-  });
-}
-
-// The fractal worker (its own module, so its process stays lean).
+// The load worker and the fractal worker (their own modules, so their processes stay lean).
+export { createLoadWorker, type LoadWorkerDependencies } from './cpuLoad.ts';
 export { createFractalWorker, defaultFractalWorkerIdentity, type FractalWorkerDependencies } from './fractals.ts';
 
 /** Runs all workers until one fails or `shutdown` is called on them. */

@@ -22,7 +22,7 @@ import { Layout } from '../layout.tsx';
 import { access } from '../../server/access.ts';
 import type { NodesService } from '../../services/nodes.ts';
 import type { TriggerRunsService } from '../../services/triggerRuns.ts';
-import { EXAMPLE_CLUSTER } from '../../scripts/localFleet.ts';
+import { EXAMPLE_CLUSTER } from '../../scripts/localFleet.shared.ts';
 import type { NodeState } from '../../workflows/nodes.shared.ts';
 import type { TriggerState } from '../../workflows/triggerEvaluation.shared.ts';
 
