@@ -27,6 +27,7 @@ import { startCfSimulator, startEtcd, startMemcached, startMoto, startSmtpSink, 
 import { migrationAccount, startMariaDb } from './mariadb.ts';
 import { ensureFirstAdmin, type FirstAdmin } from './firstAdmin.ts';
 import { supervisorStatusPath } from '../services/supervisorStatus.ts';
+import { noStartTimings, type StartTimings } from './startTimings.ts';
 
 export interface StackOptions {
   config: Config;
@@ -39,6 +40,8 @@ export interface StackOptions {
   /** Make the first admin when there is none (npm start; tests and benchmarks make their own users). */
   firstAdmin?: boolean;
   log(line: string): void;
+  /** Records how long each part takes (`npm start -- --timings`). */
+  timings?: StartTimings;
 }
 
 export interface Stack {
@@ -158,6 +161,7 @@ async function stopAll(processes: ManagedProcess[]): Promise<void> {
 
 export async function startStack(options: StackOptions): Promise<Stack> {
   const { config, hostEnv, log } = options;
+  const timings = options.timings ?? noStartTimings;
   mkdirSync(config.logDir, { recursive: true });
   acquireLock(config, log);
   const services: ManagedProcess[] = [];
@@ -176,7 +180,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     if (keyFile) log(`Wrote a payload codec key to ${keyFile} (mode 0600): keep it with the data, Temporal's history cannot be read without it.`);
     // Bundling the workflows (only after a change; webpack, 1.5–3 s, in child processes) overlaps the services' start-up, which mostly waits.
     const bundling = options.app
-      ? Promise.all([ensureWorkflowBundle(workflowBundleFile, workflowsPath), ensureWorkflowBundle(fractalWorkflowBundleFile, fractalWorkflowsPath)])
+      ? Promise.all([
+          timings.time('workflow bundle', () => ensureWorkflowBundle(workflowBundleFile, workflowsPath)),
+          timings.time('fractal workflow bundle', () => ensureWorkflowBundle(fractalWorkflowBundleFile, fractalWorkflowsPath)),
+        ])
       : undefined;
     bundling?.catch(() => undefined);
     log(`Starting ${claims.map((c) => c.service).filter((name) => !name.includes(' ')).join(', ')}…`);
@@ -195,40 +202,79 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     if (config.aws.moto.run) serviceStarters.set('moto', () => startMoto(config, hostEnv));
     if (config.ssh.sshd.run) serviceStarters.set('sshd', () => startSshd(config, hostEnv));
     if (config.smtp.sink.run) serviceStarters.set('smtp-sink', () => startSmtpSink(config));
-    const started = await Promise.allSettled([...serviceStarters.values()].map((start) => start()));
-    for (const result of started) if (result.status === 'fulfilled') services.push(result.value);
-    writeLock(config, services);
-    const failure = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failure) throw failure.reason;
-    if (!config.temporal.runLocalServer) await waitForTemporal(config, { timeoutMs: 10_000 });
-
-    const applied = await migrate(migrationAccount(config));
-    if (applied.length > 0) log(`Applied MySQL migrations: ${applied.join(', ')}`);
-    await prepareLocalFleet(config);
-    // Before the API starts: on a network address it refuses to start without an admin.
-    const firstAdmin = options.firstAdmin ? await ensureFirstAdmin(config) : undefined;
-    await registerSearchAttributes(config);
+    const starting = new Map([...serviceStarters].map(([name, start]) => [name, timings.time(`server ${name}`, start)]));
+    // MySQL's schema follows MariaDB at once, and the search attributes Temporal, rather than both
+    // waiting for the slowest server (moto).
+    const preparingMysql = (starting.get('mariadb') ?? Promise.resolve()).then(async () => {
+      const applied = await timings.time('MySQL migrations', () => migrate(migrationAccount(config)));
+      if (applied.length > 0) log(`Applied MySQL migrations: ${applied.join(', ')}`);
+      await timings.time('example clusters', () => prepareLocalFleet(config));
+      // Before the API starts: on a network address it refuses to start without an admin.
+      return options.firstAdmin ? await timings.time('first admin', () => ensureFirstAdmin(config)) : undefined;
+    });
+    const temporalUp = starting.get('temporal') ?? waitForTemporal(config, { timeoutMs: 10_000 });
+    const preparingTemporal = temporalUp.then(() => timings.time('search attributes', () => registerSearchAttributes(config)));
+    preparingMysql.catch(() => undefined);
+    preparingTemporal.catch(() => undefined);
+    // The worker and the API need Temporal, MySQL (its schema), memcached and etcd as they start; the
+    // simulators, moto and sshd only once work reaches them. So the app processes, the slowest to
+    // load, start while those are still coming up.
+    const neededByApp = ['temporal', 'mariadb', 'memcached', 'etcd'].flatMap((name) => starting.get(name) ?? []);
+    const prerequisites = await Promise.all([...neededByApp, preparingMysql, preparingTemporal, bundling]).then(
+      () => ({ failed: false as const }),
+      (error: unknown) => ({ failed: true as const, error }),
+    );
 
     let workflowBundlePath: string | undefined;
     const entries = new Map<string, string>();
     let appEnv: HostEnv = hostEnv;
     const launch = (name: string) => startAppProcess(name, entries.get(name)!, config, appEnv);
-    if (options.app) {
+    let launched = performance.now();
+    if (options.app && !prerequisites.failed) {
       const [allWorkflows, fractalWorkflows] = await bundling!;
       workflowBundlePath = allWorkflows;
       appEnv = { ...config.env, WORKFLOW_BUNDLE_PATH: allWorkflows, FRACTAL_WORKFLOW_BUNDLE_PATH: fractalWorkflows };
       for (let i = 1; i <= options.app.workers; i++) entries.set(`worker-${i}`, 'workers/main.ts');
       entries.set('api', 'server/main.ts');
+      launched = performance.now();
       for (const name of entries.keys()) appProcesses.push(launch(name));
+      writeLock(config, appProcesses);
+    }
+    // Every server awaited, so none is left running unrecorded; a server that failed is the error to report.
+    const started = await Promise.allSettled(starting.values());
+    for (const result of started) if (result.status === 'fulfilled') services.push(result.value);
+    writeLock(config, [...services, ...appProcesses]);
+    const failure = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) throw failure.reason;
+    if (prerequisites.failed) {
+      await temporalUp; // an unreachable Temporal is the first thing to say, as before MySQL's migrations
+      throw prerequisites.error;
+    }
+    const [firstAdmin] = await Promise.all([preparingMysql, preparingTemporal]);
+
+    if (options.app) {
       const api = appProcesses.at(-1)!;
-      writeLock(config, [...services, ...appProcesses]);
       const readyUrl = `http://${config.api.host}:${config.api.port}/readyz`;
-      await waitUntilHealthy('The API (with its worker)', async () => (await fetch(readyUrl)).ok, { timeoutMs: 60_000, intervalMs: 200, process: api });
+      let answered = false;
+      let workerPolling = false;
+      const apiReady = async () => {
+        const response = await fetch(readyUrl);
+        if (!answered) timings.mark('API answers', launched);
+        answered = true;
+        const body = (await response.json().catch(() => ({}))) as { dependencies?: { name: string; ok: boolean }[] };
+        if (!workerPolling && body.dependencies?.some((d) => d.name === 'worker' && d.ok)) {
+          workerPolling = true;
+          timings.mark('worker polling', launched);
+        }
+        return response.ok;
+      };
+      await waitUntilHealthy('The API (with its worker)', apiReady, { timeoutMs: 60_000, intervalMs: 100, process: api });
+      timings.mark('API ready (/readyz)', launched);
       // The closed autoscaling loop (a test stack's workers are the tests' own: it gets none).
       if (config.aws.moto.run && config.ssh.sshd.run) {
-        const created = await seedExampleLoop(config);
+        const created = await timings.time('autoscaling example', () => seedExampleLoop(config));
         if (created.length > 0) log(`Seeded the autoscaling example on cluster ${EXAMPLE_CLUSTER}: ${created.join(', ')}.`);
-        const fractal = await seedFractalLoop(config);
+        const fractal = await timings.time('fractal autoscaling', () => seedFractalLoop(config));
         if (fractal.length > 0) log(`Seeded the fractal workers' autoscaling (disabled) on cluster ${FRACTAL_CLUSTER}: ${fractal.join(', ')}.`);
       }
       // Load workers (CPU-load toggles) are not part of readiness: started last, they do not slow the start.

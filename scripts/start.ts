@@ -6,9 +6,12 @@ import { defaultBackoff } from './restartPolicy.ts';
 import { reportFatal, setup } from './setup.ts';
 import { startStack, type Stack } from './stack.ts';
 import { superviseStack, type Supervisor } from './supervisor.ts';
+import { createStartTimings, noStartTimings } from './startTimings.ts';
 
 async function main(): Promise<void> {
   const started = performance.now();
+  // `npm start -- --timings`: how long each part took, printed above the URLs.
+  const timings = process.argv.includes('--timings') ? createStartTimings(started) : noStartTimings;
   const log = (line: string) => console.log(line);
   let stack: Stack | undefined;
   let supervisor: Supervisor | undefined;
@@ -32,8 +35,8 @@ async function main(): Promise<void> {
   }
   const config = loadConfig();
   const env = readHostEnv();
-  await setup(config, env, { browser: false }, log);
-  stack = await startStack({ config, hostEnv: env, persistentTemporal: true, temporalUi: true, app: { workers: 1 }, firstAdmin: true, log });
+  await timings.time('install checks', () => setup(config, env, { browser: false }, log));
+  stack = await startStack({ config, hostEnv: env, persistentTemporal: true, temporalUi: true, app: { workers: 1 }, firstAdmin: true, log, timings });
   if (stopping) return stopAndExit(0);
   const api = `http://${config.api.host}:${config.api.port}`;
   const { firstAdmin } = stack;
@@ -42,6 +45,8 @@ async function main(): Promise<void> {
     : firstAdmin.password
       ? `\n  Sign in           ${api}/login as ${firstAdmin.username}, one-time password ${firstAdmin.password}\n                    (also in ${firstAdmin.file}; you choose your own at the first sign-in)`
       : `\n  Sign in           ${api}/login as ${firstAdmin.username}; its one-time password is in ${firstAdmin.file}`;
+  const timingLines = timings.lines();
+  if (timingLines.length > 0) log(`\nTimings:\n${timingLines.map((line) => `  ${line}`).join('\n')}`);
   log(`
 Ready in ${((performance.now() - started) / 1000).toFixed(1)} s.
   UI and API        ${api}   (readiness: ${api}/readyz)${signIn}
