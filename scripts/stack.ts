@@ -364,7 +364,8 @@ export function startAppProcess(name: string, entry: string, config: Config, env
   return startProcess({
     name,
     command: process.execPath,
-    args: ['--import', 'tsx', join(projectRoot, entry)],
+    // Not `--import tsx`: worker threads (the SDK's workflow threads) would load tsx too.
+    args: [join(projectRoot, 'scripts/runTypeScript.mjs'), join(projectRoot, entry)],
     logFile: join(config.logDir, `${name}.log`),
     env,
     cwd: projectRoot,

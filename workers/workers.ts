@@ -106,7 +106,15 @@ function createTriggerActivities(deps: WorkerDependencies, suffix: string) {
 }
 
 export async function createWorkers(deps: WorkerDependencies): Promise<Worker[]> {
-  const common = { connection: deps.connection, namespace: deps.namespace, dataConverter: deps.dataConverter, workflowBundle: deps.workflowBundle };
+  const common = {
+    connection: deps.connection,
+    namespace: deps.namespace,
+    dataConverter: deps.dataConverter,
+    workflowBundle: deps.workflowBundle,
+    // The SDK sizes each worker's sticky cache from the heap limit (about 2,300 workflows on 4 GB), as
+    // if it had the machine to itself; seven share this process. Evicted workflows replay when next needed.
+    maxCachedWorkflows: 500,
+  };
   const suffix = deps.taskQueueSuffix ?? '';
   // Created side by side: each loads the workflow bundle, and the start of the stack waits for all.
   return Promise.all([
