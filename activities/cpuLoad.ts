@@ -1,27 +1,37 @@
-// CPU-load activities: the burn that load workers run one slice at a time, and the memcached
-// mirror of each target's switch that the control worker writes.
+// CPU-load activities: the burn that load slots run one slice each, and the memcached mirror of
+// each target's switch that the control worker writes.
 import { hostname } from 'node:os';
 import { Context } from '@temporalio/activity';
 import type { ServiceClients } from '../db/clients.ts';
 import type { BurnRequest, CpuLoadState, CpuSample } from '../workflows/cpuLoad.shared.ts';
+import { startBurnThread, type BurnProgress } from './cpuBurnThread.ts';
 
-/** What a load worker reports about each slice it runs (tests use it to time starts and stops). */
+/** What a load slot reports about each slice it runs (tests use it to time starts and stops). */
 export interface SliceEvent {
   type: 'start' | 'end';
   /** Date.now() when it happened. */
   at: number;
+  /** The slot's worker ID (`<base>/<slot>`). */
   workerId: string;
   request: BurnRequest;
   /** For 'end': how the slice ended. */
   outcome?: 'completed' | 'cancelled' | 'failed';
+  /** For 'end': what the slice's thread measured last (none if it never reported). */
+  progress?: BurnProgress;
+}
+
+/** The heartbeat details of a running slice: who burns, and the CPU its thread measured so far. */
+export interface BurnHeartbeat {
+  workerId: string;
+  cpuMs: number;
+  wallMs: number;
+  cpuPercent: number;
 }
 
 export interface BurnOptions {
-  /** Names the load worker in samples (default `pid@host`, like a Temporal worker identity). */
+  /** Names the load worker; each slot's samples say `<workerId>/<slot>` (default `pid@host`). */
   workerId?: string;
-  /** Longest busy stretch between looks at cancellation (default 20 ms). */
-  burstMs?: number;
-  /** Heartbeat period (default 100 ms; the load worker throttles sends to 200 ms). */
+  /** Heartbeat period: the thread reports its CPU this often (default 100 ms; the worker throttles sends to 200 ms). */
   heartbeatEveryMs?: number;
   onSlice?: (event: SliceEvent) => void;
 }
@@ -30,65 +40,69 @@ export function defaultLoadWorkerId(): string {
   return `${process.pid}@${hostname()}`;
 }
 
-let sink = 0; // keeps the busy loop's result alive so it is not optimised away
+const percentOfOneCore = (progress: Pick<BurnProgress, 'cpuMs' | 'wallMs'>) =>
+  progress.wallMs > 0 ? Math.round((progress.cpuMs / progress.wallMs) * 1000) / 10 : 0;
 
-/** Spins for `ms` milliseconds, like the seed's `a = 2 ** 0.5` loop. */
-function busy(ms: number): void {
-  const until = performance.now() + ms;
-  let x = sink;
-  while (performance.now() < until) {
-    for (let i = 1; i < 2000; i++) x = (x + Math.sqrt(i * 2)) % 1e9;
-  }
-  sink = x;
+/** Slot numbers from 1: each running slice holds the lowest free one, so a slot's chart line goes on. */
+function slotNumbers() {
+  const taken = new Set<number>();
+  return {
+    take(): number {
+      let slot = 1;
+      while (taken.has(slot)) slot++;
+      taken.add(slot);
+      return slot;
+    },
+    release: (slot: number) => void taken.delete(slot),
+  };
 }
 
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 export function createCpuBurnActivities(options: BurnOptions = {}) {
-  const workerId = options.workerId ?? defaultLoadWorkerId();
-  const burstMs = options.burstMs ?? 20;
+  const baseId = options.workerId ?? defaultLoadWorkerId();
   const heartbeatEveryMs = options.heartbeatEveryMs ?? 100;
+  const slots = slotNumbers();
   return {
     /**
-     * Burns one core for `sliceMs` in short bursts, heartbeating and checking for cancellation
-     * between them, and reports the CPU the process used over the wall time.
+     * Burns one core for `sliceMs` in a thread of its own, heartbeating with the CPU that thread
+     * measured; a cancellation (OFF, delivered with a heartbeat answer) ends the thread at once.
+     * The result is the thread's CPU over the wall time, in percent of one core.
      */
     async burnCpu(request: BurnRequest): Promise<CpuSample> {
       const context = Context.current();
+      const slot = slots.take();
+      const workerId = `${baseId}/${slot}`;
       const startedAt = Date.now();
-      const started = performance.now();
-      const cpuBefore = process.cpuUsage();
       let outcome: SliceEvent['outcome'] = 'failed';
+      let last: BurnProgress | undefined;
       options.onSlice?.({ type: 'start', at: startedAt, workerId, request });
+      const thread = startBurnThread(request.sliceMs, heartbeatEveryMs);
+      const cancel = () => void thread.stop(context.cancellationSignal.reason);
       try {
-        let lastBeat = -Infinity;
-        for (let elapsed = 0; elapsed < request.sliceMs; elapsed = performance.now() - started) {
-          busy(Math.min(burstMs, request.sliceMs - elapsed));
-          if (performance.now() - lastBeat >= heartbeatEveryMs) {
-            context.heartbeat();
-            lastBeat = performance.now();
-          }
-          await yieldToEventLoop(); // lets the cancellation (delivered with a heartbeat answer) arrive
-          if (context.cancellationSignal.aborted) {
-            outcome = 'cancelled';
-            throw context.cancellationSignal.reason; // a CancelledFailure: reports the slice as cancelled
-          }
-        }
-        const wallMs = performance.now() - started;
-        const cpu = process.cpuUsage(cpuBefore);
-        const cpuMs = (cpu.user + cpu.system) / 1000;
+        thread.onProgress((progress) => {
+          last = progress;
+          context.heartbeat({ workerId, cpuMs: Math.round(progress.cpuMs), wallMs: Math.round(progress.wallMs), cpuPercent: percentOfOneCore(progress) } satisfies BurnHeartbeat);
+        });
+        if (context.cancellationSignal.aborted) cancel();
+        else context.cancellationSignal.addEventListener('abort', cancel, { once: true });
+        const done = await thread.finished.catch((error: unknown) => {
+          if (context.cancellationSignal.aborted) outcome = 'cancelled';
+          throw error; // a CancelledFailure reports the slice as cancelled
+        });
         outcome = 'completed';
         return {
           workerId,
           pid: process.pid,
           startedAt: new Date(startedAt).toISOString(),
           endedAt: new Date().toISOString(),
-          wallMs: Math.round(wallMs),
-          cpuMs: Math.round(cpuMs),
-          cpuPercent: Math.round((cpuMs / wallMs) * 1000) / 10,
+          wallMs: Math.round(done.wallMs),
+          cpuMs: Math.round(done.cpuMs),
+          cpuPercent: percentOfOneCore(done),
         };
       } finally {
-        options.onSlice?.({ type: 'end', at: Date.now(), workerId, request, outcome });
+        context.cancellationSignal.removeEventListener('abort', cancel);
+        await thread.stop(new Error('slice over'));
+        slots.release(slot);
+        options.onSlice?.({ type: 'end', at: Date.now(), workerId, request, outcome, progress: last });
       }
     },
   };

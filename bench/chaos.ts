@@ -155,7 +155,7 @@ export async function chaosBenchmark(args: string[] = []): Promise<Record<string
     FLEET_DATA_DIR: dataDir,
     API_INSTANCES: String(INSTANCES),
     CONFIG_CACHE_INSTANCE_BASE_PORT: String(instanceBasePort),
-    // One load worker is enough to see the switch work on 2 cores; an OFF target's workflow ends a minute after the last switch.
+    // One load slot is enough to see the switch work on 2 cores; an OFF target's workflow ends a minute after the last switch.
     CPU_LOAD_WORKERS: '1',
     CPU_LOAD_IDLE_MINUTES: '1',
   };

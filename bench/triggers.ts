@@ -291,7 +291,7 @@ async function measureClosedLoop(bench: Bench, loadWorkerPids: number[]) {
     loadWorkers: bench.config.cpuLoad.loadWorkers,
   });
   // Calibration: the seeded counter (machine-wide CPU busy) tells ON from OFF only when the rest of the
-  // machine is quiet; on a machine others keep busy, the loop runs on the load workers' own CPU.
+  // machine is quiet; on a machine others keep busy, the loop runs on the CPU of the worker whose load slots burn.
   const lwScript = loadWorkerCpuScript(loadWorkerPids);
   const levels = async () => {
     const busy: number[] = [];
@@ -313,8 +313,8 @@ async function measureClosedLoop(bench: Bench, loadWorkerPids: number[]) {
   const counter = machineQuiet ? EXAMPLE_COUNTER : 'load-worker-cpu';
   const scaleOutAbove = machineQuiet ? 70 : Math.max(2, Math.floor(on.lw / 2));
   const scaleInBelow = machineQuiet ? 20 : Math.max(1, Math.floor(on.lw / 4));
-  log(`closed loop: CPU busy OFF ${off.busy} %, ON ${on.busy} %; load workers' CPU OFF ${off.lw} %, ON ${on.lw} % → counter ${counter}, scale out above ${scaleOutAbove}, in below ${scaleInBelow}`);
-  if (!machineQuiet) await bench.services.triggers.putCounter(counter, { kind: 'ssh', comparison: '>', threshold: scaleOutAbove, script: lwScript, description: "the load workers' CPU, in percent of the machine" });
+  log(`closed loop: CPU busy OFF ${off.busy} %, ON ${on.busy} %; the load slots' worker's CPU OFF ${off.lw} %, ON ${on.lw} % → counter ${counter}, scale out above ${scaleOutAbove}, in below ${scaleInBelow}`);
+  if (!machineQuiet) await bench.services.triggers.putCounter(counter, { kind: 'ssh', comparison: '>', threshold: scaleOutAbove, script: lwScript, description: "the CPU of the worker whose load slots burn, in percent of the machine" });
 
   // The seeded triggers, with shorter waits (and the counter the calibration chose).
   const seeded = exampleTriggers({ notify: 'ops@fleet.local', counter, intervalMs: LOOP.intervalMs, scaleOutHeldForMs: LOOP.scaleOutHeldForMs, scaleInHeldForMs: LOOP.scaleInHeldForMs, cooldownMs: LOOP.cooldownMs });
@@ -405,7 +405,7 @@ export async function triggersBenchmark(): Promise<Record<string, unknown>> {
     process.exit(1);
   }, 25 * 60_000);
   deadline.unref();
-  log('Starting a private stack (npm start’s: Temporal, worker, load workers, moto, sshd, the seeded loop on web)…');
+  log('Starting a private stack (npm start’s: Temporal, the worker with its load slots, moto, sshd, the seeded loop on web)…');
   const { config, stack, stop } = await startPrivateStack('triggers', { API_INSTANCES: '1' }, { workers: 1 });
   const temporal = await connectClient(config);
   const pool = createMysqlPool(config, { connectionLimit: 4 });
@@ -419,7 +419,8 @@ export async function triggersBenchmark(): Promise<Record<string, unknown>> {
     const reaction = await measureReaction(bench);
     const flapping = await measureFlapping(bench);
     const scale = await measureScale(bench);
-    const loadWorkerPids = stack.appProcesses.filter((p) => p.name.startsWith('load-worker-')).map((p) => p.pid);
+    // The load slots burn in the main worker's threads (its other work is small beside a core per slot).
+    const loadWorkerPids = stack.appProcesses.filter((p) => p.name.startsWith('worker-')).map((p) => p.pid);
     const loop = await measureClosedLoop(bench, loadWorkerPids);
     return { ...reaction, ...flapping, ...scale, ...loop };
   } finally {

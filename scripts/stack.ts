@@ -277,12 +277,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         const fractal = await timings.time('fractal autoscaling', () => seedFractalLoop(config));
         if (fractal.length > 0) log(`Seeded the fractal workers' autoscaling (disabled) on cluster ${FRACTAL_CLUSTER}: ${fractal.join(', ')}.`);
       }
-      // Load workers (CPU-load toggles) are not part of readiness: started last, they do not slow the start.
-      for (let i = 1; i <= config.cpuLoad.loadWorkers; i++) {
-        entries.set(`load-worker-${i}`, 'workers/loadWorker.ts');
-        appProcesses.push(launch(`load-worker-${i}`));
-      }
-      // Fractal workers (renders on the `fractals` task queue): likewise; fractals wait queued until they poll.
+      // The CPU-load slices run in the main worker (threads of its own, CPU_LOAD_WORKERS of them): no process here.
+      // Fractal workers (renders on the `fractals` task queue) are not part of readiness: started last, they do
+      // not slow the start; fractals wait queued until they poll.
       for (let i = 1; i <= config.fractals.workers; i++) {
         entries.set(`fractal-worker-${i}`, 'workers/fractalWorker.ts');
         appProcesses.push(launch(`fractal-worker-${i}`));

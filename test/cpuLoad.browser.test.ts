@@ -1,11 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
+import { defaultLoadWorkerId } from '../activities/cpuLoad.ts';
 import { CPU_LOAD_CONTROL_TASK_QUEUE, CPU_LOAD_TASK_QUEUE, cpuLoadMemcachedKey, cpuLoadWorkflowId } from '../workflows/cpuLoad.shared.ts';
 import { screenshot } from './support/browser.ts';
 import { useStack } from './support/fixture.ts';
 
 describe('CPU load page (Autoscaler) in headless Chromium', () => {
   const stack = useStack({
+    // The product's workers with two load slots, as the main worker has by default.
+    workers: { loadSlots: 2 },
     app: ({ suffix }) => ({
       cpuLoad: {
         controlTaskQueue: CPU_LOAD_CONTROL_TASK_QUEUE + suffix,
@@ -20,11 +23,10 @@ describe('CPU load page (Autoscaler) in headless Chromium', () => {
   let page: Page;
   let baseUrl: string;
   const target = `browser${suffix}`;
-  const workerIds = [`load-1${suffix}`, `load-2${suffix}`];
+  const workerIds = [`${defaultLoadWorkerId()}/1`, `${defaultLoadWorkerId()}/2`];
 
-  beforeAll(async () => {
+  beforeAll(() => {
     ({ baseUrl, page } = stack.browser);
-    await env.startLoadWorkers(CPU_LOAD_TASK_QUEUE + suffix, workerIds);
   });
   afterAll(() => env.client.workflow.getHandle(cpuLoadWorkflowId(target)).terminate('test cleanup').catch(() => undefined));
 

@@ -2,7 +2,7 @@
 // copy with one clear line, stopping on Ctrl-C, and reusing its data on the next start.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { hostEnv, loadConfig, projectRoot } from '../config.ts';
@@ -12,6 +12,7 @@ import { freeStackPorts } from '../scripts/stack.ts';
 import { runStart, waitForOutput, type Started } from './support/npmStart.ts';
 import { mintToken } from '../scripts/token.ts';
 import type { Page } from 'playwright-core';
+import type { CpuLoadView } from '../services/cpuLoad.ts';
 import { launchChromium, screenshot, signInInBrowser } from './support/browser.ts';
 
 
@@ -186,9 +187,23 @@ describe('npm start (scripts/start.ts)', () => {
       await browser.close();
     }
 
-    // A worker killed outright is restarted by the supervisor, and work goes on.
+    // The CPU load burns in the worker's own threads (CPU_LOAD_WORKERS slots, 2 by default): the stack
+    // runs no load-worker process, and each slot reports the CPU its thread measured under an ID of its own.
     const lock = JSON.parse(readFileSync(join(dataDir, 'stack.lock.json'), 'utf8')) as { children: { name: string; pid: number }[] };
+    expect(lock.children.map((c) => c.name).filter((name) => name.includes('load-worker'))).toEqual([]);
     const worker = lock.children.find((c) => c.name === 'worker-1')!;
+    const cpuLoadUrl = `${api}/api/cpu-load/start-test`;
+    const asOperator = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    expect((await fetch(cpuLoadUrl, { method: 'PUT', headers: asOperator, body: JSON.stringify({ state: 'ON', ttlSeconds: 300 }) })).status).toBe(200);
+    await vi.waitFor(async () => {
+      const { samples } = (await (await fetch(cpuLoadUrl, { headers: asOperator })).json()) as CpuLoadView;
+      expect(new Set(samples.map((sample) => sample.workerId))).toEqual(new Set([1, 2].map((slot) => `${worker.pid}@${hostname()}/${slot}`)));
+      for (const sample of samples) expect(sample).toMatchObject({ pid: worker.pid, cpuPercent: expect.any(Number) });
+      expect(Math.min(...samples.map((sample) => sample.cpuPercent))).toBeGreaterThan(12);
+    }, { timeout: 40_000, interval: 1000 }); // slices of 10 s
+    expect((await fetch(cpuLoadUrl, { method: 'POST', headers: asOperator, body: JSON.stringify({ state: 'OFF' }) })).status).toBe(200);
+
+    // A worker killed outright is restarted by the supervisor, and work goes on.
     process.kill(worker.pid, 'SIGKILL');
     await waitForOutput(first, 'worker-1 exited (SIGKILL); restarting it in 0.5 s (restart 1 of 5 in 5 min)', 10_000);
     const afterCrash = spawnSync(cli, ['workflow', 'execute', ...address, '--type', 'healthCheck', '--task-queue', 'health-checks', '--workflow-id', 'after-crash', '--input', '{}', ...codec, '-o', 'json'], { encoding: 'utf8', timeout: 30_000 });

@@ -34,7 +34,7 @@ describe('npm start supervises its processes (scripts/supervisor.ts)', () => {
 
   it('restarts killed servers on their data, workflows ride through, and a process that keeps crashing stops the stack', async () => {
     // One restart allowed per process: the second kill of memcached, at the end, stops the stack.
-    const env = { ...(await freeStackPorts()), FLEET_DATA_DIR: dataDir, SUPERVISOR_MAX_RESTARTS: '1', API_INSTANCES: '1', CPU_LOAD_WORKERS: '0', FRACTAL_WORKERS: '0' };
+    const env = { ...(await freeStackPorts()), FLEET_DATA_DIR: dataDir, SUPERVISOR_MAX_RESTARTS: '1', API_INSTANCES: '1', FRACTAL_WORKERS: '0' };
     const config = loadConfig(env);
     const api = `http://127.0.0.1:${config.api.port}`;
     started = runStart(env);

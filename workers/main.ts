@@ -48,6 +48,8 @@ async function main(): Promise<void> {
       retentionDays: config.counters.retentionDays,
       cpuLoad: { loadWorkers: config.cpuLoad.loadWorkers, maxTtlMs: config.cpuLoad.maxTtlMs, workflowSettings: { idleMs: config.cpuLoad.idleMs } },
     },
+    // The CPU-load slices burn in threads of this process: no load-worker processes to start.
+    loadSlots: config.cpuLoad.loadWorkers,
     taskQueueSuffix: config.taskQueueSuffix,
   });
   console.log(`worker ${process.pid} polling ${workers.map((w) => w.options.taskQueue).join(', ')} on ${config.temporal.address}`);

@@ -8,7 +8,8 @@ import type { ServiceClients } from '../db/clients.ts';
 import { HEALTH_TASK_QUEUE } from '../workflows/healthCheck.shared.ts';
 import { createRequestRunActivities } from '../activities/requestRun.ts';
 import { REQUEST_RUN_TASK_QUEUE } from '../workflows/requestRun.shared.ts';
-import { createCpuLoadActivities } from '../activities/cpuLoad.ts';
+import { createCpuLoadActivities, type SliceEvent } from '../activities/cpuLoad.ts';
+import { createLoadWorker } from './cpuLoad.ts';
 import { CPU_LOAD_CONTROL_TASK_QUEUE, CPU_LOAD_TASK_QUEUE } from '../workflows/cpuLoad.shared.ts';
 import { createCfConvergeActivities } from '../activities/cf/converge.ts';
 import { createBitsReader } from '../activities/cf/bits.ts';
@@ -54,6 +55,13 @@ export interface WorkerDependencies {
     retentionDays: number;
     cpuLoad: Pick<CpuLoadServiceDependencies, 'loadWorkers' | 'maxTtlMs' | 'workflowSettings'>;
   };
+  /**
+   * CPU-load slots (config.cpuLoad.loadWorkers): a load worker on `cpu-load` in this process that runs
+   * that many slices at once, each burning one core in a thread of its own. 0 (the default): none.
+   */
+  loadSlots?: number;
+  /** Tests watch the slots' slices. */
+  onSlice?: (event: SliceEvent) => void;
   /** Overrides the task queue names (tests use unique queues per test). */
   taskQueueSuffix?: string;
 }
@@ -116,6 +124,7 @@ export async function createWorkers(deps: WorkerDependencies): Promise<Worker[]>
     maxCachedWorkflows: 500,
   };
   const suffix = deps.taskQueueSuffix ?? '';
+  const loadSlots = deps.loadSlots ?? 0;
   // Created side by side: each loads the workflow bundle, and the start of the stack waits for all.
   return Promise.all([
     Worker.create({
@@ -162,10 +171,14 @@ export async function createWorkers(deps: WorkerDependencies): Promise<Worker[]>
       taskQueue: FRACTAL_JOBS_TASK_QUEUE + suffix,
       activities: createFractalRecordActivities(createFractalModel(deps.clients.mysql)),
     }),
+    // The CPU-load slices: activities only, and their burn is off this event loop (see activities/cpuBurnThread.ts).
+    ...(loadSlots > 0
+      ? [createLoadWorker({ connection: deps.connection, namespace: deps.namespace, dataConverter: deps.dataConverter, taskQueue: CPU_LOAD_TASK_QUEUE + suffix, slots: loadSlots, onSlice: deps.onSlice })]
+      : []),
   ]);
 }
 
-// The load worker and the fractal worker (their own modules, so their processes stay lean).
+// The load worker and the fractal worker (their own modules, so a process of their own stays lean).
 export { createLoadWorker, type LoadWorkerDependencies } from './cpuLoad.ts';
 export { createFractalWorker, defaultFractalWorkerIdentity, type FractalWorkerDependencies } from './fractals.ts';
 

@@ -6,7 +6,7 @@ import { wholeNumber } from './validation.shared.ts';
 
 /** Task queue of the cpuLoad workflows and their memcached activities (the main worker). */
 export const CPU_LOAD_CONTROL_TASK_QUEUE = 'cpu-load-control';
-/** Task queue of the burn activity; each load-worker process polls it, one slice at a time. */
+/** Task queue of the burn activity; the main worker's load slots poll it, one slice per slot at a time. */
 export const CPU_LOAD_TASK_QUEUE = 'cpu-load';
 
 export const cpuLoadStates = ['ON', 'OFF'] as const;
@@ -75,13 +75,13 @@ export function cpuLoadMemcachedKey(target: string): string {
 
 /** One slice of burnt CPU, as measured by the load worker that ran it. */
 export interface CpuSample {
-  /** The load worker (`pid@host`, like a Temporal worker identity). */
+  /** The load slot (`pid@host/slot`: the worker's identity and the slot's number). */
   workerId: string;
   pid: number;
   startedAt: string;
   endedAt: string;
   wallMs: number;
-  /** User + system CPU time of the load-worker process during the slice. */
+  /** User + system CPU time of the slice's thread. */
   cpuMs: number;
   /** cpuMs over wallMs, in percent of one core. */
   cpuPercent: number;

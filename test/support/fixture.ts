@@ -25,7 +25,7 @@ export interface StackOptions {
 export interface Stack {
   /** Ends this block's task queues (and names what it creates), so parallel test files never meet. */
   readonly suffix: string;
-  /** Config at once; Temporal client, service clients, startWorkers and startLoadWorkers (other task queues) in hooks and tests. */
+  /** Config at once; Temporal client, service clients, startWorkers (other task queues) in hooks and tests. */
   readonly env: TestEnvironment;
   /** The workers started on this block's task queues. */
   readonly workers: Worker[];

@@ -10,7 +10,7 @@ import { hostEnv, loadConfig, mailboxUrl, projectRoot, type Config } from '../..
 import { createServiceClients, closeServiceClients, type ServiceClients } from '../../db/clients.ts';
 import { codecDataConverter, connectTemporal, connectWorker } from '../../temporal/connection.ts';
 import { createPayloadCodec } from '../../temporal/codec.ts';
-import { createLoadWorker, createWorkers } from '../../workers/workers.ts';
+import { createWorkers } from '../../workers/workers.ts';
 import type { SliceEvent } from '../../activities/cpuLoad.ts';
 import { foundationsFromConfig, type CfFoundation } from '../../activities/cf/foundations.ts';
 import { createDependencyProbes } from '../../db/health.ts';
@@ -56,6 +56,9 @@ export interface StartWorkersOptions {
   allowedDestinations?: string[];
   cfFoundations?: Record<string, CfFoundation>;
   nodes?: Partial<Omit<NodeActivityDependencies, 'model'>>;
+  /** CPU-load slots in these workers, as the main worker has (none unless asked), and a watcher of their slices. */
+  loadSlots?: number;
+  onSlice?: (event: SliceEvent) => void;
 }
 
 /**
@@ -65,8 +68,7 @@ export interface StartWorkersOptions {
 export class TestEnvironment {
   readonly config: Config = testConfig();
   #opened?: { client: Client; clients: ServiceClients; workerConnection: NativeConnection; nodeClients: ReturnType<typeof nodeClientsFromConfig> };
-  /** Running workers, with the connection of their own that load workers have. */
-  readonly #running: { worker: Worker; done: Promise<void>; connection?: NativeConnection }[] = [];
+  readonly #running: { worker: Worker; done: Promise<void> }[] = [];
 
   get client(): Client {
     return this.#connections().client;
@@ -116,23 +118,11 @@ export class TestEnvironment {
         retentionDays: config.counters.retentionDays,
         cpuLoad: { loadWorkers: 1, maxTtlMs: config.cpuLoad.maxTtlMs, workflowSettings: { idleMs: config.cpuLoad.idleMs, sliceMs: 500 } },
       },
+      loadSlots: options.loadSlots,
+      onSlice: options.onSlice,
       taskQueueSuffix: suffix,
     });
     for (const worker of workers) this.#running.push({ worker, done: worker.run() });
-    return workers;
-  }
-
-  /** Starts a CPU-load worker per ID on `taskQueue`, each on its own connection as separate load-worker processes are. */
-  async startLoadWorkers(taskQueue: string, workerIds: string[], onSlice?: (event: SliceEvent) => void): Promise<Worker[]> {
-    this.#connections();
-    const workers: Worker[] = [];
-    for (const workerId of workerIds) {
-      // One connection each: a connection polls a task queue once, and these must poll side by side.
-      const connection = await connectWorker(this.config);
-      const worker = await createLoadWorker({ connection, namespace: this.config.temporal.namespace, dataConverter: codecDataConverter(this.config), taskQueue, workerId, onSlice });
-      this.#running.push({ worker, done: worker.run(), connection });
-      workers.push(worker);
-    }
     return workers;
   }
 
@@ -141,7 +131,6 @@ export class TestEnvironment {
     const running = this.#running.splice(0);
     for (const { worker } of running) if (worker.getState() === 'RUNNING') worker.shutdown();
     await Promise.all(running.map((r) => r.done));
-    await Promise.all(running.map((r) => r.connection?.close()));
     const opened = this.#opened;
     this.#opened = undefined;
     if (!opened) return;

@@ -6,14 +6,19 @@
 // The test server holds its clock while any activity is scheduled or running, so an hour can only
 // be skipped while no slice is out: the TTL test's slices fail at once (no load worker can burn),
 // and it is the lane's pause after each failure (5 s) that time skips through.
+//
+// The burn itself (burnCpu, in a mock activity context): a thread per slice, its CPU measured, ended
+// at once by a cancellation, a slot ID per slice running at once.
 import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { describe, expect, inject, it, vi } from 'vitest';
 import { activityInfo } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
-import type { CpuBurnActivities, CpuLoadActivities } from '../../activities/cpuLoad.ts';
+import { createCpuBurnActivities, type BurnHeartbeat, type CpuBurnActivities, type CpuLoadActivities, type SliceEvent } from '../../activities/cpuLoad.ts';
 import { createCpuLoadService } from '../../services/cpuLoad.ts';
 import { cpuLoad } from '../../workflows/cpuLoad.ts';
 import {
@@ -244,5 +249,89 @@ describe('cpuLoad bounds (stub activities)', () => {
       await t.env.client.workflow.getHandle(handle.workflowId).terminate();
     });
     expect(mirror.writes.map((w) => w.value)).toEqual(['OFF', 'OFF', 'ON', 'OFF']);
+  });
+});
+
+describe('burnCpu (the load slots: a thread per slice)', () => {
+  /** The CPU time this process has used, in ms (every thread of it). */
+  const processCpuMs = () => {
+    const usage = process.cpuUsage();
+    return (usage.user + usage.system) / 1000;
+  };
+  /** This thread's own CPU time, in ms (utime + stime, in USER_HZ = 100 ticks a second). */
+  const thisThreadCpuMs = () => {
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  };
+  const burner = (events: SliceEvent[] = []) => createCpuBurnActivities({ workerId: 'lw@test', onSlice: (event) => events.push(event) });
+  /** One slice of `sliceMs` run by `activities` in `env`, as a load slot's worker would. */
+  const burn = (activities: CpuBurnActivities, sliceMs: number, env = new MockActivityEnvironment()): Promise<CpuSample> =>
+    env.run(activities.burnCpu, { target: 'unit', sliceMs, lane: 0 });
+
+  it('burns a slice in a thread of its own and reports that thread’s measured CPU, while this event loop stays free', async () => {
+    const events: SliceEvent[] = [];
+    const activities = burner(events);
+    const env = new MockActivityEnvironment();
+    const beats: BurnHeartbeat[] = [];
+    env.on('heartbeat', (details: BurnHeartbeat) => beats.push(details));
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 50);
+    const mainCpuBefore = thisThreadCpuMs();
+    delay.enable();
+    const sample = await burn(activities, 1500, env);
+    delay.disable();
+    clearInterval(ticker);
+    const mainCpuMs = thisThreadCpuMs() - mainCpuBefore;
+
+    expect(sample).toMatchObject({ workerId: 'lw@test/1', pid: process.pid });
+    expect(sample.wallMs).toBeGreaterThanOrEqual(1500);
+    // The thread's own CPU, measured: busy (it shares two cores with the rest of the machine) and at most one core.
+    expect(sample.cpuPercent).toBeGreaterThan(20);
+    expect(sample.cpuPercent).toBeLessThanOrEqual(105);
+    expect(sample.cpuMs).toBeLessThanOrEqual(sample.wallMs * 1.05);
+    expect(events.at(-1)).toMatchObject({ type: 'end', outcome: 'completed', progress: { measure: 'thread', done: true } });
+    // The burn was not on this thread: it used a small part of what the slice burnt, and its timers kept firing.
+    expect(mainCpuMs).toBeLessThan(sample.cpuMs / 2);
+    expect(ticks).toBeGreaterThanOrEqual(10); // 30 due; a loop blocked for the slice would see 1
+    expect(delay.max / 1e6).toBeLessThan(500);
+    // Heartbeats all along, each with the slot's ID and the CPU measured so far.
+    expect(beats.length).toBeGreaterThanOrEqual(5);
+    for (const beat of beats) expect(beat).toMatchObject({ workerId: 'lw@test/1', cpuPercent: expect.any(Number) });
+    expect(beats.at(-1)!.cpuMs).toBeGreaterThan(0);
+  });
+
+  it('ends the thread at once when the slice is cancelled (OFF), and the process stops burning', async () => {
+    const events: SliceEvent[] = [];
+    const env = new MockActivityEnvironment();
+    const firstBeat = new Promise<BurnHeartbeat>((resolve) => env.once('heartbeat', resolve));
+    const running = burn(burner(events), 60_000, env);
+    running.catch(() => undefined);
+    expect((await firstBeat).workerId).toBe('lw@test/1');
+    // Burning: the process uses a real share of a core.
+    let cpu = processCpuMs();
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const burningMs = processCpuMs() - cpu;
+
+    const cancelledAt = Date.now();
+    env.cancel();
+    await expect(running).rejects.toBeInstanceOf(CancelledFailure);
+    expect(Date.now() - cancelledAt).toBeLessThan(2000);
+    expect(events.at(-1)).toMatchObject({ type: 'end', outcome: 'cancelled' });
+    // The thread is gone: over the next 600 ms the process is all but idle.
+    cpu = processCpuMs();
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const afterMs = processCpuMs() - cpu;
+    expect(burningMs).toBeGreaterThan(120);
+    expect(afterMs).toBeLessThan(burningMs / 2);
+  });
+
+  it('gives each slice running at once a slot of its own, and a freed slot to the next slice', async () => {
+    const activities = burner();
+    const [a, b] = await Promise.all([burn(activities, 400), burn(activities, 600)]);
+    expect([a.workerId, b.workerId].sort()).toEqual(['lw@test/1', 'lw@test/2']);
+    expect(Date.parse(a.startedAt)).toBeLessThan(Date.parse(b.endedAt)); // they ran side by side
+    expect((await burn(activities, 200)).workerId).toBe('lw@test/1');
   });
 });
