@@ -6,7 +6,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
 import { ConfigError, count, directory, projectRoot, domainList, flag, hostList, port, splitHostPort, text, urlList, type Endpoint, type Env } from './configValues.ts';
 
-export { ConfigError, projectRoot, type Endpoint } from './configValues.ts';
+export { ConfigError, projectRoot, runningBuildDir, type Endpoint } from './configValues.ts';
 
 export interface Config {
   /** The environment this configuration was read from: child processes get exactly this, so they read the same settings. */

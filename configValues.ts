@@ -1,9 +1,22 @@
 // How config.ts reads one setting from an environment it is given (it never reads process.env
 // itself): each parser names the variable and what it expects when a value cannot be used.
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const projectRoot = dirname(fileURLToPath(import.meta.url));
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** The checkout: the nearest directory with a package.json (this module also runs compiled, from .build/<id>/). */
+export const projectRoot = (function findProjectRoot(dir: string): string {
+  if (existsSync(join(dir, 'package.json')) || dirname(dir) === dir) return dir;
+  return findProjectRoot(dirname(dir));
+})(here);
+
+/**
+ * The compiled build this process runs from (scripts/build.mjs puts every module of a build in one
+ * directory), or undefined when it runs as TypeScript (tsx, vitest).
+ */
+export const runningBuildDir = import.meta.url.endsWith('.js') ? here : undefined;
 
 export interface Endpoint {
   host: string;

@@ -7,7 +7,7 @@ import { builtinModules } from 'node:module';
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.data/', '.tools/', 'test-output/', 'ui/static/vendor/'] },
+  { ignores: ['node_modules/', '.data/', '.tools/', '.build/', 'test-output/', 'ui/static/vendor/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,15 +1,16 @@
 // stack-start: how long `npm start` takes from launch to "ready" (API /readyz green, worker polling),
 // measured by launching scripts/start.ts as a user would. Side by side, in the same run, the
 // baseline is the bare Temporal dev server alone: the floor no stack start can beat.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hostEnv, loadConfig, projectRoot } from '../config.ts';
+import { hostEnv, loadConfig } from '../config.ts';
 import { freeStackPorts } from '../scripts/stack.ts';
+import { runStart } from '../scripts/npmStart.ts';
 import { setup } from '../scripts/setup.ts';
 import { locateTemporalCli, projectCliPath } from '../scripts/temporalCli.ts';
-import { startTemporalDevServer } from '../scripts/temporalDevServer.ts';
+import { launchTemporalDevServer } from '../scripts/temporalDevServer.ts';
+import { waitForTemporal } from '../scripts/temporalReady.ts';
 
 const WARM_RUNS = 3;
 
@@ -17,11 +18,7 @@ const WARM_RUNS = 3;
 export function timeStart(env: Record<string, string>): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'scripts/start.ts')], {
-      cwd: projectRoot,
-      env: hostEnv(env),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const { child } = runStart(env);
     let output = '';
     let readyAfter: number | undefined;
     const onData = (data: Buffer) => {
@@ -31,8 +28,8 @@ export function timeStart(env: Record<string, string>): Promise<number> {
         child.kill('SIGINT');
       }
     };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
     child.once('exit', (code, signal) => {
       if (readyAfter !== undefined && code === 0) resolve(readyAfter);
       else reject(new Error(`start exited with ${code} (${signal}) before it was ready:\n${output}`));
@@ -46,7 +43,8 @@ export async function timeBareTemporal(): Promise<number> {
   const config = loadConfig({ ...(await freeStackPorts()), FLEET_DATA_DIR: dataDir });
   const cli = locateTemporalCli(config, hostEnv().PATH)!;
   const started = performance.now();
-  const server = await startTemporalDevServer(config, cli, hostEnv(), { persistent: true, ui: true });
+  const server = launchTemporalDevServer(config, cli, hostEnv(), { persistent: true, ui: true });
+  await waitForTemporal(config, { timeoutMs: 60_000, process: server });
   const seconds = (performance.now() - started) / 1000;
   await server.stop();
   rmSync(dataDir, { recursive: true, force: true });

@@ -1,11 +1,11 @@
 // Versioned MySQL schema migrations, applied in file-name order at start. Idempotent, and safe
 // when two processes start at once (a named lock serialises them).
 import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
+import { projectRoot } from '../configValues.ts';
 
-export const migrationsDir = fileURLToPath(new URL('./migrations/', import.meta.url));
+export const migrationsDir = join(projectRoot, 'db', 'migrations');
 
 export interface Migration {
   version: string;

@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { hostEnv, projectRoot } from '../config.ts';
+import { leanNodeFlags } from './build.mjs';
 
 export interface Started {
   child: ChildProcess;
@@ -11,7 +12,8 @@ export interface Started {
 }
 
 export function runStart(env: Record<string, string>): Started {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'scripts/start.ts')], { cwd: projectRoot, env: hostEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  // As package.json's start script runs it: compiled, through scripts/launch.mjs.
+  const child = spawn(process.execPath, [...leanNodeFlags, join(projectRoot, 'scripts/launch.mjs'), 'scripts/start.ts'], { cwd: projectRoot, env: hostEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));

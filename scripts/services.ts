@@ -5,13 +5,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect as connectTcp } from 'node:net';
 import { dirname, join } from 'node:path';
-import { projectRoot, type Config, type HostEnv } from '../config.ts';
+import type { Config, HostEnv } from '../config.ts';
 import { findOnPath } from './temporalCli.ts';
 import { StackError, startProcess, waitUntilHealthy, type ManagedProcess } from './processes.ts';
-import { LOCAL_SSH_KEY } from '../activities/nodes/ssh.ts';
-import { createAwsClients } from '../activities/nodes/aws.ts';
-import { ensureTargetGroup } from './localFleet.ts';
-import { createFractalImageStore, createS3Client } from '../activities/fractals/storage.ts';
+import { runStackTask, startNodeProcess } from './compiled.ts';
+import { LOCAL_SSH_KEY } from '../activities/nodes/localSshKey.ts';
 
 export const runningAsRoot = process.getuid?.() === 0;
 
@@ -88,16 +86,9 @@ export async function etcdHealthy(clientUrl: string): Promise<boolean> {
 }
 
 /** The Cloud Controller v3 + UAA simulator (sim/cf/server.ts), healthy once GET / lists the v3 API. */
-export async function startCfSimulator(config: Config): Promise<ManagedProcess> {
+export async function startCfSimulator(config: Config, buildDir: string): Promise<ManagedProcess> {
   const { host, port } = config.cf.simulator;
-  const server = startProcess({
-    name: 'cf-simulator',
-    command: process.execPath,
-    args: ['--import', 'tsx', join(projectRoot, 'sim/cf/server.ts')],
-    logFile: join(config.logDir, 'cf-simulator.log'),
-    env: config.env,
-    cwd: projectRoot,
-  });
+  const server = startNodeProcess('cf-simulator', 'sim/cf/server.ts', config, config.env, buildDir);
   await waitUntilHealthy('The CF simulator', () => cfSimulatorAnswers(`http://${host}:${port}`), { timeoutMs: 30_000, process: server });
   return server;
 }
@@ -109,7 +100,7 @@ async function cfSimulatorAnswers(url: string): Promise<boolean> {
 }
 
 /** moto's server: the local EC2 and ELBv2 endpoint. Its state lives in memory only. */
-export async function startMoto(config: Config, hostEnv: HostEnv): Promise<ManagedProcess> {
+export async function startMoto(config: Config, hostEnv: HostEnv, buildDir: string): Promise<ManagedProcess> {
   const motoServer = requireBinary(hostEnv, ['moto_server'], 'python3-pip (then `pip install "moto[server]"`)');
   const { host, port } = config.aws.moto;
   const server = startProcess({
@@ -126,32 +117,9 @@ export async function startMoto(config: Config, hostEnv: HostEnv): Promise<Manag
   // moto forgets everything at a restart: the local target group and the fractals' bucket are made
   // again at once, while the other services start (moto builds its EC2 region lazily, which takes a
   // second or two). Fractal workers that outlive a moto restart then find their bucket again.
-  await Promise.all([ensureLocalTargetGroup(config), ensureLocalFractalBucket(config)]);
+  await runStackTask(buildDir, 'moto-resources', config, {});
   return server;
 }
-
-async function ensureLocalTargetGroup(config: Config): Promise<void> {
-  const aws = createAwsClients(config.aws);
-  try {
-    await ensureTargetGroup(aws, config.aws.region);
-  } finally {
-    aws.destroy();
-  }
-}
-
-/** The fractals' bucket, when they are stored in this moto (not in a store of their own). */
-async function ensureLocalFractalBucket(config: Config): Promise<void> {
-  const { storage } = config.fractals;
-  if (!storage.createBucket || storage.endpoint !== `http://${config.aws.moto.host}:${config.aws.moto.port}`) return;
-  const s3 = createS3Client(storage);
-  try {
-    await createFractalImageStore({ s3, bucket: storage.bucket }).ensureBucket();
-  } finally {
-    s3.destroy();
-  }
-}
-
-
 
 function sshKeygen(hostEnv: HostEnv, path: string, comment: string): void {
   if (existsSync(path)) return;
@@ -229,15 +197,8 @@ function sshBannerAnswers(host: string, port: number): Promise<boolean> {
 }
 
 /** The SMTP sink (sim/smtp/server.ts), healthy once its mailbox answers over HTTP. */
-export async function startSmtpSink(config: Config): Promise<ManagedProcess> {
-  const server = startProcess({
-    name: 'smtp-sink',
-    command: process.execPath,
-    args: ['--import', 'tsx', join(projectRoot, 'sim/smtp/server.ts')],
-    logFile: join(config.logDir, 'smtp-sink.log'),
-    env: config.env,
-    cwd: projectRoot,
-  });
+export async function startSmtpSink(config: Config, buildDir: string): Promise<ManagedProcess> {
+  const server = startNodeProcess('smtp-sink', 'sim/smtp/server.ts', config, config.env, buildDir);
   const url = `http://${config.smtp.host}:${config.smtp.sink.httpPort}/healthz`;
   await waitUntilHealthy('The SMTP sink', async () => (await fetch(url, { signal: AbortSignal.timeout(1000) })).ok, { timeoutMs: 30_000, process: server });
   return server;

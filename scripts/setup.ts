@@ -3,7 +3,7 @@
 // time-skipping test server. `npm run setup`; also run by start and test.
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
-import { ConfigError, hostEnv as readHostEnv, loadConfig, type Config, type HostEnv } from '../config.ts';
+import { ConfigError, type Config, type HostEnv } from '../config.ts';
 import { ensureTemporalCli, findOnPath } from './temporalCli.ts';
 import { ensureTemporalTestServer, locateTemporalTestServer } from './temporalTestServer.ts';
 import { StackError } from './processes.ts';
@@ -119,11 +119,4 @@ export function reportFatal(error: unknown): never {
   if (error instanceof StackError || error instanceof ConfigError) console.error(`error: ${error.message}`);
   else console.error(error);
   process.exit(1);
-}
-
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const options = { browser: process.argv.includes('--browser'), testServer: process.argv.includes('--test-server') };
-  Promise.resolve()
-    .then(() => setup(loadConfig(), readHostEnv(), options, (line) => console.log(line)))
-    .catch(reportFatal);
 }

@@ -2,14 +2,12 @@
 // worker and API processes. Used by `npm start`, the test global setup and the benchmarks.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { projectRoot, type Config, type HostEnv } from '../config.ts';
+import { isLoopbackHost, type Config, type HostEnv } from '../config.ts';
 import { migrate } from '../db/migrate.ts';
-import { createMysqlPool } from '../db/clients.ts';
-import { EXAMPLE_CLUSTER, FRACTAL_CLUSTER, seedExampleCluster, seedExampleLoop, seedFractalCluster, seedFractalLoop } from './localFleet.ts';
+import { EXAMPLE_CLUSTER, FRACTAL_CLUSTER } from './localFleet.shared.ts';
 import { locateTemporalCli } from './temporalCli.ts';
-import { connectTemporal } from '../temporal/connection.ts';
-import { ensureCodecKeyFile } from '../temporal/codec.ts';
-import { ensureSearchAttributes, startTemporalDevServer, waitForTemporal } from './temporalDevServer.ts';
+import { ensureCodecKeyFile } from '../temporal/codecKeys.ts';
+import { startTemporalDevServer } from './temporalDevServer.ts';
 import { ensureWorkflowBundle, fractalWorkflowBundleFile, fractalWorkflowsPath, workflowBundleFile, workflowsPath } from '../workers/bundleCache.ts';
 import {
   StackError,
@@ -18,16 +16,16 @@ import {
   isAlive,
   isSameProcess,
   processStartTime,
-  startProcess,
   waitUntilHealthy,
   type ManagedProcess,
   type PortClaim,
 } from './processes.ts';
 import { startCfSimulator, startEtcd, startMemcached, startMoto, startSmtpSink, startSshd } from './services.ts';
 import { migrationAccount, startMariaDb } from './mariadb.ts';
-import { ensureFirstAdmin, type FirstAdmin } from './firstAdmin.ts';
+import type { FirstAdmin } from './firstAdmin.ts';
 import { supervisorStatusPath } from '../services/supervisorStatus.ts';
 import { noStartTimings, type StartTimings } from './startTimings.ts';
+import { ensureBuilt, requireCurrentBuild, runStackTask, startNodeProcess } from './compiled.ts';
 
 export interface StackOptions {
   config: Config;
@@ -186,41 +184,50 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         ])
       : undefined;
     bundling?.catch(() => undefined);
+    // The stack's Node processes run compiled JavaScript, rebuilt (about 0.8 s) only after a change.
+    // Every process this stack starts or restarts runs this build, whatever is edited meanwhile.
+    const building = timings.time('compiled build', () => ensureBuilt());
+    building.catch(() => undefined);
     log(`Starting ${claims.map((c) => c.service).filter((name) => !name.includes(' ')).join(', ')}…`);
     // Each server by the name its process carries: a restart starts it the same way, on the same data.
     if (config.temporal.runLocalServer) {
       const cli = locateTemporalCli(config, hostEnv.PATH);
       if (!cli) throw new StackError('The Temporal CLI is not installed: run `npm run setup`, or set TEMPORAL_CLI_PATH.');
-      serviceStarters.set('temporal', () => startTemporalDevServer(config, cli, hostEnv, { persistent: options.persistentTemporal, ui: options.temporalUi }));
+      serviceStarters.set('temporal', async () => startTemporalDevServer(config, cli, hostEnv, { persistent: options.persistentTemporal, ui: options.temporalUi }, await building));
     }
     if (config.runLocalServices) {
       serviceStarters.set('mariadb', () => startMariaDb(config, hostEnv));
       serviceStarters.set('memcached', () => startMemcached(config, hostEnv));
       serviceStarters.set('etcd', () => startEtcd(config, hostEnv));
     }
-    if (config.cf.simulator.run) serviceStarters.set('cf-simulator', () => startCfSimulator(config));
-    if (config.aws.moto.run) serviceStarters.set('moto', () => startMoto(config, hostEnv));
+    if (config.cf.simulator.run) serviceStarters.set('cf-simulator', async () => startCfSimulator(config, await building));
+    if (config.aws.moto.run) serviceStarters.set('moto', async () => startMoto(config, hostEnv, await building));
     if (config.ssh.sshd.run) serviceStarters.set('sshd', () => startSshd(config, hostEnv));
-    if (config.smtp.sink.run) serviceStarters.set('smtp-sink', () => startSmtpSink(config));
+    if (config.smtp.sink.run) serviceStarters.set('smtp-sink', async () => startSmtpSink(config, await building));
     const starting = new Map([...serviceStarters].map(([name, start]) => [name, timings.time(`server ${name}`, start)]));
     // MySQL's schema follows MariaDB at once, and the search attributes Temporal, rather than both
     // waiting for the slowest server (moto).
     const preparingMysql = (starting.get('mariadb') ?? Promise.resolve()).then(async () => {
       const applied = await timings.time('MySQL migrations', () => migrate(migrationAccount(config)));
       if (applied.length > 0) log(`Applied MySQL migrations: ${applied.join(', ')}`);
-      await timings.time('example clusters', () => prepareLocalFleet(config));
-      // Before the API starts: on a network address it refuses to start without an admin.
-      return options.firstAdmin ? await timings.time('first admin', () => ensureFirstAdmin(config)) : undefined;
     });
-    const temporalUp = starting.get('temporal') ?? waitForTemporal(config, { timeoutMs: 10_000 });
-    const preparingTemporal = temporalUp.then(() => timings.time('search attributes', () => registerSearchAttributes(config)));
+    // The example clusters and the first admin beside the app processes' start (a short-lived process).
+    const preparingFleet = preparingMysql.then(() =>
+      timings.time('example clusters, first admin', async () => (await runStackTask(await building, 'prepare-fleet', config, { firstAdmin: options.firstAdmin ?? false })).firstAdmin),
+    );
+    preparingFleet.catch(() => undefined);
+    // A local dev server is ready, search attributes included, once started; another Temporal is waited for here.
+    const temporalUp = starting.get('temporal') ?? building.then((dir) => runStackTask(dir, 'temporal-ready', config, { timeoutMs: 10_000 }));
+    const preparingTemporal = temporalUp.then(() => undefined);
     preparingMysql.catch(() => undefined);
     preparingTemporal.catch(() => undefined);
     // The worker and the API need Temporal, MySQL (its schema), memcached and etcd as they start; the
     // simulators, moto and sshd only once work reaches them. So the app processes, the slowest to
     // load, start while those are still coming up.
     const neededByApp = ['temporal', 'mariadb', 'memcached', 'etcd'].flatMap((name) => starting.get(name) ?? []);
-    const prerequisites = await Promise.all([...neededByApp, preparingMysql, preparingTemporal, bundling]).then(
+    // On a network address the API refuses to start without an admin: it waits for the first one.
+    const adminFirst = isLoopbackHost(config.api.host) ? [] : [preparingFleet];
+    const prerequisites = await Promise.all([...neededByApp, preparingMysql, preparingTemporal, bundling, building, ...adminFirst]).then(
       () => ({ failed: false as const }),
       (error: unknown) => ({ failed: true as const, error }),
     );
@@ -228,10 +235,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     let workflowBundlePath: string | undefined;
     const entries = new Map<string, string>();
     let appEnv: HostEnv = hostEnv;
-    const launch = (name: string) => startAppProcess(name, entries.get(name)!, config, appEnv);
+    let buildDir = '';
+    const launch = (name: string) => startAppProcess(name, entries.get(name)!, config, appEnv, buildDir);
     let launched = performance.now();
     if (options.app && !prerequisites.failed) {
       const [allWorkflows, fractalWorkflows] = await bundling!;
+      buildDir = await building;
       workflowBundlePath = allWorkflows;
       appEnv = { ...config.env, WORKFLOW_BUNDLE_PATH: allWorkflows, FRACTAL_WORKFLOW_BUNDLE_PATH: fractalWorkflows };
       for (let i = 1; i <= options.app.workers; i++) entries.set(`worker-${i}`, 'workers/main.ts');
@@ -250,7 +259,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       await temporalUp; // an unreachable Temporal is the first thing to say, as before MySQL's migrations
       throw prerequisites.error;
     }
-    const [firstAdmin] = await Promise.all([preparingMysql, preparingTemporal]);
+    const [firstAdmin] = await Promise.all([preparingFleet, preparingTemporal]);
 
     if (options.app) {
       const api = appProcesses.at(-1)!;
@@ -272,10 +281,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       timings.mark('API ready (/readyz)', launched);
       // The closed autoscaling loop (a test stack's workers are the tests' own: it gets none).
       if (config.aws.moto.run && config.ssh.sshd.run) {
-        const created = await timings.time('autoscaling example', () => seedExampleLoop(config));
-        if (created.length > 0) log(`Seeded the autoscaling example on cluster ${EXAMPLE_CLUSTER}: ${created.join(', ')}.`);
-        const fractal = await timings.time('fractal autoscaling', () => seedFractalLoop(config));
-        if (fractal.length > 0) log(`Seeded the fractal workers' autoscaling (disabled) on cluster ${FRACTAL_CLUSTER}: ${fractal.join(', ')}.`);
+        const seeded = await timings.time('autoscaling examples', () => runStackTask(buildDir, 'seed-autoscaling', config, {}));
+        if (seeded.example.length > 0) log(`Seeded the autoscaling example on cluster ${EXAMPLE_CLUSTER}: ${seeded.example.join(', ')}.`);
+        if (seeded.fractal.length > 0) log(`Seeded the fractal workers' autoscaling (disabled) on cluster ${FRACTAL_CLUSTER}: ${seeded.fractal.join(', ')}.`);
       }
       // The CPU-load slices run in the main worker (threads of its own, CPU_LOAD_WORKERS of them): no process here.
       // Fractal workers (renders on the `fractals` task queue) are not part of readiness: started last, they do
@@ -299,12 +307,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       const index = services.findIndex((p) => p.name === name);
       const start = serviceStarters.get(name);
       if (index < 0 || !start) throw new StackError(`No process named ${name}.`);
-      // moto re-creates its target group and the fractals' bucket as it starts; MariaDB, etcd and Temporal keep their data dirs.
+      // moto re-creates its target group and the fractals' bucket as it starts, Temporal its search attributes
+      // (an in-memory one comes back empty); MariaDB, etcd and Temporal keep their data dirs.
       const fresh = await start();
       services[index] = fresh;
       writeLock(config, [...services, ...appProcesses]);
-      // An in-memory Temporal (tests) comes back empty; a data file keeps them, and this is then a no-op.
-      if (name === 'temporal') await registerSearchAttributes(config);
       return fresh;
     };
     return { config, firstAdmin, services, appProcesses, workflowBundlePath, restartAppProcess, restart, stop };
@@ -335,36 +342,6 @@ export async function freeStackPorts(): Promise<Record<string, string>> {
   };
 }
 
-async function registerSearchAttributes(config: Config): Promise<void> {
-  const connection = await connectTemporal(config);
-  try {
-    await ensureSearchAttributes(connection, config.temporal.namespace);
-  } finally {
-    await connection.close();
-  }
-}
-
-/** The example clusters `web` and `fractal-workers` (profiles for moto and the local sshd), seeded once. */
-async function prepareLocalFleet(config: Config): Promise<void> {
-  if (config.aws.moto.run && config.ssh.sshd.run) {
-    const pool = createMysqlPool(config, { connectionLimit: 1 });
-    try {
-      await seedExampleCluster(pool, config);
-      await seedFractalCluster(pool, config);
-    } finally {
-      await pool.end();
-    }
-  }
-}
-
-export function startAppProcess(name: string, entry: string, config: Config, env: HostEnv): ManagedProcess {
-  return startProcess({
-    name,
-    command: process.execPath,
-    // Not `--import tsx`: worker threads (the SDK's workflow threads) would load tsx too.
-    args: [join(projectRoot, 'scripts/runTypeScript.mjs'), join(projectRoot, entry)],
-    logFile: join(config.logDir, `${name}.log`),
-    env,
-    cwd: projectRoot,
-  });
+export function startAppProcess(name: string, entry: string, config: Config, env: HostEnv, buildDir = requireCurrentBuild()): ManagedProcess {
+  return startNodeProcess(name, entry, config, env, buildDir);
 }

@@ -1,23 +1,10 @@
 // Runs the official `temporal server start-dev` with a persistent SQLite file in WAL mode,
-// the Web UI, and the project's search attributes registered.
+// the Web UI, and the project's search attributes registered (scripts/temporalReady.ts).
 import { join } from 'node:path';
-import { Connection, type ConnectionOptions } from '@temporalio/client';
-import proto from '@temporalio/proto';
 import type { Config, HostEnv } from '../config.ts';
-import { startProcess, waitUntilHealthy, type ManagedProcess } from './processes.ts';
+import { runStackTask } from './compiled.ts';
+import { startProcess, type ManagedProcess } from './processes.ts';
 import { projectSearchAttributes } from '../temporal/searchAttributes.ts';
-
-const { temporal } = proto; // CommonJS package: named imports do not resolve under ESM
-
-const indexedValueTypes: Record<string, number> = {
-  KEYWORD: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-  TEXT: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
-  INT: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_INT,
-  DOUBLE: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE,
-  BOOL: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
-  DATETIME: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-  KEYWORD_LIST: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
-};
 
 const cliTypeNames: Record<string, string> = {
   KEYWORD: 'Keyword', TEXT: 'Text', INT: 'Int', DOUBLE: 'Double', BOOL: 'Bool', DATETIME: 'Datetime', KEYWORD_LIST: 'KeywordList',
@@ -56,14 +43,12 @@ export function devServerArgs(options: DevServerOptions): string[] {
   return args;
 }
 
-export async function startTemporalDevServer(
-  config: Config,
-  cliPath: string,
-  hostEnv: HostEnv,
-  options: { persistent: boolean; ui: boolean },
-): Promise<ManagedProcess> {
+type DevServerStart = { persistent: boolean; ui: boolean };
+
+/** The dev server's process, just launched. */
+export function launchTemporalDevServer(config: Config, cliPath: string, hostEnv: HostEnv, options: DevServerStart): ManagedProcess {
   const [host, portText] = config.temporal.address.split(':');
-  const server = startProcess({
+  return startProcess({
     name: 'temporal',
     command: cliPath,
     args: devServerArgs({
@@ -77,48 +62,12 @@ export async function startTemporalDevServer(
     logFile: join(config.logDir, 'temporal.log'),
     env: hostEnv,
   });
-  await waitForTemporal(config, { timeoutMs: 60_000, process: server });
+}
+
+/** The dev server, once it answers with the namespace and the project's search attributes. */
+export async function startTemporalDevServer(config: Config, cliPath: string, hostEnv: HostEnv, options: DevServerStart, buildDir: string): Promise<ManagedProcess> {
+  const server = launchTemporalDevServer(config, cliPath, hostEnv, options);
+  // Checked by a short-lived process: the supervisor loads no Temporal client.
+  await runStackTask(buildDir, 'temporal-ready', config, { timeoutMs: 60_000 }, server);
   return server;
-}
-
-/** Waits until the frontend answers and the namespace exists. */
-export async function waitForTemporal(config: Config, options: { timeoutMs: number; process?: ManagedProcess }): Promise<void> {
-  // One lazy connection for all attempts: a failed Connection.connect leaves its channel open.
-  const connection = Connection.lazy({ ...(config.temporal.connect.connectionOptions as ConnectionOptions), connectTimeout: 1000 });
-  try {
-    await waitUntilHealthy(
-      `Temporal at ${config.temporal.address}`,
-      async () => {
-        await connection.withDeadline(Date.now() + 1000, () =>
-          connection.workflowService.describeNamespace({ namespace: config.temporal.namespace }),
-        );
-        return true;
-      },
-      { ...options, intervalMs: 200 },
-    );
-  } finally {
-    await connection.close();
-  }
-}
-
-/**
- * Registers any of the project's search attributes the namespace lacks. The dev server only
- * registers `--search-attribute` when it creates a namespace, so a data file from an earlier
- * version would miss attributes added since.
- */
-export async function ensureSearchAttributes(
-  connection: Connection,
-  namespace: string,
-  keys: readonly { name: string; type: string }[] = projectSearchAttributes,
-): Promise<string[]> {
-  const existing = await connection.operatorService.listSearchAttributes({ namespace });
-  const known = new Set(Object.keys(existing.customAttributes ?? {}));
-  const missing = keys.filter((key) => !known.has(key.name));
-  if (missing.length > 0) {
-    await connection.operatorService.addSearchAttributes({
-      namespace,
-      searchAttributes: Object.fromEntries(missing.map((key) => [key.name, indexedValueTypes[key.type]!])),
-    });
-  }
-  return missing.map((key) => key.name);
 }

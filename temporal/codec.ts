@@ -6,13 +6,15 @@
 // Keys come from configuration (PAYLOAD_CODEC_KEYS, or the key file .data/codec.keys): the first
 // encrypts, every one decrypts, so a key is rotated by putting a new one first and keeping the old
 // ones for as long as histories written with them are read.
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { dirname } from 'node:path';
-import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { METADATA_ENCODING_KEY, type DataConverter, type Payload, type PayloadCodec } from '@temporalio/common';
 import proto from '@temporalio/proto';
-import { ConfigError, parseCodecKeys, type Config, type PayloadCodecKey } from '../config.ts';
+import { ConfigError, parseCodecKeys, projectRoot, type Config, type PayloadCodecKey } from '../config.ts';
+
+// The key file's making is light (the supervisor makes it, with no Temporal library): its own module.
+export { ensureCodecKeyFile, generateCodecKeyLine } from './codecKeys.ts';
 
 const { temporal } = proto; // CommonJS package: named imports do not resolve under ESM
 
@@ -91,10 +93,6 @@ export class AesGcmPayloadCodec implements PayloadCodec {
 }
 
 /** A new random key, as a key file line or PAYLOAD_CODEC_KEYS entry writes it. */
-export function generateCodecKeyLine(id: string): string {
-  return `${id}:${randomBytes(32).toString('base64')}`;
-}
-
 /** The configured keys: PAYLOAD_CODEC_KEYS when set, otherwise the key file. */
 export function loadCodecKeys(config: Config): PayloadCodecKey[] {
   const { keys, keyFile } = config.payloadCodec;
@@ -107,21 +105,6 @@ export function loadCodecKeys(config: Config): PayloadCodecKey[] {
   return fromFile;
 }
 
-/**
- * Writes a key file with one random key (mode 0600) when there is none and PAYLOAD_CODEC_KEYS is
- * unset; returns its path when it wrote one.
- */
-export function ensureCodecKeyFile(config: Config): string | undefined {
-  const { keys, keyFile } = config.payloadCodec;
-  if (keys.length > 0 || existsSync(keyFile)) return undefined;
-  mkdirSync(dirname(keyFile), { recursive: true });
-  const id = `k${new Date().toISOString().slice(0, 10).replaceAll('-', '')}`;
-  const text = `# Payload codec keys (temporal/codec.ts): id:base64 of 32 bytes. The first encrypts, all decrypt;\n# to rotate, put a new key first and keep the old ones.\n${generateCodecKeyLine(id)}\n`;
-  writeFileSync(keyFile, text, { mode: 0o600, flag: 'wx' });
-  chmodSync(keyFile, 0o600);
-  return keyFile;
-}
-
 export function createPayloadCodec(config: Config): AesGcmPayloadCodec {
   return new AesGcmPayloadCodec(loadCodecKeys(config));
 }
@@ -130,7 +113,7 @@ export function createPayloadCodec(config: Config): AesGcmPayloadCodec {
  * The failure converter module (loaded by path: the worker requires it, and the workflow bundle
  * includes it): messages and stack traces travel as an encoded payload, so the codec encrypts them.
  */
-export const failureConverterPath = createRequire(import.meta.url).resolve('./failureConverter.cjs');
+export const failureConverterPath = join(projectRoot, 'temporal', 'failureConverter.cjs');
 
 /** The data converter of every client and worker: the codec, and failures encoded with it. */
 export function payloadDataConverter(codec: PayloadCodec): DataConverter {

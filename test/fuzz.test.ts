@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { Client, type Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import type { App } from '../server/app.ts';
-import { ensureSearchAttributes } from '../scripts/temporalDevServer.ts';
+import { ensureSearchAttributes } from '../scripts/temporalReady.ts';
 import { codecDataConverter } from '../temporal/connection.ts';
 import { createTestApp, type TestEnvironment } from './support/stack.ts';
 import { declaredLevel } from '../server/access.ts';

@@ -1,6 +1,8 @@
 // The UI: server-rendered pages of every domain and the htmx partials they poll. htmx is served from its npm package.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { projectRoot } from '../configValues.ts';
 import { Hono } from 'hono';
 import { contextStorage } from 'hono/context-storage';
 import { access } from '../server/access.ts';
@@ -64,7 +66,7 @@ export function createUi(services: Services, options: UiOptions) {
   const ui = new Hono()
     .use('*', (c, next) => (dataPlanePrefixes.some((prefix) => c.req.path.startsWith(prefix)) ? next() : pageContext(c, next)))
     .get('/static/htmx.min.js', access('public'), staticAsset(require.resolve('htmx.org/dist/htmx.min.js'), 'text/javascript; charset=utf-8'))
-    .get('/static/app.css', access('public'), staticAsset(new URL('./static/app.css', import.meta.url).pathname, 'text/css; charset=utf-8'));
+    .get('/static/app.css', access('public'), staticAsset(join(projectRoot, 'ui', 'static', 'app.css'), 'text/css; charset=utf-8'));
   ui.route('/', accessPages({ service: options.access, temporalWebUiUrl }));
   ui.route('/', homePages(services));
   ui.route('/', requestRunPages({ service: services.requestRun, temporalWebUiUrl }));

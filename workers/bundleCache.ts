@@ -1,17 +1,16 @@
 // Workflow bundles kept on disk while their inputs are unchanged, so npm start and the test stacks
 // build one (webpack + swc, 1.5–3 s of both cores) only after a change. This module holds no build
 // tooling: the supervisor checks the cache here and builds, on a miss, in a child process
-// (workers/bundle.ts), so webpack never lives in its memory.
+// (workers/bundleMain.ts), so webpack never lives in its memory.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { projectRoot } from '../configValues.ts';
 
-export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+export const workflowsPath = join(projectRoot, 'workflows', 'index.ts');
 /** Only the fractal workflows: the fractal-jobs worker's bundle (workflows/fractalsIndex.ts says why). */
-export const fractalWorkflowsPath = fileURLToPath(new URL('../workflows/fractalsIndex.ts', import.meta.url));
+export const fractalWorkflowsPath = join(projectRoot, 'workflows', 'fractalsIndex.ts');
 
 /** Shared by every stack of this checkout (npm start, test runs, benchmarks), whatever their data dir. */
 export const bundleCacheDir = join(projectRoot, '.data', 'build');
@@ -36,7 +35,7 @@ function fingerprint(files: string[]): Record<string, string | null> {
 /** What every bundle depends on besides its sources: how it is built, the bundler's version, the lockfile. */
 function alwaysInputs(entry: string): string[] {
   return [
-    fileURLToPath(new URL('./bundle.ts', import.meta.url)),
+    join(projectRoot, 'workers', 'bundle.ts'),
     join(projectRoot, 'node_modules', '@temporalio', 'worker', 'package.json'),
     join(projectRoot, 'package-lock.json'),
     entry,
@@ -82,12 +81,12 @@ export function recordBundle(outFile: string, entry: string, code: string): void
 
 /**
  * The path of a current bundle of `entry` at `outFile`, for `workflowBundle: { codePath }`: the one
- * on disk while its inputs are unchanged, otherwise one built by `tsx workers/bundle.ts` in a child
+ * on disk while its inputs are unchanged, otherwise one built by `tsx workers/bundleMain.ts` in a child
  * process.
  */
 export async function ensureWorkflowBundle(outFile: string, entry = workflowsPath): Promise<string> {
   if (isBundleCurrent(outFile, entry)) return outFile;
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./bundle.ts', import.meta.url)), entry, outFile], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'workers', 'bundleMain.ts'), entry, outFile], {
     cwd: projectRoot,
     stdio: ['ignore', 'inherit', 'pipe'],
   });

@@ -1,7 +1,10 @@
 // A fixed set of render threads (node:worker_threads) in one fractal worker process: the render is
 // CPU-bound and synchronous, so one thread per core is what lets a process use every core it has.
 // Jobs wait in FIFO order while every thread is busy; the PNG comes back transferred, not copied.
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Worker, parentPort } from 'node:worker_threads';
+import { projectRoot, runningBuildDir } from '../../configValues.ts';
 import type { JuliaView, RenderedImage } from './julia.ts';
 
 interface JobMessage {
@@ -42,12 +45,18 @@ interface Slot {
   job: Job | undefined;
 }
 
-/** Starts a thread on a TypeScript module, with tsx's loader (see typescriptThread.mjs). */
-const typescriptThread = new URL('./typescriptThread.mjs', import.meta.url);
+/** Starts a thread on its module: compiled JavaScript as it is, TypeScript through tsx's loader (see typescriptThread.mjs). */
+function startThread(entry: URL): Worker {
+  if (entry.pathname.endsWith('.js')) return new Worker(entry);
+  return new Worker(pathToFileURL(join(projectRoot, 'activities', 'fractals', 'typescriptThread.mjs')), { workerData: { entry: entry.href } });
+}
+
+/** renderThread.ts, or its compiled build when this process runs one (scripts/build.mjs). */
+const defaultEntry = runningBuildDir ? pathToFileURL(join(runningBuildDir, 'render-thread.js')) : new URL('./renderThread.ts', import.meta.url);
 
 export function createRenderPool(options: RenderPoolOptions): RenderPool {
   const threads = Math.max(1, Math.floor(options.threads));
-  const entry = options.entry ?? new URL('./renderThread.ts', import.meta.url);
+  const entry = options.entry ?? defaultEntry;
   const queue: Job[] = [];
   const slots: Slot[] = [];
   let nextId = 1;
@@ -67,7 +76,7 @@ export function createRenderPool(options: RenderPoolOptions): RenderPool {
   };
 
   const spawn = (): Slot => {
-    const slot: Slot = { thread: new Worker(typescriptThread, { workerData: { entry: entry.href } }), job: undefined };
+    const slot: Slot = { thread: startThread(entry), job: undefined };
     // Threads do not keep the process alive: a process that is done exits without closing its pool.
     slot.thread.unref();
     slot.thread.on('message', (message: ResultMessage) => {

@@ -170,5 +170,4 @@ export function envPrefix(env: Record<string, string>): string {
     .join('');
 }
 
-/** The key the local stack generates and its sshd authorizes (SSH_KEYS_DIR/local-ed25519). */
-export const LOCAL_SSH_KEY = 'local-ed25519';
+export { LOCAL_SSH_KEY } from './localSshKey.ts';

@@ -1,0 +1,166 @@
+// The stack's processes run compiled JavaScript: esbuild bundles each entry point (node_modules stay
+// external) into .build/<id>/, once per change of its sources. A process then loads one file in
+// milliseconds, with no TypeScript loader in its memory (tsx cost each process about 30 MB and an
+// esbuild service process). Plain JavaScript, so that `npm start` can run it before anything is built.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The checkout: the nearest directory above this file with a package.json (this file may run from .build/). */
+function findProjectRoot(start) {
+  for (let dir = start; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`No package.json above ${start}`);
+  }
+}
+
+export const projectRoot = findProjectRoot(dirname(fileURLToPath(import.meta.url)));
+
+/**
+ * Every entry point a stack process runs, by its output name. All of them sit in one flat directory
+ * with their shared chunks, so `import.meta.url` names that directory in every module of a build.
+ */
+export const entryPoints = {
+  start: 'scripts/start.ts',
+  'stack-task': 'scripts/stackTaskMain.ts',
+  worker: 'workers/main.ts',
+  'load-worker': 'workers/loadWorker.ts',
+  'fractal-worker': 'workers/fractalWorker.ts',
+  'render-thread': 'activities/fractals/renderThread.ts',
+  api: 'server/main.ts',
+  'cf-simulator': 'sim/cf/server.ts',
+  'smtp-sink': 'sim/smtp/server.ts',
+};
+
+/** This checkout's build; tests build a small project of their own. */
+export const project = { root: projectRoot, entryPoints };
+
+/** What a build depends on besides the sources its bundles name: this script, the compiler settings, the dependencies. */
+const alwaysInputs = ['scripts/build.mjs', 'tsconfig.json', 'package.json', 'package-lock.json'];
+
+const sha256 = (content) => createHash('sha256').update(content).digest('hex');
+const buildRootOf = (root) => join(root, '.build');
+
+/** Each file's content hash (null for one that is not there), by its path relative to `root`. */
+function fingerprint(root, files) {
+  return Object.fromEntries(files.map((file) => {
+    const path = join(root, file);
+    return [file, existsSync(path) ? sha256(readFileSync(path)) : null];
+  }));
+}
+
+/** The current build's directory when none of the files it was built from changed since. */
+export function currentBuildDir({ root } = project) {
+  let dir;
+  let inputs;
+  try {
+    const { id } = JSON.parse(readFileSync(join(buildRootOf(root), 'current.json'), 'utf8'));
+    dir = join(buildRootOf(root), id);
+    ({ inputs } = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')));
+  } catch {
+    return undefined;
+  }
+  const names = Object.keys(inputs);
+  const now = fingerprint(root, names);
+  return names.every((file) => now[file] === inputs[file]) ? dir : undefined;
+}
+
+function writeAtomically(path, content) {
+  const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+  writeFileSync(temp, content);
+  renameSync(temp, path);
+}
+
+/**
+ * Builds every entry point into a directory named by its inputs' hash, then points .build/current.json
+ * at it. Builders racing (npm start beside a test run) each write a directory of their own first, so
+ * a process never loads half a build; the last few builds are kept, since a running stack may still
+ * start processes from the one it started with.
+ */
+export function build(target = project) {
+  // One at a time in a process: esbuild's service is shared, and stopped after each build.
+  const run = inProcess.then(() => buildOnce(target));
+  inProcess = run.catch(() => undefined);
+  return run;
+}
+let inProcess = Promise.resolve();
+
+async function buildOnce({ root, entryPoints: entries }) {
+  const esbuild = await import('esbuild');
+  const buildRoot = buildRootOf(root);
+  mkdirSync(buildRoot, { recursive: true });
+  const temp = join(buildRoot, `tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  try {
+    const result = await esbuild.build({
+      absWorkingDir: root,
+      entryPoints: entries,
+      outdir: temp,
+      bundle: true,
+      splitting: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      packages: 'external',
+      chunkNames: 'chunk-[hash]',
+      sourcemap: 'linked',
+      sourcesContent: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const sources = Object.keys(result.metafile.inputs).filter((file) => !file.startsWith('node_modules/'));
+    const inputs = fingerprint(root, [...new Set([...alwaysInputs, ...sources])].sort());
+    const id = sha256(JSON.stringify(inputs)).slice(0, 16);
+    writeFileSync(join(temp, 'manifest.json'), JSON.stringify({ inputs, builtAt: new Date().toISOString() }, null, 1));
+    const dir = join(buildRoot, id);
+    if (existsSync(dir)) rmSync(temp, { recursive: true, force: true });
+    else {
+      try {
+        renameSync(temp, dir);
+      } catch (error) {
+        // Another builder renamed the same build into place first.
+        if (!existsSync(dir)) throw error;
+        rmSync(temp, { recursive: true, force: true });
+      }
+    }
+    writeAtomically(join(buildRoot, 'current.json'), JSON.stringify({ id }));
+    pruneOldBuilds(buildRoot, id);
+    return dir;
+  } catch (error) {
+    rmSync(temp, { recursive: true, force: true });
+    const errors = error?.errors?.map((e) => `${e.location ? `${e.location.file}:${e.location.line}: ` : ''}${e.text}`);
+    throw new Error(`Building .build/ failed:\n${errors?.join('\n') ?? error}`, { cause: error });
+  } finally {
+    await esbuild.stop();
+  }
+}
+
+/** Keeps the newest builds and drops the rest, and temporary directories left by a builder that was killed. */
+function pruneOldBuilds(buildRoot, currentId, keep = 3) {
+  const dirs = readdirSync(buildRoot, { withFileTypes: true }).filter((entry) => entry.isDirectory());
+  const age = (name) => Date.now() - statSync(join(buildRoot, name)).mtimeMs;
+  for (const stale of dirs.filter((d) => d.name.startsWith('tmp-') && age(d.name) > 3_600_000)) rmSync(join(buildRoot, stale.name), { recursive: true, force: true });
+  const builds = dirs.filter((d) => !d.name.startsWith('tmp-') && d.name !== currentId).sort((a, b) => age(a.name) - age(b.name));
+  for (const old of builds.slice(keep - 1)) rmSync(join(buildRoot, old.name), { recursive: true, force: true });
+}
+
+/** The current build's directory, built first when a source changed (under a second) or none exists. */
+export async function ensureBuilt(target = project) {
+  return currentBuildDir(target) ?? (await build(target));
+}
+
+/** The compiled file of an entry point given by its source path (`workers/main.ts` → <build>/worker.js). */
+export function compiledEntry(buildDir, source, entries = entryPoints) {
+  const name = Object.keys(entries).find((key) => entries[key] === source);
+  if (!name) throw new Error(`${source} is not an entry point of the build (scripts/build.mjs entryPoints)`);
+  return join(buildDir, `${name}.js`);
+}
+
+/**
+ * How the stack runs its Node processes. Measured on the main worker (2 cores): V8's young generation
+ * per isolate (the main worker has eight) and its parallel GC threads, and glibc's per-thread malloc
+ * arenas, cost more memory than they win on a machine this size (450 → 295 MB with all three).
+ * Source maps make stack traces name the TypeScript files.
+ */
+export const leanNodeFlags = ['--max-semi-space-size=1', '--single-threaded-gc', '--enable-source-maps'];
+export const leanNodeEnv = { MALLOC_ARENA_MAX: '2' };

@@ -1,0 +1,61 @@
+// Temporal is ready for the stack: the frontend answers, the namespace exists and has the project's
+// search attributes. Run in a stack task's process (scripts/stackTasks.ts), not in the supervisor.
+import { Connection, type ConnectionOptions } from '@temporalio/client';
+import proto from '@temporalio/proto';
+import type { Config } from '../config.ts';
+import { waitUntilHealthy, type ManagedProcess } from './processes.ts';
+import { projectSearchAttributes } from '../temporal/searchAttributes.ts';
+
+const { temporal } = proto; // CommonJS package: named imports do not resolve under ESM
+
+const indexedValueTypes: Record<string, number> = {
+  KEYWORD: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+  TEXT: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
+  INT: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_INT,
+  DOUBLE: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE,
+  BOOL: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+  DATETIME: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+  KEYWORD_LIST: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+};
+
+/** Waits until the frontend answers and the namespace exists. */
+export async function waitForTemporal(config: Config, options: { timeoutMs: number; process?: ManagedProcess }): Promise<void> {
+  // One lazy connection for all attempts: a failed Connection.connect leaves its channel open.
+  const connection = Connection.lazy({ ...(config.temporal.connect.connectionOptions as ConnectionOptions), connectTimeout: 1000 });
+  try {
+    await waitUntilHealthy(
+      `Temporal at ${config.temporal.address}`,
+      async () => {
+        await connection.withDeadline(Date.now() + 1000, () =>
+          connection.workflowService.describeNamespace({ namespace: config.temporal.namespace }),
+        );
+        return true;
+      },
+      { ...options, intervalMs: 200 },
+    );
+  } finally {
+    await connection.close();
+  }
+}
+
+/**
+ * Registers any of the project's search attributes the namespace lacks. The dev server only
+ * registers `--search-attribute` when it creates a namespace, so a data file from an earlier
+ * version would miss attributes added since.
+ */
+export async function ensureSearchAttributes(
+  connection: Connection,
+  namespace: string,
+  keys: readonly { name: string; type: string }[] = projectSearchAttributes,
+): Promise<string[]> {
+  const existing = await connection.operatorService.listSearchAttributes({ namespace });
+  const known = new Set(Object.keys(existing.customAttributes ?? {}));
+  const missing = keys.filter((key) => !known.has(key.name));
+  if (missing.length > 0) {
+    await connection.operatorService.addSearchAttributes({
+      namespace,
+      searchAttributes: Object.fromEntries(missing.map((key) => [key.name, indexedValueTypes[key.type]!])),
+    });
+  }
+  return missing.map((key) => key.name);
+}

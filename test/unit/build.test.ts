@@ -1,0 +1,69 @@
+// scripts/build.mjs on a small project of its own: a build is reused while its sources are unchanged,
+// and a changed source (even one only imported) is picked up by the next ensureBuilt.
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { projectRoot } from '../../configValues.ts';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { build, compiledEntry, currentBuildDir, ensureBuilt, type BuildProject } from '../../scripts/build.mjs';
+
+describe('compiled build (scripts/build.mjs)', () => {
+  let project: BuildProject;
+  const write = (file: string, text: string) => writeFileSync(join(project.root, file), text);
+  const run = (dir: string) => execFileSync(process.execPath, [compiledEntry(dir, 'main.ts', project.entryPoints)], { encoding: 'utf8' }).trim();
+
+  beforeEach(() => {
+    project = { root: mkdtempSync(join(tmpdir(), 'build-test-')), entryPoints: { app: 'main.ts' } };
+    write('package.json', '{"type": "module"}');
+    write('tsconfig.json', '{}');
+    write('main.ts', "import { greeting } from './greeting.ts';\nconst name: string = 'build';\nconsole.log(`${greeting}, ${name}`);\n");
+    write('greeting.ts', "export const greeting = 'hello';\n");
+  });
+  afterEach(() => rmSync(project.root, { recursive: true, force: true }));
+
+  it('builds once, then reuses the build while no input changed', async () => {
+    expect(currentBuildDir(project)).toBeUndefined();
+    const dir = await ensureBuilt(project);
+    expect(run(dir)).toBe('hello, build');
+    expect(currentBuildDir(project)).toBe(dir);
+    expect(await ensureBuilt(project)).toBe(dir);
+  });
+
+  it('picks up a changed imported source at the next ensureBuilt, keeping the previous build for processes still on it', async () => {
+    const first = await ensureBuilt(project);
+    write('greeting.ts', "export const greeting = 'bonjour';\n");
+    expect(currentBuildDir(project)).toBeUndefined();
+    const second = await ensureBuilt(project);
+    expect(second).not.toBe(first);
+    expect(run(second)).toBe('bonjour, build');
+    expect(run(first)).toBe('hello, build');
+  });
+
+  it('rebuilds after a change of the compiler settings', async () => {
+    await ensureBuilt(project);
+    write('tsconfig.json', '{"compilerOptions": {}}');
+    expect(currentBuildDir(project)).toBeUndefined();
+  });
+
+  it('two builders at once (two processes) leave one complete build and no temporary directory', async () => {
+    const builder = `import('${pathToFileURL(join(projectRoot, 'scripts/build.mjs')).href}').then((b) => b.build({ root: ${JSON.stringify(project.root)}, entryPoints: { app: 'main.ts' } })).then(console.log)`;
+    const builds = await Promise.all([1, 2].map(() => promisify(execFile)(process.execPath, ['-e', builder], { encoding: 'utf8' })));
+    const [a, b] = builds.map((result) => result.stdout.trim());
+    expect(a).toBe(b);
+    expect(currentBuildDir(project)).toBe(a);
+    expect(run(a!)).toBe('hello, build');
+    expect(readdirSync(join(project.root, '.build')).filter((name) => name.startsWith('tmp-'))).toEqual([]);
+  });
+
+  it('names the source that failed to compile', async () => {
+    write('greeting.ts', 'export const greeting = ;\n');
+    await expect(build(project)).rejects.toThrow(/greeting\.ts:1/);
+  });
+
+  it('refuses an entry point it does not build', () => {
+    expect(() => compiledEntry('/nowhere', 'other.ts', project.entryPoints)).toThrow(/not an entry point/);
+  });
+});
