@@ -221,13 +221,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const preparingTemporal = temporalUp.then(() => undefined);
     preparingMysql.catch(() => undefined);
     preparingTemporal.catch(() => undefined);
-    // The worker and the API need Temporal, MySQL (its schema), memcached and etcd as they start; the
-    // simulators, moto and sshd only once work reaches them. So the app processes, the slowest to
-    // load, start while those are still coming up.
-    const neededByApp = ['temporal', 'mariadb', 'memcached', 'etcd'].flatMap((name) => starting.get(name) ?? []);
+    // The app processes, the slowest to load, start as soon as MySQL has its schema: they wait for
+    // Temporal themselves (temporal/connection.ts STARTUP_WAIT_MS), memcached and etcd are reached when
+    // used (readiness says when they answer), the simulators, moto and sshd once work reaches them.
     // On a network address the API refuses to start without an admin: it waits for the first one.
     const adminFirst = isLoopbackHost(config.api.host) ? [] : [preparingFleet];
-    const prerequisites = await Promise.all([...neededByApp, preparingMysql, preparingTemporal, bundling, building, ...adminFirst]).then(
+    const prerequisites = await Promise.all([preparingMysql, bundling, building, ...adminFirst]).then(
       () => ({ failed: false as const }),
       (error: unknown) => ({ failed: true as const, error }),
     );

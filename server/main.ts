@@ -10,7 +10,7 @@ import { createAccessModel } from '../db/access.ts';
 import { createConfigCacheEtcdClient, createMysqlPool, createServiceClients, closeServiceClients } from '../db/clients.ts';
 import { createAccessService } from '../services/access.ts';
 import { createDependencyProbes } from '../db/health.ts';
-import { connectClient } from '../temporal/connection.ts';
+import { STARTUP_WAIT_MS, connectClient } from '../temporal/connection.ts';
 import { createPayloadCodec } from '../temporal/codec.ts';
 import { createApp, type App } from './app.ts';
 import { fractalImageStoreFor } from '../activities/fractals/storage.ts';
@@ -30,7 +30,7 @@ function listenOnInstancePort(app: App, host: string, port: number, instance: st
 }
 
 async function serveInstance(config: Config, instance: string): Promise<void> {
-  const temporal = await connectClient(config);
+  const temporal = await connectClient(config, { waitMs: STARTUP_WAIT_MS });
   // Receivers answer up to a run's concurrency at once; each needs a MySQL connection.
   const clients = createServiceClients(config, { mysqlConnections: 64 });
   const configCacheEtcd = createConfigCacheEtcdClient(config);

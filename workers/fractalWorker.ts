@@ -3,7 +3,7 @@
 // object storage. The stack starts FRACTAL_WORKERS of them.
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { loadConfig, ConfigError } from '../config.ts';
-import { codecDataConverter, connectWorker } from '../temporal/connection.ts';
+import { STARTUP_WAIT_MS, codecDataConverter, connectWorker } from '../temporal/connection.ts';
 import { createRenderPool } from '../activities/fractals/renderPool.ts';
 import { createFractalImageStore, createS3Client } from '../activities/fractals/storage.ts';
 import { FRACTALS_TASK_QUEUE } from '../workflows/fractals.shared.ts';
@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const store = createFractalImageStore({ s3, bucket: storage.bucket });
   if (storage.createBucket) await store.ensureBucket();
   const pool = createRenderPool({ threads });
-  const connection = await connectWorker(config);
+  const connection = await connectWorker(config, { waitMs: STARTUP_WAIT_MS });
   try {
     const worker = await createFractalWorker({
       connection,

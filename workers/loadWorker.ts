@@ -3,14 +3,14 @@
 // of its own, as the main worker's slots do (workers/main.ts; the stack starts no load-worker process).
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { loadConfig, ConfigError } from '../config.ts';
-import { codecDataConverter, connectWorker } from '../temporal/connection.ts';
+import { STARTUP_WAIT_MS, codecDataConverter, connectWorker } from '../temporal/connection.ts';
 import { CPU_LOAD_TASK_QUEUE } from '../workflows/cpuLoad.shared.ts';
 import { createLoadWorker } from './cpuLoad.ts';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  const connection = await connectWorker(config);
+  const connection = await connectWorker(config, { waitMs: STARTUP_WAIT_MS });
   const worker = await createLoadWorker({
     connection,
     namespace: config.temporal.namespace,

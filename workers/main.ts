@@ -4,7 +4,7 @@ import { Runtime, DefaultLogger, type RuntimeOptions } from '@temporalio/worker'
 import { isPortFree } from '../scripts/processes.ts';
 import { loadConfig, ConfigError } from '../config.ts';
 import { createServiceClients, closeServiceClients } from '../db/clients.ts';
-import { codecDataConverter, connectWorker } from '../temporal/connection.ts';
+import { STARTUP_WAIT_MS, codecDataConverter, connectWorker } from '../temporal/connection.ts';
 import { buildWorkflowBundle } from './bundle.ts';
 import { createWorkers, runWorkers } from './workers.ts';
 import { foundationsFromConfig } from '../activities/cf/foundations.ts';
@@ -27,7 +27,7 @@ async function metricsTelemetry(port: number): Promise<RuntimeOptions['telemetry
 async function main(): Promise<void> {
   const config = loadConfig();
   Runtime.install({ logger: new DefaultLogger('WARN'), telemetryOptions: await metricsTelemetry(config.workerMetricsPort) });
-  const connection = await connectWorker(config);
+  const connection = await connectWorker(config, { waitMs: STARTUP_WAIT_MS });
   const clients = createServiceClients(config);
   const nodeClients = nodeClientsFromConfig(config);
   const workflowBundle = config.workflowBundlePath ? { codePath: config.workflowBundlePath } : await buildWorkflowBundle();
