@@ -17,7 +17,7 @@ export interface Config {
   /** Where installed tools (the Temporal CLI) live (.tools/ by default). */
   toolsDir: string;
   api: Endpoint & {
-    /** API/receiver processes sharing the port (Node's cluster module), like the seed's load-balanced web instances. */
+    /** API_INSTANCES: API/receiver processes sharing the port (Node's cluster module), like the seed's load-balanced web instances; 1 (the default) serves in the API process itself. */
     instances: number;
     /** API_INSTANCE_NUMBER: which instance this process is (1 … instances), set by the cluster primary for each one it forks. */
     instanceNumber: number | undefined;
@@ -422,7 +422,7 @@ export function loadConfig(env: Env = process.env): Config {
   const api = {
     host,
     port: port(env, 'API_PORT', 3000),
-    instances: Math.max(1, count(env, 'API_INSTANCES', 2, 64)),
+    instances: Math.max(1, count(env, 'API_INSTANCES', 1, 64)),
     instanceNumber: env.API_INSTANCE_NUMBER?.trim() ? Math.max(1, count(env, 'API_INSTANCE_NUMBER', 1, 64)) : undefined,
     dataPlaneOpen: flag(env, 'DATA_PLANE_OPEN', isLoopbackHost(host)),
     allowedHosts: hostList(env, 'API_ALLOWED_HOSTS'),

@@ -22,7 +22,7 @@ interface BenchStack {
 
 async function startBenchStack(): Promise<BenchStack> {
   console.log('Starting a private stack (Temporal, MariaDB, memcached, etcd, worker, 2 API instances)…');
-  // Two receiver instances behind one port (the default), no CPU-load workers to compete for the cores.
+  // Two receiver instances behind one port (as the seed's load-balanced receivers), no CPU-load workers to compete for the cores.
   const { config, stack, stop } = await startPrivateStack('requests', { API_INSTANCES: '2', CPU_LOAD_WORKERS: '0', FRACTAL_WORKERS: '0' }, { workers: 1 });
   const api = `http://${config.api.host}:${config.api.port}`;
   const mysql = createMysqlPool(config);

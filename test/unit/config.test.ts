@@ -4,7 +4,8 @@ import { ConfigError, loadConfig } from '../../config.ts';
 describe('configuration', () => {
   it('defaults to the documented laptop addresses', () => {
     const config = loadConfig({});
-    expect(config.api).toEqual({ host: '127.0.0.1', port: 3000, instances: 2, dataPlaneOpen: true, allowedHosts: [] });
+    expect(config.api).toEqual({ host: '127.0.0.1', port: 3000, instances: 1, dataPlaneOpen: true, allowedHosts: [] });
+    expect(loadConfig({ API_INSTANCES: '4' }).api.instances).toBe(4);
     expect(config.requestRuns.allowedDestinations).toEqual(['http://127.0.0.1:3000/receiver']);
     expect(config.cpuLoad.loadWorkers).toBe(2);
     expect(config.temporal.address).toBe('127.0.0.1:7233');
