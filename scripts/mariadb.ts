@@ -62,6 +62,12 @@ export async function startMariaDb(config: Config, hostEnv: HostEnv): Promise<Ma
       `--log-error=${logFile}`,
       '--skip-name-resolve',
       '--innodb-buffer-pool-size=128M',
+      // Sized for a small local stack (measured, RSS at ready 99 → 60 MB, after 20,000 counted
+      // requests 121 → 83 MB, the same speed): MyISAM's key cache and Aria's page cache (temporary
+      // tables) default to 128 MB each, InnoDB's log buffer to 16 MB; the schema is InnoDB.
+      '--key-buffer-size=8M',
+      '--aria-pagecache-buffer-size=8M',
+      '--innodb-log-buffer-size=4M',
       // A local stack: commits reach the OS at once but are fsynced once a second, so a hot counter
       // row is not limited by disk flushes. A MariaDB crash loses nothing; an OS crash up to 1 s.
       '--innodb-flush-log-at-trx-commit=2',
