@@ -86,10 +86,12 @@ export interface Config {
     idleMs: number;
   };
   fractals: {
-    /** FRACTAL_WORKERS: fractal worker processes the stack starts (workers/fractalWorker.ts); 0 leaves renders queued. */
+    /** FRACTAL_WORKERS: fractal worker processes the stack starts (workers/fractalWorker.ts, default 1: it renders on every core); 0 leaves renders queued. */
     workers: number;
-    /** FRACTAL_WORKER_THREADS: render threads per fractal worker process (default: the cores it has). */
+    /** FRACTAL_WORKER_THREADS: render threads per fractal worker process at most (default: the cores it has). */
     threads: number;
+    /** FRACTAL_RENDER_IDLE_SECONDS (default 30): a render thread is started when a job needs it and stopped after this long without one. */
+    renderIdleMs: number;
     /** Object storage of the PNGs through the S3 API: moto's server locally, AWS S3 or any S3-compatible store by configuration. */
     storage: {
       /** FRACTAL_S3_ENDPOINT: undefined means AWS S3 itself (the SDK's regional endpoints). */
@@ -358,8 +360,9 @@ function fractalSettings(env: Env, aws: Config['aws']): Config['fractals'] {
       : aws.credentials;
   const local = endpoint === motoUrl;
   return {
-    workers: count(env, 'FRACTAL_WORKERS', 2, 64),
+    workers: count(env, 'FRACTAL_WORKERS', 1, 64),
     threads: Math.max(1, count(env, 'FRACTAL_WORKER_THREADS', availableParallelism(), 256)),
+    renderIdleMs: Math.max(1, count(env, 'FRACTAL_RENDER_IDLE_SECONDS', 30, 24 * 3600)) * 1000,
     storage: {
       endpoint: endpoint === 'aws' ? undefined : endpoint,
       bucket,

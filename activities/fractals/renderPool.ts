@@ -1,5 +1,6 @@
-// A fixed set of render threads (node:worker_threads) in one fractal worker process: the render is
+// Up to `threads` render threads (node:worker_threads) in one fractal worker process: the render is
 // CPU-bound and synchronous, so one thread per core is what lets a process use every core it has.
+// Threads start when jobs need them and stop once idle for `idleMs`, so an idle worker holds none.
 // Jobs wait in FIFO order while every thread is busy; the PNG comes back transferred, not copied.
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -16,17 +17,20 @@ type ResultMessage =
   | { id: number; ok: false; message: string };
 
 export interface RenderPool {
+  /** The most threads it runs at once. */
   readonly threads: number;
-  /** Renders `view` on the next free thread; a signal that aborts drops it from the queue, or stops its thread. */
+  /** Renders `view` on the next free thread (started if none is); a signal that aborts drops it from the queue, or stops its thread. */
   render(view: JuliaView, options?: { signal?: AbortSignal }): Promise<RenderedImage>;
-  /** Jobs running and jobs waiting for a thread. */
-  stats(): { busy: number; queued: number };
+  /** Jobs running, jobs waiting for a thread, and threads running (busy, idle or starting). */
+  stats(): { busy: number; queued: number; running: number };
   /** Ends the threads; waiting and running jobs fail. */
   close(): Promise<void>;
 }
 
 export interface RenderPoolOptions {
   threads: number;
+  /** A thread with no job for this long is stopped (default 30 s; config FRACTAL_RENDER_IDLE_SECONDS). */
+  idleMs?: number;
   /** The thread's module; tests pass one of their own. Default: renderThread.ts beside this file. */
   entry?: URL;
 }
@@ -43,7 +47,11 @@ interface Job {
 interface Slot {
   thread: Worker;
   job: Job | undefined;
+  /** Set while the thread waits for a job; stops it when it fires. */
+  idleTimer: NodeJS.Timeout | undefined;
 }
+
+export const DEFAULT_RENDER_IDLE_MS = 30_000;
 
 /** Starts a thread on its module: compiled JavaScript as it is, TypeScript through tsx's loader (see typescriptThread.mjs). */
 function startThread(entry: URL): Worker {
@@ -56,6 +64,7 @@ const defaultEntry = runningBuildDir ? pathToFileURL(join(runningBuildDir, 'rend
 
 export function createRenderPool(options: RenderPoolOptions): RenderPool {
   const threads = Math.max(1, Math.floor(options.threads));
+  const idleMs = Math.max(0, options.idleMs ?? DEFAULT_RENDER_IDLE_MS);
   const entry = options.entry ?? defaultEntry;
   const queue: Job[] = [];
   const slots: Slot[] = [];
@@ -66,17 +75,39 @@ export function createRenderPool(options: RenderPoolOptions): RenderPool {
     if (job.onAbort) job.signal?.removeEventListener('abort', job.onAbort);
   };
 
+  const run = (slot: Slot, job: Job) => {
+    clearTimeout(slot.idleTimer);
+    slot.idleTimer = undefined;
+    slot.job = job;
+    slot.thread.postMessage({ id: job.id, view: job.view } satisfies JobMessage);
+  };
+
+  /** A thread left without a job is stopped after idleMs, unless a job reaches it first. */
+  const awaitJob = (slot: Slot) => {
+    slot.idleTimer = setTimeout(() => {
+      if (slot.job || closed) return;
+      slots.splice(slots.indexOf(slot), 1); // given no job from now on, and not replaced
+      void slot.thread.terminate();
+    }, idleMs);
+    slot.idleTimer.unref();
+  };
+
+  /** Queued jobs go to idle threads first, then to new threads while fewer than `threads` run. */
   const dispatch = () => {
     for (const slot of slots) {
-      if (slot.job || queue.length === 0) continue;
-      const job = queue.shift()!;
-      slot.job = job;
-      slot.thread.postMessage({ id: job.id, view: job.view } satisfies JobMessage);
+      if (queue.length === 0) break;
+      if (!slot.job) run(slot, queue.shift()!);
     }
+    while (queue.length > 0 && slots.length < threads) {
+      const slot = spawn();
+      slots.push(slot);
+      run(slot, queue.shift()!);
+    }
+    for (const slot of slots) if (!slot.job && !slot.idleTimer) awaitJob(slot);
   };
 
   const spawn = (): Slot => {
-    const slot: Slot = { thread: startThread(entry), job: undefined };
+    const slot: Slot = { thread: startThread(entry), job: undefined, idleTimer: undefined };
     // Threads do not keep the process alive: a process that is done exits without closing its pool.
     slot.thread.unref();
     slot.thread.on('message', (message: ResultMessage) => {
@@ -91,21 +122,21 @@ export function createRenderPool(options: RenderPoolOptions): RenderPool {
     let error: Error | undefined;
     slot.thread.on('error', (e) => (error = e));
     slot.thread.on('exit', (code) => {
+      clearTimeout(slot.idleTimer);
       const job = slot.job;
       slot.job = undefined;
       if (job) {
         settle(job);
         job.reject(job.signal?.aborted ? abortError(job.signal) : new Error(`Render thread exited (code ${code})${error ? `: ${error.message}` : ''} during the render`));
       }
+      const index = slots.indexOf(slot);
+      if (index >= 0) slots.splice(index, 1);
       if (closed) return;
-      // A thread that died (or was stopped for a cancelled job) is replaced, so the pool keeps its size.
-      slots[slots.indexOf(slot)] = spawn();
+      // A thread that died (or was stopped for a cancelled job) is replaced by a new one if a job waits.
       dispatch();
     });
     return slot;
   };
-
-  for (let i = 0; i < threads; i++) slots.push(spawn());
 
   return {
     threads,
@@ -134,7 +165,7 @@ export function createRenderPool(options: RenderPoolOptions): RenderPool {
       });
     },
     stats() {
-      return { busy: slots.filter((s) => s.job).length, queued: queue.length };
+      return { busy: slots.filter((s) => s.job).length, queued: queue.length, running: slots.length };
     },
     async close() {
       closed = true;
@@ -142,6 +173,7 @@ export function createRenderPool(options: RenderPoolOptions): RenderPool {
         settle(job);
         job.reject(new Error('The render pool is closed'));
       }
+      for (const slot of slots) clearTimeout(slot.idleTimer);
       await Promise.all(slots.map((slot) => slot.thread.terminate()));
     },
   };

@@ -8,6 +8,9 @@ describe('configuration', () => {
     expect(loadConfig({ API_INSTANCES: '4' }).api.instances).toBe(4);
     expect(config.requestRuns.allowedDestinations).toEqual(['http://127.0.0.1:3000/receiver']);
     expect(config.cpuLoad.loadWorkers).toBe(2);
+    expect(config.fractals).toMatchObject({ workers: 1, renderIdleMs: 30_000 });
+    expect(loadConfig({ FRACTAL_WORKERS: '3', FRACTAL_RENDER_IDLE_SECONDS: '2' }).fractals).toMatchObject({ workers: 3, renderIdleMs: 2000 });
+    expect(() => loadConfig({ FRACTAL_RENDER_IDLE_SECONDS: '0.5' })).toThrow(/^FRACTAL_RENDER_IDLE_SECONDS="0\.5" is not a count/);
     expect(config.temporal.address).toBe('127.0.0.1:7233');
     expect(config.temporal.namespace).toBe('default');
     expect(config.temporal.webUiUrl).toBe('http://127.0.0.1:8233');

@@ -17,8 +17,8 @@ interface Probe {
 const probed = async (result: Promise<{ png: Buffer }>): Promise<Probe> => JSON.parse((await result).png.toString()) as Probe;
 
 let pools: RenderPool[] = [];
-const pool = (threads: number, entry?: URL) => {
-  const made = createRenderPool({ threads, entry });
+const pool = (threads: number, entry?: URL, idleMs?: number) => {
+  const made = createRenderPool({ threads, entry, idleMs });
   pools.push(made);
   return made;
 };
@@ -41,13 +41,43 @@ describe('the render pool', () => {
   it('runs one job per thread at once and queues the rest in order', async () => {
     const three = pool(2, probe);
     const jobs = [three.render(hold(400)), three.render(hold(400)), three.render(hold(50))];
-    expect(three.stats()).toEqual({ busy: 2, queued: 1 });
+    expect(three.stats()).toEqual({ busy: 2, queued: 1, running: 2 });
     const [a, b, c] = await Promise.all(jobs.map(probed));
     expect(a!.threadId).not.toBe(b!.threadId);
     // The first two overlapped; the third started only when one of them had ended.
     expect(Math.max(a!.start, b!.start)).toBeLessThan(Math.min(a!.end, b!.end));
     expect(c!.start).toBeGreaterThanOrEqual(Math.min(a!.end, b!.end));
-    expect(three.stats()).toEqual({ busy: 0, queued: 0 });
+    expect(three.stats()).toEqual({ busy: 0, queued: 0, running: 2 });
+  });
+
+  it('starts no thread before a job, then only the threads the jobs need', async () => {
+    const two = pool(2, probe);
+    expect(two.stats()).toEqual({ busy: 0, queued: 0, running: 0 });
+    const first = await probed(two.render(hold(1)));
+    expect(two.stats()).toEqual({ busy: 0, queued: 0, running: 1 });
+    // One job at a time goes to the idle thread: no second thread is started for it.
+    expect((await probed(two.render(hold(1)))).threadId).toBe(first.threadId);
+    expect(two.stats().running).toBe(1);
+    const [a, b] = await Promise.all([probed(two.render(hold(100))), probed(two.render(hold(100)))]);
+    expect(new Set([a!.threadId, b!.threadId, first.threadId]).size).toBe(2);
+    expect(two.stats().running).toBe(2);
+  });
+
+  it('stops a thread idle for idleMs, keeps a busy or recently used one, and starts a new one for the next job', async () => {
+    const one = pool(1, probe, 500);
+    const first = await probed(one.render(hold(1)));
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    // Used again within idleMs: the same thread, and its idle time starts over.
+    expect((await probed(one.render(hold(1)))).threadId).toBe(first.threadId);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    // A job longer than idleMs: the thread is not stopped under it.
+    expect((await probed(one.render(hold(800)))).threadId).toBe(first.threadId);
+    expect(one.stats().running).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 900));
+    expect(one.stats()).toEqual({ busy: 0, queued: 0, running: 0 });
+    const later = await probed(one.render(hold(1)));
+    expect(later.threadId).not.toBe(first.threadId);
+    expect(one.stats().running).toBe(1);
   });
 
   it('fails the job of a thread that dies, and replaces the thread', async () => {
