@@ -3,7 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ErrorBody } from '../api/errors.ts';
-import { createAwsActivities, createAwsClients, createSshEndpointResolver, type AwsClients } from '../activities/nodes/aws.ts';
+import { createAwsActivities, createAwsClients, type AwsClients } from '../activities/nodes/aws.ts';
+import { createSshEndpointResolver } from '../activities/nodes/sshEndpoint.ts';
 import { createFleetModel } from '../db/nodes.ts';
 import { deployNodeWorkflowId, type NodeRecord } from '../workflows/nodes.shared.ts';
 import { requestJson, useStack } from './support/fixture.ts';

@@ -252,7 +252,8 @@ describe('clusters and nodes: deployNode and removeNode sagas', () => {
   });
 
   it('a retried launch finds the instance the first attempt made (ClientToken and deployment tag)', async () => {
-    const { createAwsActivities, createSshEndpointResolver } = await import('../activities/nodes/aws.ts');
+    const { createAwsActivities } = await import('../activities/nodes/aws.ts');
+    const { createSshEndpointResolver } = await import('../activities/nodes/sshEndpoint.ts');
     const activities = createAwsActivities({ aws, resolveSshEndpoint: createSshEndpointResolver('local-sshd', env.config.ssh.sshd) });
     const profile = (await createFleetModel(env.clients.mysql).getProfileForLaunch('local'))!;
     const request = { deploymentId: `retry-${suffix}`, clientToken: `fleet-retry-${suffix}`, cluster: 'web', node: 'web99', profile };

@@ -1,5 +1,6 @@
 // EC2 and ELBv2 activities: thin adapters over the AWS SDK's commands and waiters. The same code
-// runs against AWS and against moto's server; only the endpoint and credentials differ.
+// runs against AWS and against moto's server; only the endpoint and credentials differ. The worker
+// loads this module at the first call (awsOnDemand.ts); tools and tests import it directly.
 import { Context, heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import {
@@ -20,7 +21,8 @@ import {
   waitUntilTargetDeregistered,
   waitUntilTargetInService,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import type { Config, SshEndpointMode } from '../../config.ts';
+import type { Config } from '../../config.ts';
+import type { SshEndpointResolver } from './sshEndpoint.ts';
 import { NODE_TAGS, USER_DATA_WITHHELD, type Ec2Profile } from '../../workflows/nodes.shared.ts';
 
 export interface AwsClients {
@@ -46,23 +48,6 @@ export function createAwsClients(aws: Config['aws']): AwsClients {
     destroy() {
       for (const client of [...ec2.values(), ...elb.values()]) client.destroy();
     },
-  };
-}
-
-/** How a launched instance is reached over SSH: its own address on AWS, a local sshd address here. */
-export type SshEndpointResolver = (instance: { instanceId: string; privateIp: string | null; publicIp: string | null; publicDns: string | null }, profilePort: number | null) => { host: string; port: number };
-
-export function createSshEndpointResolver(mode: SshEndpointMode, sshd: Config['ssh']['sshd']): SshEndpointResolver {
-  return (instance, profilePort) => {
-    if (mode === 'local-sshd') {
-      // moto's instances have no SSH: each is mapped to one of the local sshd's loopback addresses.
-      let hash = 0;
-      for (const char of instance.instanceId) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
-      return { host: sshd.addresses[hash % sshd.addresses.length]!, port: sshd.port };
-    }
-    const host = mode === 'private-ip' ? instance.privateIp : mode === 'public-ip' ? instance.publicIp : instance.publicDns;
-    if (!host) throw ApplicationFailure.nonRetryable(`Instance ${instance.instanceId} has no ${mode} to reach it over SSH.`, 'NoSshAddress');
-    return { host, port: profilePort ?? 22 };
   };
 }
 

@@ -1,5 +1,6 @@
-// The Email action over SMTP (nodemailer). The SMTP password is read from the worker's config.
-import nodemailer from 'nodemailer';
+// The Email action over SMTP (nodemailer, loaded at the first mail: about 16 MB a process need not
+// hold at rest). The SMTP password is read from the worker's config.
+import type { Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import { ApplicationFailure } from '@temporalio/common';
 import { isLoopbackHost, type Config } from '../../config.ts';
@@ -35,13 +36,18 @@ export function smtpTransportOptions(smtp: Config['smtp']): SMTPPool.Options {
   };
 }
 
+/** A pooled SMTP transport, created with nodemailer at the first mail; `close` closes it if it was. */
 export function createSmtpMailer(smtp: Config['smtp']): Mailer & { close(): void } {
-  const transport = nodemailer.createTransport(smtpTransportOptions(smtp));
+  let transport: Promise<Transporter<SMTPPool.SentMessageInfo>> | undefined;
   const send = async (email: Email) => {
-    const info = await transport.sendMail({ from: smtp.from, to: email.to, subject: email.subject, text: email.text });
+    transport ??= import('nodemailer').then(({ default: nodemailer }) => nodemailer.createTransport(smtpTransportOptions(smtp)));
+    const info = await (await transport).sendMail({ from: smtp.from, to: email.to, subject: email.subject, text: email.text });
     return { messageId: info.messageId };
   };
-  return Object.assign(send, { close: () => transport.close() });
+  const close = () => {
+    void transport?.then((opened) => opened.close());
+  };
+  return Object.assign(send, { close });
 }
 
 export interface EmailActivityDependencies {

@@ -1,7 +1,8 @@
 // Every activity of the nodes task queue, built from injected clients (real or test ones).
 import type { Config } from '../../config.ts';
-import { createAwsActivities, createAwsClients, createSshEndpointResolver, type AwsClients, type SshEndpointResolver } from './aws.ts';
+import { awsClientsOnDemand, createAwsActivitiesOnDemand, type AwsClientsProvider } from './awsOnDemand.ts';
 import { createEmailActivities, createSmtpMailer, type Mailer } from './email.ts';
+import { createSshEndpointResolver, type SshEndpointResolver } from './sshEndpoint.ts';
 import type { FleetModel } from '../../db/nodes.ts';
 import type { ScriptOutputStore } from '../../db/scriptOutputs.ts';
 import { createFleetRecordActivities } from './records.ts';
@@ -12,7 +13,8 @@ export interface NodeActivityDependencies {
   model: FleetModel;
   /** Where script runs' output goes (MySQL's script_outputs). */
   outputs: ScriptOutputStore;
-  aws: AwsClients;
+  /** The EC2/ELBv2 clients; the AWS SDK is loaded at the first AWS activity, not at the worker's start. */
+  aws: AwsClientsProvider;
   resolveSshEndpoint: SshEndpointResolver;
   ssh: SshRunner;
   mailer: Mailer;
@@ -23,7 +25,7 @@ export interface NodeActivityDependencies {
 export function createNodeActivities(deps: NodeActivityDependencies) {
   return {
     ...createFleetRecordActivities(deps.model),
-    ...createAwsActivities({ aws: deps.aws, resolveSshEndpoint: deps.resolveSshEndpoint, userDataOf: async (name) => (await deps.model.getProfileForLaunch(name))?.userData }),
+    ...createAwsActivitiesOnDemand({ aws: deps.aws, resolveSshEndpoint: deps.resolveSshEndpoint, userDataOf: async (name) => (await deps.model.getProfileForLaunch(name))?.userData }),
     ...createNodeScriptActivities({ ssh: deps.ssh, outputs: deps.outputs }),
     ...createEmailActivities({ mailer: deps.mailer, allowedDomains: deps.notifyAllowedDomains }),
   };
@@ -31,9 +33,9 @@ export function createNodeActivities(deps: NodeActivityDependencies) {
 
 export type NodeActivities = ReturnType<typeof createNodeActivities>;
 
-/** The production wiring from Config; `close` releases the SDK clients and the SMTP pool. */
+/** The production wiring from Config; `close` releases the SDK clients and the SMTP pool (those that were created). */
 export function nodeClientsFromConfig(config: Config) {
-  const aws = createAwsClients(config.aws);
+  const aws = awsClientsOnDemand(config.aws);
   const mailer = createSmtpMailer(config.smtp);
   return {
     aws,
