@@ -158,9 +158,11 @@ export function compiledEntry(buildDir, source, entries = entryPoints) {
 
 /**
  * How the stack runs its Node processes. Measured on the main worker (2 cores): V8's young generation
- * per isolate (the main worker has eight) and its parallel GC threads, and glibc's per-thread malloc
- * arenas, cost more memory than they win on a machine this size (450 → 295 MB with all three).
- * Source maps make stack traces name the TypeScript files.
+ * per isolate (the main worker has eight), its parallel GC threads and background task pool, and
+ * glibc's per-thread malloc arenas cost more memory than they win on a machine this size (450 → 270 MB
+ * with all four). Not `--enable-source-maps`: it parses the map of every module each workflow thread
+ * loads (the SDK's too), 20–60 MB more and slower starts; stack traces name .build/ chunks, which
+ * are readable JavaScript.
  */
-export const leanNodeFlags = ['--max-semi-space-size=1', '--single-threaded-gc', '--enable-source-maps'];
+export const leanNodeFlags = ['--max-semi-space-size=1', '--single-threaded-gc', '--v8-pool-size=1'];
 export const leanNodeEnv = { MALLOC_ARENA_MAX: '2' };

@@ -211,9 +211,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       const applied = await timings.time('MySQL migrations', () => migrate(migrationAccount(config)));
       if (applied.length > 0) log(`Applied MySQL migrations: ${applied.join(', ')}`);
     });
-    // The example clusters and the first admin beside the app processes' start (a short-lived process).
+    // The example clusters, the first admin and the autoscaling examples, beside the app processes' start
+    // (one short-lived process). The closed autoscaling loop only for a stack with its own workers
+    // (a test stack's workers are the tests' own).
     const preparingFleet = preparingMysql.then(() =>
-      timings.time('example clusters, first admin', async () => (await runStackTask(await building, 'prepare-fleet', config, { firstAdmin: options.firstAdmin ?? false })).firstAdmin),
+      timings.time('example clusters, first admin, autoscaling examples', async () =>
+        runStackTask(await building, 'prepare-fleet', config, { firstAdmin: options.firstAdmin ?? false, seedAutoscaling: Boolean(options.app) }),
+      ),
     );
     preparingFleet.catch(() => undefined);
     // A local dev server is ready, search attributes included, once started; another Temporal is waited for here.
@@ -258,7 +262,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       await temporalUp; // an unreachable Temporal is the first thing to say, as before MySQL's migrations
       throw prerequisites.error;
     }
-    const [firstAdmin] = await Promise.all([preparingFleet, preparingTemporal]);
+    const [{ firstAdmin, seeded }] = await Promise.all([preparingFleet, preparingTemporal]);
+    if (seeded.example.length > 0) log(`Seeded the autoscaling example on cluster ${EXAMPLE_CLUSTER}: ${seeded.example.join(', ')}.`);
+    if (seeded.fractal.length > 0) log(`Seeded the fractal workers' autoscaling (disabled) on cluster ${FRACTAL_CLUSTER}: ${seeded.fractal.join(', ')}.`);
 
     if (options.app) {
       const api = appProcesses.at(-1)!;
@@ -278,12 +284,6 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       };
       await waitUntilHealthy('The API (with its worker)', apiReady, { timeoutMs: 60_000, intervalMs: 100, process: api });
       timings.mark('API ready (/readyz)', launched);
-      // The closed autoscaling loop (a test stack's workers are the tests' own: it gets none).
-      if (config.aws.moto.run && config.ssh.sshd.run) {
-        const seeded = await timings.time('autoscaling examples', () => runStackTask(buildDir, 'seed-autoscaling', config, {}));
-        if (seeded.example.length > 0) log(`Seeded the autoscaling example on cluster ${EXAMPLE_CLUSTER}: ${seeded.example.join(', ')}.`);
-        if (seeded.fractal.length > 0) log(`Seeded the fractal workers' autoscaling (disabled) on cluster ${FRACTAL_CLUSTER}: ${seeded.fractal.join(', ')}.`);
-      }
       // The CPU-load slices run in the main worker (threads of its own, CPU_LOAD_WORKERS of them): no process here.
       // Fractal workers (renders on the `fractals` task queue) are not part of readiness: started last, they do
       // not slow the start; fractals wait queued until they poll.

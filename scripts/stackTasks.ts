@@ -6,25 +6,30 @@ import type { Config } from '../config.ts';
 import type { FirstAdmin } from './firstAdmin.ts';
 
 export interface StackTaskResults {
-  'prepare-fleet': { firstAdmin: FirstAdmin | undefined };
+  'prepare-fleet': { firstAdmin: FirstAdmin | undefined; seeded: { example: string[]; fractal: string[] } };
   'temporal-ready': Record<string, never>;
   'moto-resources': Record<string, never>;
-  'seed-autoscaling': { example: string[]; fractal: string[] };
 }
 export interface StackTaskInputs {
-  'prepare-fleet': { firstAdmin: boolean };
+  'prepare-fleet': { firstAdmin: boolean; seedAutoscaling: boolean };
   'temporal-ready': { timeoutMs: number };
   'moto-resources': Record<string, never>;
-  'seed-autoscaling': Record<string, never>;
 }
 export type StackTaskName = keyof StackTaskResults;
 
 export const stackTasks: { [T in StackTaskName]: (config: Config, input: StackTaskInputs[T]) => Promise<StackTaskResults[T]> } = {
-  /** The example clusters and (npm start) the first admin, once MySQL has its schema. */
+  /**
+   * Once MySQL has its schema: the example clusters, (npm start) the first admin, and (a stack with
+   * its own workers) the closed autoscaling loop on `web` and the fractal workers' (disabled), each
+   * seeded once. One process for all three: they load the same modules.
+   */
   async 'prepare-fleet'(config, input) {
     await prepareLocalFleet(config);
     const { ensureFirstAdmin } = await import('./firstAdmin.ts');
-    return { firstAdmin: input.firstAdmin ? await ensureFirstAdmin(config) : undefined };
+    const firstAdmin = input.firstAdmin ? await ensureFirstAdmin(config) : undefined;
+    if (!input.seedAutoscaling || !config.aws.moto.run || !config.ssh.sshd.run) return { firstAdmin, seeded: { example: [], fractal: [] } };
+    const { seedExampleLoop, seedFractalLoop } = await import('./localFleet.ts');
+    return { firstAdmin, seeded: { example: await seedExampleLoop(config), fractal: await seedFractalLoop(config) } };
   },
   /** Temporal answers, its namespace exists and has the project's search attributes. */
   async 'temporal-ready'(config, input) {
@@ -45,11 +50,6 @@ export const stackTasks: { [T in StackTaskName]: (config: Config, input: StackTa
   async 'moto-resources'(config) {
     await Promise.all([ensureLocalTargetGroup(config), ensureLocalFractalBucket(config)]);
     return {};
-  },
-  /** The closed autoscaling loop on `web`, and the fractal workers' (disabled), seeded once. */
-  async 'seed-autoscaling'(config) {
-    const { seedExampleLoop, seedFractalLoop } = await import('./localFleet.ts');
-    return { example: await seedExampleLoop(config), fractal: await seedFractalLoop(config) };
   },
 };
 
