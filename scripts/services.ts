@@ -114,8 +114,9 @@ export async function startMoto(config: Config, hostEnv: HostEnv, buildDir: stri
     args: ['-H', host, '-p', String(port)],
     logFile: join(config.logDir, 'moto.log'),
     // werkzeug serves each request on a thread of its own; glibc's default of 8 malloc arenas per
-    // core keeps memory each of them once used. Two are enough here.
-    env: { ...hostEnv, MALLOC_ARENA_MAX: '2' },
+    // core keeps memory each of them once used. Two are enough here, and memory freed above 64 KB goes
+    // back to the system (193 → 169 MB once moto has answered its first EC2 call).
+    env: { ...hostEnv, MALLOC_ARENA_MAX: '2', MALLOC_TRIM_THRESHOLD_: '65536' },
   });
   await waitUntilHealthy('moto_server', async () => (await fetch(`http://${host}:${port}/moto-api/`, { signal: AbortSignal.timeout(1000) })).ok, {
     timeoutMs: 30_000,
