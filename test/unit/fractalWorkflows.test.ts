@@ -100,6 +100,23 @@ describe('fractal (stub activities)', () => {
   });
 });
 
+/**
+ * Waits for workflows by polling their status. Not `handle.result()`: the time-skipping server skips
+ * time while a result is awaited, and with nothing else scheduled it jumped past the abandoned
+ * children's run timeout on a loaded machine ("Workflow execution timed out").
+ */
+async function untilCompleted(workflowIds: string[], timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const statuses = await Promise.all(workflowIds.map(async (id) => (await t.env.client.workflow.getHandle(id).describe()).status.name));
+    if (statuses.every((status) => status === 'COMPLETED')) return;
+    const failed = statuses.find((status) => status !== 'RUNNING' && status !== 'COMPLETED');
+    if (failed) throw new Error(`a fractal workflow ended ${failed}: ${statuses.join(', ')}`);
+    if (Date.now() > deadline) throw new Error(`fractal workflows still not completed after ${timeoutMs} ms: ${statuses.join(', ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 describe('fractalBatch (stub activities)', () => {
   it('records each slice at once, then starts every task once, continuing as new; a batch started again starts none', async () => {
     const batchId = '6a1c0f8e-2b7d-4c3a-9e5f-1d2c3b4a5f6e';
@@ -115,7 +132,7 @@ describe('fractalBatch (stub activities)', () => {
     expect(calls.slices.map(([jobs, batch]) => [jobs.length, batch])).toEqual([[3, batchId], [1, batchId], [3, batchId]]);
     expect(calls.slices.flatMap(([jobs]) => jobs)).toEqual(uuids.map((id, i) => fractalJobOf(id, batchTask(batchId, spec, i).params)));
     // The children were abandoned, not awaited: wait for each to finish. They were recorded by their slice, not one by one.
-    await Promise.all(uuids.map((id) => t.env.client.workflow.getHandle(fractalWorkflowId(id)).result()));
+    await untilCompleted(uuids.map(fractalWorkflowId));
     expect(calls.accepted).toEqual([]);
     expect(calls.renders.map((job) => job.uuid).sort()).toEqual([...uuids].sort());
     expect(calls.forgotten).toEqual([]);
