@@ -12,5 +12,8 @@ export declare function currentBuildDir(target?: Pick<BuildProject, 'root'>): st
 export declare function build(target?: BuildProject): Promise<string>;
 export declare function ensureBuilt(target?: BuildProject): Promise<string>;
 export declare function compiledEntry(buildDir: string, source: string, entries?: Record<string, string>): string;
+export declare function sha256(content: string | Buffer): string;
+export declare function fileHashes(files: string[], root?: string): Record<string, string | null>;
+export declare function writeAtomically(path: string, content: string): void;
 export declare const leanNodeFlags: string[];
 export declare const leanNodeEnv: Record<string, string>;

@@ -39,13 +39,13 @@ export const project = { root: projectRoot, entryPoints };
 /** What a build depends on besides the sources its bundles name: this script, the compiler settings, the dependencies. */
 const alwaysInputs = ['scripts/build.mjs', 'tsconfig.json', 'package.json', 'package-lock.json'];
 
-const sha256 = (content) => createHash('sha256').update(content).digest('hex');
+export const sha256 = (content) => createHash('sha256').update(content).digest('hex');
 const buildRootOf = (root) => join(root, '.build');
 
-/** Each file's content hash (null for one that is not there), by its path relative to `root`. */
-function fingerprint(root, files) {
+/** Each file's content hash (null for one that is not there), by its path as given: relative to `root` when there is one. */
+export function fileHashes(files, root) {
   return Object.fromEntries(files.map((file) => {
-    const path = join(root, file);
+    const path = root === undefined ? file : join(root, file);
     return [file, existsSync(path) ? sha256(readFileSync(path)) : null];
   }));
 }
@@ -62,11 +62,12 @@ export function currentBuildDir({ root } = project) {
     return undefined;
   }
   const names = Object.keys(inputs);
-  const now = fingerprint(root, names);
+  const now = fileHashes(names, root);
   return names.every((file) => now[file] === inputs[file]) ? dir : undefined;
 }
 
-function writeAtomically(path, content) {
+/** Another process may read the file meanwhile: it sees the old one or the new one, never half of one. */
+export function writeAtomically(path, content) {
   const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}`;
   writeFileSync(temp, content);
   renameSync(temp, path);
@@ -109,7 +110,7 @@ async function buildOnce({ root, entryPoints: entries }) {
       logLevel: 'silent',
     });
     const sources = Object.keys(result.metafile.inputs).filter((file) => !file.startsWith('node_modules/'));
-    const inputs = fingerprint(root, [...new Set([...alwaysInputs, ...sources])].sort());
+    const inputs = fileHashes([...new Set([...alwaysInputs, ...sources])].sort(), root);
     const id = sha256(JSON.stringify(inputs)).slice(0, 16);
     writeFileSync(join(temp, 'manifest.json'), JSON.stringify({ inputs, builtAt: new Date().toISOString() }, null, 1));
     const dir = join(buildRoot, id);

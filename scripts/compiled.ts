@@ -1,10 +1,9 @@
 // The stack's Node processes run their entry points' compiled JavaScript (scripts/build.mjs), with
 // the V8 and malloc settings that fit a small machine.
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { projectRoot, type Config, type HostEnv } from '../config.ts';
 import { compiledEntry, currentBuildDir, leanNodeEnv, leanNodeFlags } from './build.mjs';
-import { StackError, logTail, startProcess, type ManagedProcess } from './processes.ts';
+import { StackError, logTail, runToCompletion, startProcess, type ManagedProcess } from './processes.ts';
 import type { StackTaskInputs, StackTaskName, StackTaskResults } from './stackTasks.ts';
 
 export { ensureBuilt } from './build.mjs';
@@ -39,21 +38,13 @@ export async function runStackTask<T extends StackTaskName>(
   input: StackTaskInputs[T],
   watch?: ManagedProcess,
 ): Promise<StackTaskResults[T]> {
-  const child = spawn(process.execPath, [...leanNodeFlags, compiledEntry(buildDir, 'scripts/stackTaskMain.ts'), task, JSON.stringify(input)], {
+  const serverExited = new AbortController();
+  void watch?.exited.then(() => serverExited.abort());
+  const { code, stdout, stderr } = await runToCompletion(process.execPath, [...leanNodeFlags, compiledEntry(buildDir, 'scripts/stackTaskMain.ts'), task, JSON.stringify(input)], {
     cwd: projectRoot,
     env: { ...config.env, ...leanNodeEnv },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    signal: serverExited.signal,
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
-  child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
-  const exited = new Promise<number | string>((resolve) => {
-    child.once('error', (error) => resolve((error as NodeJS.ErrnoException).code ?? 'spawn-error'));
-    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
-  });
-  void watch?.exited.then(() => child.kill('SIGKILL'));
-  const code = await exited;
   if (watch?.hasExited()) throw new StackError(`${watch.name} exited (${await watch.exited}) while starting; see ${watch.logFile}\n${logTail(watch.logFile)}`);
   if (code !== 0) {
     const message = stderr.trim().replace(/^error: /, '');

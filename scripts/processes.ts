@@ -30,6 +30,27 @@ export interface StartProcessOptions {
   cwd?: string;
 }
 
+/**
+ * Runs a short-lived process to its end: its exit code (or signal, or spawn error code) and what it
+ * wrote. An aborted `signal` kills it.
+ */
+export async function runToCompletion(
+  command: string,
+  args: string[],
+  options: { cwd: string; env?: Record<string, string | undefined>; signal?: AbortSignal },
+): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  const child = spawn(command, args, { cwd: options.cwd, env: options.env, signal: options.signal, killSignal: 'SIGKILL', stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
+  child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+  const code = await new Promise<number | string>((resolve) => {
+    child.once('error', (error) => resolve((error as NodeJS.ErrnoException).code ?? 'spawn-error'));
+    child.once('exit', (exitCode, signal) => resolve(exitCode ?? signal ?? 'unknown'));
+  });
+  return { code, stdout, stderr };
+}
+
 export function startProcess(options: StartProcessOptions): ManagedProcess {
   mkdirSync(dirname(options.logFile), { recursive: true });
   const logFd = openSync(options.logFile, 'a');

@@ -2,11 +2,11 @@
 // build one (webpack + swc, 1.5–3 s of both cores) only after a change. This module holds no build
 // tooling: the supervisor checks the cache here and builds, on a miss, in a child process
 // (workers/bundleMain.ts), so webpack never lives in its memory.
-import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { projectRoot } from '../configValues.ts';
+import { fileHashes, sha256, writeAtomically } from '../scripts/build.mjs';
+import { runToCompletion } from '../scripts/processes.ts';
 
 export const workflowsPath = join(projectRoot, 'workflows', 'index.ts');
 /** Only the fractal workflows: the fractal-jobs worker's bundle (workflows/fractalsIndex.ts says why). */
@@ -24,12 +24,6 @@ interface BundleInputs {
   bundle: string;
   /** Every input file's content hash, or null for a file that was not there. */
   files: Record<string, string | null>;
-}
-
-const sha256 = (content: Buffer | string) => createHash('sha256').update(content).digest('hex');
-
-function fingerprint(files: string[]): Record<string, string | null> {
-  return Object.fromEntries(files.map((file) => [file, existsSync(file) ? sha256(readFileSync(file)) : null]));
 }
 
 /** What every bundle depends on besides its sources: how it is built, the bundler's version, the lockfile. */
@@ -57,16 +51,9 @@ export function isBundleCurrent(outFile: string, entry: string): boolean {
   const names = Object.keys(recorded.files ?? {});
   // Only the always-inputs recorded: the bundle had no source map to name its sources.
   if (names.length <= alwaysInputs(entry).length) return false;
-  const now = fingerprint(names);
+  const now = fileHashes(names);
   if (!names.every((file) => now[file] === recorded.files[file])) return false;
   return sha256(readFileSync(outFile)) === recorded.bundle;
-}
-
-/** Another process (a test run, a second stack) may read the file meanwhile: it sees the old one or the new one, never half of one. */
-function writeAtomically(path: string, content: string): void {
-  const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}`;
-  writeFileSync(temp, content);
-  renameSync(temp, path);
 }
 
 /** Writes a freshly built bundle and the record of what it was built from (the files its inline source map names). */
@@ -75,7 +62,7 @@ export function recordBundle(outFile: string, entry: string, code: string): void
   const sources = map ? (JSON.parse(Buffer.from(map[1]!, 'base64').toString()) as { sources: string[] }).sources.filter((s) => s.startsWith('/')) : [];
   mkdirSync(dirname(outFile), { recursive: true });
   writeAtomically(outFile, code);
-  const inputs: BundleInputs = { entry, bundle: sha256(code), files: fingerprint([...new Set([...alwaysInputs(entry), ...sources])]) };
+  const inputs: BundleInputs = { entry, bundle: sha256(code), files: fileHashes([...new Set([...alwaysInputs(entry), ...sources])]) };
   writeAtomically(inputsPath(outFile), JSON.stringify(inputs, null, 1));
 }
 
@@ -86,16 +73,7 @@ export function recordBundle(outFile: string, entry: string, code: string): void
  */
 export async function ensureWorkflowBundle(outFile: string, entry = workflowsPath): Promise<string> {
   if (isBundleCurrent(outFile, entry)) return outFile;
-  const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'workers', 'bundleMain.ts'), entry, outFile], {
-    cwd: projectRoot,
-    stdio: ['ignore', 'inherit', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
-  const code = await new Promise<number | string>((resolve) => {
-    child.once('error', (error) => resolve((error as NodeJS.ErrnoException).code ?? 'spawn-error'));
-    child.once('exit', (exitCode, signal) => resolve(exitCode ?? signal ?? 'unknown'));
-  });
+  const { code, stderr } = await runToCompletion(process.execPath, ['--import', 'tsx', join(projectRoot, 'workers', 'bundleMain.ts'), entry, outFile], { cwd: projectRoot });
   if (code !== 0) throw new Error(`Bundling ${entry} failed (${code}):\n${stderr}`);
   return outFile;
 }
