@@ -33,9 +33,9 @@ export const stackTasks: { [T in StackTaskName]: (config: Config, input: StackTa
   },
   /** Temporal answers, its namespace exists and has the project's search attributes. */
   async 'temporal-ready'(config, input) {
-    const [{ ensureSearchAttributes, waitForTemporal }, { connectTemporal }] = await Promise.all([import('./temporalReady.ts'), import('../temporal/connection.ts')]);
-    await waitForTemporal(config, { timeoutMs: input.timeoutMs });
-    const connection = await connectTemporal(config);
+    const [{ ensureSearchAttributes }, { connectWhenAnswering }] = await Promise.all([import('./temporalReady.ts'), import('../temporal/connection.ts')]);
+    // The connection that saw it answer registers the attributes.
+    const connection = await connectWhenAnswering(config, { timeoutMs: input.timeoutMs });
     try {
       await ensureSearchAttributes(connection, config.temporal.namespace);
     } finally {

@@ -1,9 +1,10 @@
 // Temporal is ready for the stack: the frontend answers, the namespace exists and has the project's
 // search attributes. Run in a stack task's process (scripts/stackTasks.ts), not in the supervisor.
-import { Connection, type ConnectionOptions } from '@temporalio/client';
+import type { Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import type { Config } from '../config.ts';
-import { waitUntilHealthy, type ManagedProcess } from './processes.ts';
+import type { ManagedProcess } from './processes.ts';
+import { connectWhenAnswering } from '../temporal/connection.ts';
 import { projectSearchAttributes } from '../temporal/searchAttributes.ts';
 
 const { temporal } = proto; // CommonJS package: named imports do not resolve under ESM
@@ -20,22 +21,7 @@ const indexedValueTypes: Record<string, number> = {
 
 /** Waits until the frontend answers and the namespace exists. */
 export async function waitForTemporal(config: Config, options: { timeoutMs: number; process?: ManagedProcess }): Promise<void> {
-  // One lazy connection for all attempts: a failed Connection.connect leaves its channel open.
-  const connection = Connection.lazy({ ...(config.temporal.connect.connectionOptions as ConnectionOptions), connectTimeout: 1000 });
-  try {
-    await waitUntilHealthy(
-      `Temporal at ${config.temporal.address}`,
-      async () => {
-        await connection.withDeadline(Date.now() + 1000, () =>
-          connection.workflowService.describeNamespace({ namespace: config.temporal.namespace }),
-        );
-        return true;
-      },
-      { ...options, intervalMs: 200 },
-    );
-  } finally {
-    await connection.close();
-  }
+  await (await connectWhenAnswering(config, options)).close();
 }
 
 /**
