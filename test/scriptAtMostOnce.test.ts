@@ -66,4 +66,14 @@ describe('a remote script runs at most once per run and node', () => {
     await sleep(2500);
     expect(lines(file)).toEqual(['started']);
   });
+
+  it('a command gets the whole of its stderr when it ends right after printing it', async () => {
+    // ssh2 closes the channel once stdout ends; the last stderr chunks can still be in flight.
+    const runner = realRunner();
+    const bytes = 48 * 1024;
+    const results = await Promise.all(
+      Array.from({ length: 12 }, () => runner.run(target(), `head -c ${bytes} /dev/zero; head -c ${bytes} /dev/zero >&2`, { timeoutMs: 20_000, maxOutputBytes: bytes })),
+    );
+    for (const result of results) expect([result.exitCode, result.stdout.length, result.stderr.length]).toEqual([0, bytes, bytes]);
+  });
 });

@@ -147,7 +147,14 @@ export function createSshRunner(options: { keysDir: string; connectTimeoutMs?: n
               exitCode = code;
               signal = signalName ?? null;
             });
-            channel.on('close', () => finish(() => resolve(result())));
+            // ssh2 emits the channel's 'close' once stdout has ended, while the last stderr chunks
+            // can still sit in the stderr stream's buffer: settle when both have ended.
+            let stderrEnded = false;
+            channel.stderr.once('end', () => (stderrEnded = true));
+            channel.on('close', () => {
+              if (stderrEnded) finish(() => resolve(result()));
+              else channel.stderr.once('end', () => finish(() => resolve(result())));
+            });
             channel.end(commandOptions.stdin ?? '');
           });
         });
