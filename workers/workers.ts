@@ -1,5 +1,6 @@
 // The workers of this product, one per task queue, built from injected clients so tests run
 // exactly what production runs.
+import { workerClassSharingWorkflowThreads } from './sharedWorkflowThreads.ts';
 import type { DataConverter } from '@temporalio/common';
 import { Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import { createHealthActivities } from '../activities/health.ts';
@@ -120,25 +121,28 @@ export async function createWorkers(deps: WorkerDependencies): Promise<Worker[]>
     dataConverter: deps.dataConverter,
     workflowBundle: deps.workflowBundle,
     // The SDK sizes each worker's sticky cache from the heap limit (about 2,300 workflows on 4 GB), as
-    // if it had the machine to itself; seven share this process. Evicted workflows replay when next needed.
+    // if it had the machine to itself; six share one workflow thread here. Evicted workflows replay when next needed.
     maxCachedWorkflows: 500,
   };
   const suffix = deps.taskQueueSuffix ?? '';
   const loadSlots = deps.loadSlots ?? 0;
-  // Created side by side: each loads the workflow bundle, and the start of the stack waits for all.
+  // The six domains' Workers share one workflow thread (sharedWorkflowThreads.ts); the fractal jobs,
+  // whose workflows use local activities, keep a thread of their own.
+  const SharingWorker = workerClassSharingWorkflowThreads();
+  // Created side by side: the start of the stack waits for all.
   return Promise.all([
-    Worker.create({
+    SharingWorker.create({
       ...common,
       taskQueue: HEALTH_TASK_QUEUE + suffix,
       activities: createHealthActivities(createDependencyProbes(deps.clients), mysqlHealthReportRecorder(deps.clients)),
     }),
-    Worker.create({
+    SharingWorker.create({
       ...common,
       taskQueue: CF_CONVERGE_TASK_QUEUE + suffix,
       activities: createCfConvergeActivities({ clientFor: clientFactory(deps.cf.foundations), readBits: createBitsReader(deps.cf.bitsDir) }),
       maxHeartbeatThrottleInterval: '1 second',
     }),
-    Worker.create({
+    SharingWorker.create({
       ...common,
       taskQueue: REQUEST_RUN_TASK_QUEUE + suffix,
       activities: createRequestRunActivities({ ...deps.clients, allowedDestinations: deps.allowedDestinations }),
@@ -146,7 +150,7 @@ export async function createWorkers(deps: WorkerDependencies): Promise<Worker[]>
       maxHeartbeatThrottleInterval: '500 milliseconds',
       defaultHeartbeatThrottleInterval: '500 milliseconds',
     }),
-    Worker.create({
+    SharingWorker.create({
       ...common,
       taskQueue: NODES_TASK_QUEUE + suffix,
       activities: createNodeActivities({ ...deps.nodes, model: createFleetModel(deps.clients.mysql), outputs: createScriptOutputStore(deps.clients.mysql) }),
@@ -154,12 +158,12 @@ export async function createWorkers(deps: WorkerDependencies): Promise<Worker[]>
       maxConcurrentActivityTaskExecutions: 100,
       maxHeartbeatThrottleInterval: '2 seconds',
     }),
-    Worker.create({
+    SharingWorker.create({
       ...common,
       taskQueue: CPU_LOAD_CONTROL_TASK_QUEUE + suffix,
       activities: createCpuLoadActivities(deps.clients),
     }),
-    Worker.create({
+    SharingWorker.create({
       ...common,
       taskQueue: TRIGGERS_TASK_QUEUE + suffix,
       activities: createTriggerActivities(deps, suffix),

@@ -50,7 +50,8 @@ function quietLog(entry: LogEntry): void {
 
 let runtimeInstalled = false;
 
-function installRuntime(): void {
+/** The SDK's runtime, once per process, logging as these tests want it. */
+export function installRuntime(): void {
   if (runtimeInstalled) return;
   Runtime.install({ logger: new DefaultLogger('WARN', quietLog), telemetryOptions: { logging: { forward: {} } } });
   runtimeInstalled = true;
