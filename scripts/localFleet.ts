@@ -1,9 +1,7 @@
-// What a fresh local stack needs to deploy nodes at once: a target group in moto (its state is
+// What a fresh local stack needs to deploy nodes at once: a target group in moto (motoResources.ts; its state is
 // in memory, so it is made at every start) and, once, an example cluster with local profiles; and the
 // closed autoscaling loop on it (a CPU counter, a scale-out and a scale-in trigger, one node to sample).
 import { userInfo } from 'node:os';
-import { CreateTargetGroupCommand, DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { DescribeVpcsCommand } from '@aws-sdk/client-ec2';
 import type mysql from 'mysql2/promise';
 import type { Config } from '../config.ts';
 import { projectRoot } from '../configValues.ts';
@@ -15,29 +13,14 @@ import type { Client } from '@temporalio/client';
 import { connectClient } from '../temporal/connection.ts';
 import type { CounterBody, TriggerBody } from '../workflows/triggers.shared.ts';
 import { LOCAL_SSH_KEY } from '../activities/nodes/ssh.ts';
-import { isAwsError, type AwsClients } from '../activities/nodes/aws.ts';
-import { EXAMPLE_CLUSTER, FRACTAL_CLUSTER } from './localFleet.shared.ts';
+import { EXAMPLE_CLUSTER, EXAMPLE_COUNTER, EXAMPLE_SCALE_IN, EXAMPLE_SCALE_OUT, FRACTAL_BACKLOG_COUNTER, FRACTAL_CLUSTER, LOCAL_PROFILE, scaleInTrigger, scaleOutTrigger } from './localFleet.shared.ts';
+import { LOCAL_TARGET_GROUP } from './motoResources.ts';
 
-export { EXAMPLE_CLUSTER, FRACTAL_CLUSTER } from './localFleet.shared.ts';
+export { EXAMPLE_CLUSTER, EXAMPLE_COUNTER, EXAMPLE_SCALE_IN, EXAMPLE_SCALE_OUT, FRACTAL_BACKLOG_COUNTER, FRACTAL_CLUSTER } from './localFleet.shared.ts';
+export { LOCAL_TARGET_GROUP } from './motoResources.ts';
 
-export const LOCAL_TARGET_GROUP = 'fleet-web';
 /** One of the images moto lists by default: a launch of it needs no set-up. */
 export const LOCAL_IMAGE_ID = 'ami-12c6146b';
-
-export async function ensureTargetGroup(aws: AwsClients, region: string, name = LOCAL_TARGET_GROUP): Promise<string> {
-  try {
-    const existing = await aws.elb(region).send(new DescribeTargetGroupsCommand({ Names: [name] }));
-    const arn = existing.TargetGroups?.[0]?.TargetGroupArn;
-    if (arn) return arn;
-  } catch (error) {
-    if (!isAwsError(error, 'TargetGroupNotFound')) throw error;
-  }
-  const vpcs = await aws.ec2(region).send(new DescribeVpcsCommand({ Filters: [{ Name: 'is-default', Values: ['true'] }] }));
-  const created = await aws.elb(region).send(
-    new CreateTargetGroupCommand({ Name: name, Protocol: 'HTTP', Port: 8080, VpcId: vpcs.Vpcs?.[0]?.VpcId, TargetType: 'instance', HealthCheckPath: '/' }),
-  );
-  return created.TargetGroups![0]!.TargetGroupArn!;
-}
 
 const exampleManifest = `# OSConfiguration: the node's base directories and a marker file (facts: fleet_cluster, fleet_node).
 file { ["/tmp/fleet-nodes", "/tmp/fleet-nodes/\${facts['fleet_node']}"]: ensure => directory }
@@ -47,10 +30,10 @@ file { "/tmp/fleet-nodes/\${facts['fleet_node']}/os-configured":
 `;
 
 export async function seedExampleCluster(pool: mysql.Pool, config: Config): Promise<void> {
-  await pool.query('INSERT IGNORE INTO ssh_profiles SET ?', [{ name: 'local', user: userInfo().username, key_ref: LOCAL_SSH_KEY, port: null }]);
+  await pool.query('INSERT IGNORE INTO ssh_profiles SET ?', [{ name: LOCAL_PROFILE, user: userInfo().username, key_ref: LOCAL_SSH_KEY, port: null }]);
   await pool.query('INSERT IGNORE INTO ec2_profiles SET ?', [
     {
-      name: 'local',
+      name: LOCAL_PROFILE,
       region: config.aws.region,
       image_id: LOCAL_IMAGE_ID,
       instance_type: 't3.micro',
@@ -64,8 +47,8 @@ export async function seedExampleCluster(pool: mysql.Pool, config: Config): Prom
       // One node always stays (the registered one, sampled by the example triggers); room to deploy more.
       min_nodes: 1,
       max_nodes: 5,
-      ec2_profile: 'local',
-      ssh_profile: 'local',
+      ec2_profile: LOCAL_PROFILE,
+      ssh_profile: LOCAL_PROFILE,
       notify_email: 'ops@fleet.local',
       puppet_manifest: exampleManifest,
       tomcat_script: 'mkdir -p /tmp/fleet-nodes/$FLEET_NODE/tomcat\nprintf \'<Server port="8005"/>\\n\' > /tmp/fleet-nodes/$FLEET_NODE/tomcat/server.xml\necho "tomcat configured on $FLEET_NODE"\n',
@@ -88,9 +71,6 @@ idle=$(( (i2 + w2) - (i + w) ))
 echo $(( 100 * busy / (busy + idle) ))
 `;
 
-export const EXAMPLE_COUNTER = 'cpu-busy';
-export const EXAMPLE_SCALE_OUT = 'web-scale-out';
-export const EXAMPLE_SCALE_IN = 'web-scale-in';
 
 export const exampleCounter: CounterBody = {
   kind: 'ssh',
@@ -133,7 +113,7 @@ export function exampleTriggers(options: ExampleTriggerOptions): Record<string, 
     circuitBreaker: { maxFirings: 10, windowMs: 3600_000 },
   };
   return {
-    [cluster === EXAMPLE_CLUSTER ? EXAMPLE_SCALE_OUT : `${cluster}-scale-out`]: {
+    [cluster === EXAMPLE_CLUSTER ? EXAMPLE_SCALE_OUT : scaleOutTrigger(cluster)]: {
       ...common,
       comparison: '>',
       threshold: 70,
@@ -151,7 +131,7 @@ export function exampleTriggers(options: ExampleTriggerOptions): Record<string, 
         },
       ],
     },
-    [cluster === EXAMPLE_CLUSTER ? EXAMPLE_SCALE_IN : `${cluster}-scale-in`]: {
+    [cluster === EXAMPLE_CLUSTER ? EXAMPLE_SCALE_IN : scaleInTrigger(cluster)]: {
       ...common,
       comparison: '<',
       threshold: 20,
@@ -179,10 +159,6 @@ async function exists(read: () => Promise<unknown>): Promise<boolean> {
     throw error;
   }
 }
-
-// The fractal workers' cluster (the seed's AutoScalingGroup of workers: min 1, max 3, ±1 per firing).
-
-export const FRACTAL_BACKLOG_COUNTER = 'fractals-backlog';
 
 /** POSIX-shell single quoting. */
 const shellQuote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
@@ -265,8 +241,8 @@ export async function seedFractalCluster(pool: mysql.Pool, config: Config, setti
       name: settings.cluster ?? FRACTAL_CLUSTER,
       min_nodes: 1,
       max_nodes: 3,
-      ec2_profile: 'local',
-      ssh_profile: 'local',
+      ec2_profile: LOCAL_PROFILE,
+      ssh_profile: LOCAL_PROFILE,
       notify_email: 'ops@fleet.local',
       deploy_script: fractalWorkerDeployScript(config, settings.suffix),
       cluster_update_script: fractalWorkerUpdateScript(config),
@@ -304,7 +280,7 @@ export function fractalTriggers(options: { cluster?: string; counter?: string; n
     circuitBreaker: { maxFirings: 10, windowMs: 3600_000 },
   };
   return {
-    [`${cluster}-scale-out`]: {
+    [scaleOutTrigger(cluster)]: {
       ...common,
       comparison: '>',
       threshold: 4,
@@ -313,7 +289,7 @@ export function fractalTriggers(options: { cluster?: string; counter?: string; n
       repeatAfterMs: options.repeatAfterMs ?? 60_000,
       chain: [{ kind: 'deploy-node', label: 'Deploy a fractal worker', target: 'none', onFailure: 'stop', timings }],
     },
-    [`${cluster}-scale-in`]: {
+    [scaleInTrigger(cluster)]: {
       ...common,
       comparison: '<',
       threshold: 1,

@@ -8,7 +8,8 @@ import { dirname, join } from 'node:path';
 import type { Config, HostEnv } from '../config.ts';
 import { findOnPath } from './temporalCli.ts';
 import { StackError, startProcess, waitUntilHealthy, type ManagedProcess } from './processes.ts';
-import { runStackTask, startNodeProcess } from './compiled.ts';
+import { startNodeProcess } from './compiled.ts';
+import { ensureMotoBucket, ensureMotoTargetGroup } from './motoResources.ts';
 import { LOCAL_SSH_KEY } from '../activities/nodes/localSshKey.ts';
 
 export const runningAsRoot = process.getuid?.() === 0;
@@ -125,7 +126,12 @@ export async function startMoto(config: Config, hostEnv: HostEnv, buildDir: stri
   // moto forgets everything at a restart: the local target group and the fractals' bucket are made
   // again at once, while the other services start (moto builds its EC2 region lazily, which takes a
   // second or two). Fractal workers that outlive a moto restart then find their bucket again.
-  await runStackTask(buildDir, 'moto-resources', config, {});
+  const endpoint = `http://${host}:${port}`;
+  const { storage } = config.fractals;
+  await Promise.all([
+    ensureMotoTargetGroup(endpoint, config.aws.region),
+    storage.createBucket && storage.endpoint === endpoint ? ensureMotoBucket(endpoint, storage.region, storage.bucket) : undefined,
+  ]);
   return server;
 }
 

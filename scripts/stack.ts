@@ -22,6 +22,7 @@ import {
 } from './processes.ts';
 import { startCfSimulator, startEtcd, startMemcached, startMoto, startSmtpSink, startSshd } from './services.ts';
 import { migrationAccount, startMariaDb } from './mariadb.ts';
+import { preparedFleet } from './fleetPrepared.ts';
 import type { FirstAdmin } from './firstAdmin.ts';
 import { supervisorStatusPath } from '../services/supervisorStatus.ts';
 import { noStartTimings, type StartTimings } from './startTimings.ts';
@@ -193,7 +194,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     if (config.temporal.runLocalServer) {
       const cli = locateTemporalCli(config, hostEnv.PATH);
       if (!cli) throw new StackError('The Temporal CLI is not installed: run `npm run setup`, or set TEMPORAL_CLI_PATH.');
-      serviceStarters.set('temporal', async () => startTemporalDevServer(config, cli, hostEnv, { persistent: options.persistentTemporal, ui: options.temporalUi }, await building));
+      serviceStarters.set('temporal', async () => startTemporalDevServer(config, cli, hostEnv, { persistent: options.persistentTemporal, ui: options.temporalUi }));
     }
     if (config.runLocalServices) {
       serviceStarters.set('mariadb', () => startMariaDb(config, hostEnv));
@@ -214,9 +215,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     // The example clusters, the first admin and the autoscaling examples, beside the app processes' start
     // (one short-lived process). The closed autoscaling loop only for a stack with its own workers
     // (a test stack's workers are the tests' own).
+    // A warm start, which finds them all, skips that process (scripts/fleetPrepared.ts).
+    const fleetInput = { firstAdmin: options.firstAdmin ?? false, seedAutoscaling: Boolean(options.app) };
     const preparingFleet = preparingMysql.then(() =>
       timings.time('example clusters, first admin, autoscaling examples', async () =>
-        runStackTask(await building, 'prepare-fleet', config, { firstAdmin: options.firstAdmin ?? false, seedAutoscaling: Boolean(options.app) }),
+        (await preparedFleet(migrationAccount(config), config, fleetInput)) ??
+        runStackTask(await building, 'prepare-fleet', config, fleetInput),
       ),
     );
     preparingFleet.catch(() => undefined);

@@ -8,12 +8,10 @@ import type { FirstAdmin } from './firstAdmin.ts';
 export interface StackTaskResults {
   'prepare-fleet': { firstAdmin: FirstAdmin | undefined; seeded: { example: string[]; fractal: string[] } };
   'temporal-ready': Record<string, never>;
-  'moto-resources': Record<string, never>;
 }
 export interface StackTaskInputs {
   'prepare-fleet': { firstAdmin: boolean; seedAutoscaling: boolean };
   'temporal-ready': { timeoutMs: number };
-  'moto-resources': Record<string, never>;
 }
 export type StackTaskName = keyof StackTaskResults;
 
@@ -43,14 +41,6 @@ export const stackTasks: { [T in StackTaskName]: (config: Config, input: StackTa
     }
     return {};
   },
-  /**
-   * moto forgets everything at a restart: the local target group and the fractals' bucket are made
-   * again at once. Fractal workers that outlive a moto restart then find their bucket again.
-   */
-  async 'moto-resources'(config) {
-    await Promise.all([ensureLocalTargetGroup(config), ensureLocalFractalBucket(config)]);
-    return {};
-  },
 };
 
 /** The example clusters `web` and `fractal-workers` (profiles for moto and the local sshd), seeded once. */
@@ -64,28 +54,5 @@ async function prepareLocalFleet(config: Config): Promise<void> {
     } finally {
       await pool.end();
     }
-  }
-}
-
-async function ensureLocalTargetGroup(config: Config): Promise<void> {
-  const [{ createAwsClients }, { ensureTargetGroup }] = await Promise.all([import('../activities/nodes/aws.ts'), import('./localFleet.ts')]);
-  const aws = createAwsClients(config.aws);
-  try {
-    await ensureTargetGroup(aws, config.aws.region);
-  } finally {
-    aws.destroy();
-  }
-}
-
-/** The fractals' bucket, when they are stored in this moto (not in a store of their own). */
-async function ensureLocalFractalBucket(config: Config): Promise<void> {
-  const { storage } = config.fractals;
-  if (!storage.createBucket || storage.endpoint !== `http://${config.aws.moto.host}:${config.aws.moto.port}`) return;
-  const { createFractalImageStore, createS3Client } = await import('../activities/fractals/storage.ts');
-  const s3 = createS3Client(storage);
-  try {
-    await createFractalImageStore({ s3, bucket: storage.bucket }).ensureBucket();
-  } finally {
-    s3.destroy();
   }
 }

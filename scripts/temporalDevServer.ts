@@ -1,9 +1,8 @@
 // Runs the official `temporal server start-dev` with a persistent SQLite file in WAL mode,
-// the Web UI, and the project's search attributes registered (scripts/temporalReady.ts).
+// the Web UI, and the project's search attributes registered.
 import { join } from 'node:path';
 import type { Config, HostEnv } from '../config.ts';
-import { runStackTask } from './compiled.ts';
-import { startProcess, type ManagedProcess } from './processes.ts';
+import { runToCompletion, StackError, startProcess, waitUntilHealthy, type ManagedProcess } from './processes.ts';
 import { projectSearchAttributes } from '../temporal/searchAttributes.ts';
 
 const cliTypeNames: Record<string, string> = {
@@ -64,10 +63,40 @@ export function launchTemporalDevServer(config: Config, cliPath: string, hostEnv
   });
 }
 
-/** The dev server, once it answers with the namespace and the project's search attributes. */
-export async function startTemporalDevServer(config: Config, cliPath: string, hostEnv: HostEnv, options: DevServerStart, buildDir: string): Promise<ManagedProcess> {
+/**
+ * The dev server, once it answers with the namespace and has the project's search attributes. Checked
+ * with its own CLI (a few hundredths of a CPU-second a call): the supervisor loads no Temporal client,
+ * and a process that would load one costs a warm start nearly a CPU-second.
+ */
+export async function startTemporalDevServer(config: Config, cliPath: string, hostEnv: HostEnv, options: DevServerStart): Promise<ManagedProcess> {
   const server = launchTemporalDevServer(config, cliPath, hostEnv, options);
-  // Checked by a short-lived process: the supervisor loads no Temporal client.
-  await runStackTask(buildDir, 'temporal-ready', config, { timeoutMs: 60_000 }, server);
+  const cli = (...args: string[]) =>
+    runToCompletion(cliPath, [...args, '--address', config.temporal.address, '--namespace', config.temporal.namespace, '--disable-config-file', '--disable-config-env'], { cwd: config.dataDir, env: hostEnv });
+  const describeNamespace = async () => {
+    const described = await cli('operator', 'namespace', 'describe', '-o', 'json');
+    if (described.code !== 0) throw new Error(described.stderr.trim().split('\n').at(-1) ?? `exit ${described.code}`);
+    return true;
+  };
+  await waitUntilHealthy(`Temporal at ${config.temporal.address}`, describeNamespace, {
+    timeoutMs: 60_000,
+    intervalMs: 200,
+    process: server,
+  });
+  await ensureSearchAttributesWithCli(cli);
   return server;
+}
+
+/**
+ * Registers any of the project's search attributes the namespace lacks. The dev server registers
+ * `--search-attribute` only when it creates the namespace, so a data file from an earlier version
+ * would miss attributes added since.
+ */
+async function ensureSearchAttributesWithCli(cli: (...args: string[]) => Promise<{ code: number | string; stdout: string; stderr: string }>): Promise<void> {
+  const listed = await cli('operator', 'search-attribute', 'list', '-o', 'json');
+  if (listed.code !== 0) throw new StackError(`temporal operator search-attribute list failed: ${listed.stderr.trim()}`);
+  const known = new Set(Object.keys((JSON.parse(listed.stdout) as { customAttributes?: Record<string, string> }).customAttributes ?? {}));
+  for (const key of projectSearchAttributes.filter((attribute) => !known.has(attribute.name))) {
+    const created = await cli('operator', 'search-attribute', 'create', '--name', key.name, '--type', cliTypeNames[key.type]!, '--yes');
+    if (created.code !== 0) throw new StackError(`temporal operator search-attribute create ${key.name} failed: ${created.stderr.trim()}`);
+  }
 }

@@ -226,6 +226,11 @@ describe('npm start (scripts/start.ts)', () => {
     rmSync(otherDir, { recursive: true, force: true });
     expect((await fetch(`${api}/readyz`)).status).toBe(200);
 
+    // A seeded trigger deleted: the next start seeds it again, and only it (a start that finds every
+    // seeded row skips the seeding process; scripts/fleetPrepared.ts).
+    const asAdmin = { authorization: `Bearer ${await mintToken(config, 'reseed', 'admin')}` };
+    expect((await fetch(`${api}/api/triggers/web-scale-in`, { method: 'DELETE', headers: asAdmin })).status).toBe(204);
+
     // Ctrl-C stops everything and frees the ports.
     first.child.kill('SIGINT');
     expect(await first.exit).toBe(0);
@@ -241,6 +246,8 @@ describe('npm start (scripts/start.ts)', () => {
     await waitForOutput(again, 'Press Ctrl-C to stop.', 90_000);
     // No second admin and no new password: the admin chose theirs, so the printed one's file is gone.
     expect(again.output()).not.toContain('Sign in');
+    expect(again.output()).toContain('Seeded the autoscaling example on cluster web: trigger web-scale-in.');
+    expect((await fetch(`${api}/api/triggers/web-scale-in`, { headers: asAdmin })).status).toBe(200);
     expect(existsSync(passwordFile)).toBe(false);
     const described = spawnSync(cli, ['workflow', 'describe', ...address, '--workflow-id', 'readme-example', '-o', 'json'], { encoding: 'utf8' });
     expect(described.status, described.stderr).toBe(0);
