@@ -106,7 +106,7 @@ async function cfSimulatorAnswers(url: string): Promise<boolean> {
 }
 
 /** moto's server: the local EC2 and ELBv2 endpoint. Its state lives in memory only. */
-export async function startMoto(config: Config, hostEnv: HostEnv, buildDir: string): Promise<ManagedProcess> {
+export async function startMoto(config: Config, hostEnv: HostEnv): Promise<ManagedProcess> {
   const motoServer = requireBinary(hostEnv, ['moto_server'], 'python3-pip (then `pip install "moto[server]"`)');
   const { host, port } = config.aws.moto;
   const server = startProcess({

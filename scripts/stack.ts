@@ -202,7 +202,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       serviceStarters.set('etcd', () => startEtcd(config, hostEnv));
     }
     if (config.cf.simulator.run) serviceStarters.set('cf-simulator', async () => startCfSimulator(config, await building));
-    if (config.aws.moto.run) serviceStarters.set('moto', async () => startMoto(config, hostEnv, await building));
+    if (config.aws.moto.run) serviceStarters.set('moto', () => startMoto(config, hostEnv));
     if (config.ssh.sshd.run) serviceStarters.set('sshd', () => startSshd(config, hostEnv));
     if (config.smtp.sink.run) serviceStarters.set('smtp-sink', async () => startSmtpSink(config, await building));
     const starting = new Map([...serviceStarters].map(([name, start]) => [name, timings.time(`server ${name}`, start)]));
