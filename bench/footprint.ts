@@ -243,12 +243,15 @@ export async function footprintBenchmark(): Promise<Record<string, unknown>> {
     // server alone, alternating so that drift hits both alike; the medians are reported.
     const warm: number[] = [];
     const bare: number[] = [];
+    const warmTimings: string[] = [];
     for (let i = 1; i <= WARM_RUNS; i++) {
-      warm.push(await timeStart(env));
+      warm.push(await timeStart(env, (lines) => warmTimings.push(lines)));
       bare.push(await timeBareTemporal());
       log(`warm start ${i}: ${warm.at(-1)!.toFixed(2)} s; bare Temporal dev server ${bare.at(-1)!.toFixed(2)} s`);
     }
     const [warmSeconds, bareSeconds] = [median(warm), median(bare)];
+    // Where the median warm start's time went (`npm start -- --timings`).
+    console.log(`Timings of the median warm start (${warmSeconds.toFixed(2)} s):\n${warmTimings[warm.indexOf(warmSeconds)]}`);
 
     printTable(ready, after);
     const result = {

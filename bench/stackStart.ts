@@ -14,17 +14,21 @@ import { waitForTemporal } from '../scripts/temporalReady.ts';
 
 const WARM_RUNS = 3;
 
-/** Launches `npm start`'s script, returns seconds until it printed that it is ready, then stops it. */
-export function timeStart(env: Record<string, string>): Promise<number> {
+/**
+ * Launches `npm start`'s script, returns seconds until it printed that it is ready, then stops it.
+ * With `timings`, the start prints how long each part took, and `timings` gets those lines.
+ */
+export function timeStart(env: Record<string, string>, timings?: (lines: string) => void): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const { child } = runStart(env);
+    const { child } = runStart(env, timings ? ['--timings'] : []);
     let output = '';
     let readyAfter: number | undefined;
     const onData = (data: Buffer) => {
       output += data.toString();
       if (readyAfter === undefined && output.includes('Press Ctrl-C to stop.')) {
         readyAfter = (performance.now() - started) / 1000;
+        timings?.(/Timings:\n([\s\S]*?)\n\n/.exec(output)?.[1] ?? '');
         child.kill('SIGINT');
       }
     };

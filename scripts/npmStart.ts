@@ -11,9 +11,9 @@ export interface Started {
   exit: Promise<number | null>;
 }
 
-export function runStart(env: Record<string, string>): Started {
+export function runStart(env: Record<string, string>, args: string[] = []): Started {
   // As package.json's start script runs it: compiled, through scripts/launch.mjs.
-  const child = spawn(process.execPath, [...leanNodeFlags, join(projectRoot, 'scripts/launch.mjs'), 'scripts/start.ts'], { cwd: projectRoot, env: hostEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...leanNodeFlags, join(projectRoot, 'scripts/launch.mjs'), 'scripts/start.ts', ...args], { cwd: projectRoot, env: hostEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
