@@ -459,6 +459,11 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`${error.message}\n`);
     return exitCodes.usage;
   }
+  // `faafo list | head`: a reader that stops early is not an error (as for any Unix tool).
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(0);
+  });
   return runFaafo(argv, {
     settings,
     fetch: (url, init) => fetch(url, init),

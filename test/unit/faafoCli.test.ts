@@ -3,12 +3,15 @@
 // tokens, API errors and an endpoint nobody answers.
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
+import { promisify } from 'node:util';
 import { join, resolve } from 'node:path';
 import { Hono } from 'hono';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError, faafoSettings } from '../../config.ts';
+import { ConfigError, faafoSettings, hostEnv } from '../../config.ts';
 import { runFaafo, type FaafoIo } from '../../scripts/faafo.ts';
 import { fractalBatchDefaults, fractalCreateSchema, FRACTAL_API_PAGE_SIZE, type FractalRecord } from '../../workflows/fractals.shared.ts';
 
@@ -353,6 +356,32 @@ describe('tokens, endpoints and usage', () => {
     expect(usage.stdout).toContain('--min-width N (256)');
     expect((await faafo([])).code).toBe(2);
     expect(api.sent).toEqual([]);
+  });
+
+  it('stops quietly, exit 0, when its reader stops early (`faafo list | head -1`)', async () => {
+    // The real bin in a shell pipe, against an HTTP server listing 3,000 fractals (about 250 KB of rows,
+    // more than a pipe holds): head exits after one line, and the rest meets a closed pipe.
+    const records = Array.from({ length: 3000 }, (_, i) => recordOf(`00000000-0000-4000-8000-${String(i).padStart(12, '0')}`));
+    const server = createHttpServer((request, response) => {
+      const page = Number(new URL(request.url!, 'http://x').searchParams.get('page') ?? 1);
+      const objects = records.slice((page - 1) * 1000, page * 1000);
+      response.setHeader('content-type', 'application/json');
+      response.end(JSON.stringify({ objects, num_results: records.length, page, total_pages: 3 }));
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    try {
+      const { port } = server.address() as { port: number };
+      const bin = resolve(import.meta.dirname, '../../scripts/faafo.mjs');
+      // Not spawnSync: the server answers from this process's event loop.
+      const piped = await promisify(execFile)('bash', ['-c', `"${process.execPath}" "${bin}" list | head -1; echo "faafo exit \${PIPESTATUS[0]}" >&2`], {
+        encoding: 'utf8',
+        env: hostEnv({ FAAFO_ENDPOINT_URL: `http://127.0.0.1:${port}`, FLEET_TOKEN: token }),
+      });
+      expect(piped.stdout).toMatch(/^00000000-0000-4000-8000-000000000000 {2}done\b.*\n$/);
+      expect(piped.stderr.trim()).toBe('faafo exit 0');
+    } finally {
+      server.close();
+    }
   });
 
   it('reads FAAFO_ENDPOINT_URL and FLEET_TOKEN through config.ts', () => {
