@@ -6,6 +6,7 @@
 import cluster from 'node:cluster';
 import { createAdaptorServer, serve } from '@hono/node-server';
 import { isLoopbackHost, loadConfig, ConfigError, mailboxUrl, type Config } from '../config.ts';
+import { requireAdminOffLoopback } from './adminOffLoopback.ts';
 import { createAccessModel } from '../db/access.ts';
 import { createConfigCacheEtcdClient, createMysqlPool, createServiceClients, closeServiceClients } from '../db/clients.ts';
 import { createAccessService } from '../services/access.ts';
@@ -135,22 +136,17 @@ function runPrimary(config: Config): void {
   process.once('SIGTERM', () => stopAll(0));
 }
 
-/** On a network address, someone must be able to sign in and let others in: an admin account must exist. */
-async function requireAdminOffLoopback(config: Config): Promise<void> {
-  if (isLoopbackHost(config.api.host)) return;
-  const mysql = createMysqlPool(config, { connectionLimit: 1 });
-  try {
-    if ((await createAccessModel(mysql).countAdmins()) === 0) {
-      throw new ConfigError(`API_HOST=${config.api.host} with no admin account: start once on loopback (npm start makes the first admin) or add an admin, then listen on ${config.api.host}.`);
-    }
-  } finally {
-    await mysql.end();
-  }
-}
-
 async function main(): Promise<void> {
   const config = loadConfig();
-  if (cluster.isPrimary) await requireAdminOffLoopback(config);
+  // Loopback needs no admin (and no MySQL query at start: it may be restarting meanwhile).
+  if (cluster.isPrimary && !isLoopbackHost(config.api.host)) {
+    const mysql = createMysqlPool(config, { connectionLimit: 1 });
+    try {
+      requireAdminOffLoopback(config.api.host, await createAccessModel(mysql).countAdmins());
+    } finally {
+      await mysql.end();
+    }
+  }
   if (config.api.instances > 1 && cluster.isPrimary) runPrimary(config);
   else await serveInstance(config, String(config.api.instanceNumber ?? 1));
 }
