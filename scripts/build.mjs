@@ -29,6 +29,7 @@ export const entryPoints = {
   'fractal-worker': 'workers/fractalWorker.ts',
   'render-thread': 'activities/fractals/renderThread.ts',
   api: 'server/main.ts',
+  simulators: 'sim/main.ts',
   'cf-simulator': 'sim/cf/server.ts',
   'smtp-sink': 'sim/smtp/server.ts',
 };

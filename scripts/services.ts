@@ -91,11 +91,19 @@ export async function etcdHealthy(clientUrl: string): Promise<boolean> {
   return response.ok && body.health === 'true';
 }
 
-/** The Cloud Controller v3 + UAA simulator (sim/cf/server.ts), healthy once GET / lists the v3 API. */
-export async function startCfSimulator(config: Config, buildDir: string): Promise<ManagedProcess> {
+/**
+ * The simulators' process (sim/main.ts): the Cloud Controller v3 + UAA simulator, healthy once GET /
+ * lists the v3 API, and the SMTP sink, healthy once its mailbox answers over HTTP; each when its
+ * setting asks for it.
+ */
+export async function startSimulators(config: Config, buildDir: string): Promise<ManagedProcess> {
+  const server = startNodeProcess('simulators', 'sim/main.ts', config, config.env, buildDir);
   const { host, port } = config.cf.simulator;
-  const server = startNodeProcess('cf-simulator', 'sim/cf/server.ts', config, config.env, buildDir);
-  await waitUntilHealthy('The CF simulator', () => cfSimulatorAnswers(`http://${host}:${port}`), { timeoutMs: 30_000, process: server });
+  const mailbox = `http://${config.smtp.host}:${config.smtp.sink.httpPort}/healthz`;
+  await Promise.all([
+    config.cf.simulator.run && waitUntilHealthy('The CF simulator', () => cfSimulatorAnswers(`http://${host}:${port}`), { timeoutMs: 30_000, process: server }),
+    config.smtp.sink.run && waitUntilHealthy('The SMTP sink', async () => (await fetch(mailbox, { signal: AbortSignal.timeout(1000) })).ok, { timeoutMs: 30_000, process: server }),
+  ]);
   return server;
 }
 
@@ -210,10 +218,3 @@ function sshBannerAnswers(host: string, port: number): Promise<boolean> {
   });
 }
 
-/** The SMTP sink (sim/smtp/server.ts), healthy once its mailbox answers over HTTP. */
-export async function startSmtpSink(config: Config, buildDir: string): Promise<ManagedProcess> {
-  const server = startNodeProcess('smtp-sink', 'sim/smtp/server.ts', config, config.env, buildDir);
-  const url = `http://${config.smtp.host}:${config.smtp.sink.httpPort}/healthz`;
-  await waitUntilHealthy('The SMTP sink', async () => (await fetch(url, { signal: AbortSignal.timeout(1000) })).ok, { timeoutMs: 30_000, process: server });
-  return server;
-}

@@ -20,7 +20,7 @@ import {
   type ManagedProcess,
   type PortClaim,
 } from './processes.ts';
-import { startCfSimulator, startEtcd, startMemcached, startMoto, startSmtpSink, startSshd } from './services.ts';
+import { startEtcd, startMemcached, startMoto, startSimulators, startSshd } from './services.ts';
 import { migrationAccount, startMariaDb } from './mariadb.ts';
 import { preparedFleet } from './fleetPrepared.ts';
 import type { FirstAdmin } from './firstAdmin.ts';
@@ -201,10 +201,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       serviceStarters.set('memcached', () => startMemcached(config, hostEnv));
       serviceStarters.set('etcd', () => startEtcd(config, hostEnv));
     }
-    if (config.cf.simulator.run) serviceStarters.set('cf-simulator', async () => startCfSimulator(config, await building));
+    // The CF simulator and the SMTP sink share one process.
+    if (config.cf.simulator.run || config.smtp.sink.run) serviceStarters.set('simulators', async () => startSimulators(config, await building));
     if (config.aws.moto.run) serviceStarters.set('moto', () => startMoto(config, hostEnv));
     if (config.ssh.sshd.run) serviceStarters.set('sshd', () => startSshd(config, hostEnv));
-    if (config.smtp.sink.run) serviceStarters.set('smtp-sink', async () => startSmtpSink(config, await building));
     const starting = new Map([...serviceStarters].map(([name, start]) => [name, timings.time(`server ${name}`, start)]));
     // MySQL's schema follows MariaDB at once, and the search attributes Temporal, rather than both
     // waiting for the slowest server (moto).

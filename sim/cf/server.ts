@@ -1,25 +1,8 @@
-// The CF simulator as a process: `tsx sim/cf/server.ts`, on CF_SIM_PORT, with the configured user
-// (and client) as its credentials. The stack starts it when CF_SIM is true.
-import { serve } from '@hono/node-server';
+// The CF simulator alone as a process: `tsx sim/cf/server.ts`, on CF_SIM_PORT. The stack runs it in
+// its simulators process (sim/main.ts) when CF_SIM is true.
 import { loadConfig } from '../../config.ts';
-import { exitOnListenError, runSimulator } from '../process.ts';
-import { builtInClients, builtInUsers, type SimClient, type SimUser } from './options.ts';
-import { createCfSimulator } from './simulator.ts';
-
-function main(): void {
-  const config = loadConfig();
-  const { cf } = config;
-  const users: SimUser[] = [...builtInUsers.filter((u) => u.username !== cf.username), { username: cf.username, password: cf.password }];
-  const clients: SimClient[] = [...builtInClients];
-  if (cf.clientId) clients.push({ id: cf.clientId, secret: cf.clientSecret ?? '', grants: ['client_credentials'] });
-  const app = createCfSimulator({ users, clients, appsDomain: cf.appsDomain });
-  const { host, port } = cf.simulator;
-  const server = serve({ fetch: app.fetch, hostname: host, port }, () =>
-    // Credentials stay out of the log: only where it listens and what it serves.
-    console.log(`CF simulator listening on http://${host}:${port} (apps domain ${cf.appsDomain}, pid ${process.pid})`),
-  );
-  server.on('error', exitOnListenError('CF_SIM_PORT', port));
-}
+import { runSimulator } from '../process.ts';
+import { listenCfSimulator } from './listen.ts';
 
 // Everything is in memory: nothing to flush, so a stop need not wait for keep-alive connections.
-runSimulator(main);
+runSimulator(() => listenCfSimulator(loadConfig()));

@@ -1,26 +1,8 @@
-// The SMTP sink as a process: `tsx sim/smtp/server.ts`, SMTP on SMTP_PORT and its mailbox over HTTP
-// on SMTP_SINK_HTTP_PORT. The stack starts it when SMTP_SINK is true.
-import { join } from 'node:path';
-import { serve } from '@hono/node-server';
+// The SMTP sink alone as a process: `tsx sim/smtp/server.ts`. The stack runs it in its simulators
+// process (sim/main.ts) when SMTP_SINK is true.
 import { loadConfig } from '../../config.ts';
-import { exitOnListenError, runSimulator } from '../process.ts';
-import { createSmtpSink } from './sink.ts';
-
-function main(): void {
-  const config = loadConfig();
-  const { host, port, sink: sinkSettings } = config.smtp;
-  const sink = createSmtpSink({ storePath: join(config.dataDir, 'mail', 'messages.jsonl'), maxMessages: sinkSettings.maxMessages });
-  // Only a failure to listen ends the process; the sink logs its clients' connection errors itself.
-  const exitOnSmtpListenError = exitOnListenError('SMTP_PORT', port);
-  sink.smtp.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.syscall === 'listen') exitOnSmtpListenError(error);
-  });
-  sink.smtp.listen(port, host, () => console.log(`SMTP sink listening on ${host}:${port} (pid ${process.pid})`));
-  const http = serve({ fetch: sink.http.fetch, hostname: host, port: sinkSettings.httpPort }, () =>
-    console.log(`SMTP sink mailbox on http://${host}:${sinkSettings.httpPort}/messages`),
-  );
-  http.on('error', exitOnListenError('SMTP_SINK_HTTP_PORT', sinkSettings.httpPort));
-}
+import { runSimulator } from '../process.ts';
+import { listenSmtpSink } from './listen.ts';
 
 // Each message is on disk once it is accepted: nothing to flush at a stop.
-runSimulator(main);
+runSimulator(() => listenSmtpSink(loadConfig()));
