@@ -15,8 +15,14 @@ const MARKER_DAYS = 7;
 export const LOST_EXIT_CODE = 125;
 export const LOST_MESSAGE = 'fleet-run: an earlier attempt started this script and ended without recording its exit code; not running it again';
 
-/** The first line of the wrapper's stdout: the byte counts of the script's stdout and stderr. */
-const SIZES_LINE = /^fleet-run-sizes (\d+) (\d+)\n/;
+/**
+ * The wrapper's line before the script's stdout: the byte counts of its stdout and stderr. A line of
+ * its own, found wherever it is: a login shell's start files may print before the wrapper runs (a
+ * `pyenv rehash` racing another login prints `rm: cannot remove …` on stderr, for one).
+ */
+const SIZES_LINE = /(?:^|\n)fleet-run-sizes (\d+) (\d+)\n/;
+/** The wrapper's line on stderr before the script's stderr: what came before it is the login's, not the script's. */
+const STDERR_MARKER = 'fleet-run-stderr';
 
 /** A directory name for one script run on one node: the same for every retry of the same activity. */
 export function markerKey(parts: { workflowId: string; runId: string; activityId: string; node: string }): string {
@@ -26,7 +32,7 @@ export function markerKey(parts: { workflowId: string; runId: string; activityId
 /**
  * The command that runs the script on stdin once per key (or waits for the run that started it),
  * then prints `fleet-run-sizes <out> <err>`, the first `maxBytes + 1` bytes of the script's stdout
- * (and of its stderr, on stderr) and exits with the script's exit code.
+ * (and, after a `fleet-run-stderr` line, of its stderr, on stderr) and exits with the script's exit code.
  */
 export function onceCommand(key: string, env: Record<string, string>, timeoutMs: number, maxBytes: number): string {
   const seconds = Math.ceil(timeoutMs / 1000) + 1;
@@ -52,6 +58,7 @@ export function onceCommand(key: string, env: Record<string, string>, timeoutMs:
     `  sleep 0.2`,
     `done`,
     `echo "fleet-run-sizes $(wc -c <"$d/stdout" 2>/dev/null || echo 0) $(wc -c <"$d/stderr" 2>/dev/null || echo 0)"`,
+    `echo ${STDERR_MARKER} >&2`,
     `head -c ${maxBytes + 1} "$d/stdout" 2>/dev/null; head -c ${maxBytes + 1} "$d/stderr" >&2 2>/dev/null`,
     `exit "$(cat "$d/exit")"`,
   ].join('\n');
@@ -79,9 +86,11 @@ export type MarkedOutput = ScriptOutput;
 /** Splits what onceCommand printed into the script's output, cut at `maxBytes`, with its true sizes. */
 export function parseMarkedOutput(stdout: string, stderr: string, maxBytes: number): MarkedOutput {
   const sizes = SIZES_LINE.exec(stdout);
-  const body = sizes ? stdout.slice(sizes[0].length) : stdout;
+  const body = sizes ? stdout.slice(sizes.index + sizes[0].length) : stdout;
+  const marker = sizes ? stderr.indexOf(`${STDERR_MARKER}\n`) : -1;
+  const scriptStderr = marker >= 0 ? stderr.slice(marker + STDERR_MARKER.length + 1) : stderr;
   const cut = (text: string) => Buffer.from(text, 'utf8').subarray(0, maxBytes).toString('utf8');
   const stdoutBytes = sizes ? Number(sizes[1]) : Buffer.byteLength(body);
-  const stderrBytes = sizes ? Number(sizes[2]) : Buffer.byteLength(stderr);
-  return { stdout: cut(body), stderr: cut(stderr), stdoutBytes, stderrBytes, stdoutTruncated: stdoutBytes > maxBytes, stderrTruncated: stderrBytes > maxBytes };
+  const stderrBytes = sizes ? Number(sizes[2]) : Buffer.byteLength(scriptStderr);
+  return { stdout: cut(body), stderr: cut(scriptStderr), stdoutBytes, stderrBytes, stdoutTruncated: stdoutBytes > maxBytes, stderrTruncated: stderrBytes > maxBytes };
 }

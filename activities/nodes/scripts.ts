@@ -73,7 +73,8 @@ async function runScriptOnce(ssh: SshRunner, request: { target: SshTarget; conte
     const result = await runOn(ssh, request.target, onceCommand(key, nodeEnv(request.context), request.timeoutMs, MAX_OUTPUT_BYTES), {
       timeoutMs: request.timeoutMs,
       stdin: request.script,
-      maxOutputBytes: MAX_OUTPUT_BYTES + 64,
+      // Room for the wrapper's lines and whatever the login's start files print before them.
+      maxOutputBytes: MAX_OUTPUT_BYTES + 4096,
       signal: cancelled,
     });
     if (result.timedOut) await kill();
