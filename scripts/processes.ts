@@ -1,9 +1,10 @@
 // Child-process supervision for the local stack: start a server with its log under .data/logs,
 // wait until it answers, and stop it (SIGTERM, then SIGKILL) without leaving orphans behind.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, existsSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, existsSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { dirname } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** A problem with the local set-up, explained in one line that names the fix. */
@@ -159,17 +160,44 @@ export async function assertPortsFree(claims: PortClaim[]): Promise<void> {
   throw new StackError(`Port${taken.length > 1 ? 's' : ''} already in use: ${list}. Another stack is probably running: stop it, or move this one to free ports.`);
 }
 
-/** A port the OS says is free right now (for test stacks that must not collide with a running one). */
-export function findFreePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen({ host, port: 0 }, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
+/** Where test and benchmark stacks lease the ports they picked (one directory per port). */
+const PORT_LEASES = join(tmpdir(), 'fleet-port-leases');
+/** Long enough for a stack to start and bind what it was given; the OS guards a port from then on. */
+const PORT_LEASE_MS = 10 * 60_000;
+
+/**
+ * A free port for a test or benchmark stack (that must not collide with a running one, nor with
+ * another stack starting at the same moment). Picked below Linux's ephemeral range (32768+), where no
+ * `bind(0)` and no outgoing connection lands meanwhile, and leased to this caller for ten minutes by
+ * an atomic mkdir: two processes picking at once never get the same port. (Before the leases, two test
+ * files starting stacks together were each given a port the other's memcached or etcd then bound.)
+ */
+export async function findFreePort(host = '127.0.0.1'): Promise<number> {
+  mkdirSync(PORT_LEASES, { recursive: true });
+  for (let attempt = 0; attempt < 500; attempt++) {
+    const port = 10_000 + Math.floor(Math.random() * 22_000);
+    if (leasePort(port) && (await isPortFree(host, port))) return port;
+  }
+  throw new StackError(`Found no free port on ${host} between 10000 and 31999.`);
+}
+
+/** True when this call now holds the port's lease (a new one, or one taken over after it expired). */
+function leasePort(port: number): boolean {
+  const lease = join(PORT_LEASES, String(port));
+  try {
+    mkdirSync(lease);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  try {
+    if (Date.now() - statSync(lease).mtimeMs < PORT_LEASE_MS) return false;
+    rmSync(lease, { recursive: true, force: true });
+    mkdirSync(lease);
+    return true;
+  } catch {
+    return false; // another caller took it over first
+  }
 }
 
 export function isAlive(pid: number): boolean {

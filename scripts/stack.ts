@@ -206,6 +206,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     if (config.aws.moto.run) serviceStarters.set('moto', () => startMoto(config, hostEnv));
     if (config.ssh.sshd.run) serviceStarters.set('sshd', () => startSshd(config, hostEnv));
     const starting = new Map([...serviceStarters].map(([name, start]) => [name, timings.time(`server ${name}`, start)]));
+    // Each is awaited below (allSettled) once the prerequisites are; one that fails sooner must not end
+    // this process as an unhandled rejection, leaving the others running with no one to stop them.
+    for (const server of starting.values()) server.catch(() => undefined);
     // MySQL's schema follows MariaDB at once, and the search attributes Temporal, rather than both
     // waiting for the slowest server (moto).
     const preparingMysql = (starting.get('mariadb') ?? Promise.resolve()).then(async () => {

@@ -1,7 +1,7 @@
 // `npm start` as a user runs it: up, healthy, usable from the temporal CLI, refusing a second
 // copy with one clear line, stopping on Ctrl-C, and reusing its data on the next start.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -267,6 +267,29 @@ describe('npm start (scripts/start.ts)', () => {
     const started = runStart({ API_PORT: 'abc', FLEET_DATA_DIR: dataDir });
     expect(await started.exit).toBe(1);
     expect(started.output().trim()).toBe('error: API_PORT="abc" is not a TCP port: use a whole number from 1 to 65535.');
+  });
+
+  it('stops what it started when a server fails at once, in one line', async () => {
+    // etcd cannot use a data dir that is a file: it exits while MariaDB is still starting.
+    const brokenDir = mkdtempSync(join(tmpdir(), 'fleet-start-broken-'));
+    writeFileSync(join(brokenDir, 'etcd'), 'not a directory\n');
+    try {
+      const started = runStart({ ...(await freeStackPorts()), FLEET_DATA_DIR: brokenDir });
+      expect(await started.exit).toBe(1);
+      const lines = started.output().trim().split('\n');
+      expect(lines.find((line) => line.startsWith('error: ')), started.output()).toMatch(/^error: etcd exited \(1\) while starting; see /);
+      expect(started.output()).not.toContain('Node.js v'); // no crash: the supervisor stopped the others
+      const left = readdirSync('/proc').filter((pid) => /^\d+$/.test(pid) && (() => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(brokenDir);
+        } catch {
+          return false;
+        }
+      })());
+      expect(left, 'processes of the failed stack still running').toEqual([]);
+    } finally {
+      rmSync(brokenDir, { recursive: true, force: true });
+    }
   });
 
   it('explains an unreachable Temporal in one line', async () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hostEnv } from '../../config.ts';
-import { isAlive, startProcess, waitUntilHealthy } from '../../scripts/processes.ts';
+import { findFreePort, isAlive, startProcess, waitUntilHealthy } from '../../scripts/processes.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'fleet-processes-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -21,6 +21,22 @@ describe('waitUntilHealthy', () => {
       expect(await server.exited).toBe('SIGTERM');
     } finally {
       await server.stop(1000);
+    }
+  });
+});
+
+describe('findFreePort', () => {
+  it('never gives one port twice while its lease lasts, and stays below the ephemeral range', async () => {
+    // Picked one after another, as two test files' stacks pick theirs: with bind(0) and close, a few
+    // of 300 picks came back twice (the kernel hands a just-closed port out again).
+    const ports: number[] = [];
+    try {
+      for (let i = 0; i < 300; i++) ports.push(await findFreePort());
+      expect(new Set(ports).size).toBe(300);
+      expect(Math.max(...ports)).toBeLessThan(32_768);
+      expect(Math.min(...ports)).toBeGreaterThanOrEqual(10_000);
+    } finally {
+      for (const port of ports) rmSync(join(tmpdir(), 'fleet-port-leases', String(port)), { recursive: true, force: true });
     }
   });
 });
