@@ -274,7 +274,8 @@ describe('npm start (scripts/start.ts)', () => {
     const brokenDir = mkdtempSync(join(tmpdir(), 'fleet-start-broken-'));
     writeFileSync(join(brokenDir, 'etcd'), 'not a directory\n');
     try {
-      const started = runStart({ ...(await freeStackPorts()), FLEET_DATA_DIR: brokenDir });
+      const ports = await freeStackPorts();
+      const started = runStart({ ...ports, FLEET_DATA_DIR: brokenDir });
       expect(await started.exit).toBe(1);
       const lines = started.output().trim().split('\n');
       expect(lines.find((line) => line.startsWith('error: ')), started.output()).toMatch(/^error: etcd exited \(1\) while starting; see /);
@@ -287,6 +288,10 @@ describe('npm start (scripts/start.ts)', () => {
         }
       })());
       expect(left, 'processes of the failed stack still running').toEqual([]);
+      // Those that name no data dir (memcached, moto, the simulators) are found by their ports.
+      const portsOf = [...Object.entries(ports).filter(([name]) => name.endsWith('_PORT')).map(([, port]) => Number(port)), Number(ports.TEMPORAL_ADDRESS!.split(':')[1])];
+      const stillTaken = (await Promise.all(portsOf.map(async (port) => ((await isPortFree('127.0.0.1', port)) ? [] : [port])))).flat();
+      expect(stillTaken, 'ports of the failed stack still taken').toEqual([]);
     } finally {
       rmSync(brokenDir, { recursive: true, force: true });
     }
