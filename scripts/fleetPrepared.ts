@@ -5,17 +5,7 @@
 import mysql from 'mysql2/promise';
 import type { Config } from '../config.ts';
 import { existingFirstAdmin, FIRST_ADMIN } from './firstAdminFile.ts';
-import {
-  EXAMPLE_CLUSTER,
-  EXAMPLE_COUNTER,
-  EXAMPLE_SCALE_IN,
-  EXAMPLE_SCALE_OUT,
-  FRACTAL_BACKLOG_COUNTER,
-  FRACTAL_CLUSTER,
-  LOCAL_PROFILE,
-  scaleInTrigger,
-  scaleOutTrigger,
-} from './localFleet.shared.ts';
+import { EXAMPLE_CLUSTER, EXAMPLE_COUNTER, FRACTAL_BACKLOG_COUNTER, FRACTAL_CLUSTER, LOCAL_PROFILE, scaleInTrigger, scaleOutTrigger } from './localFleet.shared.ts';
 import type { StackTaskInputs, StackTaskResults } from './stackTasks.ts';
 
 /** What prepare-fleet seeds, by table and name, for a stack with moto and the local sshd. */
@@ -27,7 +17,7 @@ export function seededNames(seedAutoscaling: boolean) {
     /** Clusters that must have a node registered. */
     clustersWithNodes: seedAutoscaling ? [EXAMPLE_CLUSTER, FRACTAL_CLUSTER] : [],
     counters: seedAutoscaling ? [EXAMPLE_COUNTER, FRACTAL_BACKLOG_COUNTER] : [],
-    triggers: seedAutoscaling ? [EXAMPLE_SCALE_OUT, EXAMPLE_SCALE_IN, scaleOutTrigger(FRACTAL_CLUSTER), scaleInTrigger(FRACTAL_CLUSTER)] : [],
+    triggers: seedAutoscaling ? [EXAMPLE_CLUSTER, FRACTAL_CLUSTER].flatMap((cluster) => [scaleOutTrigger(cluster), scaleInTrigger(cluster)]) : [],
   };
 }
 

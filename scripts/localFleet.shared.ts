@@ -10,11 +10,13 @@ export const FRACTAL_CLUSTER = 'fractal-workers';
 /** The SSH and EC2 profiles of both clusters (the local sshd, moto). */
 export const LOCAL_PROFILE = 'local';
 
-/** The autoscaling example's counter and triggers. */
-export const EXAMPLE_COUNTER = 'cpu-busy';
-export const EXAMPLE_SCALE_OUT = `${EXAMPLE_CLUSTER}-scale-out`;
-export const EXAMPLE_SCALE_IN = `${EXAMPLE_CLUSTER}-scale-in`;
-/** The fractal workers' counter (the render queue's backlog); their triggers are named as the example's. */
-export const FRACTAL_BACKLOG_COUNTER = 'fractals-backlog';
+/** A cluster's seeded pair of triggers, the example's and the fractal workers' alike. */
 export const scaleOutTrigger = (cluster: string) => `${cluster}-scale-out`;
 export const scaleInTrigger = (cluster: string) => `${cluster}-scale-in`;
+
+/** The autoscaling example's counter and triggers. */
+export const EXAMPLE_COUNTER = 'cpu-busy';
+export const EXAMPLE_SCALE_OUT = scaleOutTrigger(EXAMPLE_CLUSTER);
+export const EXAMPLE_SCALE_IN = scaleInTrigger(EXAMPLE_CLUSTER);
+/** The fractal workers' counter (the render queue's backlog). */
+export const FRACTAL_BACKLOG_COUNTER = 'fractals-backlog';

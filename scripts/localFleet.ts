@@ -1,6 +1,7 @@
-// What a fresh local stack needs to deploy nodes at once: a target group in moto (motoResources.ts; its state is
-// in memory, so it is made at every start) and, once, an example cluster with local profiles; and the
-// closed autoscaling loop on it (a CPU counter, a scale-out and a scale-in trigger, one node to sample).
+// What a fresh local stack needs to deploy nodes at once: a target group in moto (motoResources.ts;
+// its state is in memory, so it is made at every start) and, once, an example cluster with local
+// profiles; and the closed autoscaling loop on it (a CPU counter, a scale-out and a scale-in trigger,
+// one node to sample).
 import { userInfo } from 'node:os';
 import type mysql from 'mysql2/promise';
 import type { Config } from '../config.ts';
@@ -13,7 +14,7 @@ import type { Client } from '@temporalio/client';
 import { connectClient } from '../temporal/connection.ts';
 import type { CounterBody, TriggerBody } from '../workflows/triggers.shared.ts';
 import { LOCAL_SSH_KEY } from '../activities/nodes/ssh.ts';
-import { EXAMPLE_CLUSTER, EXAMPLE_COUNTER, EXAMPLE_SCALE_IN, EXAMPLE_SCALE_OUT, FRACTAL_BACKLOG_COUNTER, FRACTAL_CLUSTER, LOCAL_PROFILE, scaleInTrigger, scaleOutTrigger } from './localFleet.shared.ts';
+import { EXAMPLE_CLUSTER, EXAMPLE_COUNTER, FRACTAL_BACKLOG_COUNTER, FRACTAL_CLUSTER, LOCAL_PROFILE, scaleInTrigger, scaleOutTrigger } from './localFleet.shared.ts';
 import { LOCAL_TARGET_GROUP } from './motoResources.ts';
 
 export { EXAMPLE_CLUSTER, EXAMPLE_COUNTER, EXAMPLE_SCALE_IN, EXAMPLE_SCALE_OUT, FRACTAL_BACKLOG_COUNTER, FRACTAL_CLUSTER } from './localFleet.shared.ts';
@@ -71,7 +72,6 @@ idle=$(( (i2 + w2) - (i + w) ))
 echo $(( 100 * busy / (busy + idle) ))
 `;
 
-
 export const exampleCounter: CounterBody = {
   kind: 'ssh',
   comparison: '>',
@@ -113,7 +113,7 @@ export function exampleTriggers(options: ExampleTriggerOptions): Record<string, 
     circuitBreaker: { maxFirings: 10, windowMs: 3600_000 },
   };
   return {
-    [cluster === EXAMPLE_CLUSTER ? EXAMPLE_SCALE_OUT : scaleOutTrigger(cluster)]: {
+    [scaleOutTrigger(cluster)]: {
       ...common,
       comparison: '>',
       threshold: 70,
@@ -131,7 +131,7 @@ export function exampleTriggers(options: ExampleTriggerOptions): Record<string, 
         },
       ],
     },
-    [cluster === EXAMPLE_CLUSTER ? EXAMPLE_SCALE_IN : scaleInTrigger(cluster)]: {
+    [scaleInTrigger(cluster)]: {
       ...common,
       comparison: '<',
       threshold: 20,

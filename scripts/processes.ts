@@ -232,10 +232,10 @@ export function isSameProcess(pid: number, startTime: string | undefined): boole
 /** The first of `count` consecutive ports that are all free right now (per-instance ports of tests and benchmarks). */
 export async function findFreePortRange(count: number, host = '127.0.0.1'): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    // Below Linux's ephemeral range (32768+), so outgoing connections do not take them meanwhile.
+    // Below Linux's ephemeral range (32768+), and leased as findFreePort's are.
     const base = 10_000 + Math.floor(Math.random() * (22_000 - count));
     let free = true;
-    for (let port = base; port < base + count && free; port++) free = await isPortFree(host, port);
+    for (let port = base; port < base + count && free; port++) free = leasePort(port) && (await isPortFree(host, port));
     if (free) return base;
   }
   throw new StackError(`Found no ${count} consecutive free ports on ${host}.`);

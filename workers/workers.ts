@@ -1,6 +1,5 @@
 // The workers of this product, one per task queue, built from injected clients so tests run
 // exactly what production runs.
-import { workerClassSharingWorkflowThreads } from './sharedWorkflowThreads.ts';
 import type { DataConverter } from '@temporalio/common';
 import { Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import { createHealthActivities } from '../activities/health.ts';
@@ -11,6 +10,7 @@ import { createRequestRunActivities } from '../activities/requestRun.ts';
 import { REQUEST_RUN_TASK_QUEUE } from '../workflows/requestRun.shared.ts';
 import { createCpuLoadActivities, type SliceEvent } from '../activities/cpuLoad.ts';
 import { createLoadWorker } from './cpuLoad.ts';
+import { workerClassSharingWorkflowThreads } from './sharedWorkflowThreads.ts';
 import { CPU_LOAD_CONTROL_TASK_QUEUE, CPU_LOAD_TASK_QUEUE } from '../workflows/cpuLoad.shared.ts';
 import { createCfConvergeActivities } from '../activities/cf/converge.ts';
 import { createBitsReader } from '../activities/cf/bits.ts';
