@@ -164,9 +164,12 @@ export function compiledEntry(buildDir, source, entries = entryPoints) {
  * cost more memory than they win on a machine this size (450 → 270 MB with all four). Under load,
  * V8 lets the old space grow up to 4× what survived the last full GC before the next one: fixed at
  * 1.5×, the API took 179 MB instead of 315 at the peak of a 20,000-call request run, no slower (and
- * the footprint workload's total went from 1,628 to 1,297 MB). Not `--enable-source-maps`: it parses
- * the map of every module each workflow thread loads (the SDK's too), 20–60 MB more and slower
- * starts; stack traces name .build/ chunks, which are readable JavaScript.
+ * the footprint workload's total went from 1,628 to 1,297 MB). That factor made a start collect the
+ * old space over and over while modules load (1.5 of a start's 10 CPU-s were GC); its first full GC
+ * waits for 64 MB, which cut the stack's CPU to ready by about 2 s for about 10 MB more per process.
+ * Not `--enable-source-maps`: it parses the map of every module each workflow thread loads (the
+ * SDK's too), 20–60 MB more and slower starts; stack traces name .build/ chunks, which are readable
+ * JavaScript.
  */
-export const leanNodeFlags = ['--max-semi-space-size=1', '--heap-growing-percent=50', '--single-threaded-gc', '--v8-pool-size=1'];
+export const leanNodeFlags = ['--initial-old-space-size=64', '--max-semi-space-size=1', '--heap-growing-percent=50', '--single-threaded-gc', '--v8-pool-size=1'];
 export const leanNodeEnv = { MALLOC_ARENA_MAX: '2' };

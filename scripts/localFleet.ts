@@ -15,13 +15,10 @@ import { connectClient } from '../temporal/connection.ts';
 import type { CounterBody, TriggerBody } from '../workflows/triggers.shared.ts';
 import { LOCAL_SSH_KEY } from '../activities/nodes/ssh.ts';
 import { EXAMPLE_CLUSTER, EXAMPLE_COUNTER, FRACTAL_BACKLOG_COUNTER, FRACTAL_CLUSTER, LOCAL_PROFILE, scaleInTrigger, scaleOutTrigger } from './localFleet.shared.ts';
-import { LOCAL_TARGET_GROUP } from './motoResources.ts';
+import { LOCAL_IMAGE_ID, LOCAL_TARGET_GROUP } from './motoResources.ts';
 
 export { EXAMPLE_CLUSTER, EXAMPLE_COUNTER, EXAMPLE_SCALE_IN, EXAMPLE_SCALE_OUT, FRACTAL_BACKLOG_COUNTER, FRACTAL_CLUSTER } from './localFleet.shared.ts';
-export { LOCAL_TARGET_GROUP } from './motoResources.ts';
-
-/** One of the images moto lists by default: a launch of it needs no set-up. */
-export const LOCAL_IMAGE_ID = 'ami-12c6146b';
+export { LOCAL_IMAGE_ID, LOCAL_TARGET_GROUP } from './motoResources.ts';
 
 const exampleManifest = `# OSConfiguration: the node's base directories and a marker file (facts: fleet_cluster, fleet_node).
 file { ["/tmp/fleet-nodes", "/tmp/fleet-nodes/\${facts['fleet_node']}"]: ensure => directory }

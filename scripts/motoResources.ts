@@ -7,6 +7,32 @@
 /** The target group that the local example cluster's nodes join. */
 export const LOCAL_TARGET_GROUP = 'fleet-web';
 
+/** The image the local clusters' EC2 profiles launch (an ID moto used to list by default, kept for profiles saved with it). */
+export const LOCAL_IMAGE_ID = 'ami-12c6146b';
+
+/**
+ * The only image the stack's moto lists (its MOTO_AMIS_PATH file). moto's default list has about
+ * 1,200 images per region, each with a volume and a snapshot: building them took 0.4 CPU-s of the
+ * first EC2 call, at every start. A launch needs only the image it names.
+ */
+export const motoImages = [
+  {
+    ami_id: LOCAL_IMAGE_ID,
+    name: 'fleet-local-node',
+    description: "The local clusters' node image: moto's instances are reached through this machine's sshd",
+    owner_id: '801119661308',
+    public: true,
+    state: 'available',
+    image_type: 'machine',
+    image_location: 'fleet/local-node',
+    architecture: 'x86_64',
+    virtualization_type: 'hvm',
+    hypervisor: 'xen',
+    root_device_type: 'ebs',
+    root_device_name: '/dev/sda1',
+  },
+];
+
 export class MotoRequestError extends Error {}
 
 function authorization(region: string, service: string): string {

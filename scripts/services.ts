@@ -9,7 +9,7 @@ import type { Config, HostEnv } from '../config.ts';
 import { findOnPath } from './temporalCli.ts';
 import { StackError, startProcess, waitUntilHealthy, type ManagedProcess } from './processes.ts';
 import { startNodeProcess } from './compiled.ts';
-import { ensureMotoBucket, ensureMotoTargetGroup } from './motoResources.ts';
+import { ensureMotoBucket, ensureMotoTargetGroup, motoImages } from './motoResources.ts';
 import { LOCAL_SSH_KEY } from '../activities/nodes/localSshKey.ts';
 
 export const runningAsRoot = process.getuid?.() === 0;
@@ -117,6 +117,8 @@ async function cfSimulatorAnswers(url: string): Promise<boolean> {
 export async function startMoto(config: Config, hostEnv: HostEnv): Promise<ManagedProcess> {
   const motoServer = requireBinary(hostEnv, ['moto_server'], 'python3-pip (then `pip install "moto[server]"`)');
   const { host, port } = config.aws.moto;
+  const imagesFile = join(config.dataDir, 'moto-images.json');
+  writeFileSync(imagesFile, JSON.stringify(motoImages));
   const server = startProcess({
     name: 'moto',
     command: motoServer,
@@ -125,7 +127,7 @@ export async function startMoto(config: Config, hostEnv: HostEnv): Promise<Manag
     // werkzeug serves each request on a thread of its own; glibc's default of 8 malloc arenas per
     // core keeps memory each of them once used. Two are enough here, and memory freed above 64 KB goes
     // back to the system (193 → 169 MB once moto has answered its first EC2 call).
-    env: { ...hostEnv, MALLOC_ARENA_MAX: '2', MALLOC_TRIM_THRESHOLD_: '65536' },
+    env: { ...hostEnv, MALLOC_ARENA_MAX: '2', MALLOC_TRIM_THRESHOLD_: '65536', MOTO_AMIS_PATH: imagesFile },
   });
   await waitUntilHealthy('moto_server', async () => (await fetch(`http://${host}:${port}/moto-api/`, { signal: AbortSignal.timeout(1000) })).ok, {
     timeoutMs: 30_000,

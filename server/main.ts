@@ -14,7 +14,7 @@ import { createDependencyProbes } from '../db/health.ts';
 import { STARTUP_WAIT_MS, connectClient } from '../temporal/connection.ts';
 import { createPayloadCodec } from '../temporal/codec.ts';
 import { createApp, type App } from './app.ts';
-import { fractalImageStoreFor } from '../activities/fractals/storage.ts';
+import { fractalImageStoreOnDemand } from '../activities/fractals/storageOnDemand.ts';
 import { ConfigCache } from '../services/configCache.ts';
 import { createSupervisorStatusReader, supervisorStatusPath } from '../services/supervisorStatus.ts';
 import { decideRestart, defaultBackoff, givingUpMessage, restartLine } from '../scripts/restartPolicy.ts';
@@ -61,7 +61,7 @@ async function serveInstance(config: Config, instance: string): Promise<void> {
     mailboxUrl: mailboxUrl(config),
     payloadCodec: createPayloadCodec(config),
     supervisorStatus: createSupervisorStatusReader(supervisorStatusPath(config.dataDir)),
-    fractalImages: fractalImageStoreFor(config.fractals.storage),
+    fractalImages: fractalImageStoreOnDemand(config.fractals.storage),
   });
   const server = serve({ fetch: app.fetch, hostname: config.api.host, port: config.api.port }, (info) =>
     console.log(`API instance ${instance} listening on http://${config.api.host}:${info.port} (pid ${process.pid})`),

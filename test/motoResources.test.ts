@@ -1,12 +1,12 @@
 // The stack's moto resources, made with plain requests (scripts/motoResources.ts), as the AWS SDK sees
 // them against the test stack's moto: a target group in the default VPC, made once however often
-// (and however concurrently) it is ensured, and a bucket in any region.
+// (and however concurrently) it is ensured, a bucket in any region, and the one image moto lists.
 import { afterAll, describe, expect, it } from 'vitest';
 import { DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { DescribeVpcsCommand } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, DescribeVpcsCommand, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { createAwsClients } from '../activities/nodes/aws.ts';
-import { ensureMotoBucket, ensureMotoTargetGroup, MotoRequestError } from '../scripts/motoResources.ts';
+import { ensureMotoBucket, ensureMotoTargetGroup, LOCAL_IMAGE_ID, MotoRequestError } from '../scripts/motoResources.ts';
 import { useStack } from './support/fixture.ts';
 
 const { env, suffix } = useStack({ workers: false });
@@ -41,6 +41,20 @@ describe('moto resources without the AWS SDK', () => {
       const head = await s3.send(new HeadBucketCommand({ Bucket: bucket }));
       expect(head.$metadata.httpStatusCode).toBe(200);
     }
+  });
+
+  it('lists only the local node image, in any region, and launches it', async () => {
+    const sdk = aws();
+    clients.push(sdk);
+    for (const region of ['us-east-1', 'eu-west-1']) {
+      const images = await sdk.ec2(region).send(new DescribeImagesCommand({}));
+      expect(images.Images?.map((image) => [image.ImageId, image.Name, image.State])).toEqual([[LOCAL_IMAGE_ID, 'fleet-local-node', 'available']]);
+    }
+    const ec2 = sdk.ec2(env.config.aws.region);
+    const launched = await ec2.send(new RunInstancesCommand({ ImageId: LOCAL_IMAGE_ID, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 }));
+    const instance = launched.Instances?.[0];
+    expect(instance?.ImageId).toBe(LOCAL_IMAGE_ID);
+    await ec2.send(new TerminateInstancesCommand({ InstanceIds: [instance!.InstanceId!] }));
   });
 
   it('names what moto refused', async () => {

@@ -1,5 +1,5 @@
 // Helpers for tests that run against the shared test stack.
-import { fractalImageStoreFor } from '../../activities/fractals/storage.ts';
+import { fractalImageStoreOnDemand } from '../../activities/fractals/storageOnDemand.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -45,7 +45,7 @@ export function createTestApp(env: TestEnvironment, overrides: Partial<AppDepend
     notifyAllowedDomains: env.config.smtp.allowedDomains,
     counterAllowedHosts: env.config.counters.allowedHosts,
     mailboxUrl: mailboxUrl(env.config),
-    fractalImages: fractalImageStoreFor(env.config.fractals.storage),
+    fractalImages: fractalImageStoreOnDemand(env.config.fractals.storage), // as server/main.ts
     ...overrides,
   });
 }

@@ -1,14 +1,14 @@
 // scripts/build.mjs on a small project of its own: a build is reused while its sources are unchanged,
 // and a changed source (even one only imported) is picked up by the next ensureBuilt.
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { projectRoot } from '../../configValues.ts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { build, compiledEntry, currentBuildDir, ensureBuilt, type BuildProject } from '../../scripts/build.mjs';
+import { build, compiledEntry, currentBuildDir, ensureBuilt, leanNodeFlags, type BuildProject } from '../../scripts/build.mjs';
 
 describe('compiled build (scripts/build.mjs)', () => {
   let project: BuildProject;
@@ -65,5 +65,42 @@ describe('compiled build (scripts/build.mjs)', () => {
 
   it('refuses an entry point it does not build', () => {
     expect(() => compiledEntry('/nowhere', 'other.ts', project.entryPoints)).toThrow(/not an entry point/);
+  });
+});
+
+/** The packages a compiled entry loads as it starts: those its file and the chunks it imports statically import (not `import()`). */
+function packagesLoadedAtStart(buildDir: string, file: string, seen = new Set<string>()): Set<string> {
+  const packages = new Set<string>();
+  if (seen.has(file)) return packages;
+  seen.add(file);
+  const code = readFileSync(join(buildDir, file), 'utf8');
+  // esbuild writes a module's static imports at the start of a line: `import … from "x";` or `import "x";`.
+  for (const [, specifier] of code.matchAll(/^(?:import|export)\b[^;()]*?["']([^"']+)["'];/gm)) {
+    if (specifier!.startsWith('./')) for (const name of packagesLoadedAtStart(buildDir, specifier!.slice(2), seen)) packages.add(name);
+    else packages.add(specifier!);
+  }
+  return packages;
+}
+
+describe('what the compiled processes load as they start', () => {
+  it('only the fractal worker loads the AWS SDK at start; the API and the main worker load it at first use', async () => {
+    const dir = await ensureBuilt();
+    const sdkAtStart = (entry: string) => [...packagesLoadedAtStart(dir, basename(compiledEntry(dir, entry)))].filter((name) => name.startsWith('@aws-sdk/'));
+    expect(sdkAtStart('workers/fractalWorker.ts')).toEqual(['@aws-sdk/client-s3']);
+    expect(sdkAtStart('server/main.ts')).toEqual([]);
+    expect(sdkAtStart('workers/main.ts')).toEqual([]);
+    expect(sdkAtStart('scripts/start.ts')).toEqual([]);
+  });
+});
+
+describe('the Node flags of the stack processes', () => {
+  it('npm start runs the supervisor with the same flags as the processes it starts (leanNodeFlags)', () => {
+    const { scripts } = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(scripts.start).toBe(`node ${leanNodeFlags.join(' ')} scripts/launch.mjs scripts/start.ts`);
+  });
+
+  it('V8 accepts every one of them', () => {
+    const out = execFileSync(process.execPath, [...leanNodeFlags, '-e', 'console.log("ok")'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(out.trim()).toBe('ok');
   });
 });
