@@ -47,7 +47,7 @@ export async function timeBareTemporal(): Promise<number> {
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-temporal-'));
   const config = loadConfig({ ...(await freeStackPorts()), FLEET_DATA_DIR: dataDir });
   const cli = locateTemporalCli(config, hostEnv().PATH)!;
-  // A server already answering there would be timed instead of this one (a baseline of 0.13 s was seen once).
+  // A server already answering there would be timed instead of this one.
   const [host, port] = config.temporal.address.split(':') as [string, string];
   if (!(await isPortFree(host, Number(port)))) throw new Error(`bare Temporal: ${host}:${port} is already taken; the baseline would time another server`);
   const started = performance.now();

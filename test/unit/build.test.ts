@@ -1,7 +1,7 @@
 // scripts/build.mjs on a small project of its own: a build is reused while its sources are unchanged,
 // and a changed source (even one only imported) is picked up by the next ensureBuilt.
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -63,12 +63,38 @@ describe('compiled build (scripts/build.mjs)', () => {
     await expect(build(project)).rejects.toThrow(/greeting\.ts:1/);
   });
 
+  it('loads CommonJS packages with require() and ES module packages with import, with the same exports as Node gives', async () => {
+    const pkg = (name: string, packageJson: object, code: string) => {
+      mkdirSync(join(project.root, 'node_modules', name), { recursive: true });
+      writeFileSync(join(project.root, 'node_modules', name, 'package.json'), JSON.stringify(packageJson));
+      writeFileSync(join(project.root, 'node_modules', name, 'index.js'), code);
+    };
+    pkg('cjs-lib', { main: 'index.js' }, "exports.shout = (s) => s.toUpperCase() + '!';\nexports.__esModule = true;\n");
+    pkg('esm-lib', { type: 'module', main: 'index.js' }, "export const whisper = (s) => s.toLowerCase();\nexport default 'esm default';\n");
+    write(
+      'main.ts',
+      [
+        "import cjsDefault, { shout } from 'cjs-lib';",
+        "import esmDefault, { whisper } from 'esm-lib';",
+        "const lazy = await import('cjs-lib');",
+        'console.log(JSON.stringify([shout(\'hi\'), typeof cjsDefault.shout, whisper(\'HI\'), esmDefault, lazy.shout(\'lazy\')]));',
+      ].join('\n'),
+    );
+    const dir = await ensureBuilt(project);
+    // Node's own interop: a CommonJS default import is module.exports, even with __esModule set.
+    expect(JSON.parse(run(dir))).toEqual(['HI!', 'function', 'hi', 'esm default', 'LAZY!']);
+    const code = readdirSync(dir).filter((file) => file.endsWith('.js')).map((file) => readFileSync(join(dir, file), 'utf8')).join('\n');
+    expect(code).toContain('__require("cjs-lib")');
+    expect(code).not.toMatch(/^import .* from "cjs-lib";/m);
+    expect(code).toMatch(/^import .* from "esm-lib";/m);
+  });
+
   it('refuses an entry point it does not build', () => {
     expect(() => compiledEntry('/nowhere', 'other.ts', project.entryPoints)).toThrow(/not an entry point/);
   });
 });
 
-/** The packages a compiled entry loads as it starts: those its file and the chunks it imports statically import (not `import()`). */
+/** The packages a compiled entry loads as it starts: those its file and the chunks it imports statically import or require (not `import()`). */
 function packagesLoadedAtStart(buildDir: string, file: string, seen = new Set<string>()): Set<string> {
   const packages = new Set<string>();
   if (seen.has(file)) return packages;
@@ -79,6 +105,9 @@ function packagesLoadedAtStart(buildDir: string, file: string, seen = new Set<st
     if (specifier!.startsWith('./')) for (const name of packagesLoadedAtStart(buildDir, specifier!.slice(2), seen)) packages.add(name);
     else packages.add(specifier!);
   }
+  // CommonJS packages are required by one-line modules (build.mjs requireCommonJsPackages); counted
+  // when such a module is in a file loaded at start, whether or not it is called there.
+  for (const [, specifier] of code.matchAll(/module\.exports = __require\("([^"]+)"\)/g)) packages.add(specifier!);
   return packages;
 }
 
