@@ -94,9 +94,10 @@ describe('CPU-load toggles (real Temporal and memcached; the product’s workers
     for (const sample of withSamples.samples) {
       expect(sample.pid).toBe(process.pid);
       expect(sample.wallMs).toBeGreaterThanOrEqual(295);
-      // Busy slices: each thread used a real share of a core (other test files' processes share the
-      // machine's two cores), and never more than one, since it measured itself alone.
-      expect(sample.cpuPercent).toBeGreaterThan(12);
+      // Busy slices: each thread used a share of a core, and never more than one, since it measured
+      // itself alone. The share is small when other test files' processes crowd the two cores (10%
+      // was seen in CI); a slice that slept would measure under 1%.
+      expect(sample.cpuPercent).toBeGreaterThan(3);
       expect(sample.cpuPercent).toBeLessThanOrEqual(105);
       expect(sample.cpuMs).toBeGreaterThan(0);
     }
