@@ -3,29 +3,10 @@
 // SDK-using code; this module only imports its types, so a bundle puts it in a chunk of its own.
 import type { Config } from '../../config.ts';
 import type { FractalImageStore } from './storage.ts';
-
-type StoreMethod = Exclude<keyof FractalImageStore, 'bucket'>;
+import { forwardOnDemand, loadOnce } from '../onDemand.ts';
 
 /** The store the configuration names (as storage.ts's fractalImageStoreFor), made at the first call of any method. */
 export function fractalImageStoreOnDemand(storage: Config['fractals']['storage']): FractalImageStore {
-  let store: Promise<FractalImageStore> | undefined;
-  const load = () =>
-    (store ??= import('./storage.ts').then((module) => module.fractalImageStoreFor(storage)).catch((error: unknown) => {
-      store = undefined; // the next call tries again
-      throw error;
-    }));
-  const forward = <Name extends StoreMethod>(name: Name) =>
-    (async (...args: Parameters<FractalImageStore[Name]>) => {
-      const loaded = await load();
-      return (loaded[name] as (...a: Parameters<FractalImageStore[Name]>) => ReturnType<FractalImageStore[Name]>)(...args);
-    }) as FractalImageStore[Name];
-  return {
-    bucket: storage.bucket,
-    ensureBucket: forward('ensureBucket'),
-    put: forward('put'),
-    head: forward('head'),
-    get: forward('get'),
-    delete: forward('delete'),
-    count: forward('count'),
-  };
+  const load = loadOnce(() => import('./storage.ts').then((module) => module.fractalImageStoreFor(storage)));
+  return { bucket: storage.bucket, ...forwardOnDemand(load, ['ensureBucket', 'put', 'head', 'get', 'delete', 'count']) };
 }

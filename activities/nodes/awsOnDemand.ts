@@ -5,6 +5,7 @@
 import type { Config } from '../../config.ts';
 import type { AwsClients, createAwsActivities } from './aws.ts';
 import type { SshEndpointResolver } from './sshEndpoint.ts';
+import { forwardOnDemand, loadOnce } from '../onDemand.ts';
 
 export type AwsActivities = ReturnType<typeof createAwsActivities>;
 
@@ -52,18 +53,10 @@ export function createAwsActivitiesOnDemand(deps: {
   resolveSshEndpoint: SshEndpointResolver;
   userDataOf?: (profile: string) => Promise<string | null | undefined>;
 }): AwsActivities {
-  let activities: Promise<AwsActivities> | undefined;
-  const load = () =>
-    (activities ??= Promise.all([import('./aws.ts'), deps.aws()]).then(([module, aws]) =>
+  const load = loadOnce(() =>
+    Promise.all([import('./aws.ts'), deps.aws()]).then(([module, aws]) =>
       module.createAwsActivities({ aws, resolveSshEndpoint: deps.resolveSshEndpoint, userDataOf: deps.userDataOf }),
-    ).catch((error: unknown) => {
-      activities = undefined; // the next call tries again
-      throw error;
-    }));
-  const forward = <Name extends keyof AwsActivities>(name: Name) =>
-    (async (...args: Parameters<AwsActivities[Name]>) => {
-      const loaded = await load();
-      return (loaded[name] as (...a: Parameters<AwsActivities[Name]>) => ReturnType<AwsActivities[Name]>)(...args);
-    }) as AwsActivities[Name];
-  return Object.fromEntries(AWS_ACTIVITY_NAMES.map((name) => [name, forward(name)])) as AwsActivities;
+    ),
+  );
+  return forwardOnDemand(load, AWS_ACTIVITY_NAMES);
 }
