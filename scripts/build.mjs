@@ -31,8 +31,6 @@ export const entryPoints = {
   'render-thread': 'activities/fractals/renderThread.ts',
   api: 'server/main.ts',
   simulators: 'sim/main.ts',
-  'cf-simulator': 'sim/cf/server.ts',
-  'smtp-sink': 'sim/smtp/server.ts',
 };
 
 /** This checkout's build; tests build a small project of their own. */
