@@ -31,7 +31,8 @@ export async function writeWorkflowBundle(outFile: string, path = workflowsPath)
 
 /**
  * The bundle with its inline source map's copies of every source file left out (two thirds of the
- * bundle). Each workflow thread holds the whole bundle: without them each thread takes 10–15 MB less. Stack traces still name each workflow's file and line.
+ * bundle). Each workflow thread holds the whole bundle: without them each thread takes 10–15 MB
+ * less. Stack traces still name each workflow's file and line.
  */
 export function withoutSourcesContent(code: string): string {
   const marker = '//# sourceMappingURL=data:application/json;';

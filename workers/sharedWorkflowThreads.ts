@@ -1,8 +1,8 @@
 // One workflow thread for several Workers of one process. The SDK gives every Worker that hosts
 // workflows a thread of its own, and each thread loads the SDK's thread modules, Temporal's protobuf
 // definitions and the workflow bundle again: about 0.6 CPU-seconds and 20–30 MB apiece, seven times
-// over in the main worker before they shared. Workers made by one class from this factory, with the same bundle, share
-// the thread (and its V8 context: reuseV8Context keeps each run's globals apart).
+// over in the main worker before they shared. Workers made by one class from this factory, with the
+// same bundle, share the thread (and its V8 context: reuseV8Context keeps each run's globals apart).
 import { Worker } from '@temporalio/worker';
 import type { WorkflowCreator } from '@temporalio/worker/lib/workflow/interface.js';
 
